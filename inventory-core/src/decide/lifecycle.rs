@@ -1,0 +1,164 @@
+//! Decisions on an existing reservation: extend, commit, ship, release, expire.
+
+use std::time::Duration;
+
+use crate::error::DomainError;
+use crate::id::ReservationId;
+use crate::ledger::Movement;
+use crate::reservation::{check_ttl, Reservation, ReservationStatus, Transition};
+
+use super::snapshot::{Cause, Draft};
+
+fn find(draft: &Draft<'_>, id: &ReservationId) -> Result<Reservation, DomainError> {
+    draft
+        .reservation(id)
+        .cloned()
+        .ok_or(DomainError::ReservationNotFound { id: *id })
+}
+
+/// The reservation, if it is active and its hold has not run out.
+fn live_hold(
+    draft: &Draft<'_>,
+    id: &ReservationId,
+    wanted: Transition,
+) -> Result<Reservation, DomainError> {
+    let reservation = find(draft, id)?;
+    if reservation.status != ReservationStatus::Active {
+        return Err(DomainError::InvalidState {
+            id: *id,
+            current: reservation.status,
+            wanted,
+        });
+    }
+    if reservation.is_expired_at(draft.now) {
+        return Err(DomainError::Expired {
+            id: *id,
+            expired_at: reservation.expires_at,
+        });
+    }
+    Ok(reservation)
+}
+
+/// Moves every line of `reservation` by `movement` and stores its new status.
+fn transition(
+    draft: &mut Draft<'_>,
+    mut reservation: Reservation,
+    movement: Movement,
+    status: ReservationStatus,
+) -> Result<Reservation, DomainError> {
+    for line in &reservation.lines {
+        let cause = Cause::Reservation(&reservation);
+        draft.move_units(&line.key(), movement, line.quantity.get(), cause)?;
+    }
+    reservation.status = status;
+    reservation.updated_at = draft.now;
+    draft.put_reservation(reservation.clone());
+    Ok(reservation)
+}
+
+/// Holds an active reservation until `now + ttl`; never shortens a hold.
+pub(crate) fn extend(
+    draft: &mut Draft<'_>,
+    id: &ReservationId,
+    ttl: Duration,
+) -> Result<Reservation, DomainError> {
+    let ttl = check_ttl(ttl)?;
+    let mut reservation = live_hold(draft, id, Transition::Extend)?;
+    let until = draft
+        .now
+        .checked_add_signed(ttl)
+        .ok_or(DomainError::InvalidTtl {
+            ttl: ttl.to_std().unwrap_or_default(),
+        })?;
+    reservation.expires_at = reservation.expires_at.max(until);
+    reservation.updated_at = draft.now;
+    draft.put_reservation(reservation.clone());
+    Ok(reservation)
+}
+
+/// Starts picking: held units move from `reserved` to `committed`.
+pub(crate) fn commit(
+    draft: &mut Draft<'_>,
+    id: &ReservationId,
+) -> Result<Reservation, DomainError> {
+    let reservation = live_hold(draft, id, Transition::Commit)?;
+    transition(
+        draft,
+        reservation,
+        Movement::Committed,
+        ReservationStatus::Committed,
+    )
+}
+
+/// Ships a committed reservation: its units leave `committed` and `on_hand`.
+pub(crate) fn ship(draft: &mut Draft<'_>, id: &ReservationId) -> Result<Reservation, DomainError> {
+    let reservation = find(draft, id)?;
+    if reservation.status != ReservationStatus::Committed {
+        return Err(DomainError::InvalidState {
+            id: *id,
+            current: reservation.status,
+            wanted: Transition::Ship,
+        });
+    }
+    transition(
+        draft,
+        reservation,
+        Movement::Shipped,
+        ReservationStatus::Shipped,
+    )
+}
+
+/// Cancels an active or committed reservation, giving its units back to available.
+/// An active hold past its expiry may still be released.
+pub(crate) fn release(
+    draft: &mut Draft<'_>,
+    id: &ReservationId,
+) -> Result<Reservation, DomainError> {
+    let reservation = find(draft, id)?;
+    let movement = match reservation.status {
+        ReservationStatus::Active => Movement::Released,
+        ReservationStatus::Committed => Movement::ReleasedCommitted,
+        current => {
+            return Err(DomainError::InvalidState {
+                id: *id,
+                current,
+                wanted: Transition::Release,
+            })
+        }
+    };
+    transition(draft, reservation, movement, ReservationStatus::Released)
+}
+
+/// Ends an active hold whose time has run out.
+pub(crate) fn expire(
+    draft: &mut Draft<'_>,
+    reservation: Reservation,
+) -> Result<Reservation, DomainError> {
+    debug_assert!(reservation.is_expired_at(draft.now));
+    transition(
+        draft,
+        reservation,
+        Movement::Expired,
+        ReservationStatus::Expired,
+    )
+}
+
+/// Expires up to `limit` due holds in view, the longest overdue first.
+pub(crate) fn expire_due(
+    draft: &mut Draft<'_>,
+    limit: usize,
+) -> Result<Vec<ReservationId>, DomainError> {
+    let mut due: Vec<Reservation> = draft
+        .reservations()
+        .into_iter()
+        .filter(|reservation| reservation.is_expired_at(draft.now))
+        .cloned()
+        .collect();
+    due.sort_by_key(|reservation| (reservation.expires_at, reservation.id));
+    due.truncate(limit);
+    let mut expired = Vec::with_capacity(due.len());
+    for reservation in due {
+        expired.push(expire(draft, reservation)?.id);
+    }
+    Ok(expired)
+}

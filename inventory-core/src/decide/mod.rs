@@ -1,0 +1,230 @@
+//! The pure decision core.
+//!
+//! [`decide`] takes a [`Command`], the [`Snapshot`] of the rows it names (locked by the
+//! backend) and the current time, and returns a [`Decision`]: the [`Outcome`] for the
+//! caller and the [`Changes`] to persist. It performs no I/O, reads no clock and draws
+//! no random numbers, so every backend behaves identically and every rule can be tested
+//! without a database.
+//!
+//! ```
+//! use chrono::Utc;
+//! use inventory_core::decide::{decide, Command, Outcome, Snapshot};
+//! use inventory_core::{LocationId, Quantity, Sku, StockKey};
+//!
+//! let key = StockKey::new(Sku::new("MUG")?, LocationId::new("main")?);
+//! let command = Command::Receive { key, quantity: Quantity::new(12)? };
+//! let decision = decide(&command, &Snapshot::default(), Utc::now())?;
+//! assert!(matches!(decision.outcome, Outcome::Stock(level) if level.on_hand == 12));
+//! assert_eq!(decision.changes.ledger.len(), 1);
+//! # Ok::<(), inventory_core::DomainError>(())
+//! ```
+
+mod lifecycle;
+mod movement;
+mod reserve;
+mod snapshot;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use snapshot::{Changes, Snapshot};
+
+use crate::error::DomainError;
+use crate::id::{ReservationId, Sku};
+use crate::quantity::Quantity;
+use crate::reservation::{Reservation, ReserveRequest};
+use crate::stock::{StockKey, StockLevel};
+
+/// Most due holds one expiry sweep releases.
+pub const EXPIRE_BATCH_MAX: usize = 10_000;
+
+/// Every command the inventory accepts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "command")]
+pub enum Command {
+    /// Units arrive on the shelf.
+    Receive {
+        /// The row receiving.
+        key: StockKey,
+        /// Units received.
+        quantity: Quantity,
+    },
+    /// Units leave a supplier for a location.
+    AddInTransit {
+        /// The receiving row.
+        key: StockKey,
+        /// Units shipped by the supplier.
+        quantity: Quantity,
+    },
+    /// Units in transit arrive on the shelf.
+    ReceiveInTransit {
+        /// The receiving row.
+        key: StockKey,
+        /// Units arrived.
+        quantity: Quantity,
+    },
+    /// `on_hand` is corrected by a signed number of units.
+    Adjust {
+        /// The row corrected.
+        key: StockKey,
+        /// Signed change to `on_hand`; never zero.
+        delta: i64,
+        /// Why, for the ledger.
+        reason: String,
+    },
+    /// Hold stock for an order.
+    Reserve {
+        /// What to hold.
+        request: ReserveRequest,
+    },
+    /// Lengthen an active hold.
+    Extend {
+        /// The reservation.
+        id: ReservationId,
+        /// New hold time from now.
+        ttl: Duration,
+    },
+    /// Start picking an active hold.
+    Commit {
+        /// The reservation.
+        id: ReservationId,
+    },
+    /// Ship a committed reservation.
+    Ship {
+        /// The reservation.
+        id: ReservationId,
+    },
+    /// Cancel an active or committed reservation.
+    Release {
+        /// The reservation.
+        id: ReservationId,
+    },
+    /// Expire due holds, the longest overdue first.
+    ExpireDue {
+        /// Most holds to expire, at most [`EXPIRE_BATCH_MAX`].
+        limit: usize,
+    },
+}
+
+/// What a command returns to its caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum Outcome {
+    /// A stock row after a movement.
+    Stock(StockLevel),
+    /// A reserve: the reservation, and `created: false` for a repeated request.
+    Reserved {
+        /// The reservation.
+        reservation: Reservation,
+        /// Whether this call created it.
+        created: bool,
+    },
+    /// A reservation after a transition.
+    Reservation(Reservation),
+    /// The holds an expiry sweep ended.
+    Expired(Vec<ReservationId>),
+}
+
+/// What a backend must lock and load before deciding a command.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadPlan {
+    /// A reservation named by the command; its SKUs are loaded too.
+    pub reservation: Option<ReservationId>,
+    /// SKUs whose rows (all locations) are loaded.
+    pub skus: Vec<Sku>,
+    /// Whether active holds past expiry on those SKUs are loaded, for lazy reclaim.
+    pub overdue_holds: bool,
+    /// Load up to this many due holds (any SKU), for an expiry sweep.
+    pub due_holds: Option<usize>,
+}
+
+impl Command {
+    /// What a backend must lock and load to decide this command.
+    pub fn plan(&self) -> LoadPlan {
+        let mut plan = LoadPlan::default();
+        match self {
+            Self::Receive { key, .. }
+            | Self::AddInTransit { key, .. }
+            | Self::ReceiveInTransit { key, .. }
+            | Self::Adjust { key, .. } => plan.skus.push(key.sku.clone()),
+            Self::Reserve { request } => {
+                plan.reservation = Some(ReservationId::for_order(&request.order_id));
+                plan.skus = request.lines.iter().map(|line| line.sku.clone()).collect();
+                plan.overdue_holds = true;
+            }
+            Self::Extend { id, .. }
+            | Self::Commit { id }
+            | Self::Ship { id }
+            | Self::Release { id } => {
+                plan.reservation = Some(*id);
+            }
+            Self::ExpireDue { limit } => plan.due_holds = Some((*limit).min(EXPIRE_BATCH_MAX)),
+        }
+        plan.skus.sort();
+        plan.skus.dedup();
+        plan
+    }
+}
+
+/// A decided command: the caller's outcome and the changes to persist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// What the caller gets.
+    pub outcome: Outcome,
+    /// What the backend writes, in the same transaction.
+    pub changes: Changes,
+}
+
+/// Decides `command` against the locked `snapshot` at time `now`.
+///
+/// # Errors
+///
+/// The [`DomainError`] of the first rule the command breaks; then nothing is to be
+/// written.
+pub fn decide(
+    command: &Command,
+    snapshot: &Snapshot,
+    now: DateTime<Utc>,
+) -> Result<Decision, DomainError> {
+    let mut draft = snapshot::Draft::new(snapshot, now);
+    let outcome = match command {
+        Command::Receive { key, quantity } => {
+            Outcome::Stock(movement::receive(&mut draft, key, *quantity)?)
+        }
+        Command::AddInTransit { key, quantity } => {
+            Outcome::Stock(movement::add_in_transit(&mut draft, key, *quantity)?)
+        }
+        Command::ReceiveInTransit { key, quantity } => {
+            Outcome::Stock(movement::receive_in_transit(&mut draft, key, *quantity)?)
+        }
+        Command::Adjust { key, delta, reason } => {
+            Outcome::Stock(movement::adjust(&mut draft, key, *delta, reason)?)
+        }
+        Command::Reserve { request } => {
+            let (reservation, created) = reserve::reserve(&mut draft, request)?;
+            Outcome::Reserved {
+                reservation,
+                created,
+            }
+        }
+        Command::Extend { id, ttl } => {
+            Outcome::Reservation(lifecycle::extend(&mut draft, id, *ttl)?)
+        }
+        Command::Commit { id } => Outcome::Reservation(lifecycle::commit(&mut draft, id)?),
+        Command::Ship { id } => Outcome::Reservation(lifecycle::ship(&mut draft, id)?),
+        Command::Release { id } => Outcome::Reservation(lifecycle::release(&mut draft, id)?),
+        Command::ExpireDue { limit } => {
+            let limit = (*limit).min(EXPIRE_BATCH_MAX);
+            Outcome::Expired(lifecycle::expire_due(&mut draft, limit)?)
+        }
+    };
+    Ok(Decision {
+        outcome,
+        changes: draft.changes,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,89 @@
+//! Decisions that move units without a reservation: receipts, transit, adjustments.
+
+use crate::error::DomainError;
+use crate::ledger::{Movement, REASON_LENGTH_MAX};
+use crate::quantity::Quantity;
+use crate::stock::{StockKey, StockLevel};
+
+use super::snapshot::{Cause, Draft};
+
+/// Units arrive on the shelf. Creates the row if the SKU is new at the location.
+pub(crate) fn receive(
+    draft: &mut Draft<'_>,
+    key: &StockKey,
+    quantity: Quantity,
+) -> Result<StockLevel, DomainError> {
+    draft.move_units(key, Movement::Received, quantity.get(), Cause::Stock)
+}
+
+/// Units leave a supplier for the location. Creates the row if needed.
+pub(crate) fn add_in_transit(
+    draft: &mut Draft<'_>,
+    key: &StockKey,
+    quantity: Quantity,
+) -> Result<StockLevel, DomainError> {
+    draft.move_units(key, Movement::TransitAdded, quantity.get(), Cause::Stock)
+}
+
+/// Units in transit arrive: they move from `in_transit` to `on_hand`.
+pub(crate) fn receive_in_transit(
+    draft: &mut Draft<'_>,
+    key: &StockKey,
+    quantity: Quantity,
+) -> Result<StockLevel, DomainError> {
+    let level = draft.require(key)?;
+    if level.in_transit < quantity.get() {
+        return Err(DomainError::InsufficientInTransit {
+            sku: key.sku.clone(),
+            location: key.location.clone(),
+            in_transit: level.in_transit,
+            requested: quantity.get(),
+        });
+    }
+    draft.move_units(key, Movement::TransitReceived, quantity.get(), Cause::Stock)
+}
+
+/// Corrects `on_hand` by a signed `delta`. A decrease may not take units that are
+/// promised to reservations: it is limited to what is available.
+pub(crate) fn adjust(
+    draft: &mut Draft<'_>,
+    key: &StockKey,
+    delta: i64,
+    reason: &str,
+) -> Result<StockLevel, DomainError> {
+    check_reason(reason)?;
+    let decrease = match delta {
+        0 => Err("must not be zero"),
+        i64::MIN => Err("is out of range"),
+        _ => Ok((-delta).max(0)),
+    }
+    .map_err(|reason| DomainError::InvalidQuantity {
+        quantity: delta,
+        reason,
+    })?;
+    let level = draft.require(key)?;
+    if decrease > level.available() {
+        return Err(DomainError::InsufficientStock {
+            sku: key.sku.clone(),
+            location: Some(key.location.clone()),
+            available: level.available(),
+            requested: decrease,
+        });
+    }
+    draft.move_units(key, Movement::Adjusted, delta, Cause::Reason(reason))
+}
+
+fn check_reason(reason: &str) -> Result<(), DomainError> {
+    let problem = if reason.trim().is_empty() {
+        "an adjustment needs a reason"
+    } else if reason.len() > REASON_LENGTH_MAX {
+        "the reason is longer than 512 bytes"
+    } else if reason.chars().any(char::is_control) {
+        "the reason contains a control character"
+    } else {
+        return Ok(());
+    };
+    Err(DomainError::InvalidRequest {
+        reason: problem.to_owned(),
+    })
+}

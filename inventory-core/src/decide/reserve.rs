@@ -1,0 +1,226 @@
+//! The reserve decision: idempotency, all-or-nothing allocation, lazy reclaim of
+//! expired holds.
+
+use std::collections::BTreeMap;
+
+use crate::error::DomainError;
+use crate::id::{LocationId, ReservationId};
+use crate::ledger::Movement;
+use crate::reservation::{
+    check_ttl, AllocationStrategy, OrderLine, Reservation, ReservationLine, ReservationStatus,
+    ReserveRequest, HOLD_TTL_DEFAULT, ORDER_LINES_MAX, PRIORITY_LOCATIONS_MAX,
+};
+use crate::stock::StockKey;
+
+use super::lifecycle::expire;
+use super::snapshot::{Cause, Draft};
+
+/// The reservation, and whether this call created it (`false`: a repeated request).
+pub(crate) type Reserved = (Reservation, bool);
+
+/// Holds every line of `request`, or none.
+///
+/// A repeated request under the same order id returns the stored reservation, whatever
+/// its state. When stock is short, active holds past their expiry on the SKUs involved
+/// are expired first and the allocation is tried once more.
+pub(crate) fn reserve(
+    draft: &mut Draft<'_>,
+    request: &ReserveRequest,
+) -> Result<Reserved, DomainError> {
+    check_request(request)?;
+    let id = ReservationId::for_order(&request.order_id);
+    if let Some(existing) = draft.reservation(&id) {
+        if existing.request.is_same_order(request) {
+            return Ok((existing.clone(), false));
+        }
+        return Err(DomainError::IdempotencyConflict {
+            order_id: request.order_id.clone(),
+        });
+    }
+    let lines = match allocate(draft, request) {
+        Err(short @ DomainError::InsufficientStock { .. }) => {
+            if reclaim_expired(draft, request)? == 0 {
+                return Err(short);
+            }
+            allocate(draft, request)?
+        }
+        other => other?,
+    };
+    let ttl = check_ttl(request.ttl.unwrap_or(HOLD_TTL_DEFAULT))?;
+    let expires_at = draft
+        .now
+        .checked_add_signed(ttl)
+        .ok_or(DomainError::InvalidTtl {
+            ttl: request.ttl.unwrap_or(HOLD_TTL_DEFAULT),
+        })?;
+    let reservation = Reservation {
+        id,
+        order_id: request.order_id.clone(),
+        status: ReservationStatus::Active,
+        lines,
+        request: request.clone(),
+        created_at: draft.now,
+        expires_at,
+        updated_at: draft.now,
+    };
+    for line in &reservation.lines {
+        let cause = Cause::Reservation(&reservation);
+        draft.move_units(&line.key(), Movement::Reserved, line.quantity.get(), cause)?;
+    }
+    draft.put_reservation(reservation.clone());
+    Ok((reservation, true))
+}
+
+fn check_request(request: &ReserveRequest) -> Result<(), DomainError> {
+    let problem = if request.lines.is_empty() {
+        "an order needs at least one line".to_owned()
+    } else if request.lines.len() > ORDER_LINES_MAX {
+        format!("an order may have at most {ORDER_LINES_MAX} lines")
+    } else {
+        match &request.allocation {
+            AllocationStrategy::Priority(list) if list.is_empty() => {
+                "a priority list needs at least one location".to_owned()
+            }
+            AllocationStrategy::Priority(list) if list.len() > PRIORITY_LOCATIONS_MAX => {
+                format!("a priority list may name at most {PRIORITY_LOCATIONS_MAX} locations")
+            }
+            _ => return request.ttl.map_or(Ok(()), |ttl| check_ttl(ttl).map(drop)),
+        }
+    };
+    Err(DomainError::InvalidRequest { reason: problem })
+}
+
+/// Expires every overdue active hold on the request's SKUs; returns how many.
+fn reclaim_expired(draft: &mut Draft<'_>, request: &ReserveRequest) -> Result<usize, DomainError> {
+    let overdue: Vec<Reservation> = draft
+        .reservations()
+        .into_iter()
+        .filter(|held| held.is_expired_at(draft.now))
+        .filter(|held| {
+            let skus = held.skus();
+            request.lines.iter().any(|line| skus.contains(&line.sku))
+        })
+        .cloned()
+        .collect();
+    let count = overdue.len();
+    for held in overdue {
+        expire(draft, held)?;
+    }
+    Ok(count)
+}
+
+/// Chooses where each line's units come from, against availability that shrinks as
+/// earlier lines take units. Changes nothing.
+fn allocate(
+    draft: &Draft<'_>,
+    request: &ReserveRequest,
+) -> Result<Vec<ReservationLine>, DomainError> {
+    let mut available: BTreeMap<StockKey, i64> = BTreeMap::new();
+    let mut lines = Vec::with_capacity(request.lines.len());
+    for line in &request.lines {
+        let rows = draft.locations_of(&line.sku);
+        if rows.is_empty() {
+            return Err(DomainError::UnknownSku {
+                sku: line.sku.clone(),
+            });
+        }
+        for (location, level) in &rows {
+            let key = StockKey::new(line.sku.clone(), location.clone());
+            available.entry(key).or_insert_with(|| level.available());
+        }
+        let candidates = candidates(line, request, &rows, &available)?;
+        for (location, quantity) in fill(line, request.allow_split, &candidates)? {
+            let key = StockKey::new(line.sku.clone(), location.clone());
+            *available.get_mut(&key).expect("candidate rows are loaded") -= quantity;
+            lines.push(ReservationLine {
+                sku: line.sku.clone(),
+                location,
+                quantity: crate::quantity::Quantity::new(quantity)?,
+            });
+        }
+    }
+    Ok(lines)
+}
+
+/// The locations a line may take from, in the order to try them, with what each has.
+fn candidates(
+    line: &OrderLine,
+    request: &ReserveRequest,
+    rows: &BTreeMap<LocationId, crate::stock::StockLevel>,
+    available: &BTreeMap<StockKey, i64>,
+) -> Result<Vec<(LocationId, i64)>, DomainError> {
+    let has = |location: &LocationId| {
+        let key = StockKey::new(line.sku.clone(), location.clone());
+        available.get(&key).copied()
+    };
+    if let Some(location) = &line.location {
+        let units = has(location).ok_or_else(|| DomainError::UnknownLocation {
+            sku: line.sku.clone(),
+            location: location.clone(),
+        })?;
+        return Ok(vec![(location.clone(), units)]);
+    }
+    let mut ordered: Vec<(LocationId, i64)> = match &request.allocation {
+        AllocationStrategy::MostAvailable => {
+            let mut all: Vec<_> = rows
+                .keys()
+                .filter_map(|l| Some((l.clone(), has(l)?)))
+                .collect();
+            all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            all
+        }
+        AllocationStrategy::Priority(list) => list
+            .iter()
+            .filter_map(|l| Some((l.clone(), has(l)?)))
+            .collect(),
+    };
+    let mut seen = Vec::new();
+    ordered.retain(|(location, _)| {
+        let first = !seen.contains(location);
+        seen.push(location.clone());
+        first
+    });
+    Ok(ordered)
+}
+
+/// Takes the line's units from the first candidate that has them all, or, when
+/// splitting is allowed, from each candidate in turn.
+fn fill(
+    line: &OrderLine,
+    allow_split: bool,
+    candidates: &[(LocationId, i64)],
+) -> Result<Vec<(LocationId, i64)>, DomainError> {
+    let requested = line.quantity.get();
+    if let Some((location, _)) = candidates.iter().find(|(_, units)| *units >= requested) {
+        return Ok(vec![(location.clone(), requested)]);
+    }
+    let short = |available: i64| DomainError::InsufficientStock {
+        sku: line.sku.clone(),
+        location: line.location.clone(),
+        available,
+        requested,
+    };
+    if !allow_split || line.location.is_some() {
+        let best = candidates
+            .iter()
+            .map(|(_, units)| *units)
+            .max()
+            .unwrap_or(0);
+        return Err(short(best.max(0)));
+    }
+    let mut remaining = requested;
+    let mut taken = Vec::new();
+    for (location, units) in candidates.iter().filter(|(_, units)| *units > 0) {
+        let take = remaining.min(*units);
+        taken.push((location.clone(), take));
+        remaining -= take;
+        if remaining == 0 {
+            return Ok(taken);
+        }
+    }
+    let total = candidates
+        .iter()
+        .map(|(_, units)| (*units).max(0))
+        .fold(0i64, i64::saturating_add);
+    Err(short(total))
+}

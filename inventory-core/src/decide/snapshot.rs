@@ -1,0 +1,183 @@
+//! [`Snapshot`]: the locked rows a decision reads; [`Changes`]: what it writes;
+//! `Draft`: a snapshot with pending changes, the working state of one decision.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::DomainError;
+use crate::id::{LocationId, ReservationId, Sku};
+use crate::ledger::{LedgerEntry, Movement};
+use crate::reservation::Reservation;
+use crate::stock::{StockKey, StockLevel};
+
+/// The rows one command (or one batch) reads, as loaded and locked by a backend.
+///
+/// It holds every stock row of each SKU the command names (so allocation sees all
+/// locations), the reservation the command names, and the holds it may reclaim.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Stock rows by key.
+    pub stock: BTreeMap<StockKey, StockLevel>,
+    /// Reservations by id.
+    pub reservations: BTreeMap<ReservationId, Reservation>,
+}
+
+impl Snapshot {
+    /// Applies a decision's changes, so that the next command of a batch sees them.
+    pub fn apply(&mut self, changes: &Changes) {
+        for (key, level) in &changes.stock {
+            self.stock.insert(key.clone(), *level);
+        }
+        for (id, reservation) in &changes.reservations {
+            self.reservations.insert(*id, reservation.clone());
+        }
+    }
+}
+
+/// What a decision writes: the new value of each changed row and reservation, and the
+/// ledger entries explaining each stock change, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Changes {
+    /// Stock rows to insert or update, with their new values.
+    pub stock: BTreeMap<StockKey, StockLevel>,
+    /// Reservations to insert or update, with their new values.
+    pub reservations: BTreeMap<ReservationId, Reservation>,
+    /// Ledger entries to append, in order.
+    pub ledger: Vec<LedgerEntry>,
+}
+
+impl Changes {
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.stock.is_empty() && self.reservations.is_empty() && self.ledger.is_empty()
+    }
+
+    /// Adds the changes of a later decision: its row values win, its entries follow.
+    pub fn merge(&mut self, later: Changes) {
+        self.stock.extend(later.stock);
+        self.reservations.extend(later.reservations);
+        self.ledger.extend(later.ledger);
+    }
+}
+
+/// A snapshot with the changes decided so far.
+#[derive(Debug, Clone)]
+pub(crate) struct Draft<'a> {
+    base: &'a Snapshot,
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) changes: Changes,
+}
+
+impl<'a> Draft<'a> {
+    pub(crate) fn new(base: &'a Snapshot, now: DateTime<Utc>) -> Self {
+        Self {
+            base,
+            now,
+            changes: Changes::default(),
+        }
+    }
+
+    pub(crate) fn level(&self, key: &StockKey) -> Option<StockLevel> {
+        self.changes
+            .stock
+            .get(key)
+            .or_else(|| self.base.stock.get(key))
+            .copied()
+    }
+
+    /// Every row of `sku`, ordered by location.
+    pub(crate) fn locations_of(&self, sku: &Sku) -> BTreeMap<LocationId, StockLevel> {
+        let base = self.base.stock.iter();
+        base.chain(self.changes.stock.iter())
+            .filter(|(key, _)| key.sku == *sku)
+            .map(|(key, level)| (key.location.clone(), *level))
+            .collect()
+    }
+
+    /// The row at `key`, or the error saying which part of it is unknown.
+    pub(crate) fn require(&self, key: &StockKey) -> Result<StockLevel, DomainError> {
+        if let Some(level) = self.level(key) {
+            return Ok(level);
+        }
+        if self.locations_of(&key.sku).is_empty() {
+            return Err(DomainError::UnknownSku {
+                sku: key.sku.clone(),
+            });
+        }
+        Err(DomainError::UnknownLocation {
+            sku: key.sku.clone(),
+            location: key.location.clone(),
+        })
+    }
+
+    pub(crate) fn reservation(&self, id: &ReservationId) -> Option<&Reservation> {
+        self.changes
+            .reservations
+            .get(id)
+            .or_else(|| self.base.reservations.get(id))
+    }
+
+    /// Every reservation in view, with pending changes applied, ordered by id.
+    pub(crate) fn reservations(&self) -> Vec<&Reservation> {
+        let base = self.base.reservations.keys();
+        let mut ids: Vec<&ReservationId> = base.chain(self.changes.reservations.keys()).collect();
+        ids.sort();
+        ids.dedup();
+        ids.into_iter()
+            .filter_map(|id| self.reservation(id))
+            .collect()
+    }
+
+    pub(crate) fn put_reservation(&mut self, reservation: Reservation) {
+        self.changes
+            .reservations
+            .insert(reservation.id, reservation);
+    }
+
+    /// Moves units in the row at `key` (creating it if absent) and records the entry.
+    pub(crate) fn move_units(
+        &mut self,
+        key: &StockKey,
+        movement: Movement,
+        quantity: i64,
+        cause: Cause<'_>,
+    ) -> Result<StockLevel, DomainError> {
+        let before = self.level(key).unwrap_or_default();
+        let after = before.apply(key, movement.delta(quantity))?;
+        self.changes.stock.insert(key.clone(), after);
+        let (reservation_id, order_id, reason) = match cause {
+            Cause::Stock => (None, None, None),
+            Cause::Reservation(reservation) => (
+                Some(reservation.id),
+                Some(reservation.order_id.clone()),
+                None,
+            ),
+            Cause::Reason(reason) => (None, None, Some(reason.to_owned())),
+        };
+        self.changes.ledger.push(LedgerEntry {
+            at: self.now,
+            key: key.clone(),
+            movement,
+            quantity,
+            before,
+            after,
+            reservation_id,
+            order_id,
+            reason,
+        });
+        Ok(after)
+    }
+}
+
+/// What a ledger entry names as its cause.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Cause<'r> {
+    /// A plain stock movement.
+    Stock,
+    /// A reservation's transition.
+    Reservation(&'r Reservation),
+    /// An adjustment with its reason.
+    Reason(&'r str),
+}

@@ -1,0 +1,191 @@
+//! Errors in layers: [`DomainError`] for a broken rule, [`StoreError`] for storage
+//! failures, and [`Error`] for either.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::id::{IdentifierKind, LocationId, OrderId, ReservationId, Sku};
+use crate::reservation::{ReservationStatus, Transition};
+
+/// A boxed error from a storage driver, kept as the `source` of a [`StoreError`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A rule refused the command. Nothing was changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DomainError {
+    /// The SKU has no stock row anywhere.
+    #[error("unknown sku {sku}")]
+    UnknownSku {
+        /// The SKU named.
+        sku: Sku,
+    },
+    /// The SKU has no stock row at this location.
+    #[error("sku {sku} is not stocked at location {location}")]
+    UnknownLocation {
+        /// The SKU named.
+        sku: Sku,
+        /// The location named.
+        location: LocationId,
+    },
+    /// Too few units are available.
+    #[error("insufficient stock of {sku}{}: {available} available, {requested} requested",
+        .location.as_ref().map(|l| format!(" at {l}")).unwrap_or_default())]
+    InsufficientStock {
+        /// The SKU.
+        sku: Sku,
+        /// The location, or `None` when every candidate location was short.
+        location: Option<LocationId>,
+        /// Units available (summed over candidates when `location` is `None`).
+        available: i64,
+        /// Units asked for.
+        requested: i64,
+    },
+    /// Fewer units are in transit than a receipt names.
+    #[error("only {in_transit} units of {sku} are in transit to {location}, {requested} received")]
+    InsufficientInTransit {
+        /// The SKU.
+        sku: Sku,
+        /// The receiving location.
+        location: LocationId,
+        /// Units in transit.
+        in_transit: i64,
+        /// Units received.
+        requested: i64,
+    },
+    /// No reservation has this id.
+    #[error("reservation {id} not found")]
+    ReservationNotFound {
+        /// The id asked for.
+        id: ReservationId,
+    },
+    /// The reservation is not in a state that allows this transition.
+    #[error("cannot {wanted} reservation {id}: it is {current}")]
+    InvalidState {
+        /// The reservation.
+        id: ReservationId,
+        /// Its state.
+        current: ReservationStatus,
+        /// What was asked.
+        wanted: Transition,
+    },
+    /// The hold ran out of time before this transition.
+    #[error("reservation {id} expired at {expired_at}")]
+    Expired {
+        /// The reservation.
+        id: ReservationId,
+        /// When its hold ended.
+        expired_at: DateTime<Utc>,
+    },
+    /// The order id was already used by a different request.
+    #[error("order {order_id} was already reserved with a different request")]
+    IdempotencyConflict {
+        /// The order id.
+        order_id: OrderId,
+    },
+    /// A quantity is zero, negative, or otherwise unusable.
+    #[error("invalid quantity {quantity}: {reason}")]
+    InvalidQuantity {
+        /// The quantity given.
+        quantity: i64,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// An identifier is malformed.
+    #[error("invalid {kind} {value:?}: {reason}")]
+    InvalidIdentifier {
+        /// Which kind of identifier.
+        kind: IdentifierKind,
+        /// The value given (cut to the length limit).
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A hold time is outside the allowed range.
+    #[error("hold time {ttl:?} is outside 1 second to 30 days")]
+    InvalidTtl {
+        /// The hold time given.
+        ttl: Duration,
+    },
+    /// A request is malformed as a whole (no lines, too many, a bad reason).
+    #[error("invalid request: {reason}")]
+    InvalidRequest {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A sum would pass the largest storable number.
+    #[error("quantity overflow for {sku}{}", .location.as_ref().map(|l| format!(" at {l}")).unwrap_or_default())]
+    Overflow {
+        /// The SKU.
+        sku: Sku,
+        /// The location, or `None` for a total over locations.
+        location: Option<LocationId>,
+    },
+    /// Stored rows contradict each other; a bug or a damaged store, never bad input.
+    #[error("inconsistent stored state: {detail}")]
+    InconsistentState {
+        /// What contradicts what.
+        detail: String,
+    },
+}
+
+/// A storage backend failed. Whether the command took effect is stated per variant.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A transient conflict (deadlock, serialization failure, busy database). The unit
+    /// was rolled back and may be retried; the service retries it itself.
+    #[error("transient storage conflict")]
+    Conflict(#[source] BoxError),
+    /// Still conflicting after every retry. Nothing was changed.
+    #[error("storage still conflicting after {attempts} attempts")]
+    Contention {
+        /// How many times the unit ran.
+        attempts: u32,
+        /// The last conflict.
+        #[source]
+        source: BoxError,
+    },
+    /// The database cannot be reached or the connection broke. A commit that failed
+    /// this way may or may not have taken effect; repeat it idempotently.
+    #[error("storage unavailable")]
+    Unavailable(#[source] BoxError),
+    /// Stored data is unreadable or damaged.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// Any other driver failure.
+    #[error("storage failure")]
+    Backend(#[source] BoxError),
+}
+
+impl StoreError {
+    /// Whether running the unit again may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Conflict(_))
+    }
+}
+
+/// Any failure of an inventory operation.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A rule refused the command.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Error {
+    /// The rule that refused the command, if that is what happened.
+    pub fn as_domain(&self) -> Option<&DomainError> {
+        match self {
+            Self::Domain(error) => Some(error),
+            Self::Store(_) => None,
+        }
+    }
+}
+
+/// Result of an inventory operation.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

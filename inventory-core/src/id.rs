@@ -1,0 +1,237 @@
+//! Validated identifiers: [`Sku`], [`LocationId`], [`OrderId`] and [`ReservationId`].
+//!
+//! Every identifier is checked once, at the boundary, when it is built. A value of
+//! one of these types is always well formed, so the rest of the crate never checks again.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::DomainError;
+
+/// Longest identifier accepted, in bytes of UTF-8.
+pub const IDENTIFIER_LENGTH_MAX: usize = 128;
+
+/// Which kind of identifier a validation error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentifierKind {
+    /// A stock keeping unit.
+    Sku,
+    /// A stock location (warehouse, store, bin).
+    Location,
+    /// A caller's order id.
+    Order,
+    /// A reservation id.
+    Reservation,
+}
+
+impl fmt::Display for IdentifierKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Sku => "sku",
+            Self::Location => "location",
+            Self::Order => "order id",
+            Self::Reservation => "reservation id",
+        })
+    }
+}
+
+/// Checks the shared identifier rules: not empty, at most [`IDENTIFIER_LENGTH_MAX`]
+/// bytes, no control characters, no leading or trailing whitespace.
+fn validate(kind: IdentifierKind, value: &str) -> Result<(), DomainError> {
+    let reason = if value.is_empty() {
+        "is empty"
+    } else if value.len() > IDENTIFIER_LENGTH_MAX {
+        "is longer than 128 bytes"
+    } else if value.chars().any(char::is_control) {
+        "contains a control character"
+    } else if value.trim() != value {
+        "has leading or trailing whitespace"
+    } else {
+        return Ok(());
+    };
+    Err(DomainError::InvalidIdentifier {
+        kind,
+        value: value.chars().take(IDENTIFIER_LENGTH_MAX).collect(),
+        reason,
+    })
+}
+
+macro_rules! string_identifier {
+    ($(#[$meta:meta])* $name:ident, $kind:expr) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Validates `value` and wraps it.
+            ///
+            /// # Errors
+            ///
+            /// [`DomainError::InvalidIdentifier`] when `value` is empty, longer than
+            /// [`IDENTIFIER_LENGTH_MAX`] bytes, contains a control character or has
+            /// leading or trailing whitespace.
+            pub fn new(value: impl Into<String>) -> Result<Self, DomainError> {
+                let value = value.into();
+                validate($kind, &value)?;
+                Ok(Self(value))
+            }
+
+            /// The identifier as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = DomainError;
+
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::new(value)
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = DomainError;
+
+            fn try_from(value: &str) -> Result<Self, Self::Error> {
+                Self::new(value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                value.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+string_identifier!(
+    /// A stock keeping unit: the identity of one sellable product variant.
+    Sku,
+    IdentifierKind::Sku
+);
+string_identifier!(
+    /// A place stock is kept: a warehouse, a store, a bin.
+    LocationId,
+    IdentifierKind::Location
+);
+string_identifier!(
+    /// The caller's order id. Reservations are idempotent by order id.
+    OrderId,
+    IdentifierKind::Order
+);
+
+/// Namespace for deriving reservation ids from order ids (UUID version 5).
+const RESERVATION_NAMESPACE: Uuid = Uuid::from_u128(0x6b1f_8a52_2c4e_4f0b_9d37_51a0_c2e8_7f14);
+
+/// The id of a reservation.
+///
+/// A reservation id is derived from its order id (a name-based UUID), because an order
+/// id names at most one reservation. Every backend therefore agrees on the id of a
+/// reservation without a shared sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ReservationId(Uuid);
+
+impl ReservationId {
+    /// The id of the reservation that `order` creates.
+    pub fn for_order(order: &OrderId) -> Self {
+        Self(Uuid::new_v5(
+            &RESERVATION_NAMESPACE,
+            order.as_str().as_bytes(),
+        ))
+    }
+
+    /// Wraps a UUID read back from storage.
+    pub fn from_uuid(uuid: Uuid) -> Self {
+        Self(uuid)
+    }
+
+    /// The id as a UUID.
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+
+    /// Parses the hyphenated text form.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::InvalidIdentifier`] when `text` is not a UUID.
+    pub fn parse(text: &str) -> Result<Self, DomainError> {
+        Uuid::parse_str(text)
+            .map(Self)
+            .map_err(|_| DomainError::InvalidIdentifier {
+                kind: IdentifierKind::Reservation,
+                value: text.chars().take(IDENTIFIER_LENGTH_MAX).collect(),
+                reason: "is not a UUID",
+            })
+    }
+}
+
+impl fmt::Display for ReservationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_ordinary_identifiers() {
+        assert_eq!(Sku::new("TSHIRT-RED-M").unwrap().as_str(), "TSHIRT-RED-M");
+        assert!(LocationId::new("warehouse 1").is_ok());
+        assert!(Sku::new("x".repeat(IDENTIFIER_LENGTH_MAX)).is_ok());
+        assert!(Sku::new("é".repeat(IDENTIFIER_LENGTH_MAX / 2)).is_ok());
+    }
+
+    #[test]
+    fn refuses_malformed_identifiers() {
+        for bad in ["", " A", "A ", "A\nB", "A\u{0}B", &"x".repeat(129)] {
+            let error = Sku::new(bad).unwrap_err();
+            assert!(
+                matches!(
+                    error,
+                    DomainError::InvalidIdentifier {
+                        kind: IdentifierKind::Sku,
+                        ..
+                    }
+                ),
+                "{bad:?} gave {error:?}"
+            );
+        }
+        // 65 two-byte characters are 130 bytes.
+        assert!(LocationId::new("é".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn deserializing_validates() {
+        let parsed: Result<Sku, _> = serde_json::from_str("\"\"");
+        assert!(parsed.is_err());
+        let parsed: Sku = serde_json::from_str("\"A-1\"").unwrap();
+        assert_eq!(parsed.as_str(), "A-1");
+    }
+
+    #[test]
+    fn reservation_ids_are_derived_from_order_ids() {
+        let a = OrderId::new("order-1").unwrap();
+        let b = OrderId::new("order-2").unwrap();
+        assert_eq!(ReservationId::for_order(&a), ReservationId::for_order(&a));
+        assert_ne!(ReservationId::for_order(&a), ReservationId::for_order(&b));
+        let id = ReservationId::for_order(&a);
+        assert_eq!(ReservationId::parse(&id.to_string()).unwrap(), id);
+        assert!(ReservationId::parse("nope").is_err());
+    }
+}

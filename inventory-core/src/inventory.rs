@@ -1,0 +1,340 @@
+//! [`Inventory`]: the entry point users call. Each call runs one command as one unit:
+//! lock and load, decide, persist, commit, retried on transient conflicts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::clock::{Clock, SystemClock};
+use crate::decide::{decide, Command, Outcome};
+use crate::error::{DomainError, Result, StoreError};
+use crate::id::{LocationId, ReservationId, Sku};
+use crate::quantity::Quantity;
+use crate::reservation::{check_ttl, Reservation, ReserveRequest, HOLD_TTL_DEFAULT};
+use crate::retry::RetryPolicy;
+use crate::stock::{SkuStock, StockKey, StockLevel};
+use crate::store::{load, Store, StoreTx};
+
+/// The result of a reserve: the reservation, and whether this call created it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reserved {
+    /// The reservation.
+    pub reservation: Reservation,
+    /// `false` when the same request had already been reserved (a repeated delivery).
+    pub created: bool,
+}
+
+/// An inventory over a storage backend `S`.
+///
+/// ```
+/// use inventory_core::{Inventory, LocationId, MemoryStore, OrderId, OrderLine, Quantity,
+///     ReserveRequest, Sku};
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let inventory = Inventory::new(MemoryStore::new());
+/// let sku = Sku::new("TEE-RED-M")?;
+/// inventory.receive(sku.clone(), LocationId::new("main")?, Quantity::new(5)?).await?;
+///
+/// let order = ReserveRequest::new(
+///     OrderId::new("#1001")?,
+///     vec![OrderLine::new(sku.clone(), Quantity::new(2)?)],
+/// );
+/// let hold = inventory.reserve(order).await?;
+/// assert!(hold.created);
+/// assert_eq!(inventory.stock(&sku).await?.total.available(), 3);
+///
+/// inventory.commit(hold.reservation.id).await?;
+/// inventory.ship(hold.reservation.id).await?;
+/// assert_eq!(inventory.stock(&sku).await?.total.on_hand, 3);
+/// # Ok::<(), inventory_core::Error>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Inventory<S> {
+    store: S,
+    clock: Arc<dyn Clock>,
+    retry: RetryPolicy,
+    default_ttl: Duration,
+}
+
+impl<S: Store> Inventory<S> {
+    /// An inventory on `store`, with the system clock, the default retry policy and
+    /// 30-minute holds.
+    pub fn new(store: S) -> Self {
+        Self {
+            store,
+            clock: Arc::new(SystemClock),
+            retry: RetryPolicy::default(),
+            default_ttl: HOLD_TTL_DEFAULT,
+        }
+    }
+
+    /// Replaces the clock (a [`ManualClock`](crate::ManualClock) in tests).
+    pub fn with_clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Replaces the retry policy for transient storage conflicts.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets the hold time of requests that name none.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::InvalidTtl`] outside 1 second to 30 days.
+    pub fn with_default_ttl(mut self, ttl: Duration) -> Result<Self, DomainError> {
+        check_ttl(ttl)?;
+        self.default_ttl = ttl;
+        Ok(self)
+    }
+
+    /// The storage backend.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The current time, to the microsecond (the precision every backend stores).
+    pub fn now(&self) -> DateTime<Utc> {
+        let now = self.clock.now();
+        DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+    }
+
+    /// Runs one command as one transaction, retrying transient conflicts.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Domain`](crate::Error::Domain) when a rule refuses it (nothing changed);
+    /// [`Error::Store`](crate::Error::Store) when storage fails, with
+    /// [`StoreError::Contention`] once every retry conflicted.
+    pub async fn execute(&self, mut command: Command) -> Result<Outcome> {
+        if let Command::Reserve { request } = &mut command {
+            request.ttl.get_or_insert(self.default_ttl);
+        }
+        let plan = command.plan();
+        let mut attempt = 1;
+        loop {
+            let now = self.now();
+            let error = match self.run_once(&command, &plan, now).await {
+                Err(crate::Error::Store(error)) if error.is_transient() => error,
+                done => return done,
+            };
+            let Some(delay) = self.retry.delay_after(attempt) else {
+                let source = match error {
+                    StoreError::Conflict(source) => source,
+                    other => Box::new(other),
+                };
+                return Err(StoreError::Contention {
+                    attempts: attempt,
+                    source,
+                }
+                .into());
+            };
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
+    async fn run_once(
+        &self,
+        command: &Command,
+        plan: &crate::decide::LoadPlan,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome> {
+        let mut tx = self.store.begin().await?;
+        let snapshot = load(&mut tx, plan, now).await?;
+        let decision = decide(command, &snapshot, now)?;
+        if !decision.changes.is_empty() {
+            tx.persist(&decision.changes).await?;
+            tx.commit().await?;
+        }
+        Ok(decision.outcome)
+    }
+
+    /// Units arrive at `location`. Creates the row when the SKU is new there.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::Overflow`] when `on_hand` would pass `i64::MAX`; storage errors.
+    pub async fn receive(
+        &self,
+        sku: Sku,
+        location: LocationId,
+        quantity: Quantity,
+    ) -> Result<StockLevel> {
+        let key = StockKey::new(sku, location);
+        stock_of(self.execute(Command::Receive { key, quantity }).await?)
+    }
+
+    /// A supplier shipped units to `location`: they count as `in_transit`.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::Overflow`]; storage errors.
+    pub async fn add_in_transit(
+        &self,
+        sku: Sku,
+        location: LocationId,
+        quantity: Quantity,
+    ) -> Result<StockLevel> {
+        let key = StockKey::new(sku, location);
+        stock_of(
+            self.execute(Command::AddInTransit { key, quantity })
+                .await?,
+        )
+    }
+
+    /// Units in transit arrived at `location`: `in_transit` to `on_hand`.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::UnknownSku`], [`DomainError::UnknownLocation`],
+    /// [`DomainError::InsufficientInTransit`], [`DomainError::Overflow`]; storage errors.
+    pub async fn receive_in_transit(
+        &self,
+        sku: Sku,
+        location: LocationId,
+        quantity: Quantity,
+    ) -> Result<StockLevel> {
+        let key = StockKey::new(sku, location);
+        stock_of(
+            self.execute(Command::ReceiveInTransit { key, quantity })
+                .await?,
+        )
+    }
+
+    /// Corrects `on_hand` by `delta` units, with a reason for the ledger. A decrease may
+    /// take only available units, never promised ones.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::InvalidQuantity`] for a zero delta, [`DomainError::InvalidRequest`]
+    /// for an empty or malformed reason, unknown SKU or location,
+    /// [`DomainError::InsufficientStock`], [`DomainError::Overflow`]; storage errors.
+    pub async fn adjust(
+        &self,
+        sku: Sku,
+        location: LocationId,
+        delta: i64,
+        reason: impl Into<String>,
+    ) -> Result<StockLevel> {
+        let key = StockKey::new(sku, location);
+        let reason = reason.into();
+        stock_of(self.execute(Command::Adjust { key, delta, reason }).await?)
+    }
+
+    /// Holds stock for an order, all lines or none. The same request again returns the
+    /// same reservation with `created: false`.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::InsufficientStock`], unknown SKU or location,
+    /// [`DomainError::IdempotencyConflict`] for a different request under a used order
+    /// id, [`DomainError::InvalidRequest`], [`DomainError::InvalidTtl`]; storage errors.
+    pub async fn reserve(&self, request: ReserveRequest) -> Result<Reserved> {
+        match self.execute(Command::Reserve { request }).await? {
+            Outcome::Reserved {
+                reservation,
+                created,
+            } => Ok(Reserved {
+                reservation,
+                created,
+            }),
+            other => unreachable!("reserve decided {other:?}"),
+        }
+    }
+
+    /// Holds an active reservation until `now + ttl` (never shortens it).
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::ReservationNotFound`], [`DomainError::InvalidState`],
+    /// [`DomainError::Expired`], [`DomainError::InvalidTtl`]; storage errors.
+    pub async fn extend(&self, id: ReservationId, ttl: Duration) -> Result<Reservation> {
+        reservation_of(self.execute(Command::Extend { id, ttl }).await?)
+    }
+
+    /// Starts picking an active hold: its units move from reserved to committed.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::ReservationNotFound`], [`DomainError::InvalidState`],
+    /// [`DomainError::Expired`]; storage errors.
+    pub async fn commit(&self, id: ReservationId) -> Result<Reservation> {
+        reservation_of(self.execute(Command::Commit { id }).await?)
+    }
+
+    /// Ships a committed reservation: its units leave committed and on hand.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::ReservationNotFound`], [`DomainError::InvalidState`]; storage errors.
+    pub async fn ship(&self, id: ReservationId) -> Result<Reservation> {
+        reservation_of(self.execute(Command::Ship { id }).await?)
+    }
+
+    /// Cancels an active or committed reservation; its units are available again.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::ReservationNotFound`], [`DomainError::InvalidState`]; storage errors.
+    pub async fn release(&self, id: ReservationId) -> Result<Reservation> {
+        reservation_of(self.execute(Command::Release { id }).await?)
+    }
+
+    /// Expires up to `limit` holds whose time has run out; returns their ids.
+    ///
+    /// # Errors
+    ///
+    /// Storage errors.
+    pub async fn expire_due(&self, limit: usize) -> Result<Vec<ReservationId>> {
+        match self.execute(Command::ExpireDue { limit }).await? {
+            Outcome::Expired(ids) => Ok(ids),
+            other => unreachable!("expiry decided {other:?}"),
+        }
+    }
+
+    /// A SKU's stock at every location, with totals.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::UnknownSku`] when it has no row; [`DomainError::Overflow`] when a
+    /// total passes `i64::MAX`; storage errors.
+    pub async fn stock(&self, sku: &Sku) -> Result<SkuStock> {
+        let rows = self.store.stock(sku).await?;
+        if rows.is_empty() {
+            return Err(DomainError::UnknownSku { sku: sku.clone() }.into());
+        }
+        Ok(SkuStock::from_rows(sku.clone(), rows)?)
+    }
+
+    /// The reservation with this id.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::ReservationNotFound`]; storage errors.
+    pub async fn reservation(&self, id: ReservationId) -> Result<Reservation> {
+        self.store
+            .reservation(&id)
+            .await?
+            .ok_or_else(|| DomainError::ReservationNotFound { id }.into())
+    }
+}
+
+fn stock_of(outcome: Outcome) -> Result<StockLevel> {
+    match outcome {
+        Outcome::Stock(level) => Ok(level),
+        other => unreachable!("a stock movement decided {other:?}"),
+    }
+}
+
+fn reservation_of(outcome: Outcome) -> Result<Reservation> {
+    match outcome {
+        Outcome::Reservation(reservation) => Ok(reservation),
+        other => unreachable!("a transition decided {other:?}"),
+    }
+}

@@ -1,0 +1,31 @@
+#![doc = include_str!("../README.md")]
+
+pub mod clock;
+pub mod decide;
+pub mod error;
+pub mod id;
+pub mod inventory;
+pub mod ledger;
+pub mod memory;
+pub mod quantity;
+pub mod reservation;
+pub mod retry;
+pub mod stock;
+pub mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{DomainError, Error, Result, StoreError};
+pub use id::{LocationId, OrderId, ReservationId, Sku};
+pub use inventory::{Inventory, Reserved};
+pub use ledger::{replay, LedgerEntry, Movement};
+pub use memory::MemoryStore;
+pub use quantity::Quantity;
+pub use reservation::{
+    AllocationStrategy, OrderLine, Reservation, ReservationLine, ReservationStatus, ReserveRequest,
+    Transition,
+};
+pub use retry::RetryPolicy;
+pub use stock::{LocationStock, SkuStock, StockKey, StockLevel};
+pub use store::{AuditStore, Store, StoreTx};

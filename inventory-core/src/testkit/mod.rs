@@ -1,0 +1,1 @@
+//! Testkit (in progress).
