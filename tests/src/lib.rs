@@ -1,1 +1,17 @@
-//! Cross-backend tests live in `tests/`.
+//! Cross-backend tests: the conformance suite, property tests and concurrency races,
+//! run against every backend. The test files are in `tests/`; this library only holds
+//! what they share.
+
+use std::time::Duration;
+
+/// Proptest cases per property, from `PROPTEST_CASES` when set (CI sets none, so the
+/// default below runs), else `default`.
+pub fn proptest_cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
+
+/// How long a single race may take before it counts as hung.
+pub const RACE_TIMEOUT: Duration = Duration::from_secs(120);

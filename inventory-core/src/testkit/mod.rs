@@ -1,1 +1,84 @@
-//! Testkit (in progress).
+//! Shared tests for every backend (feature `testkit`).
+//!
+//! - [`conformance`]: one generic `async fn` per behaviour, and
+//!   [`conformance_suite!`](crate::conformance_suite) to stamp all of them onto a
+//!   backend as `#[tokio::test]`s in a module named after it.
+//! - [`invariants`]: checks of every invariant of the stock model, and ledger replay.
+//! - [`strategy`]: proptest strategies for command sequences, and a runner that applies
+//!   them to any backend.
+//! - [`race`]: the hot-SKU race every backend must win.
+//!
+//! ```ignore
+//! inventory_core::conformance_suite!(memory, async { Some(inventory_core::MemoryStore::new()) });
+//! ```
+//!
+//! The factory is an expression producing a future of `Option<store>`; `None` skips the
+//! case (a backend whose database is missing says so loudly before returning `None`).
+
+pub mod conformance;
+mod fixtures;
+pub mod invariants;
+pub mod race;
+pub mod strategy;
+
+pub use fixtures::{domain_error, loc, order, qty, sku, Harness, Snapshot, START};
+
+/// Stamps every conformance case onto a backend, as `#[tokio::test]`s in `mod $backend`.
+///
+/// `$factory` is evaluated once per case and must yield a future of `Option<S>` where
+/// `S: AuditStore`. The calling crate needs `tokio` with the `macros` and
+/// `rt-multi-thread` features.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($backend:ident, $factory:expr) => {
+        mod $backend {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__conformance_cases!($factory;
+                receive_creates_row_and_ledger,
+                receive_accumulates_and_totals_locations,
+                receive_overflow_changes_nothing,
+                transit_moves_units_to_on_hand,
+                transit_receipt_beyond_in_transit_is_refused,
+                unknown_sku_and_location_are_refused,
+                adjust_corrects_on_hand_with_reason,
+                adjust_refuses_bad_input_and_promised_units,
+                reserve_holds_units,
+                reserve_refuses_insufficient_stock_with_context,
+                reserve_is_all_or_nothing,
+                reserve_counts_repeated_lines_together,
+                reserve_is_idempotent_by_order_id,
+                reserve_refuses_a_different_request_under_a_used_order_id,
+                reserve_refuses_malformed_requests,
+                allocation_most_available,
+                allocation_priority_list,
+                allocation_split_across_locations,
+                allocation_pinned_location_ignores_strategy,
+                commit_moves_reserved_to_committed,
+                ship_takes_units_off_the_shelf,
+                release_returns_units_from_active_and_committed,
+                wrong_state_transitions_are_refused,
+                unknown_reservations_are_refused,
+                holds_expire_after_the_default_ttl,
+                custom_ttl_and_extend,
+                extend_refuses_expired_and_never_shortens,
+                commit_after_expiry_is_refused,
+                reserve_reclaims_expired_holds,
+                expiry_sweep_respects_its_limit,
+                expired_hold_can_still_be_released,
+            );
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_cases {
+    ($factory:expr; $($case:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $case() {
+            let Some(store) = ($factory).await else { return };
+            $crate::testkit::conformance::$case(store).await;
+        }
+    )*};
+}

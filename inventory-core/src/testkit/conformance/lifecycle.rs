@@ -1,0 +1,136 @@
+//! Commit, ship, release, and every transition from the wrong state.
+
+use std::time::Duration;
+
+use crate::error::DomainError;
+use crate::id::{OrderId, ReservationId};
+use crate::reservation::{ReservationStatus, Transition};
+use crate::store::AuditStore;
+use crate::testkit::invariants::assert_invariants;
+use crate::testkit::{domain_error, order, Harness};
+
+/// Commit moves held units from `reserved` to `committed`; available is unchanged.
+pub async fn commit_moves_reserved_to_committed<S: AuditStore>(store: S) {
+    let h = Harness::new(store);
+    h.stocked("TEE", "main", 10).await;
+    let hold = h.held(order("o1", &[("TEE", 4)])).await;
+    h.advance(Duration::from_secs(60));
+    let committed = h.inventory.commit(hold.id).await.unwrap();
+    assert_eq!(committed.status, ReservationStatus::Committed);
+    assert_eq!(committed.updated_at, h.inventory.now());
+    let level = h.level("TEE", "main").await;
+    assert_eq!(
+        (level.reserved, level.committed, level.available()),
+        (0, 4, 6)
+    );
+    // Committed reservations no longer expire.
+    h.advance(Duration::from_secs(24 * 3600));
+    assert!(h.inventory.expire_due(100).await.unwrap().is_empty());
+    assert_eq!(
+        h.inventory.reservation(hold.id).await.unwrap().status,
+        ReservationStatus::Committed
+    );
+    assert_invariants(h.inventory.store()).await;
+}
+
+/// Ship takes the units out of `committed` and `on_hand`.
+pub async fn ship_takes_units_off_the_shelf<S: AuditStore>(store: S) {
+    let h = Harness::new(store);
+    h.stocked("TEE", "main", 10).await;
+    h.stocked("MUG", "main", 2).await;
+    let hold = h.held(order("o1", &[("TEE", 4), ("MUG", 2)])).await;
+    h.inventory.commit(hold.id).await.unwrap();
+    let shipped = h.inventory.ship(hold.id).await.unwrap();
+    assert_eq!(shipped.status, ReservationStatus::Shipped);
+    let tee = h.level("TEE", "main").await;
+    assert_eq!((tee.on_hand, tee.committed, tee.available()), (6, 0, 6));
+    let mug = h.level("MUG", "main").await;
+    assert_eq!((mug.on_hand, mug.available()), (0, 0));
+    assert_invariants(h.inventory.store()).await;
+}
+
+/// Release gives units back from an active hold and from a committed reservation.
+pub async fn release_returns_units_from_active_and_committed<S: AuditStore>(store: S) {
+    let h = Harness::new(store);
+    h.stocked("TEE", "main", 10).await;
+    let active = h.held(order("o1", &[("TEE", 3)])).await;
+    let picked = h.held(order("o2", &[("TEE", 4)])).await;
+    h.inventory.commit(picked.id).await.unwrap();
+    let released = h.inventory.release(active.id).await.unwrap();
+    assert_eq!(released.status, ReservationStatus::Released);
+    let released = h.inventory.release(picked.id).await.unwrap();
+    assert_eq!(released.status, ReservationStatus::Released);
+    let level = h.level("TEE", "main").await;
+    assert_eq!(
+        (level.reserved, level.committed, level.available()),
+        (0, 0, 10)
+    );
+    assert_invariants(h.inventory.store()).await;
+}
+
+/// Every transition from a state that does not allow it is refused with the current
+/// state and the wanted transition, and writes nothing.
+pub async fn wrong_state_transitions_are_refused<S: AuditStore>(store: S) {
+    let h = Harness::new(store);
+    h.stocked("TEE", "main", 10).await;
+    let active = h.held(order("active", &[("TEE", 1)])).await.id;
+    let committed = h.held(order("committed", &[("TEE", 1)])).await.id;
+    h.inventory.commit(committed).await.unwrap();
+    let shipped = h.held(order("shipped", &[("TEE", 1)])).await.id;
+    h.inventory.commit(shipped).await.unwrap();
+    h.inventory.ship(shipped).await.unwrap();
+    let released = h.held(order("released", &[("TEE", 1)])).await.id;
+    h.inventory.release(released).await.unwrap();
+    let before = h.snapshot().await;
+    let cases = [
+        (active, Transition::Ship, ReservationStatus::Active),
+        (committed, Transition::Commit, ReservationStatus::Committed),
+        (committed, Transition::Extend, ReservationStatus::Committed),
+        (shipped, Transition::Release, ReservationStatus::Shipped),
+        (shipped, Transition::Ship, ReservationStatus::Shipped),
+        (shipped, Transition::Commit, ReservationStatus::Shipped),
+        (released, Transition::Release, ReservationStatus::Released),
+        (released, Transition::Commit, ReservationStatus::Released),
+        (released, Transition::Ship, ReservationStatus::Released),
+        (released, Transition::Extend, ReservationStatus::Released),
+    ];
+    for (id, wanted, current) in cases {
+        let result = match wanted {
+            Transition::Commit => h.inventory.commit(id).await,
+            Transition::Ship => h.inventory.ship(id).await,
+            Transition::Release => h.inventory.release(id).await,
+            Transition::Extend => h.inventory.extend(id, Duration::from_secs(60)).await,
+        };
+        assert_eq!(
+            domain_error(result.unwrap_err()),
+            DomainError::InvalidState {
+                id,
+                current,
+                wanted
+            }
+        );
+    }
+    assert_eq!(h.snapshot().await, before);
+}
+
+/// Transitions and reads of a reservation that does not exist are refused.
+pub async fn unknown_reservations_are_refused<S: AuditStore>(store: S) {
+    let h = Harness::new(store);
+    h.stocked("TEE", "main", 10).await;
+    let id = ReservationId::for_order(&OrderId::new("never").unwrap());
+    let before = h.snapshot().await;
+    let results = [
+        h.inventory.commit(id).await,
+        h.inventory.ship(id).await,
+        h.inventory.release(id).await,
+        h.inventory.extend(id, Duration::from_secs(60)).await,
+        h.inventory.reservation(id).await,
+    ];
+    for result in results {
+        assert_eq!(
+            domain_error(result.unwrap_err()),
+            DomainError::ReservationNotFound { id }
+        );
+    }
+    assert_eq!(h.snapshot().await, before);
+}

@@ -1,0 +1,16 @@
+//! The conformance suite: one `async fn` per behaviour, generic over the backend.
+//!
+//! Every case panics on a mismatch and ends by checking every invariant
+//! ([`assert_invariants`](super::invariants::assert_invariants)).
+
+mod allocation;
+mod expiry;
+mod lifecycle;
+mod movements;
+mod reserve;
+
+pub use allocation::*;
+pub use expiry::*;
+pub use lifecycle::*;
+pub use movements::*;
+pub use reserve::*;

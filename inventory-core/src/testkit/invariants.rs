@@ -1,0 +1,107 @@
+//! The invariants of the stock model, checked over everything a store holds.
+
+use std::collections::BTreeMap;
+
+use crate::id::ReservationId;
+use crate::ledger::replay;
+use crate::reservation::ReservationStatus;
+use crate::stock::StockKey;
+use crate::store::AuditStore;
+
+use super::fixtures::Snapshot;
+
+/// Every invariant `snapshot` breaks, described; empty when it is sound.
+///
+/// - every stored number is at least zero, and `available` too (only a cycle count
+///   finding fewer units may break that one, and no command here does);
+/// - each row's `reserved` is the sum of its active holds and `committed` the sum of its
+///   committed reservations;
+/// - each reservation's id is derived from its order id and it holds at least one line;
+/// - replaying the ledger gives exactly the stored rows.
+pub fn violations(snapshot: &Snapshot) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut held: BTreeMap<StockKey, (i64, i64)> = BTreeMap::new();
+    for reservation in &snapshot.reservations {
+        if reservation.id != ReservationId::for_order(&reservation.order_id) {
+            found.push(format!("reservation {} has a foreign id", reservation.id));
+        }
+        if reservation.lines.is_empty() {
+            found.push(format!("reservation {} holds nothing", reservation.id));
+        }
+        for line in &reservation.lines {
+            let sums = held.entry(line.key()).or_default();
+            match reservation.status {
+                ReservationStatus::Active => sums.0 += line.quantity.get(),
+                ReservationStatus::Committed => sums.1 += line.quantity.get(),
+                _ => {}
+            }
+        }
+    }
+    for (key, level) in &snapshot.stock {
+        if !level.is_valid() || level.available() < 0 {
+            found.push(format!("{}/{} is {level:?}", key.sku, key.location));
+        }
+        let (reserved, committed) = held.remove(key).unwrap_or_default();
+        if (level.reserved, level.committed) != (reserved, committed) {
+            found.push(format!(
+                "{}/{} stores reserved {} committed {}, reservations hold {reserved} and {committed}",
+                key.sku, key.location, level.reserved, level.committed
+            ));
+        }
+    }
+    for (key, sums) in held {
+        if sums != (0, 0) {
+            found.push(format!(
+                "{}/{} has holds {sums:?} but no row",
+                key.sku, key.location
+            ));
+        }
+    }
+    match replay(&snapshot.ledger) {
+        Ok(rows) if rows == snapshot.stock => {}
+        Ok(rows) => found.push(format!(
+            "the ledger replays to {rows:?}, the store holds {:?}",
+            snapshot.stock
+        )),
+        Err(error) => found.push(error.to_string()),
+    }
+    found
+}
+
+/// Panics, listing every broken invariant, unless `store` is sound.
+pub async fn assert_invariants<S: AuditStore>(store: &S) {
+    let snapshot = Snapshot::capture(store).await;
+    let found = violations(&snapshot);
+    assert!(found.is_empty(), "invariants broken:\n{}", found.join("\n"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::{order, Harness};
+    use crate::MemoryStore;
+
+    #[tokio::test]
+    async fn a_tampered_store_is_caught() {
+        let harness = Harness::new(MemoryStore::new());
+        harness.stocked("A", "W", 5).await;
+        harness.held(order("o1", &[("A", 2)])).await;
+        let sound = harness.snapshot().await;
+        assert!(violations(&sound).is_empty());
+
+        let mut extra_reserved = sound.clone();
+        extra_reserved
+            .stock
+            .values_mut()
+            .for_each(|level| level.reserved += 1);
+        assert!(!violations(&extra_reserved).is_empty());
+
+        let mut lost_entry = sound.clone();
+        lost_entry.ledger.remove(0);
+        assert!(!violations(&lost_entry).is_empty());
+
+        let mut lost_hold = sound;
+        lost_hold.reservations.clear();
+        assert!(!violations(&lost_hold).is_empty());
+    }
+}

@@ -1,0 +1,255 @@
+//! Proptest strategies for command sequences over a small universe (3 SKUs, 3
+//! locations, 12 order ids), and a runner that applies one step to any backend.
+//!
+//! The universe is small on purpose: collisions (the same SKU, the same order id, the
+//! last unit) are where the bugs are.
+
+use std::time::Duration;
+
+use proptest::prelude::*;
+
+use crate::decide::{Command, Outcome};
+use crate::error::{DomainError, Error};
+use crate::id::{OrderId, ReservationId};
+use crate::quantity::Quantity;
+use crate::reservation::{AllocationStrategy, OrderLine, ReserveRequest};
+use crate::stock::StockKey;
+use crate::store::AuditStore;
+
+use super::fixtures::{loc, sku, Harness};
+
+/// The SKUs sequences use.
+pub const SKUS: [&str; 3] = ["A", "B", "C"];
+/// The locations sequences use.
+pub const LOCATIONS: [&str; 3] = ["east", "north", "west"];
+/// How many distinct order ids sequences use.
+pub const ORDERS: u8 = 12;
+
+/// One line of a generated order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineSpec {
+    /// Index into [`SKUS`].
+    pub sku: usize,
+    /// Index into [`LOCATIONS`], or `None` for the strategy to choose.
+    pub location: Option<usize>,
+    /// Units; zero or negative ones test refusal.
+    pub units: i64,
+}
+
+/// A stock row of the universe and a number of units.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowOp {
+    /// Index into [`SKUS`].
+    pub sku: usize,
+    /// Index into [`LOCATIONS`].
+    pub location: usize,
+    /// Units, or the signed delta of an adjustment; zero or negative ones test refusal.
+    pub units: i64,
+}
+
+/// A generated order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReserveOp {
+    /// Order number below [`ORDERS`].
+    pub order: u8,
+    /// Its lines.
+    pub lines: Vec<LineSpec>,
+    /// Hold time in seconds.
+    pub ttl_seconds: u64,
+    /// Use the priority list `west, east` instead of most-available.
+    pub priority: bool,
+    /// Allow splitting lines.
+    pub split: bool,
+}
+
+/// One generated step. Order numbers are below [`ORDERS`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// Receive units.
+    Receive(RowOp),
+    /// Add units in transit.
+    AddInTransit(RowOp),
+    /// Receive units in transit.
+    ReceiveInTransit(RowOp),
+    /// Adjust on hand by a signed delta.
+    Adjust(RowOp),
+    /// Reserve an order.
+    Reserve(ReserveOp),
+    /// Extend an order's hold by this many seconds from now.
+    Extend(u8, u64),
+    /// Commit an order's reservation.
+    Commit(u8),
+    /// Ship an order's reservation.
+    Ship(u8),
+    /// Release an order's reservation.
+    Release(u8),
+    /// Move the clock by this many seconds.
+    Advance(u64),
+    /// Run the expiry sweep with this limit.
+    ExpireDue(usize),
+}
+
+fn units() -> impl Strategy<Value = i64> {
+    prop_oneof![12 => 1..=8i64, 1 => -1..=0i64]
+}
+
+fn line() -> impl Strategy<Value = LineSpec> {
+    (
+        0..SKUS.len(),
+        proptest::option::weighted(0.3, 0..LOCATIONS.len()),
+        units(),
+    )
+        .prop_map(|(sku, location, units)| LineSpec {
+            sku,
+            location,
+            units,
+        })
+}
+
+fn row(
+    sku: std::ops::Range<usize>,
+    location: std::ops::Range<usize>,
+    units: impl Strategy<Value = i64>,
+) -> impl Strategy<Value = RowOp> {
+    (sku, location, units).prop_map(|(sku, location, units)| RowOp {
+        sku,
+        location,
+        units,
+    })
+}
+
+/// One step, weighted towards reservations and their lifecycle.
+pub fn op() -> impl Strategy<Value = Op> {
+    let sku = 0..SKUS.len();
+    let location = 0..LOCATIONS.len();
+    let order = 0..ORDERS;
+    prop_oneof![
+        4 => row(sku.clone(), location.clone(), units()).prop_map(Op::Receive),
+        1 => row(sku.clone(), location.clone(), units()).prop_map(Op::AddInTransit),
+        1 => row(sku.clone(), location.clone(), units()).prop_map(Op::ReceiveInTransit),
+        1 => row(sku, location, -6..=6i64).prop_map(Op::Adjust),
+        8 => (order.clone(), proptest::collection::vec(line(), 1..=3), 30..=900u64, any::<bool>(), any::<bool>())
+            .prop_map(|(order, lines, ttl_seconds, priority, split)| Op::Reserve(ReserveOp {
+                order, lines, ttl_seconds, priority, split
+            })),
+        1 => (order.clone(), 0..=900u64).prop_map(|(order, ttl)| Op::Extend(order, ttl)),
+        3 => order.clone().prop_map(Op::Commit),
+        2 => order.clone().prop_map(Op::Ship),
+        2 => order.prop_map(Op::Release),
+        2 => (1..=600u64).prop_map(Op::Advance),
+        1 => (1..=5usize).prop_map(Op::ExpireDue),
+    ]
+}
+
+/// A sequence of up to `length_max` steps.
+pub fn ops(length_max: usize) -> impl Strategy<Value = Vec<Op>> {
+    proptest::collection::vec(op(), 1..=length_max)
+}
+
+/// The order id of order number `order`.
+pub fn order_id(order: u8) -> OrderId {
+    OrderId::new(format!("order-{order}")).expect("valid order id")
+}
+
+fn reservation_id(order: u8) -> ReservationId {
+    ReservationId::for_order(&order_id(order))
+}
+
+fn key(row: &RowOp) -> StockKey {
+    StockKey::new(sku(SKUS[row.sku]), loc(LOCATIONS[row.location]))
+}
+
+/// The command `op` stands for, or the error building its values gives.
+///
+/// # Errors
+///
+/// [`DomainError::InvalidQuantity`] for a generated zero or negative quantity.
+pub fn command(op: &Op) -> Result<Option<Command>, DomainError> {
+    Ok(Some(match op {
+        Op::Receive(row) => Command::Receive {
+            key: key(row),
+            quantity: Quantity::new(row.units)?,
+        },
+        Op::AddInTransit(row) => Command::AddInTransit {
+            key: key(row),
+            quantity: Quantity::new(row.units)?,
+        },
+        Op::ReceiveInTransit(row) => Command::ReceiveInTransit {
+            key: key(row),
+            quantity: Quantity::new(row.units)?,
+        },
+        Op::Adjust(row) => Command::Adjust {
+            key: key(row),
+            delta: row.units,
+            reason: "generated".to_owned(),
+        },
+        Op::Reserve(ReserveOp {
+            order,
+            lines,
+            ttl_seconds,
+            priority,
+            split,
+        }) => {
+            let lines = lines
+                .iter()
+                .map(|line| {
+                    Ok(OrderLine {
+                        sku: sku(SKUS[line.sku]),
+                        quantity: Quantity::new(line.units)?,
+                        location: line.location.map(|index| loc(LOCATIONS[index])),
+                    })
+                })
+                .collect::<Result<Vec<_>, DomainError>>()?;
+            let allocation = if *priority {
+                AllocationStrategy::Priority(vec![loc("west"), loc("east")])
+            } else {
+                AllocationStrategy::MostAvailable
+            };
+            let request = ReserveRequest::new(order_id(*order), lines)
+                .with_ttl(Duration::from_secs(*ttl_seconds))
+                .with_allocation(allocation)
+                .with_split(*split);
+            Command::Reserve { request }
+        }
+        Op::Extend(order, ttl_seconds) => Command::Extend {
+            id: reservation_id(*order),
+            ttl: Duration::from_secs(*ttl_seconds),
+        },
+        Op::Commit(order) => Command::Commit {
+            id: reservation_id(*order),
+        },
+        Op::Ship(order) => Command::Ship {
+            id: reservation_id(*order),
+        },
+        Op::Release(order) => Command::Release {
+            id: reservation_id(*order),
+        },
+        Op::ExpireDue(limit) => Command::ExpireDue { limit: *limit },
+        Op::Advance(_) => return Ok(None),
+    }))
+}
+
+/// Applies one step: moves the clock, or executes the command. `Ok(None)` for a clock
+/// move.
+///
+/// # Errors
+///
+/// The [`DomainError`] that refused the step.
+///
+/// # Panics
+///
+/// On a storage error: a backend under test must not fail that way.
+pub async fn apply<S: AuditStore>(h: &Harness<S>, op: &Op) -> Result<Option<Outcome>, DomainError> {
+    if let Op::Advance(seconds) = op {
+        h.advance(Duration::from_secs(*seconds));
+        return Ok(None);
+    }
+    let Some(command) = command(op)? else {
+        return Ok(None);
+    };
+    match h.inventory.execute(command).await {
+        Ok(outcome) => Ok(Some(outcome)),
+        Err(Error::Domain(error)) => Err(error),
+        Err(Error::Store(error)) => panic!("storage failed on {op:?}: {error:?}"),
+    }
+}
