@@ -15,3 +15,8 @@ pub fn proptest_cases(default: u32) -> u32 {
 
 /// How long a single race may take before it counts as hung.
 pub const RACE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The workspace README's examples, compiled and run as doc tests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

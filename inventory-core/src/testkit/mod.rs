@@ -8,8 +8,10 @@
 //!   them to any backend.
 //! - [`race`]: the hot-SKU race every backend must win.
 //!
-//! ```ignore
+//! ```
+//! // In a test file of the backend's crate: one `#[tokio::test]` per case in `mod memory`.
 //! inventory_core::conformance_suite!(memory, async { Some(inventory_core::MemoryStore::new()) });
+//! # fn main() {}
 //! ```
 //!
 //! The factory is an expression producing a future of `Option<store>`; `None` skips the
