@@ -17,7 +17,7 @@ use crate::stock::{SkuStock, StockKey, StockLevel};
 use crate::store::{load, Store, StoreTx};
 
 /// The result of a reserve: the reservation, and whether this call created it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Reserved {
     /// The reservation.
     pub reservation: Reservation,
