@@ -7,14 +7,15 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::clock::{Clock, SystemClock};
-use crate::decide::{decide, Command, Outcome};
-use crate::error::{DomainError, Result, StoreError};
+use crate::decide::{Command, Outcome};
+use crate::error::{DomainError, Result};
+use crate::group::{GroupCommit, Lanes, Runner};
 use crate::id::{LocationId, ReservationId, Sku};
 use crate::quantity::Quantity;
 use crate::reservation::{check_ttl, Reservation, ReserveRequest, HOLD_TTL_DEFAULT};
 use crate::retry::RetryPolicy;
 use crate::stock::{SkuStock, StockKey, StockLevel};
-use crate::store::{load, Store, StoreTx};
+use crate::store::Store;
 
 /// The result of a reserve: the reservation, and whether this call created it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -50,35 +51,54 @@ pub struct Reserved {
 /// # Ok::<(), inventory_core::Error>(())
 /// # }).unwrap();
 /// ```
-#[derive(Clone)]
 pub struct Inventory<S> {
-    store: S,
-    clock: Arc<dyn Clock>,
-    retry: RetryPolicy,
+    runner: Runner<S>,
     default_ttl: Duration,
+    lanes: Arc<Lanes>,
+}
+
+/// Clones share the store and the group-commit queues.
+impl<S> Clone for Inventory<S> {
+    fn clone(&self) -> Self {
+        Self {
+            runner: self.runner.clone(),
+            default_ttl: self.default_ttl,
+            lanes: Arc::clone(&self.lanes),
+        }
+    }
 }
 
 impl<S: Store> Inventory<S> {
-    /// An inventory on `store`, with the system clock, the default retry policy and
-    /// 30-minute holds.
+    /// An inventory on `store`, with the system clock, the default retry policy,
+    /// default group commit and 30-minute holds.
     pub fn new(store: S) -> Self {
         Self {
-            store,
-            clock: Arc::new(SystemClock),
-            retry: RetryPolicy::default(),
+            runner: Runner {
+                store: Arc::new(store),
+                clock: Arc::new(SystemClock),
+                retry: RetryPolicy::default(),
+            },
             default_ttl: HOLD_TTL_DEFAULT,
+            lanes: Arc::new(Lanes::new(GroupCommit::default())),
         }
     }
 
     /// Replaces the clock (a [`ManualClock`](crate::ManualClock) in tests).
     pub fn with_clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
+        self.runner.clock = Arc::new(clock);
         self
     }
 
     /// Replaces the retry policy for transient storage conflicts.
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+        self.runner.retry = retry;
+        self
+    }
+
+    /// Replaces the group-commit settings. Configure before cloning: clones made
+    /// earlier keep the old queues.
+    pub fn with_group_commit(mut self, group: GroupCommit) -> Self {
+        self.lanes = Arc::new(Lanes::new(group));
         self
     }
 
@@ -95,64 +115,31 @@ impl<S: Store> Inventory<S> {
 
     /// The storage backend.
     pub fn store(&self) -> &S {
-        &self.store
+        &self.runner.store
     }
 
     /// The current time, to the microsecond (the precision every backend stores).
     pub fn now(&self) -> DateTime<Utc> {
-        let now = self.clock.now();
-        DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+        self.runner.now()
     }
 
-    /// Runs one command as one transaction, retrying transient conflicts.
+    /// Runs one command. It is queued with the commands waiting on the same lane and
+    /// committed with them in one transaction (group commit), but decided and answered
+    /// on its own; transient conflicts are retried.
+    ///
+    /// Needs a tokio runtime.
     ///
     /// # Errors
     ///
     /// [`Error::Domain`](crate::Error::Domain) when a rule refuses it (nothing changed);
     /// [`Error::Store`](crate::Error::Store) when storage fails, with
-    /// [`StoreError::Contention`] once every retry conflicted.
+    /// [`StoreError::Contention`](crate::StoreError::Contention) once every retry
+    /// conflicted.
     pub async fn execute(&self, mut command: Command) -> Result<Outcome> {
         if let Command::Reserve { request } = &mut command {
             request.ttl.get_or_insert(self.default_ttl);
         }
-        let plan = command.plan();
-        let mut attempt = 1;
-        loop {
-            let now = self.now();
-            let error = match self.run_once(&command, &plan, now).await {
-                Err(crate::Error::Store(error)) if error.is_transient() => error,
-                done => return done,
-            };
-            let Some(delay) = self.retry.delay_after(attempt) else {
-                let source = match error {
-                    StoreError::Conflict(source) => source,
-                    other => Box::new(other),
-                };
-                return Err(StoreError::Contention {
-                    attempts: attempt,
-                    source,
-                }
-                .into());
-            };
-            tokio::time::sleep(delay).await;
-            attempt += 1;
-        }
-    }
-
-    async fn run_once(
-        &self,
-        command: &Command,
-        plan: &crate::decide::LoadPlan,
-        now: DateTime<Utc>,
-    ) -> Result<Outcome> {
-        let mut tx = self.store.begin().await?;
-        let snapshot = load(&mut tx, plan, now).await?;
-        let decision = decide(command, &snapshot, now)?;
-        if !decision.changes.is_empty() {
-            tx.persist(&decision.changes).await?;
-            tx.commit().await?;
-        }
-        Ok(decision.outcome)
+        self.lanes.submit(&self.runner, command).await
     }
 
     /// Units arrive at `location`. Creates the row when the SKU is new there.
@@ -305,7 +292,7 @@ impl<S: Store> Inventory<S> {
     /// [`DomainError::UnknownSku`] when it has no row; [`DomainError::Overflow`] when a
     /// total passes `i64::MAX`; storage errors.
     pub async fn stock(&self, sku: &Sku) -> Result<SkuStock> {
-        let rows = self.store.stock(sku).await?;
+        let rows = self.store().stock(sku).await?;
         if rows.is_empty() {
             return Err(DomainError::UnknownSku { sku: sku.clone() }.into());
         }
@@ -318,7 +305,7 @@ impl<S: Store> Inventory<S> {
     ///
     /// [`DomainError::ReservationNotFound`]; storage errors.
     pub async fn reservation(&self, id: ReservationId) -> Result<Reservation> {
-        self.store
+        self.store()
             .reservation(&id)
             .await?
             .ok_or_else(|| DomainError::ReservationNotFound { id }.into())

@@ -3,6 +3,7 @@
 pub mod clock;
 pub mod decide;
 pub mod error;
+pub mod group;
 pub mod id;
 pub mod inventory;
 pub mod ledger;
@@ -17,6 +18,7 @@ pub mod testkit;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{DomainError, Error, Result, StoreError};
+pub use group::GroupCommit;
 pub use id::{LocationId, OrderId, ReservationId, Sku};
 pub use inventory::{Inventory, Reserved};
 pub use ledger::{replay, LedgerEntry, Movement};

@@ -142,8 +142,8 @@ pub async fn load<T: StoreTx + ?Sized>(
     now: DateTime<Utc>,
 ) -> Result<Snapshot, StoreError> {
     let mut held = Vec::new();
-    if let Some(id) = plan.reservation {
-        held.extend(tx.lock_reservations(&[id]).await?);
+    if !plan.reservations.is_empty() {
+        held.extend(tx.lock_reservations(&plan.reservations).await?);
     }
     if plan.overdue_holds && !plan.skus.is_empty() {
         held.extend(tx.lock_overdue_holds(&plan.skus, now).await?);
@@ -159,6 +159,7 @@ pub async fn load<T: StoreTx + ?Sized>(
     if !skus.is_empty() {
         snapshot.stock = tx.lock_stock(&skus).await?.into_iter().collect();
     }
+    // A hold can be named and overdue at once; the map keeps one copy.
     snapshot.reservations = held.into_iter().map(|r| (r.id, r)).collect();
     Ok(snapshot)
 }

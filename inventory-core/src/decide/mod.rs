@@ -130,8 +130,8 @@ pub enum Outcome {
 /// What a backend must lock and load before deciding a command.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoadPlan {
-    /// A reservation named by the command; its SKUs are loaded too.
-    pub reservation: Option<ReservationId>,
+    /// Reservations named by the command, sorted; their SKUs are loaded too.
+    pub reservations: Vec<ReservationId>,
     /// SKUs whose rows (all locations) are loaded.
     pub skus: Vec<Sku>,
     /// Whether active holds past expiry on those SKUs are loaded, for lazy reclaim.
@@ -150,7 +150,7 @@ impl Command {
             | Self::ReceiveInTransit { key, .. }
             | Self::Adjust { key, .. } => plan.skus.push(key.sku.clone()),
             Self::Reserve { request } => {
-                plan.reservation = Some(ReservationId::for_order(&request.order_id));
+                plan.reservations = vec![ReservationId::for_order(&request.order_id)];
                 plan.skus = request.lines.iter().map(|line| line.sku.clone()).collect();
                 plan.overdue_holds = true;
             }
@@ -158,13 +158,32 @@ impl Command {
             | Self::Commit { id }
             | Self::Ship { id }
             | Self::Release { id } => {
-                plan.reservation = Some(*id);
+                plan.reservations = vec![*id];
             }
             Self::ExpireDue { limit } => plan.due_holds = Some((*limit).min(EXPIRE_BATCH_MAX)),
         }
         plan.skus.sort();
         plan.skus.dedup();
         plan
+    }
+}
+
+impl LoadPlan {
+    /// One plan that loads everything each of `plans` loads, for a batch of commands
+    /// decided on one snapshot.
+    pub fn merge(plans: impl IntoIterator<Item = LoadPlan>) -> Self {
+        let mut merged = Self::default();
+        for plan in plans {
+            merged.reservations.extend(plan.reservations);
+            merged.skus.extend(plan.skus);
+            merged.overdue_holds |= plan.overdue_holds;
+            merged.due_holds = merged.due_holds.max(plan.due_holds);
+        }
+        merged.reservations.sort();
+        merged.reservations.dedup();
+        merged.skus.sort();
+        merged.skus.dedup();
+        merged
     }
 }
 

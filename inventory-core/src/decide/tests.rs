@@ -49,19 +49,40 @@ fn batch(
 fn plans_name_exactly_what_a_command_reads() {
     let plan = reserve("o1", "B", 1).plan();
     let order = OrderId::new("o1").unwrap();
-    assert_eq!(plan.reservation, Some(ReservationId::for_order(&order)));
+    assert_eq!(plan.reservations, vec![ReservationId::for_order(&order)]);
     assert_eq!(plan.skus, vec![Sku::new("B").unwrap()]);
     assert!(plan.overdue_holds);
 
     let id = ReservationId::for_order(&order);
     let plan = Command::Ship { id }.plan();
     assert_eq!(
-        (plan.reservation, plan.skus.len(), plan.overdue_holds),
-        (Some(id), 0, false)
+        (
+            plan.reservations.clone(),
+            plan.skus.len(),
+            plan.overdue_holds
+        ),
+        (vec![id], 0, false)
     );
 
-    let plan = Command::ExpireDue { limit: usize::MAX }.plan();
-    assert_eq!(plan.due_holds, Some(EXPIRE_BATCH_MAX));
+    let sweep = Command::ExpireDue { limit: usize::MAX }.plan();
+    assert_eq!(sweep.due_holds, Some(EXPIRE_BATCH_MAX));
+
+    let merged = LoadPlan::merge([
+        reserve("o1", "B", 1).plan(),
+        plan,
+        sweep,
+        reserve("o2", "A", 1).plan(),
+    ]);
+    assert_eq!(
+        merged.skus,
+        vec![Sku::new("A").unwrap(), Sku::new("B").unwrap()]
+    );
+    assert_eq!(merged.reservations.len(), 2, "o1's id is named twice");
+    assert!(merged.reservations.windows(2).all(|pair| pair[0] < pair[1]));
+    assert_eq!(
+        (merged.overdue_holds, merged.due_holds),
+        (true, Some(EXPIRE_BATCH_MAX))
+    );
 }
 
 #[test]

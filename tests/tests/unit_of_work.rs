@@ -1,9 +1,11 @@
-//! Transient conflicts are retried in one place, the whole unit each time, and a
-//! conflict that never clears becomes a typed error with nothing applied.
+//! The unit of work: transient conflicts are retried in one place, the whole unit each
+//! time, and a conflict that never clears becomes a typed error with nothing applied.
+//! Group commit: waiting commands share one transaction, each keeps its own outcome.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -14,6 +16,7 @@ use inventory_core::{
     AuditStore, Error, LedgerEntry, LocationStock, MemoryStore, Reservation, ReservationId,
     RetryPolicy, Sku, StockKey, StockLevel, Store, StoreError, StoreTx,
 };
+use tokio::sync::Semaphore;
 
 /// A MemoryStore whose next `failures` commits fail with a transient conflict (and
 /// roll back, as a database would).
@@ -22,7 +25,15 @@ struct FlakyStore {
     inner: MemoryStore,
     failures: Arc<AtomicU32>,
     commits_tried: Arc<AtomicU32>,
+    /// When set, every transaction waits here for a permit before it begins.
+    gate: Option<Arc<Semaphore>>,
+    /// When set, persisting a change to this SKU fails (not transiently).
+    poison: Option<Sku>,
 }
+
+#[derive(Debug, thiserror::Error)]
+#[error("poisoned sku (simulated)")]
+struct Poisoned;
 
 struct FlakyTx {
     inner: MemoryTx,
@@ -38,6 +49,9 @@ impl Store for FlakyStore {
     type Tx = FlakyTx;
 
     async fn begin(&self) -> Result<FlakyTx, StoreError> {
+        if let Some(gate) = &self.gate {
+            gate.acquire().await.expect("gate open").forget();
+        }
         Ok(FlakyTx {
             inner: self.inner.begin().await?,
             store: self.clone(),
@@ -86,6 +100,11 @@ impl StoreTx for FlakyTx {
     }
 
     async fn persist(&mut self, changes: &Changes) -> Result<(), StoreError> {
+        if let Some(poison) = &self.store.poison {
+            if changes.stock.keys().any(|key| key.sku == *poison) {
+                return Err(StoreError::Backend(Box::new(Poisoned)));
+            }
+        }
         self.inner.persist(changes).await
     }
 
@@ -173,4 +192,71 @@ async fn domain_errors_are_not_retried() {
         .unwrap_err();
     assert!(matches!(error, Error::Domain(_)));
     assert_eq!(store.commits_tried.load(Ordering::SeqCst), 0);
+}
+
+/// Starts `count` receives of one unit of `sku` each, concurrently, behind a closed gate,
+/// then opens it; returns their results.
+async fn gated_receives(
+    store: &FlakyStore,
+    skus: Vec<&'static str>,
+) -> Vec<Result<StockLevel, Error>> {
+    let h = Harness::new(store.clone());
+    let inventory = h.inventory.clone();
+    let tasks: Vec<_> = skus
+        .into_iter()
+        .map(|name| {
+            let inventory = inventory.clone();
+            tokio::spawn(async move { inventory.receive(sku(name), loc("W"), qty(1)).await })
+        })
+        .collect();
+    // Every task queues while the first batch waits at the gate.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    store.gate.as_ref().expect("gated store").add_permits(1_000);
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.expect("task"));
+    }
+    results
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_commands_share_one_commit_and_keep_their_outcomes() {
+    let store = FlakyStore {
+        gate: Some(Arc::new(Semaphore::new(0))),
+        ..FlakyStore::default()
+    };
+    let results = gated_receives(&store, vec!["A"; 200]).await;
+    let mut seen: Vec<i64> = results.into_iter().map(|r| r.unwrap().on_hand).collect();
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        (1..=200).collect::<Vec<_>>(),
+        "each got its own row after"
+    );
+    let commits = store.commits_tried.load(Ordering::SeqCst);
+    assert!(commits <= 3, "200 receives took {commits} commits");
+    assert_eq!(store.ledger().await.unwrap().len(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_that_fails_before_commit_reruns_its_commands_alone() {
+    let store = FlakyStore {
+        gate: Some(Arc::new(Semaphore::new(0))),
+        poison: Some(sku("POISON")),
+        ..FlakyStore::default()
+    };
+    let results = gated_receives(&store, vec!["A", "POISON", "B", "A"]).await;
+    assert!(results[0].is_ok() && results[2].is_ok() && results[3].is_ok());
+    match &results[1] {
+        Err(Error::Store(StoreError::Backend(source))) => {
+            assert_eq!(source.to_string(), "poisoned sku (simulated)");
+        }
+        other => panic!("expected the poisoned receive to fail alone, got {other:?}"),
+    }
+    let stock = store.all_stock().await.unwrap();
+    let on_hand: Vec<(String, i64)> = stock
+        .iter()
+        .map(|(k, l)| (k.sku.to_string(), l.on_hand))
+        .collect();
+    assert_eq!(on_hand, [("A".to_owned(), 2), ("B".to_owned(), 1)]);
 }

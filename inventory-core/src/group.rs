@@ -1,0 +1,328 @@
+//! Group commit: commands waiting on the same lane are decided one after another on one
+//! locked snapshot and committed in one transaction, each with its own outcome.
+//!
+//! A lane is a queue with at most one worker task. The first command to find its lane
+//! idle spawns the worker; the worker takes up to `max_batch` waiting commands, runs
+//! them as one unit (lock and load the union of their plans, decide each in order,
+//! persist what was accepted, commit once), answers each, and repeats until the lane is
+//! empty. A refused command writes nothing and does not disturb the others. The unit is
+//! retried whole on a transient conflict; a failure before commit re-runs the commands
+//! one by one, so one bad command cannot fail its neighbours.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::VecDeque;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::oneshot;
+
+use crate::clock::Clock;
+use crate::decide::{decide, Changes, Command, LoadPlan, Outcome};
+use crate::error::{BoxError, DomainError, Error, StoreError};
+use crate::retry::RetryPolicy;
+use crate::store::{load, Store, StoreTx};
+
+/// Largest batch a lane may take at once.
+pub const BATCH_MAX: usize = 1_024;
+/// Most lanes an inventory may have.
+pub const LANES_MAX: usize = 1_024;
+
+/// How commands are grouped into transactions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupCommit {
+    /// Most commands decided and committed in one transaction (1 turns grouping off).
+    pub max_batch: usize,
+    /// Independent queues; a command's lane follows from its first SKU or reservation,
+    /// so one hot SKU always queues in one lane. Backends that allow concurrent writers
+    /// profit from several lanes; SQLite, with one writer, from one.
+    pub lanes: usize,
+}
+
+impl Default for GroupCommit {
+    fn default() -> Self {
+        Self {
+            max_batch: 128,
+            lanes: 1,
+        }
+    }
+}
+
+impl GroupCommit {
+    /// The same settings, clamped to `1..=BATCH_MAX` and `1..=LANES_MAX`.
+    pub fn clamped(self) -> Self {
+        Self {
+            max_batch: self.max_batch.clamp(1, BATCH_MAX),
+            lanes: self.lanes.clamp(1, LANES_MAX),
+        }
+    }
+}
+
+/// What a unit of work needs: the store, the clock and the retry policy.
+pub(crate) struct Runner<S> {
+    pub(crate) store: Arc<S>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) retry: RetryPolicy,
+}
+
+impl<S> Clone for Runner<S> {
+    fn clone(&self) -> Self {
+        Self {
+            store: Arc::clone(&self.store),
+            clock: Arc::clone(&self.clock),
+            retry: self.retry,
+        }
+    }
+}
+
+type Answer = Result<Outcome, Error>;
+
+struct Job {
+    command: Command,
+    reply: oneshot::Sender<Answer>,
+}
+
+#[derive(Default)]
+struct LaneState {
+    pending: VecDeque<Job>,
+    draining: bool,
+}
+
+/// The queues of one inventory.
+pub(crate) struct Lanes {
+    lanes: Box<[Mutex<LaneState>]>,
+    max_batch: usize,
+}
+
+fn lock(lane: &Mutex<LaneState>) -> MutexGuard<'_, LaneState> {
+    lane.lock().unwrap_or_else(|poison| poison.into_inner())
+}
+
+impl Lanes {
+    pub(crate) fn new(config: GroupCommit) -> Self {
+        let config = config.clamped();
+        Self {
+            lanes: (0..config.lanes).map(|_| Mutex::default()).collect(),
+            max_batch: config.max_batch,
+        }
+    }
+
+    fn lane_of(&self, plan: &LoadPlan) -> usize {
+        let mut hasher = DefaultHasher::new();
+        match (plan.skus.first(), plan.reservations.first()) {
+            (Some(sku), _) => sku.hash(&mut hasher),
+            (None, Some(id)) => id.hash(&mut hasher),
+            (None, None) => {}
+        }
+        usize::try_from(hasher.finish() % self.lanes.len() as u64).unwrap_or(0)
+    }
+
+    /// Queues `command` and waits for its answer.
+    pub(crate) async fn submit<S: Store>(
+        self: &Arc<Self>,
+        runner: &Runner<S>,
+        command: Command,
+    ) -> Answer {
+        let index = self.lane_of(&command.plan());
+        let (reply, answer) = oneshot::channel();
+        let start = {
+            let mut lane = lock(&self.lanes[index]);
+            lane.pending.push_back(Job { command, reply });
+            !std::mem::replace(&mut lane.draining, true)
+        };
+        if start {
+            let lanes = Arc::clone(self);
+            let runner = runner.clone();
+            tokio::spawn(async move { lanes.drain(index, runner).await });
+        }
+        answer.await.unwrap_or_else(|_| {
+            Err(StoreError::Unavailable("the group commit worker stopped".into()).into())
+        })
+    }
+
+    async fn drain<S: Store>(&self, index: usize, runner: Runner<S>) {
+        let _idle_on_exit = DrainGuard(&self.lanes[index]);
+        loop {
+            let batch: Vec<Job> = {
+                let mut lane = lock(&self.lanes[index]);
+                let take = lane.pending.len().min(self.max_batch);
+                if take == 0 {
+                    lane.draining = false;
+                    return;
+                }
+                lane.pending.drain(..take).collect()
+            };
+            runner.run(batch).await;
+        }
+    }
+}
+
+/// Marks the lane idle if its worker ends early (a panic), dropping its waiting jobs so
+/// that their callers get an error instead of waiting forever.
+struct DrainGuard<'a>(&'a Mutex<LaneState>);
+
+impl Drop for DrainGuard<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut lane = lock(self.0);
+            lane.pending.clear();
+            lane.draining = false;
+        }
+    }
+}
+
+/// Why a unit failed, and whether its commit had been sent (then it may have applied).
+struct Failure {
+    error: StoreError,
+    committing: bool,
+}
+
+impl<S: Store> Runner<S> {
+    /// The current time, to the microsecond (the precision every backend stores).
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        let now = self.clock.now();
+        DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+    }
+
+    async fn run(&self, jobs: Vec<Job>) {
+        let commands: Vec<&Command> = jobs.iter().map(|job| &job.command).collect();
+        match self.run_with_retry(&commands).await {
+            Ok(outcomes) => {
+                for (job, outcome) in jobs.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(outcome.map_err(Error::from));
+                }
+            }
+            Err(failure) if !failure.committing && jobs.len() > 1 => {
+                for job in jobs {
+                    let answer = match self.run_with_retry(&[&job.command]).await {
+                        Ok(mut outcomes) => outcomes.remove(0).map_err(Error::from),
+                        Err(failure) => Err(failure.error.into()),
+                    };
+                    let _ = job.reply.send(answer);
+                }
+            }
+            Err(failure) if jobs.len() == 1 => {
+                let job = jobs.into_iter().next().expect("one job");
+                let _ = job.reply.send(Err(failure.error.into()));
+            }
+            Err(failure) => {
+                for (job, error) in jobs.into_iter().zip(fan_out(failure.error)) {
+                    let _ = job.reply.send(Err(error.into()));
+                }
+            }
+        }
+    }
+
+    async fn run_with_retry(
+        &self,
+        commands: &[&Command],
+    ) -> Result<Vec<Result<Outcome, DomainError>>, Failure> {
+        let plan = LoadPlan::merge(commands.iter().map(|command| command.plan()));
+        let mut attempt = 1;
+        loop {
+            let failure = match self.run_unit(commands, &plan, self.now()).await {
+                Err(failure) if failure.error.is_transient() => failure,
+                done => return done,
+            };
+            let Some(delay) = self.retry.delay_after(attempt) else {
+                let source = match failure.error {
+                    StoreError::Conflict(source) => source,
+                    other => Box::new(other),
+                };
+                let error = StoreError::Contention {
+                    attempts: attempt,
+                    source,
+                };
+                return Err(Failure {
+                    error,
+                    committing: false,
+                });
+            };
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
+    /// Lock and load, decide each command in order on the shared snapshot, persist what
+    /// was accepted, commit once.
+    async fn run_unit(
+        &self,
+        commands: &[&Command],
+        plan: &LoadPlan,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Result<Outcome, DomainError>>, Failure> {
+        let before = |error| Failure {
+            error,
+            committing: false,
+        };
+        let mut tx = self.store.begin().await.map_err(before)?;
+        let mut snapshot = load(&mut tx, plan, now).await.map_err(before)?;
+        let mut changes = Changes::default();
+        let outcomes = commands
+            .iter()
+            .map(|command| {
+                let decision = decide(command, &snapshot, now)?;
+                snapshot.apply(&decision.changes);
+                changes.merge(decision.changes);
+                Ok(decision.outcome)
+            })
+            .collect();
+        if !changes.is_empty() {
+            tx.persist(&changes).await.map_err(before)?;
+            tx.commit().await.map_err(|error| Failure {
+                error,
+                committing: true,
+            })?;
+        }
+        Ok(outcomes)
+    }
+}
+
+/// The source of an error shared by every command of a failed batch.
+#[derive(Debug, Clone)]
+struct SharedSource(Arc<dyn std::error::Error + Send + Sync>);
+
+impl std::fmt::Display for SharedSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for SharedSource {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// One copy of `error` per command of a batch: the same kind, the same source.
+fn fan_out(error: StoreError) -> impl Iterator<Item = StoreError> {
+    #[derive(Clone, Copy)]
+    enum Kind {
+        Contention(u32),
+        Unavailable,
+        Corrupt,
+        Backend,
+    }
+    let (kind, source): (Kind, Arc<dyn std::error::Error + Send + Sync>) = match error {
+        StoreError::Contention { attempts, source } => {
+            (Kind::Contention(attempts), Arc::from(source))
+        }
+        StoreError::Unavailable(source) => (Kind::Unavailable, Arc::from(source)),
+        StoreError::Corrupt(detail) => (Kind::Corrupt, Arc::from(BoxError::from(detail))),
+        StoreError::Conflict(source) | StoreError::Backend(source) => {
+            (Kind::Backend, Arc::from(source))
+        }
+    };
+    std::iter::repeat_with(move || {
+        let shared: BoxError = Box::new(SharedSource(Arc::clone(&source)));
+        match kind {
+            Kind::Contention(attempts) => StoreError::Contention {
+                attempts,
+                source: shared,
+            },
+            Kind::Unavailable => StoreError::Unavailable(shared),
+            Kind::Corrupt => StoreError::Corrupt(shared.to_string()),
+            Kind::Backend => StoreError::Backend(shared),
+        }
+    })
+}
