@@ -54,6 +54,20 @@ impl Movement {
         }
     }
 
+    /// Every movement, in declaration order.
+    pub const ALL: [Self; 10] = [
+        Self::Received,
+        Self::TransitAdded,
+        Self::TransitReceived,
+        Self::Reserved,
+        Self::Committed,
+        Self::Shipped,
+        Self::Released,
+        Self::ReleasedCommitted,
+        Self::Expired,
+        Self::Adjusted,
+    ];
+
     /// The change this movement of `quantity` units makes to a row.
     pub fn delta(self, quantity: i64) -> StockDelta {
         let zero = StockDelta::default();
@@ -94,6 +108,17 @@ impl Movement {
                 ..zero
             },
         }
+    }
+}
+
+impl std::str::FromStr for Movement {
+    type Err = crate::reservation::UnknownName;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|movement| movement.as_str() == name)
+            .ok_or_else(|| crate::reservation::UnknownName(name.to_owned()))
     }
 }
 
@@ -185,6 +210,14 @@ mod tests {
             order_id: None,
             reason: None,
         }
+    }
+
+    #[test]
+    fn movement_names_round_trip() {
+        for movement in Movement::ALL {
+            assert_eq!(movement.as_str().parse::<Movement>(), Ok(movement));
+        }
+        assert!("teleported".parse::<Movement>().is_err());
     }
 
     #[test]

@@ -54,6 +54,28 @@ impl ReservationStatus {
     }
 }
 
+impl std::str::FromStr for ReservationStatus {
+    type Err = UnknownName;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        [
+            Self::Active,
+            Self::Committed,
+            Self::Shipped,
+            Self::Released,
+            Self::Expired,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == name)
+        .ok_or_else(|| UnknownName(name.to_owned()))
+    }
+}
+
+/// A stored name that matches no variant: damaged or foreign data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown name {0:?}")]
+pub struct UnknownName(pub String);
+
 impl fmt::Display for ReservationStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -252,6 +274,20 @@ impl Reservation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_names_round_trip() {
+        for status in [
+            ReservationStatus::Active,
+            ReservationStatus::Committed,
+            ReservationStatus::Shipped,
+            ReservationStatus::Released,
+            ReservationStatus::Expired,
+        ] {
+            assert_eq!(status.as_str().parse::<ReservationStatus>(), Ok(status));
+        }
+        assert!("Active".parse::<ReservationStatus>().is_err());
+    }
 
     #[test]
     fn ttl_limits() {

@@ -1,11 +1,13 @@
-//! Embedded SQLite storage backend for `inventory-core`.
-//!
-//! Not implemented yet: the `SqliteStore` (rusqlite, WAL, `BEGIN IMMEDIATE`, group
-//! commit) arrives with its own issue. Until then use
-//! [`inventory_core::MemoryStore`].
+#![doc = include_str!("../README.md")]
 
-/// The schema version this crate's migrations will produce; shared numbering with the
-/// other SQL backends.
-pub const SCHEMA_VERSION: u32 = 0;
+mod error;
+pub mod migrate;
+mod open;
+mod rows;
+mod store;
+mod worker;
 
-pub use inventory_core as core;
+pub use error::OpenError;
+pub use migrate::SCHEMA_VERSION;
+pub use open::{SqliteOptions, Synchronous};
+pub use store::{SqliteStore, SqliteTx};

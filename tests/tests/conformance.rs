@@ -1,5 +1,14 @@
-//! The conformance suite, stamped onto every backend that exists so far.
+//! The conformance suite, stamped onto every backend.
 
 use inventory_core::MemoryStore;
+use inventory_sqlite::{SqliteOptions, SqliteStore};
 
 inventory_core::conformance_suite!(memory, async { Some(MemoryStore::new()) });
+
+inventory_core::conformance_suite!(sqlite, async {
+    Some(
+        SqliteStore::temporary(SqliteOptions::default())
+            .await
+            .expect("open a temporary SQLite database"),
+    )
+});

@@ -1,0 +1,3 @@
+//! Reservation throughput (filled in with the benchmark).
+
+fn main() {}

@@ -1,0 +1,66 @@
+//! Versioned schema migrations, embedded in the crate. The version lives in SQLite's
+//! `user_version`; numbering is shared with the other SQL backends.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+/// Each migration: its version and its SQL, applied in order.
+const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../migrations/0001_initial.sql"))];
+
+/// The schema version this build creates and understands.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The schema version stored in the file (0 for a new, empty database).
+///
+/// # Errors
+///
+/// The driver's error, for instance when the file is not a database.
+pub fn schema_version(connection: &Connection) -> rusqlite::Result<u32> {
+    connection.query_row("PRAGMA user_version", [], |row| row.get(0))
+}
+
+/// Applies every migration newer than the stored version, each in its own immediate
+/// transaction that re-reads the version first (another process may be migrating the
+/// same file). Returns the version reached.
+///
+/// # Errors
+///
+/// The driver's error; a failed migration is rolled back whole.
+pub fn migrate(connection: &mut Connection) -> rusqlite::Result<u32> {
+    for (version, sql) in MIGRATIONS {
+        let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if schema_version(&tx)? < *version {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", version)?;
+        }
+        tx.commit()?;
+    }
+    schema_version(connection)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        assert_eq!(schema_version(&connection).unwrap(), 0);
+        assert_eq!(migrate(&mut connection).unwrap(), SCHEMA_VERSION);
+        assert_eq!(migrate(&mut connection).unwrap(), SCHEMA_VERSION);
+        let tables: i64 = connection
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE type = 'table'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 4);
+    }
+
+    #[test]
+    fn versions_are_increasing_and_end_at_the_schema_version() {
+        let versions: Vec<u32> = MIGRATIONS.iter().map(|(version, _)| *version).collect();
+        assert!(versions.windows(2).all(|pair| pair[0] < pair[1]));
+        assert_eq!(versions.last(), Some(&SCHEMA_VERSION));
+    }
+}

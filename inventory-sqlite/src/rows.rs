@@ -1,0 +1,388 @@
+//! SQL for each read and write, and the mapping between rows and core types. No rule
+//! lives here: the statements only load what a plan names and store what was decided.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use inventory_core::decide::Changes;
+use inventory_core::{
+    LedgerEntry, LocationId, LocationStock, Movement, OrderId, Reservation, ReservationId,
+    ReservationStatus, Sku, StockKey, StockLevel, StoreError,
+};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use crate::error::{corrupt, store_error};
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+const RESERVATION_COLUMNS: &str =
+    "id, order_id, status, created_at, expires_at, updated_at, lines, request";
+
+pub(crate) fn micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+fn time(micros: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(micros).ok_or_else(|| corrupt("timestamp", micros))
+}
+
+fn level(row: &Row<'_>, first: usize) -> rusqlite::Result<StockLevel> {
+    Ok(StockLevel {
+        on_hand: row.get(first)?,
+        reserved: row.get(first + 1)?,
+        committed: row.get(first + 2)?,
+        in_transit: row.get(first + 3)?,
+    })
+}
+
+fn sku(text: String) -> Result<Sku> {
+    Sku::new(text).map_err(|error| corrupt("sku", error))
+}
+
+fn location(text: String) -> Result<LocationId> {
+    LocationId::new(text).map_err(|error| corrupt("location", error))
+}
+
+/// The columns of a reservation row, before validation.
+struct RawReservation {
+    id: String,
+    order_id: String,
+    status: String,
+    created_at: i64,
+    expires_at: i64,
+    updated_at: i64,
+    lines: String,
+    request: String,
+}
+
+impl RawReservation {
+    fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get(0)?,
+            order_id: row.get(1)?,
+            status: row.get(2)?,
+            created_at: row.get(3)?,
+            expires_at: row.get(4)?,
+            updated_at: row.get(5)?,
+            lines: row.get(6)?,
+            request: row.get(7)?,
+        })
+    }
+
+    fn into_reservation(self) -> Result<Reservation> {
+        Ok(Reservation {
+            id: ReservationId::parse(&self.id).map_err(|error| corrupt("reservation id", error))?,
+            order_id: OrderId::new(self.order_id).map_err(|error| corrupt("order id", error))?,
+            status: self
+                .status
+                .parse()
+                .map_err(|error| corrupt("status", error))?,
+            lines: serde_json::from_str(&self.lines).map_err(|error| corrupt("lines", error))?,
+            request: serde_json::from_str(&self.request)
+                .map_err(|error| corrupt("request", error))?,
+            created_at: time(self.created_at)?,
+            expires_at: time(self.expires_at)?,
+            updated_at: time(self.updated_at)?,
+        })
+    }
+}
+
+fn reservations_where(
+    connection: &Connection,
+    condition: &str,
+    bind: impl rusqlite::Params,
+) -> Result<Vec<Reservation>> {
+    let sql = format!("SELECT {RESERVATION_COLUMNS} FROM reservations WHERE {condition}");
+    let mut statement = connection.prepare_cached(&sql).map_err(store_error)?;
+    let raw = statement
+        .query_map(bind, RawReservation::read)
+        .map_err(store_error)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(store_error)?;
+    raw.into_iter()
+        .map(RawReservation::into_reservation)
+        .collect()
+}
+
+/// The reservation with this id.
+pub(crate) fn reservation(
+    connection: &Connection,
+    id: ReservationId,
+) -> Result<Option<Reservation>> {
+    let sql = format!("SELECT {RESERVATION_COLUMNS} FROM reservations WHERE id = ?1");
+    let mut statement = connection.prepare_cached(&sql).map_err(store_error)?;
+    let raw = statement
+        .query_row([id.to_string()], RawReservation::read)
+        .optional()
+        .map_err(store_error)?;
+    raw.map(RawReservation::into_reservation).transpose()
+}
+
+/// The reservations with these ids that exist.
+pub(crate) fn reservations(
+    connection: &Connection,
+    ids: &[ReservationId],
+) -> Result<Vec<Reservation>> {
+    let mut found = Vec::with_capacity(ids.len());
+    for id in ids {
+        found.extend(reservation(connection, *id)?);
+    }
+    Ok(found)
+}
+
+/// Active holds with `expires_at <= now` on any of `skus`, without repeats.
+pub(crate) fn overdue_holds(
+    connection: &Connection,
+    skus: &[Sku],
+    now: DateTime<Utc>,
+) -> Result<Vec<Reservation>> {
+    let mut found: BTreeMap<ReservationId, Reservation> = BTreeMap::new();
+    for sku in skus {
+        let condition =
+            "id IN (SELECT reservation_id FROM active_holds WHERE sku = ?1 AND expires_at <= ?2)";
+        for hold in reservations_where(connection, condition, params![sku.as_str(), micros(now)])? {
+            found.insert(hold.id, hold);
+        }
+    }
+    Ok(found.into_values().collect())
+}
+
+/// Up to `limit` active holds with `expires_at <= now`, longest overdue first.
+pub(crate) fn due_holds(
+    connection: &Connection,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<Reservation>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let condition = "status = 'active' AND expires_at <= ?1 ORDER BY expires_at, id LIMIT ?2";
+    reservations_where(connection, condition, params![micros(now), limit])
+}
+
+/// Every row of `sku`, ordered by location.
+pub(crate) fn stock_of(connection: &Connection, sku_name: &Sku) -> Result<Vec<LocationStock>> {
+    let mut statement = connection
+        .prepare_cached(
+            "SELECT location, on_hand, reserved, committed, in_transit FROM stock WHERE sku = ?1 ORDER BY location",
+        )
+        .map_err(store_error)?;
+    let rows = statement
+        .query_map([sku_name.as_str()], |row| {
+            Ok((row.get::<_, String>(0)?, level(row, 1)?))
+        })
+        .map_err(store_error)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(store_error)?;
+    rows.into_iter()
+        .map(|(name, level)| {
+            Ok(LocationStock {
+                location: location(name)?,
+                level,
+            })
+        })
+        .collect()
+}
+
+/// Every row of each of `skus`, in key order.
+pub(crate) fn stock_rows(
+    connection: &Connection,
+    skus: &[Sku],
+) -> Result<Vec<(StockKey, StockLevel)>> {
+    let mut rows = Vec::new();
+    for sku_name in skus {
+        for row in stock_of(connection, sku_name)? {
+            rows.push((StockKey::new(sku_name.clone(), row.location), row.level));
+        }
+    }
+    Ok(rows)
+}
+
+/// Every stock row.
+pub(crate) fn all_stock(connection: &Connection) -> Result<BTreeMap<StockKey, StockLevel>> {
+    let mut statement = connection
+        .prepare("SELECT sku, location, on_hand, reserved, committed, in_transit FROM stock")
+        .map_err(store_error)?;
+    let rows = statement
+        .query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                level(row, 2)?,
+            ))
+        })
+        .map_err(store_error)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(store_error)?;
+    rows.into_iter()
+        .map(|(s, l, level)| Ok((StockKey::new(sku(s)?, location(l)?), level)))
+        .collect()
+}
+
+/// Every reservation, ordered by id.
+pub(crate) fn all_reservations(connection: &Connection) -> Result<Vec<Reservation>> {
+    let mut found = reservations_where(connection, "1 = 1", [])?;
+    found.sort_by_key(|reservation| reservation.id);
+    Ok(found)
+}
+
+/// The whole ledger, in the order it was written.
+pub(crate) fn ledger(connection: &Connection) -> Result<Vec<LedgerEntry>> {
+    let mut statement = connection
+        .prepare(
+            "SELECT at, sku, location, movement, quantity,
+                    before_on_hand, before_reserved, before_committed, before_in_transit,
+                    after_on_hand, after_reserved, after_committed, after_in_transit,
+                    reservation_id, order_id, reason
+             FROM ledger ORDER BY seq",
+        )
+        .map_err(store_error)?;
+    let mut rows = statement.query([]).map_err(store_error)?;
+    let mut entries = Vec::new();
+    while let Some(row) = rows.next().map_err(store_error)? {
+        let raw = (|| -> rusqlite::Result<_> {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, i64>(4)?,
+                level(row, 5)?,
+                level(row, 9)?,
+                row.get::<_, Option<String>>(13)?,
+                row.get::<_, Option<String>>(14)?,
+                row.get::<_, Option<String>>(15)?,
+            ))
+        })()
+        .map_err(store_error)?;
+        let (at, s, l, movement, quantity, before, after, reservation_id, order_id, reason) = raw;
+        entries.push(LedgerEntry {
+            at: time(at)?,
+            key: StockKey::new(sku(s)?, location(l)?),
+            movement: movement
+                .parse::<Movement>()
+                .map_err(|error| corrupt("movement", error))?,
+            quantity,
+            before,
+            after,
+            reservation_id: reservation_id
+                .map(|id| {
+                    ReservationId::parse(&id).map_err(|error| corrupt("reservation id", error))
+                })
+                .transpose()?,
+            order_id: order_id
+                .map(|id| OrderId::new(id).map_err(|error| corrupt("order id", error)))
+                .transpose()?,
+            reason,
+        });
+    }
+    Ok(entries)
+}
+
+/// Writes decided changes: upserts rows and reservations (keeping `active_holds` in
+/// step), appends ledger entries.
+pub(crate) fn persist(connection: &Connection, changes: &Changes) -> Result<()> {
+    let mut upsert_stock = connection
+        .prepare_cached(
+            "INSERT INTO stock (sku, location, on_hand, reserved, committed, in_transit)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (sku, location) DO UPDATE SET
+                on_hand = excluded.on_hand, reserved = excluded.reserved,
+                committed = excluded.committed, in_transit = excluded.in_transit",
+        )
+        .map_err(store_error)?;
+    for (key, level) in &changes.stock {
+        upsert_stock
+            .execute(params![
+                key.sku.as_str(),
+                key.location.as_str(),
+                level.on_hand,
+                level.reserved,
+                level.committed,
+                level.in_transit
+            ])
+            .map_err(store_error)?;
+    }
+    for reservation in changes.reservations.values() {
+        persist_reservation(connection, reservation)?;
+    }
+    let mut append = connection
+        .prepare_cached(
+            "INSERT INTO ledger (at, sku, location, movement, quantity,
+                before_on_hand, before_reserved, before_committed, before_in_transit,
+                after_on_hand, after_reserved, after_committed, after_in_transit,
+                reservation_id, order_id, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        )
+        .map_err(store_error)?;
+    for entry in &changes.ledger {
+        let (before, after) = (entry.before, entry.after);
+        append
+            .execute(params![
+                micros(entry.at),
+                entry.key.sku.as_str(),
+                entry.key.location.as_str(),
+                entry.movement.as_str(),
+                entry.quantity,
+                before.on_hand,
+                before.reserved,
+                before.committed,
+                before.in_transit,
+                after.on_hand,
+                after.reserved,
+                after.committed,
+                after.in_transit,
+                entry.reservation_id.map(|id| id.to_string()),
+                entry.order_id.as_ref().map(OrderId::as_str),
+                entry.reason.as_deref(),
+            ])
+            .map_err(store_error)?;
+    }
+    Ok(())
+}
+
+fn persist_reservation(connection: &Connection, reservation: &Reservation) -> Result<()> {
+    let id = reservation.id.to_string();
+    let lines =
+        serde_json::to_string(&reservation.lines).map_err(|error| corrupt("lines", error))?;
+    let request =
+        serde_json::to_string(&reservation.request).map_err(|error| corrupt("request", error))?;
+    connection
+        .prepare_cached(
+            "INSERT INTO reservations (id, order_id, status, created_at, expires_at, updated_at, lines, request)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (id) DO UPDATE SET
+                status = excluded.status, expires_at = excluded.expires_at, updated_at = excluded.updated_at",
+        )
+        .map_err(store_error)?
+        .execute(params![
+            id,
+            reservation.order_id.as_str(),
+            reservation.status.as_str(),
+            micros(reservation.created_at),
+            micros(reservation.expires_at),
+            micros(reservation.updated_at),
+            lines,
+            request,
+        ])
+        .map_err(store_error)?;
+    connection
+        .prepare_cached("DELETE FROM active_holds WHERE reservation_id = ?1")
+        .map_err(store_error)?
+        .execute([&id])
+        .map_err(store_error)?;
+    if reservation.status == ReservationStatus::Active {
+        let mut hold = connection
+            .prepare_cached(
+                "INSERT INTO active_holds (reservation_id, sku, expires_at) VALUES (?1, ?2, ?3)",
+            )
+            .map_err(store_error)?;
+        for sku_name in reservation.skus() {
+            hold.execute(params![
+                id,
+                sku_name.as_str(),
+                micros(reservation.expires_at)
+            ])
+            .map_err(store_error)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,277 @@
+//! [`SqliteStore`]: the core's storage traits on one SQLite file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use inventory_core::decide::Changes;
+use inventory_core::{
+    AuditStore, LedgerEntry, LocationStock, Reservation, ReservationId, Sku, StockKey, StockLevel,
+    Store, StoreError, StoreTx,
+};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::error::{store_error, OpenError};
+use crate::open::{open_connections, owned, SqliteOptions};
+use crate::rows;
+use crate::worker::Worker;
+
+/// An inventory store in one SQLite file (WAL mode). Clones share the connections.
+///
+/// Writes go through one connection on its own thread, one transaction at a time
+/// (`BEGIN IMMEDIATE`, so the write lock is taken up front); reads use a second,
+/// read-only connection on another thread and never wait for writers. Several
+/// handles, in one process or several, may open the same file: SQLite's lock orders
+/// them, and a writer that waits longer than the busy timeout is retried by the core.
+///
+/// ```
+/// use inventory_core::{Inventory, LocationId, Quantity, Sku};
+/// use inventory_sqlite::SqliteStore;
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let folder = tempfile::tempdir()?;
+/// let store = SqliteStore::open(folder.path().join("shop.db")).await?;
+/// let inventory = Inventory::new(store);
+/// let level = inventory.receive(Sku::new("MUG")?, LocationId::new("main")?, Quantity::new(4)?).await?;
+/// assert_eq!(level.available(), 4);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    path: PathBuf,
+    writer: Worker,
+    reader: Worker,
+    /// One open transaction per writer connection at a time.
+    turn: Arc<Mutex<()>>,
+    /// The folder of a temporary database, removed with the last handle.
+    _temporary: Option<tempfile::TempDir>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` with the default options:
+    /// `synchronous=FULL`, a 5-second busy timeout.
+    ///
+    /// # Errors
+    ///
+    /// [`OpenError`] when the file is not a database, is truncated, was written by a
+    /// newer schema, cannot be written, or SQLite refuses it. The file is not changed.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, OpenError> {
+        Self::open_with(path, SqliteOptions::default()).await
+    }
+
+    /// Opens a new database in a fresh temporary folder, removed when the last handle
+    /// is dropped: for tests, examples and throwaway runs.
+    ///
+    /// # Errors
+    ///
+    /// [`OpenError::Io`] when no temporary folder can be made; otherwise as
+    /// [`SqliteStore::open`].
+    pub async fn temporary(options: SqliteOptions) -> Result<Self, OpenError> {
+        let folder = tempfile::tempdir().map_err(|source| OpenError::Io {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+        let mut store = Self::open_with(folder.path().join("inventory.db"), options).await?;
+        Arc::get_mut(&mut store.shared)
+            .expect("a new store has one handle")
+            ._temporary = Some(folder);
+        Ok(store)
+    }
+
+    /// Opens the database at `path` with `options`.
+    ///
+    /// # Errors
+    ///
+    /// As [`SqliteStore::open`].
+    pub async fn open_with(
+        path: impl AsRef<Path>,
+        options: SqliteOptions,
+    ) -> Result<Self, OpenError> {
+        let path = path.as_ref().to_owned();
+        let opening = path.clone();
+        let (writer, reader) =
+            tokio::task::spawn_blocking(move || open_connections(&opening, &options))
+                .await
+                .map_err(|join| OpenError::Io {
+                    path: owned(&path),
+                    source: std::io::Error::other(join),
+                })??;
+        let spawn = |name: &str, connection| {
+            Worker::spawn(name, connection).map_err(|source| OpenError::Io {
+                path: owned(&path),
+                source,
+            })
+        };
+        let writer = spawn("inventory-sqlite-writer", writer)?;
+        let reader = spawn("inventory-sqlite-reader", reader)?;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                path,
+                writer,
+                reader,
+                turn: Arc::new(Mutex::new(())),
+                _temporary: None,
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.shared.path
+    }
+}
+
+/// A write transaction on the writer connection. Dropping it rolls back.
+#[derive(Debug)]
+pub struct SqliteTx {
+    writer: Worker,
+    open: bool,
+    _turn: OwnedMutexGuard<()>,
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    type Tx = SqliteTx;
+
+    async fn begin(&self) -> Result<SqliteTx, StoreError> {
+        let turn = Arc::clone(&self.shared.turn).lock_owned().await;
+        let writer = self.shared.writer.clone();
+        writer
+            .run(|connection| {
+                connection
+                    .execute_batch("BEGIN IMMEDIATE")
+                    .map_err(store_error)
+            })
+            .await?;
+        Ok(SqliteTx {
+            writer,
+            open: true,
+            _turn: turn,
+        })
+    }
+
+    async fn stock(&self, sku: &Sku) -> Result<Vec<LocationStock>, StoreError> {
+        let sku = sku.clone();
+        self.shared
+            .reader
+            .run(move |connection| rows::stock_of(connection, &sku))
+            .await
+    }
+
+    async fn reservation(&self, id: &ReservationId) -> Result<Option<Reservation>, StoreError> {
+        let id = *id;
+        self.shared
+            .reader
+            .run(move |connection| rows::reservation(connection, id))
+            .await
+    }
+}
+
+#[async_trait]
+impl StoreTx for SqliteTx {
+    async fn lock_reservations(
+        &mut self,
+        ids: &[ReservationId],
+    ) -> Result<Vec<Reservation>, StoreError> {
+        let ids = ids.to_vec();
+        self.writer
+            .run(move |connection| rows::reservations(connection, &ids))
+            .await
+    }
+
+    async fn lock_overdue_holds(
+        &mut self,
+        skus: &[Sku],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Reservation>, StoreError> {
+        let skus = skus.to_vec();
+        self.writer
+            .run(move |connection| rows::overdue_holds(connection, &skus, now))
+            .await
+    }
+
+    async fn lock_due_holds(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Reservation>, StoreError> {
+        self.writer
+            .run(move |connection| rows::due_holds(connection, now, limit))
+            .await
+    }
+
+    async fn lock_stock(
+        &mut self,
+        skus: &[Sku],
+    ) -> Result<Vec<(StockKey, StockLevel)>, StoreError> {
+        let skus = skus.to_vec();
+        self.writer
+            .run(move |connection| rows::stock_rows(connection, &skus))
+            .await
+    }
+
+    async fn persist(&mut self, changes: &Changes) -> Result<(), StoreError> {
+        let changes = changes.clone();
+        self.writer
+            .run(move |connection| rows::persist(connection, &changes))
+            .await
+    }
+
+    async fn commit(mut self) -> Result<(), StoreError> {
+        self.open = false;
+        self.writer
+            .run(|connection| {
+                connection.execute_batch("COMMIT").map_err(|error| {
+                    if !connection.is_autocommit() {
+                        let _ = connection.execute_batch("ROLLBACK");
+                    }
+                    store_error(error)
+                })
+            })
+            .await
+    }
+}
+
+impl Drop for SqliteTx {
+    fn drop(&mut self) {
+        if self.open {
+            self.writer.post(|connection| {
+                if !connection.is_autocommit() {
+                    let _ = connection.execute_batch("ROLLBACK");
+                }
+            });
+        }
+    }
+}
+
+#[async_trait]
+impl AuditStore for SqliteStore {
+    async fn all_stock(&self) -> Result<BTreeMap<StockKey, StockLevel>, StoreError> {
+        self.shared
+            .reader
+            .run(|connection| rows::all_stock(connection))
+            .await
+    }
+
+    async fn all_reservations(&self) -> Result<Vec<Reservation>, StoreError> {
+        self.shared
+            .reader
+            .run(|connection| rows::all_reservations(connection))
+            .await
+    }
+
+    async fn ledger(&self) -> Result<Vec<LedgerEntry>, StoreError> {
+        self.shared
+            .reader
+            .run(|connection| rows::ledger(connection))
+            .await
+    }
+}
