@@ -1,8 +1,9 @@
-//! Concurrency: many tasks race for the last units of a hot SKU.
+//! Concurrency: many tasks race for the last units of a hot SKU, on every backend.
 
 use inventory_core::testkit::race::hot_sku_race;
 use inventory_core::testkit::Harness;
 use inventory_core::MemoryStore;
+use inventory_sqlite::{SqliteOptions, SqliteStore};
 use inventory_tests::RACE_TIMEOUT;
 
 /// 1,000 one-unit orders from 64 tasks on a multi-thread runtime race for 200 units:
@@ -33,4 +34,27 @@ async fn memory_race_over_four_handles() {
         .await
         .expect("race finished");
     assert_eq!(report.reserved, 150);
+}
+
+/// 1,000 orders from 32 tasks over four separately opened stores on one file (four
+/// writer connections competing for SQLite's lock) race for 200 units: exactly 200.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_thousand_orders_over_four_handles_take_exactly_200_units() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let path = folder.path().join("race.db");
+    let mut handles = Vec::new();
+    for _ in 0..4 {
+        let store = SqliteStore::open_with(&path, SqliteOptions::default())
+            .await
+            .expect("open");
+        handles.push(Harness::new(store).inventory);
+    }
+    let race = hot_sku_race(handles, 32, 1_000, 200);
+    let report = tokio::time::timeout(RACE_TIMEOUT, race)
+        .await
+        .expect("race finished");
+    assert_eq!(
+        (report.reserved, report.refused, report.units_reserved),
+        (200, 800, 200)
+    );
 }

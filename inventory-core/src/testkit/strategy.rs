@@ -89,8 +89,14 @@ pub enum Op {
     ExpireDue(usize),
 }
 
+/// Units a line orders: mostly valid, sometimes zero or negative.
 fn units() -> impl Strategy<Value = i64> {
-    prop_oneof![12 => 1..=8i64, 1 => -1..=0i64]
+    prop_oneof![24 => 1..=4i64, 1 => -1..=0i64]
+}
+
+/// Units a receipt brings: enough that many orders can succeed.
+fn receipt() -> impl Strategy<Value = i64> {
+    prop_oneof![24 => 1..=25i64, 1 => -1..=0i64]
 }
 
 fn line() -> impl Strategy<Value = LineSpec> {
@@ -124,11 +130,11 @@ pub fn op() -> impl Strategy<Value = Op> {
     let location = 0..LOCATIONS.len();
     let order = 0..ORDERS;
     prop_oneof![
-        4 => row(sku.clone(), location.clone(), units()).prop_map(Op::Receive),
+        4 => row(sku.clone(), location.clone(), receipt()).prop_map(Op::Receive),
         1 => row(sku.clone(), location.clone(), units()).prop_map(Op::AddInTransit),
         1 => row(sku.clone(), location.clone(), units()).prop_map(Op::ReceiveInTransit),
         1 => row(sku, location, -6..=6i64).prop_map(Op::Adjust),
-        8 => (order.clone(), proptest::collection::vec(line(), 1..=3), 30..=900u64, any::<bool>(), any::<bool>())
+        8 => (order.clone(), proptest::collection::vec(line(), 1..=2), 30..=900u64, any::<bool>(), any::<bool>())
             .prop_map(|(order, lines, ttl_seconds, priority, split)| Op::Reserve(ReserveOp {
                 order, lines, ttl_seconds, priority, split
             })),
@@ -136,14 +142,22 @@ pub fn op() -> impl Strategy<Value = Op> {
         3 => order.clone().prop_map(Op::Commit),
         2 => order.clone().prop_map(Op::Ship),
         2 => order.prop_map(Op::Release),
-        2 => (1..=600u64).prop_map(Op::Advance),
-        1 => (1..=5usize).prop_map(Op::ExpireDue),
+        3 => (1..=600u64).prop_map(Op::Advance),
+        2 => (1..=2usize).prop_map(Op::ExpireDue),
     ]
 }
 
-/// A sequence of up to `length_max` steps.
+/// A sequence: a few receipts to start from, then up to `length_max` steps.
 pub fn ops(length_max: usize) -> impl Strategy<Value = Vec<Op>> {
-    proptest::collection::vec(op(), 1..=length_max)
+    let opening = row(0..SKUS.len(), 0..LOCATIONS.len(), 1..=25i64).prop_map(Op::Receive);
+    (
+        proptest::collection::vec(opening, 2..=6),
+        proptest::collection::vec(op(), 1..=length_max),
+    )
+        .prop_map(|(mut opening, steps)| {
+            opening.extend(steps);
+            opening
+        })
 }
 
 /// The order id of order number `order`.
