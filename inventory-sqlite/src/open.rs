@@ -90,14 +90,23 @@ fn check_header(path: &Path) -> Result<bool, OpenError> {
     let word = |at: usize| {
         u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
     };
-    // The page count is trustworthy only when written by the same change as the header.
-    if word(92) == word(24) {
+    // The page count is trustworthy only when written by the same change as the header,
+    // and only without a write-ahead log: a checkpoint interrupted by a crash may have
+    // written page 1 before growing the file, and SQLite finishes it from the log.
+    if word(92) == word(24) && !has_log(path) {
         let expected = page_size * u64::from(word(28));
         if found < expected {
             return Err(truncated(expected));
         }
     }
     Ok(true)
+}
+
+/// Whether a non-empty write-ahead log lies beside the database.
+fn has_log(path: &Path) -> bool {
+    let mut log = path.as_os_str().to_owned();
+    log.push("-wal");
+    std::fs::metadata(log).is_ok_and(|meta| meta.len() > 0)
 }
 
 fn sqlite(path: &Path) -> impl Fn(rusqlite::Error) -> OpenError + '_ {

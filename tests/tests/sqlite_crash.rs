@@ -1,0 +1,89 @@
+//! Crash safety: a child process works a SQLite file hard and is killed with SIGKILL at
+//! varied moments, 20 times. After each kill the file opens, every invariant holds, the
+//! ledger replays to the rows, and every reservation's history is whole.
+
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use inventory_core::testkit::invariants::violations;
+use inventory_core::testkit::Snapshot;
+use inventory_core::{ReservationId, ReservationStatus};
+use inventory_sqlite::SqliteStore;
+
+const KILLS: u64 = 20;
+
+/// Every reservation has exactly the ledger entries its status implies: one per line
+/// for each step it went through.
+fn histories_are_whole(snapshot: &Snapshot) -> Result<(), String> {
+    let mut entries: BTreeMap<ReservationId, usize> = BTreeMap::new();
+    for entry in &snapshot.ledger {
+        if let Some(id) = entry.reservation_id {
+            *entries.entry(id).or_default() += 1;
+        }
+    }
+    for reservation in &snapshot.reservations {
+        let lines = reservation.lines.len();
+        let steps: &[usize] = match reservation.status {
+            ReservationStatus::Active => &[1],
+            ReservationStatus::Committed | ReservationStatus::Expired => &[2],
+            ReservationStatus::Shipped => &[3],
+            ReservationStatus::Released => &[2, 3],
+        };
+        let found = entries.remove(&reservation.id).unwrap_or(0);
+        if !steps.iter().any(|steps| steps * lines == found) {
+            return Err(format!(
+                "{} is {} with {found} entries for {lines} lines",
+                reservation.id, reservation.status
+            ));
+        }
+    }
+    match entries.into_iter().next() {
+        Some((id, count)) => Err(format!(
+            "{count} entries name reservation {id}, which is not stored"
+        )),
+        None => Ok(()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_at_any_moment_leaves_a_whole_database() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let path = folder.path().join("crash.db");
+    let mut grew = 0;
+    let mut ledger_length = 0;
+    for round in 0..KILLS {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_crash_worker"))
+            .arg(&path)
+            .arg(format!("round{round}"))
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start the worker");
+        // Varied moments: 60 ms to about 400 ms into the run.
+        tokio::time::sleep(Duration::from_millis(60 + (round * 97) % 340)).await;
+        child.kill().expect("SIGKILL");
+        let status = child.wait().expect("reap");
+        assert!(
+            status.code().is_none(),
+            "the worker stopped by itself: {status:?}"
+        );
+
+        let store = SqliteStore::open(&path)
+            .await
+            .expect("reopen after the kill");
+        let snapshot = Snapshot::capture(&store).await;
+        let broken = violations(&snapshot);
+        assert!(broken.is_empty(), "after kill {round}: {broken:?}");
+        histories_are_whole(&snapshot)
+            .unwrap_or_else(|error| panic!("after kill {round}: {error}"));
+        if snapshot.ledger.len() > ledger_length {
+            grew += 1;
+        }
+        ledger_length = snapshot.ledger.len();
+    }
+    assert!(
+        grew >= KILLS - 2,
+        "the worker made progress in only {grew} of {KILLS} runs"
+    );
+    eprintln!("crash test: {KILLS} kills, {ledger_length} ledger entries, all whole");
+}

@@ -1,0 +1,159 @@
+//! Bad database files: each is refused with a typed error, and the file is never
+//! modified or deleted. Good old files are upgraded and keep their data.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use inventory_core::testkit::{loc, qty, sku};
+use inventory_core::Inventory;
+use inventory_sqlite::{OpenError, SqliteStore, SCHEMA_VERSION};
+
+fn folder() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temporary folder")
+}
+
+/// A database written by plain SQLite (rollback journal), with `pages` worth of rows.
+fn foreign_database(path: &Path, user_version: u32, rows: usize) {
+    let connection = rusqlite::Connection::open(path).expect("create");
+    connection
+        .execute_batch("CREATE TABLE filler (body TEXT NOT NULL)")
+        .expect("table");
+    for _ in 0..rows {
+        connection
+            .execute("INSERT INTO filler VALUES (?1)", [&"x".repeat(1_000)])
+            .expect("row");
+    }
+    connection
+        .pragma_update(None, "user_version", user_version)
+        .expect("version");
+}
+
+fn bytes(path: &Path) -> Vec<u8> {
+    std::fs::read(path).expect("file still exists")
+}
+
+/// Opens `path`, expects a refusal, and checks the file is byte for byte unchanged.
+async fn refused(path: &PathBuf) -> OpenError {
+    let before = bytes(path);
+    let error = SqliteStore::open(path).await.expect_err("open must refuse");
+    assert_eq!(bytes(path), before, "{} was modified", path.display());
+    error
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_a_database_is_refused() {
+    let folder = folder();
+    let path = folder.path().join("notes.db");
+    std::fs::write(
+        &path,
+        "these are my shop notes, not a database\n".repeat(200),
+    )
+    .unwrap();
+    let error = refused(&path).await;
+    assert!(matches!(error, OpenError::NotADatabase { .. }), "{error:?}");
+    std::fs::write(&path, "tiny").unwrap();
+    assert!(matches!(
+        refused(&path).await,
+        OpenError::NotADatabase { .. }
+    ));
+}
+
+#[tokio::test]
+async fn a_truncated_database_is_refused() {
+    let folder = folder();
+    let path = folder.path().join("cut.db");
+    foreign_database(&path, 1, 50);
+    let whole = bytes(&path).len() as u64;
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(whole / 2).unwrap();
+    drop(file);
+    match refused(&path).await {
+        OpenError::Truncated {
+            expected, found, ..
+        } => {
+            assert_eq!((expected, found), (whole, whole / 2));
+        }
+        other => panic!("expected truncated, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_database_from_a_newer_schema_is_refused() {
+    let folder = folder();
+    let path = folder.path().join("future.db");
+    foreign_database(&path, SCHEMA_VERSION + 98, 1);
+    match refused(&path).await {
+        OpenError::SchemaTooNew {
+            found, supported, ..
+        } => {
+            assert_eq!((found, supported), (SCHEMA_VERSION + 98, SCHEMA_VERSION));
+        }
+        other => panic!("expected schema too new, got {other:?}"),
+    }
+}
+
+/// Makes `path` unwritable: permission bits for ordinary users; for root, which
+/// ignores them, the immutable attribute. Returns false when neither works here.
+fn make_read_only(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o444)).unwrap();
+    if std::fs::OpenOptions::new().write(true).open(path).is_err() {
+        return true;
+    }
+    let immutable = Command::new("chattr").arg("+i").arg(path).status();
+    immutable.is_ok_and(|status| status.success())
+}
+
+#[tokio::test]
+async fn a_read_only_database_is_refused() {
+    let folder = folder();
+    let path = folder.path().join("locked.db");
+    foreign_database(&path, 0, 3);
+    if !make_read_only(&path) {
+        eprintln!("!!! SKIPPED a_read_only_database_is_refused: cannot make a file read-only here (root without chattr) !!!");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the read-only case"
+        );
+        return;
+    }
+    let error = refused(&path).await;
+    let _ = Command::new("chattr").arg("-i").arg(&path).status();
+    assert!(matches!(error, OpenError::ReadOnly { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_missing_folder_is_a_typed_error() {
+    let folder = folder();
+    let path = folder.path().join("no/such/folder/shop.db");
+    let error = SqliteStore::open(&path).await.expect_err("cannot create");
+    assert!(matches!(error, OpenError::Sqlite { .. }), "{error:?}");
+    assert!(!path.exists());
+}
+
+#[tokio::test]
+async fn an_older_database_is_upgraded_and_data_survives_reopening() {
+    let folder = folder();
+    let empty = folder.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    SqliteStore::open(&empty)
+        .await
+        .expect("an empty file becomes a database");
+
+    let old = folder.path().join("old.db");
+    foreign_database(&old, 0, 2);
+    let inventory = Inventory::new(
+        SqliteStore::open(&old)
+            .await
+            .expect("version 0 is upgraded"),
+    );
+    inventory.receive(sku("A"), loc("W"), qty(9)).await.unwrap();
+    drop(inventory);
+    let inventory = Inventory::new(SqliteStore::open(&old).await.expect("reopen"));
+    assert_eq!(inventory.stock(&sku("A")).await.unwrap().total.on_hand, 9);
+    let version: u32 = rusqlite::Connection::open(&old)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+}
