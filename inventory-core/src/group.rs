@@ -21,7 +21,7 @@ use crate::clock::Clock;
 use crate::decide::{decide, Changes, Command, LoadPlan, Outcome};
 use crate::error::{BoxError, DomainError, Error, StoreError};
 use crate::retry::RetryPolicy;
-use crate::store::{load, Store, StoreTx};
+use crate::store::{Store, StoreTx};
 
 /// Largest batch a lane may take at once.
 pub const BATCH_MAX: usize = 1_024;
@@ -171,7 +171,8 @@ impl Drop for DrainGuard<'_> {
     }
 }
 
-/// Why a unit failed, and whether its commit had been sent (then it may have applied).
+/// Why a unit failed, and whether it may have been committed all the same (a broken
+/// connection during commit): then it must not be run again.
 struct Failure {
     error: StoreError,
     committing: bool,
@@ -256,7 +257,7 @@ impl<S: Store> Runner<S> {
             committing: false,
         };
         let mut tx = self.store.begin().await.map_err(before)?;
-        let mut snapshot = load(&mut tx, plan, now).await.map_err(before)?;
+        let mut snapshot = tx.load(plan, now).await.map_err(before)?;
         let mut changes = Changes::default();
         let outcomes = commands
             .iter()
@@ -268,11 +269,12 @@ impl<S: Store> Runner<S> {
             })
             .collect();
         if !changes.is_empty() {
-            tx.persist(&changes).await.map_err(before)?;
-            tx.commit().await.map_err(|error| Failure {
-                error,
-                committing: true,
-            })?;
+            tx.persist_and_commit(&changes)
+                .await
+                .map_err(|error| Failure {
+                    committing: matches!(error, StoreError::Unavailable(_)),
+                    error,
+                })?;
         }
         Ok(outcomes)
     }

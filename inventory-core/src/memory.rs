@@ -12,13 +12,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use crate::decide::Changes;
+use crate::decide::{Changes, LoadPlan, Snapshot};
 use crate::error::StoreError;
 use crate::id::{LocationId, ReservationId, Sku};
 use crate::ledger::LedgerEntry;
 use crate::reservation::{Reservation, ReservationStatus};
 use crate::stock::{LocationStock, StockKey, StockLevel};
-use crate::store::{AuditStore, Store, StoreTx};
+use crate::store::{load_rows, AuditStore, RowSource, Store, StoreTx};
 
 /// An in-memory store, safe to share between tasks and threads. Clones share the data.
 ///
@@ -115,49 +115,49 @@ impl Store for MemoryStore {
     }
 }
 
-#[async_trait]
-impl StoreTx for MemoryTx {
-    async fn lock_reservations(
-        &mut self,
-        ids: &[ReservationId],
-    ) -> Result<Vec<Reservation>, StoreError> {
+impl RowSource for MemoryState {
+    fn reservations(&mut self, ids: &[ReservationId]) -> Result<Vec<Reservation>, StoreError> {
         Ok(ids
             .iter()
-            .filter_map(|id| self.state.reservations.get(id).cloned())
+            .filter_map(|id| self.reservations.get(id).cloned())
             .collect())
     }
 
-    async fn lock_overdue_holds(
+    fn overdue_holds(
         &mut self,
         skus: &[Sku],
         now: DateTime<Utc>,
     ) -> Result<Vec<Reservation>, StoreError> {
-        let holds = self.state.overdue(now);
+        let holds = self.overdue(now);
         Ok(holds
             .filter(|held| held.lines.iter().any(|line| skus.contains(&line.sku)))
             .cloned()
             .collect())
     }
 
-    async fn lock_due_holds(
+    fn due_holds(
         &mut self,
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Reservation>, StoreError> {
-        Ok(self.state.overdue(now).take(limit).cloned().collect())
+        Ok(self.overdue(now).take(limit).cloned().collect())
     }
 
-    async fn lock_stock(
-        &mut self,
-        skus: &[Sku],
-    ) -> Result<Vec<(StockKey, StockLevel)>, StoreError> {
+    fn stock(&mut self, skus: &[Sku]) -> Result<Vec<(StockKey, StockLevel)>, StoreError> {
         let mut rows = Vec::new();
         for sku in skus {
-            for (location, level) in self.state.stock.get(sku).into_iter().flatten() {
+            for (location, level) in self.stock.get(sku).into_iter().flatten() {
                 rows.push((StockKey::new(sku.clone(), location.clone()), *level));
             }
         }
         Ok(rows)
+    }
+}
+
+#[async_trait]
+impl StoreTx for MemoryTx {
+    async fn load(&mut self, plan: &LoadPlan, now: DateTime<Utc>) -> Result<Snapshot, StoreError> {
+        load_rows(&mut *self.state, plan, now)
     }
 
     async fn persist(&mut self, changes: &Changes) -> Result<(), StoreError> {

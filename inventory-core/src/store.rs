@@ -2,7 +2,8 @@
 //!
 //! A backend only runs SQL (or touches memory) and maps rows to core types: it locks and
 //! loads what a [`LoadPlan`] names, persists [`Changes`], and commits. Every decision is
-//! made by [`decide`](crate::decide::decide) in between.
+//! made by [`decide`](crate::decide::decide) in between. Backends with a synchronous
+//! connection implement [`RowSource`] and load with [`load_rows`].
 
 use std::collections::BTreeMap;
 
@@ -44,51 +45,19 @@ pub trait Store: Send + Sync + 'static {
     async fn reservation(&self, id: &ReservationId) -> Result<Option<Reservation>, StoreError>;
 }
 
-/// An open transaction. Every `lock_*` call locks what it returns until commit or drop,
-/// so no other transaction can change it in between.
+/// An open transaction. What [`load`](StoreTx::load) returns stays locked until
+/// commit or drop, so no other transaction can change it in between.
 #[async_trait]
 pub trait StoreTx: Send {
-    /// Locks and returns the reservations with these ids that exist.
+    /// Locks and loads what `plan` names, in the order of [`load_rows`]: reservations
+    /// first, then every stock row of every SKU involved, in key order (so two
+    /// transactions never wait on each other in a cycle). A backend should do this in
+    /// as few round trips as it can.
     ///
     /// # Errors
     ///
-    /// [`StoreError`]; [`StoreError::Conflict`] when the lock cannot be had now.
-    async fn lock_reservations(
-        &mut self,
-        ids: &[ReservationId],
-    ) -> Result<Vec<Reservation>, StoreError>;
-
-    /// Locks and returns active holds with `expires_at <= now` that hold any of `skus`.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError`]; [`StoreError::Conflict`] when the lock cannot be had now.
-    async fn lock_overdue_holds(
-        &mut self,
-        skus: &[Sku],
-        now: DateTime<Utc>,
-    ) -> Result<Vec<Reservation>, StoreError>;
-
-    /// Locks and returns up to `limit` active holds with `expires_at <= now`, any SKU,
-    /// the longest overdue first.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError`]; [`StoreError::Conflict`] when the lock cannot be had now.
-    async fn lock_due_holds(
-        &mut self,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<Reservation>, StoreError>;
-
-    /// Locks and returns every stock row of `skus`, which come sorted and unique, in
-    /// key order (so two transactions never wait on each other in a cycle).
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError`]; [`StoreError::Conflict`] when the lock cannot be had now.
-    async fn lock_stock(&mut self, skus: &[Sku])
-        -> Result<Vec<(StockKey, StockLevel)>, StoreError>;
+    /// [`StoreError`]; [`StoreError::Conflict`] when a lock cannot be had now.
+    async fn load(&mut self, plan: &LoadPlan, now: DateTime<Utc>) -> Result<Snapshot, StoreError>;
 
     /// Writes decided changes: upserts rows and reservations, appends ledger entries.
     ///
@@ -101,8 +70,64 @@ pub trait StoreTx: Send {
     ///
     /// # Errors
     ///
-    /// [`StoreError`] when the commit fails; see its variants for whether it took effect.
+    /// [`StoreError`]; only [`StoreError::Unavailable`] leaves it unknown whether the
+    /// commit took effect, every other error means it did not.
     async fn commit(self) -> Result<(), StoreError>;
+
+    /// [`persist`](StoreTx::persist) then [`commit`](StoreTx::commit); a backend may do
+    /// both in one round trip.
+    ///
+    /// # Errors
+    ///
+    /// As `persist` and `commit`.
+    async fn persist_and_commit(mut self, changes: &Changes) -> Result<(), StoreError>
+    where
+        Self: Sized,
+    {
+        self.persist(changes).await?;
+        self.commit().await
+    }
+}
+
+/// Synchronous row reads inside an open transaction, for backends whose connection is
+/// synchronous (memory, SQLite). [`load_rows`] turns them into a [`Snapshot`].
+pub trait RowSource {
+    /// The reservations with these ids that exist.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the read fails.
+    fn reservations(&mut self, ids: &[ReservationId]) -> Result<Vec<Reservation>, StoreError>;
+
+    /// Active holds with `expires_at <= now` that hold any of `skus`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the read fails.
+    fn overdue_holds(
+        &mut self,
+        skus: &[Sku],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Reservation>, StoreError>;
+
+    /// Up to `limit` active holds with `expires_at <= now`, ordered by
+    /// `(expires_at, id)`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the read fails.
+    fn due_holds(
+        &mut self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Reservation>, StoreError>;
+
+    /// Every stock row of `skus` (sorted, unique), in key order.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the read fails.
+    fn stock(&mut self, skus: &[Sku]) -> Result<Vec<(StockKey, StockLevel)>, StoreError>;
 }
 
 /// Optional capability: whole-store reads, for audits, replay checks and tests.
@@ -130,26 +155,27 @@ pub trait AuditStore: Store {
     async fn ledger(&self) -> Result<Vec<LedgerEntry>, StoreError>;
 }
 
-/// Locks and loads what `plan` names: reservations first, then every stock row of every
-/// SKU involved in one sorted call.
+/// Loads what `plan` names from `source`: the named reservations, overdue holds on its
+/// SKUs (for lazy reclaim), due holds (for a sweep), then every stock row of every SKU
+/// any of them touches, in one sorted read.
 ///
 /// # Errors
 ///
-/// The first [`StoreError`] of the transaction.
-pub async fn load<T: StoreTx + ?Sized>(
-    tx: &mut T,
+/// The first [`StoreError`] of `source`.
+pub fn load_rows<R: RowSource + ?Sized>(
+    source: &mut R,
     plan: &LoadPlan,
     now: DateTime<Utc>,
 ) -> Result<Snapshot, StoreError> {
     let mut held = Vec::new();
     if !plan.reservations.is_empty() {
-        held.extend(tx.lock_reservations(&plan.reservations).await?);
+        held.extend(source.reservations(&plan.reservations)?);
     }
     if plan.overdue_holds && !plan.skus.is_empty() {
-        held.extend(tx.lock_overdue_holds(&plan.skus, now).await?);
+        held.extend(source.overdue_holds(&plan.skus, now)?);
     }
     if let Some(limit) = plan.due_holds {
-        held.extend(tx.lock_due_holds(now, limit).await?);
+        held.extend(source.due_holds(now, limit)?);
     }
     let mut skus = plan.skus.clone();
     skus.extend(held.iter().flat_map(Reservation::skus));
@@ -157,7 +183,7 @@ pub async fn load<T: StoreTx + ?Sized>(
     skus.dedup();
     let mut snapshot = Snapshot::default();
     if !skus.is_empty() {
-        snapshot.stock = tx.lock_stock(&skus).await?.into_iter().collect();
+        snapshot.stock = source.stock(&skus)?.into_iter().collect();
     }
     // A hold can be named and overdue at once; the map keeps one copy.
     snapshot.reservations = held.into_iter().map(|r| (r.id, r)).collect();

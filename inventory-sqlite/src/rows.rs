@@ -7,11 +7,33 @@ use chrono::{DateTime, Utc};
 use inventory_core::decide::Changes;
 use inventory_core::{
     LedgerEntry, LocationId, LocationStock, Movement, OrderId, Reservation, ReservationId,
-    ReservationStatus, Sku, StockKey, StockLevel, StoreError,
+    ReservationStatus, RowSource, Sku, StockKey, StockLevel, StoreError,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::error::{corrupt, store_error};
+
+/// The reads of [`load_rows`](inventory_core::load_rows) on one connection, inside its
+/// transaction.
+pub(crate) struct Rows<'c>(pub(crate) &'c Connection);
+
+impl RowSource for Rows<'_> {
+    fn reservations(&mut self, ids: &[ReservationId]) -> Result<Vec<Reservation>> {
+        reservations(self.0, ids)
+    }
+
+    fn overdue_holds(&mut self, skus: &[Sku], now: DateTime<Utc>) -> Result<Vec<Reservation>> {
+        overdue_holds(self.0, skus, now)
+    }
+
+    fn due_holds(&mut self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Reservation>> {
+        due_holds(self.0, now, limit)
+    }
+
+    fn stock(&mut self, skus: &[Sku]) -> Result<Vec<(StockKey, StockLevel)>> {
+        stock_rows(self.0, skus)
+    }
+}
 
 type Result<T> = std::result::Result<T, StoreError>;
 

@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use inventory_core::decide::Changes;
+use inventory_core::decide::{Changes, LoadPlan, Snapshot};
 use inventory_core::{
-    AuditStore, LedgerEntry, LocationStock, Reservation, ReservationId, Sku, StockKey, StockLevel,
-    Store, StoreError, StoreTx,
+    load_rows, AuditStore, LedgerEntry, LocationStock, Reservation, ReservationId, Sku, StockKey,
+    StockLevel, Store, StoreError, StoreTx,
 };
+use rusqlite::Connection;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::error::{store_error, OpenError};
@@ -129,12 +130,47 @@ impl SqliteStore {
     }
 }
 
-/// A write transaction on the writer connection. Dropping it rolls back.
+/// A write transaction on the writer connection. `BEGIN IMMEDIATE` goes with its first
+/// statement, so a unit costs two round trips to the writer thread: load, then persist
+/// and commit. Dropping it unfinished rolls back.
 #[derive(Debug)]
 pub struct SqliteTx {
     writer: Worker,
-    open: bool,
+    begun: bool,
+    finished: bool,
     _turn: OwnedMutexGuard<()>,
+}
+
+impl SqliteTx {
+    /// Runs `work` on the writer thread inside this transaction, opening it first if this
+    /// is its first statement.
+    async fn call<T, F>(&mut self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let begin = !std::mem::replace(&mut self.begun, true);
+        self.writer
+            .run(move |connection| {
+                if begin {
+                    connection
+                        .execute_batch("BEGIN IMMEDIATE")
+                        .map_err(store_error)?;
+                }
+                work(connection)
+            })
+            .await
+    }
+}
+
+/// Commits, or rolls back whatever `persisted` left open.
+fn finish(connection: &Connection, persisted: Result<(), StoreError>) -> Result<(), StoreError> {
+    let committed =
+        persisted.and_then(|()| connection.execute_batch("COMMIT").map_err(store_error));
+    if committed.is_err() && !connection.is_autocommit() {
+        let _ = connection.execute_batch("ROLLBACK");
+    }
+    committed
 }
 
 #[async_trait]
@@ -143,17 +179,10 @@ impl Store for SqliteStore {
 
     async fn begin(&self) -> Result<SqliteTx, StoreError> {
         let turn = Arc::clone(&self.shared.turn).lock_owned().await;
-        let writer = self.shared.writer.clone();
-        writer
-            .run(|connection| {
-                connection
-                    .execute_batch("BEGIN IMMEDIATE")
-                    .map_err(store_error)
-            })
-            .await?;
         Ok(SqliteTx {
-            writer,
-            open: true,
+            writer: self.shared.writer.clone(),
+            begun: false,
+            finished: false,
             _turn: turn,
         })
     }
@@ -177,72 +206,39 @@ impl Store for SqliteStore {
 
 #[async_trait]
 impl StoreTx for SqliteTx {
-    async fn lock_reservations(
-        &mut self,
-        ids: &[ReservationId],
-    ) -> Result<Vec<Reservation>, StoreError> {
-        let ids = ids.to_vec();
-        self.writer
-            .run(move |connection| rows::reservations(connection, &ids))
-            .await
-    }
-
-    async fn lock_overdue_holds(
-        &mut self,
-        skus: &[Sku],
-        now: DateTime<Utc>,
-    ) -> Result<Vec<Reservation>, StoreError> {
-        let skus = skus.to_vec();
-        self.writer
-            .run(move |connection| rows::overdue_holds(connection, &skus, now))
-            .await
-    }
-
-    async fn lock_due_holds(
-        &mut self,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<Reservation>, StoreError> {
-        self.writer
-            .run(move |connection| rows::due_holds(connection, now, limit))
-            .await
-    }
-
-    async fn lock_stock(
-        &mut self,
-        skus: &[Sku],
-    ) -> Result<Vec<(StockKey, StockLevel)>, StoreError> {
-        let skus = skus.to_vec();
-        self.writer
-            .run(move |connection| rows::stock_rows(connection, &skus))
+    async fn load(&mut self, plan: &LoadPlan, now: DateTime<Utc>) -> Result<Snapshot, StoreError> {
+        let plan = plan.clone();
+        self.call(move |connection| load_rows(&mut rows::Rows(connection), &plan, now))
             .await
     }
 
     async fn persist(&mut self, changes: &Changes) -> Result<(), StoreError> {
         let changes = changes.clone();
-        self.writer
-            .run(move |connection| rows::persist(connection, &changes))
+        self.call(move |connection| rows::persist(connection, &changes))
             .await
     }
 
     async fn commit(mut self) -> Result<(), StoreError> {
-        self.open = false;
+        self.finished = true;
+        if !self.begun {
+            return Ok(());
+        }
         self.writer
-            .run(|connection| {
-                connection.execute_batch("COMMIT").map_err(|error| {
-                    if !connection.is_autocommit() {
-                        let _ = connection.execute_batch("ROLLBACK");
-                    }
-                    store_error(error)
-                })
-            })
+            .run(|connection| finish(connection, Ok(())))
+            .await
+    }
+
+    async fn persist_and_commit(mut self, changes: &Changes) -> Result<(), StoreError> {
+        self.finished = true;
+        let changes = changes.clone();
+        self.call(move |connection| finish(connection, rows::persist(connection, &changes)))
             .await
     }
 }
 
 impl Drop for SqliteTx {
     fn drop(&mut self) {
-        if self.open {
+        if self.begun && !self.finished {
             self.writer.post(|connection| {
                 if !connection.is_autocommit() {
                     let _ = connection.execute_batch("ROLLBACK");

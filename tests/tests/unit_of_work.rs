@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use inventory_core::decide::Changes;
+use inventory_core::decide::{Changes, LoadPlan, Snapshot};
 use inventory_core::memory::MemoryTx;
 use inventory_core::testkit::{loc, qty, sku, Harness};
 use inventory_core::{
@@ -69,34 +69,8 @@ impl Store for FlakyStore {
 
 #[async_trait]
 impl StoreTx for FlakyTx {
-    async fn lock_reservations(
-        &mut self,
-        ids: &[ReservationId],
-    ) -> Result<Vec<Reservation>, StoreError> {
-        self.inner.lock_reservations(ids).await
-    }
-
-    async fn lock_overdue_holds(
-        &mut self,
-        skus: &[Sku],
-        now: DateTime<Utc>,
-    ) -> Result<Vec<Reservation>, StoreError> {
-        self.inner.lock_overdue_holds(skus, now).await
-    }
-
-    async fn lock_due_holds(
-        &mut self,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<Reservation>, StoreError> {
-        self.inner.lock_due_holds(now, limit).await
-    }
-
-    async fn lock_stock(
-        &mut self,
-        skus: &[Sku],
-    ) -> Result<Vec<(StockKey, StockLevel)>, StoreError> {
-        self.inner.lock_stock(skus).await
+    async fn load(&mut self, plan: &LoadPlan, now: DateTime<Utc>) -> Result<Snapshot, StoreError> {
+        self.inner.load(plan, now).await
     }
 
     async fn persist(&mut self, changes: &Changes) -> Result<(), StoreError> {
