@@ -1,10 +1,14 @@
 //! 200 units of a best seller, 340 buyers at once: the library sells exactly 200; a
 //! naive read-then-write counter oversells.
 //!
-//! `cargo run -p inventory-examples --example flash_sale`
+//! `cargo run -p inventory-examples --example flash_sale [-- <database file>]`
+//!
+//! Runs on SQLite: a temporary file by default, or the file given (created if new; the
+//! sale's SKU gets a fresh name each run so earlier runs do not matter).
 
-use inventory_core::{Inventory, MemoryStore, Quantity, Sku, StockLevel};
+use inventory_core::{Inventory, Quantity, Sku, StockLevel, Store};
 use inventory_examples::flash_sale::{location, run_library, run_naive, SaleReport};
+use inventory_sqlite::{SqliteOptions, SqliteStore};
 
 const STOCKED: usize = 200;
 const BUYERS: usize = 340;
@@ -27,10 +31,10 @@ fn report(label: &str, report: &SaleReport) {
     );
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let inventory = Inventory::new(MemoryStore::new());
-    let sku = Sku::new("SNEAKER-LIMITED-42")?;
+async fn sale<S: Store + Clone>(
+    inventory: Inventory<S>,
+    sku: Sku,
+) -> Result<(), Box<dyn std::error::Error>> {
     let stocked = i64::try_from(STOCKED)?;
     inventory
         .receive(sku.clone(), location(), Quantity::new(stocked)?)
@@ -38,14 +42,38 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     inventory
         .add_in_transit(sku.clone(), location(), Quantity::new(100)?)
         .await?;
-
-    println!("Flash sale: {STOCKED} units of {sku}, {BUYERS} buyers at once (MemoryStore)");
     numbers("before", &inventory.stock(&sku).await?.total);
     let library = run_library(inventory.clone(), sku.clone(), STOCKED, BUYERS).await?;
     numbers("after", &inventory.stock(&sku).await?.total);
     report("inventory library", &library);
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let (store, place) = match std::env::args().nth(1) {
+        Some(path) => (SqliteStore::open(&path).await?, path),
+        None => {
+            let store = SqliteStore::temporary(SqliteOptions::default()).await?;
+            let place = format!("{} (temporary)", store.path().display());
+            (store, place)
+        }
+    };
+    let run = run_stamp();
+    let sku = Sku::new(format!("SNEAKER-LIMITED-42-{run}"))?;
+    println!("Flash sale: {STOCKED} units of {sku}, {BUYERS} buyers at once");
+    println!("  store: SQLite at {place}");
+    sale(Inventory::new(store), sku).await?;
 
     let naive = run_naive(STOCKED, BUYERS).await;
     report("NAIVE read-then-write (for comparison)", &naive);
     Ok(())
+}
+
+/// Seconds since the epoch, to tell runs on the same file apart.
+fn run_stamp() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs())
+        .unwrap_or_default()
 }

@@ -36,7 +36,7 @@ pub async fn run_library<S: Store + Clone>(
         let inventory = inventory.clone();
         let sku = sku.clone();
         tasks.push(tokio::spawn(async move {
-            let order = OrderId::new(format!("flash-{buyer}"))?;
+            let order = OrderId::new(format!("{sku}/buyer-{buyer}"))?;
             let request = ReserveRequest::new(order, vec![OrderLine::new(sku, Quantity::new(1)?)]);
             match inventory.reserve(request).await {
                 Ok(_) => Ok(true),
