@@ -1,6 +1,7 @@
-//! Crash safety: a child process works a SQLite file hard and is killed with SIGKILL at
-//! varied moments, 20 times. After each kill the file opens, every invariant holds, the
-//! ledger replays to the rows, and every reservation's history is whole.
+//! Crash safety: two child processes work one SQLite file hard at once (several
+//! processes on one file) and are killed with SIGKILL at varied moments, 20 times.
+//! After each kill the file opens, every invariant holds, the ledger replays to the
+//! rows, and every reservation's history is whole.
 
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
