@@ -138,6 +138,10 @@ pub enum StoreError {
     /// was rolled back and may be retried; the service retries it itself.
     #[error("transient storage conflict")]
     Conflict(#[source] BoxError),
+    /// The connection broke before the commit was sent: the unit was rolled back by the
+    /// database and may be retried; the service retries it itself.
+    #[error("storage connection interrupted before commit")]
+    Interrupted(#[source] BoxError),
     /// Still conflicting after every retry. Nothing was changed.
     #[error("storage still conflicting after {attempts} attempts")]
     Contention {
@@ -162,7 +166,7 @@ pub enum StoreError {
 impl StoreError {
     /// Whether running the unit again may succeed.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Conflict(_))
+        matches!(self, Self::Conflict(_) | Self::Interrupted(_))
     }
 }
 

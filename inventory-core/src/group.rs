@@ -227,7 +227,7 @@ impl<S: Store> Runner<S> {
             };
             let Some(delay) = self.retry.delay_after(attempt) else {
                 let source = match failure.error {
-                    StoreError::Conflict(source) => source,
+                    StoreError::Conflict(source) | StoreError::Interrupted(source) => source,
                     other => Box::new(other),
                 };
                 let error = StoreError::Contention {
@@ -311,9 +311,9 @@ fn fan_out(error: StoreError) -> impl Iterator<Item = StoreError> {
         }
         StoreError::Unavailable(source) => (Kind::Unavailable, Arc::from(source)),
         StoreError::Corrupt(detail) => (Kind::Corrupt, Arc::from(BoxError::from(detail))),
-        StoreError::Conflict(source) | StoreError::Backend(source) => {
-            (Kind::Backend, Arc::from(source))
-        }
+        StoreError::Conflict(source)
+        | StoreError::Interrupted(source)
+        | StoreError::Backend(source) => (Kind::Backend, Arc::from(source)),
     };
     std::iter::repeat_with(move || {
         let shared: BoxError = Box::new(SharedSource(Arc::clone(&source)));

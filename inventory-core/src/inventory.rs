@@ -69,9 +69,10 @@ impl<S> Clone for Inventory<S> {
 }
 
 impl<S: Store> Inventory<S> {
-    /// An inventory on `store`, with the system clock, the default retry policy,
-    /// default group commit and 30-minute holds.
+    /// An inventory on `store`, with the system clock, the default retry policy, the
+    /// store's preferred group commit and 30-minute holds.
     pub fn new(store: S) -> Self {
+        let group = store.group_commit();
         Self {
             runner: Runner {
                 store: Arc::new(store),
@@ -79,7 +80,7 @@ impl<S: Store> Inventory<S> {
                 retry: RetryPolicy::default(),
             },
             default_ttl: HOLD_TTL_DEFAULT,
-            lanes: Arc::new(Lanes::new(GroupCommit::default())),
+            lanes: Arc::new(Lanes::new(group)),
         }
     }
 

@@ -30,4 +30,4 @@ pub use reservation::{
 };
 pub use retry::RetryPolicy;
 pub use stock::{LocationStock, SkuStock, StockKey, StockLevel};
-pub use store::{load_rows, AuditStore, RowSource, Store, StoreTx};
+pub use store::{assemble, load_rows, skus_to_lock, AuditStore, RowSource, Store, StoreTx};

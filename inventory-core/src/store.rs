@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 
 use crate::decide::{Changes, LoadPlan, Snapshot};
 use crate::error::StoreError;
+use crate::group::GroupCommit;
 use crate::id::{ReservationId, Sku};
 use crate::ledger::LedgerEntry;
 use crate::reservation::Reservation;
@@ -22,6 +23,12 @@ use crate::stock::{LocationStock, StockKey, StockLevel};
 pub trait Store: Send + Sync + 'static {
     /// One open transaction.
     type Tx: StoreTx;
+
+    /// How an [`Inventory`](crate::Inventory) on this store groups commands by default:
+    /// one lane for a single-writer store, several where writers run in parallel.
+    fn group_commit(&self) -> GroupCommit {
+        GroupCommit::default()
+    }
 
     /// Opens a transaction. Dropping it without [`StoreTx::commit`] rolls it back.
     ///
@@ -67,6 +74,11 @@ pub trait StoreTx: Send {
     async fn persist(&mut self, changes: &Changes) -> Result<(), StoreError>;
 
     /// Makes everything persisted in this transaction durable and visible at once.
+    ///
+    /// A backend whose writers run in parallel must fail with
+    /// [`StoreError::Conflict`] when a stock row or reservation that was absent from
+    /// the loaded snapshot exists by now (another unit created it): the unit is then
+    /// decided again on the real row.
     ///
     /// # Errors
     ///
@@ -177,15 +189,30 @@ pub fn load_rows<R: RowSource + ?Sized>(
     if let Some(limit) = plan.due_holds {
         held.extend(source.due_holds(now, limit)?);
     }
+    let skus = skus_to_lock(plan, &held);
+    let rows = if skus.is_empty() {
+        Vec::new()
+    } else {
+        source.stock(&skus)?
+    };
+    Ok(assemble(held, rows))
+}
+
+/// Every SKU whose rows a unit must lock: those the plan names and those the loaded
+/// reservations hold. Sorted, without repeats.
+pub fn skus_to_lock(plan: &LoadPlan, held: &[Reservation]) -> Vec<Sku> {
     let mut skus = plan.skus.clone();
     skus.extend(held.iter().flat_map(Reservation::skus));
     skus.sort();
     skus.dedup();
-    let mut snapshot = Snapshot::default();
-    if !skus.is_empty() {
-        snapshot.stock = source.stock(&skus)?.into_iter().collect();
+    skus
+}
+
+/// The snapshot of loaded reservations and stock rows (a hold loaded twice, as named
+/// and as overdue, is kept once).
+pub fn assemble(held: Vec<Reservation>, rows: Vec<(StockKey, StockLevel)>) -> Snapshot {
+    Snapshot {
+        stock: rows.into_iter().collect(),
+        reservations: held.into_iter().map(|r| (r.id, r)).collect(),
     }
-    // A hold can be named and overdue at once; the map keeps one copy.
-    snapshot.reservations = held.into_iter().map(|r| (r.id, r)).collect();
-    Ok(snapshot)
 }

@@ -1,11 +1,11 @@
-//! PostgreSQL storage backend for `inventory-core`, on sqlx.
-//!
-//! Not implemented yet: the `PgStore` (row locks in key order, group commit, embedded
-//! migrations) arrives with its own issue. Until then use
-//! [`inventory_core::MemoryStore`].
+#![doc = include_str!("../README.md")]
 
-/// The schema version this crate's migrations will produce; shared numbering with the
-/// other SQL backends.
-pub const SCHEMA_VERSION: u32 = 0;
+mod error;
+mod rows;
+mod store;
+mod write;
 
-pub use inventory_core as core;
+pub use store::{PgStore, PgTx, MIGRATOR, SCHEMA_VERSION};
+
+/// The sqlx version this crate is built on, for callers that configure pools.
+pub use sqlx;

@@ -20,3 +20,5 @@ pub const RACE_TIMEOUT: Duration = Duration::from_secs(120);
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+pub mod pg;

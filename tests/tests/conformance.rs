@@ -12,3 +12,5 @@ inventory_core::conformance_suite!(sqlite, async {
             .expect("open a temporary SQLite database"),
     )
 });
+
+inventory_core::conformance_suite!(postgres, inventory_tests::pg::fresh_store(4));

@@ -1,0 +1,216 @@
+//! SQL for each read and write, and the mapping between rows and core types. No rule
+//! lives here. Every hot-path statement is keyed by SKU or by reservation id.
+
+use chrono::{DateTime, Utc};
+use inventory_core::{
+    LedgerEntry, LocationId, LocationStock, OrderId, Reservation, ReservationId, Sku, StockKey,
+    StockLevel, StoreError,
+};
+use sqlx::postgres::PgRow;
+use sqlx::Row;
+use uuid::Uuid;
+
+use crate::error::corrupt;
+
+pub(crate) type Result<T> = std::result::Result<T, StoreError>;
+
+/// The columns [`reservation`] reads, in order.
+macro_rules! reservation_columns {
+    () => {
+        "id, order_id, status, created_at, expires_at, updated_at, lines::text, request::text"
+    };
+}
+
+/// The named reservations and the overdue active holds on the given SKUs, locked in id
+/// order. `$1` ids, `$2` SKUs (empty when no reclaim is wanted), `$3` now.
+pub(crate) const LOCK_RESERVATIONS: &str = concat!(
+    "SELECT ",
+    reservation_columns!(),
+    "
+    FROM reservations
+    WHERE id IN (
+        SELECT unnest($1::uuid[])
+        UNION
+        SELECT reservation_id FROM active_holds WHERE sku = ANY($2::text[]) AND expires_at <= $3
+    )
+    ORDER BY id
+    FOR UPDATE"
+);
+
+/// Due active holds for the sweep, longest overdue first; holds another sweeper has
+/// locked are skipped. `$1` now, `$2` limit.
+pub(crate) const LOCK_DUE_HOLDS: &str = concat!(
+    "SELECT ",
+    reservation_columns!(),
+    "
+    FROM reservations
+    WHERE status = 'active' AND expires_at <= $1
+    ORDER BY expires_at, id
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED"
+);
+
+/// Every row of the given SKUs, locked in key order. `$1` SKUs.
+pub(crate) const LOCK_STOCK: &str = "
+    SELECT sku, location, on_hand, reserved, committed, in_transit, version
+    FROM stock
+    WHERE sku = ANY($1::text[])
+    ORDER BY sku, location
+    FOR UPDATE";
+
+/// All writes of a unit in one statement, so the row locks are held for one round
+/// trip. Inserts of rows and reservations the unit did not see report how many went
+/// in: fewer than sent means another unit created them first.
+pub(crate) const WRITE: &str = "
+WITH
+stock_updated AS (
+    UPDATE stock AS s
+    SET on_hand = v.on_hand, reserved = v.reserved, committed = v.committed,
+        in_transit = v.in_transit, version = v.version
+    FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int8[])
+        AS v(sku, location, on_hand, reserved, committed, in_transit, version)
+    WHERE s.sku = v.sku AND s.location = v.location
+    RETURNING 1
+),
+stock_inserted AS (
+    INSERT INTO stock (sku, location, on_hand, reserved, committed, in_transit, version)
+    SELECT * FROM UNNEST($8::text[], $9::text[], $10::int8[], $11::int8[], $12::int8[], $13::int8[], $14::int8[])
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+),
+reservations_updated AS (
+    UPDATE reservations AS r
+    SET status = v.status, expires_at = v.expires_at, updated_at = v.updated_at
+    FROM UNNEST($15::uuid[], $16::text[], $17::timestamptz[], $18::timestamptz[])
+        AS v(id, status, expires_at, updated_at)
+    WHERE r.id = v.id
+    RETURNING 1
+),
+reservations_inserted AS (
+    INSERT INTO reservations (id, order_id, status, created_at, expires_at, updated_at, lines, request)
+    SELECT v.id, v.order_id, v.status, v.created_at, v.expires_at, v.updated_at, v.lines::jsonb, v.request::jsonb
+    FROM UNNEST($19::uuid[], $20::text[], $21::text[], $22::timestamptz[], $23::timestamptz[],
+                $24::timestamptz[], $25::text[], $26::text[])
+        AS v(id, order_id, status, created_at, expires_at, updated_at, lines, request)
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+),
+holds_deleted AS (
+    DELETE FROM active_holds WHERE reservation_id = ANY($27::uuid[])
+    RETURNING 1
+),
+holds_upserted AS (
+    INSERT INTO active_holds (reservation_id, sku, expires_at)
+    SELECT * FROM UNNEST($28::uuid[], $29::text[], $30::timestamptz[])
+    ON CONFLICT (reservation_id, sku) DO UPDATE SET expires_at = excluded.expires_at
+    RETURNING 1
+),
+ledger_appended AS (
+    INSERT INTO ledger (sku, location, version, at, movement, quantity,
+        before_on_hand, before_reserved, before_committed, before_in_transit,
+        after_on_hand, after_reserved, after_committed, after_in_transit,
+        reservation_id, order_id, reason)
+    SELECT * FROM UNNEST($31::text[], $32::text[], $33::int8[], $34::timestamptz[], $35::text[],
+        $36::int8[], $37::int8[], $38::int8[], $39::int8[], $40::int8[], $41::int8[], $42::int8[],
+        $43::int8[], $44::int8[], $45::uuid[], $46::text[], $47::text[])
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM stock_inserted),
+       (SELECT count(*) FROM reservations_inserted),
+       (SELECT count(*) FROM ledger_appended)";
+
+fn get<'r, T>(row: &'r PgRow, index: usize) -> Result<T>
+where
+    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    row.try_get(index).map_err(|error| corrupt("column", error))
+}
+
+pub(crate) fn sku(text: String) -> Result<Sku> {
+    Sku::new(text).map_err(|error| corrupt("sku", error))
+}
+
+pub(crate) fn location(text: String) -> Result<LocationId> {
+    LocationId::new(text).map_err(|error| corrupt("location", error))
+}
+
+/// Five numbers starting at column `first`.
+pub(crate) fn level(row: &PgRow, first: usize) -> Result<StockLevel> {
+    Ok(StockLevel {
+        on_hand: get(row, first)?,
+        reserved: get(row, first + 1)?,
+        committed: get(row, first + 2)?,
+        in_transit: get(row, first + 3)?,
+    })
+}
+
+/// A row of the columns in `reservation_columns!` order.
+pub(crate) fn reservation(row: &PgRow) -> Result<Reservation> {
+    let status: String = get(row, 2)?;
+    let lines: String = get(row, 6)?;
+    let request: String = get(row, 7)?;
+    Ok(Reservation {
+        id: ReservationId::from_uuid(get::<Uuid>(row, 0)?),
+        order_id: OrderId::new(get::<String>(row, 1)?)
+            .map_err(|error| corrupt("order id", error))?,
+        status: status.parse().map_err(|error| corrupt("status", error))?,
+        created_at: get(row, 3)?,
+        expires_at: get(row, 4)?,
+        updated_at: get(row, 5)?,
+        lines: serde_json::from_str(&lines).map_err(|error| corrupt("lines", error))?,
+        request: serde_json::from_str(&request).map_err(|error| corrupt("request", error))?,
+    })
+}
+
+/// A `stock` row: sku, location, five numbers, version.
+pub(crate) fn stock_row(row: &PgRow) -> Result<(StockKey, StockLevel, i64)> {
+    let key = StockKey::new(sku(get(row, 0)?)?, location(get(row, 1)?)?);
+    Ok((key, level(row, 2)?, get(row, 6)?))
+}
+
+/// A `stock` row of one SKU: location and five numbers.
+pub(crate) fn location_stock(row: &PgRow) -> Result<LocationStock> {
+    Ok(LocationStock {
+        location: location(get(row, 0)?)?,
+        level: level(row, 1)?,
+    })
+}
+
+/// Reads a reservation by id. `$1` id.
+pub(crate) const SELECT_RESERVATION: &str = concat!(
+    "SELECT ",
+    reservation_columns!(),
+    " FROM reservations WHERE id = $1"
+);
+
+/// Reads every reservation.
+pub(crate) const SELECT_ALL_RESERVATIONS: &str =
+    concat!("SELECT ", reservation_columns!(), " FROM reservations");
+
+/// The ledger columns, in `ledger_entry` order.
+pub(crate) const SELECT_LEDGER: &str = "
+    SELECT sku, location, at, movement, quantity,
+           before_on_hand, before_reserved, before_committed, before_in_transit,
+           after_on_hand, after_reserved, after_committed, after_in_transit,
+           reservation_id, order_id, reason
+    FROM ledger ORDER BY sku, location, version";
+
+pub(crate) fn ledger_entry(row: &PgRow) -> Result<LedgerEntry> {
+    let movement: String = get(row, 3)?;
+    Ok(LedgerEntry {
+        key: StockKey::new(sku(get(row, 0)?)?, location(get(row, 1)?)?),
+        at: get::<DateTime<Utc>>(row, 2)?,
+        movement: movement
+            .parse()
+            .map_err(|error| corrupt("movement", error))?,
+        quantity: get(row, 4)?,
+        before: level(row, 5)?,
+        after: level(row, 9)?,
+        reservation_id: get::<Option<Uuid>>(row, 13)?.map(ReservationId::from_uuid),
+        order_id: get::<Option<String>>(row, 14)?
+            .map(|id| OrderId::new(id).map_err(|error| corrupt("order id", error)))
+            .transpose()?,
+        reason: get(row, 15)?,
+    })
+}

@@ -1,0 +1,206 @@
+//! The columns of one unit's writes, as arrays for the single `WRITE` statement.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use inventory_core::decide::Changes;
+use inventory_core::{ReservationId, ReservationStatus, StockKey, StockLevel, StoreError};
+use sqlx::postgres::PgArguments;
+use sqlx::query::Query;
+use sqlx::Postgres;
+use uuid::Uuid;
+
+use crate::error::corrupt;
+
+/// Stock rows as column arrays.
+#[derive(Default)]
+struct StockColumns {
+    sku: Vec<String>,
+    location: Vec<String>,
+    on_hand: Vec<i64>,
+    reserved: Vec<i64>,
+    committed: Vec<i64>,
+    in_transit: Vec<i64>,
+    version: Vec<i64>,
+}
+
+impl StockColumns {
+    fn push(&mut self, key: &StockKey, level: &StockLevel, version: i64) {
+        self.sku.push(key.sku.to_string());
+        self.location.push(key.location.to_string());
+        self.on_hand.push(level.on_hand);
+        self.reserved.push(level.reserved);
+        self.committed.push(level.committed);
+        self.in_transit.push(level.in_transit);
+        self.version.push(version);
+    }
+
+    fn bind<'q>(self, query: Query<'q, Postgres, PgArguments>) -> Query<'q, Postgres, PgArguments> {
+        query
+            .bind(self.sku)
+            .bind(self.location)
+            .bind(self.on_hand)
+            .bind(self.reserved)
+            .bind(self.committed)
+            .bind(self.in_transit)
+            .bind(self.version)
+    }
+}
+
+/// What one `WRITE` must insert, to check that it did.
+pub(crate) struct Expected {
+    pub(crate) stock: i64,
+    pub(crate) reservations: i64,
+    pub(crate) ledger: i64,
+}
+
+/// Binds `changes` to the `WRITE` statement. `versions` holds the version of every row
+/// the unit loaded (rows absent from it are new) and is advanced to the new versions;
+/// `known` holds the reservations the unit loaded and gains the new ones.
+pub(crate) fn bind<'q>(
+    query: Query<'q, Postgres, PgArguments>,
+    changes: &Changes,
+    versions: &mut HashMap<StockKey, i64>,
+    known: &mut HashSet<ReservationId>,
+) -> Result<(Query<'q, Postgres, PgArguments>, Expected), StoreError> {
+    // Ledger versions continue each row's count.
+    let mut next: HashMap<&StockKey, i64> = HashMap::new();
+    let mut ledger_version = Vec::with_capacity(changes.ledger.len());
+    for entry in &changes.ledger {
+        let version = next
+            .entry(&entry.key)
+            .or_insert_with(|| versions.get(&entry.key).copied().unwrap_or(0));
+        *version += 1;
+        ledger_version.push(*version);
+    }
+    let (mut updated, mut inserted) = (StockColumns::default(), StockColumns::default());
+    for (key, level) in &changes.stock {
+        let old = versions.get(key).copied();
+        let version = next.get(key).copied().or(old).unwrap_or(0);
+        match old {
+            Some(_) => updated.push(key, level, version),
+            None => inserted.push(key, level, version),
+        }
+    }
+    let expected_stock = inserted.sku.len();
+    let query = inserted.bind(updated.bind(query));
+
+    let (mut changed_id, mut changed_status, mut changed_expiry, mut changed_at) =
+        (vec![], vec![], vec![], vec![]);
+    let mut new_id = Vec::new();
+    let (mut new_order, mut new_status, mut new_created, mut new_expiry, mut new_updated) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    let (mut new_lines, mut new_request) = (vec![], vec![]);
+    let (mut unheld, mut held_id, mut held_sku, mut held_expiry) = (vec![], vec![], vec![], vec![]);
+    for reservation in changes.reservations.values() {
+        let id = reservation.id.as_uuid();
+        if known.contains(&reservation.id) {
+            changed_id.push(id);
+            changed_status.push(reservation.status.as_str().to_owned());
+            changed_expiry.push(reservation.expires_at);
+            changed_at.push(reservation.updated_at);
+        } else {
+            new_id.push(id);
+            new_order.push(reservation.order_id.to_string());
+            new_status.push(reservation.status.as_str().to_owned());
+            new_created.push(reservation.created_at);
+            new_expiry.push(reservation.expires_at);
+            new_updated.push(reservation.updated_at);
+            new_lines
+                .push(serde_json::to_string(&reservation.lines).map_err(|e| corrupt("lines", e))?);
+            new_request.push(
+                serde_json::to_string(&reservation.request).map_err(|e| corrupt("request", e))?,
+            );
+        }
+        if reservation.status == ReservationStatus::Active {
+            for sku in reservation.skus() {
+                held_id.push(id);
+                held_sku.push(sku.to_string());
+                held_expiry.push(reservation.expires_at);
+            }
+        } else {
+            unheld.push(id);
+        }
+    }
+    let expected_reservations = new_id.len();
+    let query = query
+        .bind(changed_id)
+        .bind(changed_status)
+        .bind(changed_expiry)
+        .bind(changed_at)
+        .bind(new_id)
+        .bind(new_order)
+        .bind(new_status)
+        .bind(new_created)
+        .bind(new_expiry)
+        .bind(new_updated)
+        .bind(new_lines)
+        .bind(new_request)
+        .bind(unheld)
+        .bind(held_id)
+        .bind(held_sku)
+        .bind(held_expiry);
+    let query = bind_ledger(query, changes, ledger_version);
+
+    for (key, version) in next {
+        versions.insert(key.clone(), version);
+    }
+    for key in changes.stock.keys() {
+        versions.entry(key.clone()).or_insert(0);
+    }
+    known.extend(changes.reservations.keys().copied());
+    let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    Ok((
+        query,
+        Expected {
+            stock: count(expected_stock),
+            reservations: count(expected_reservations),
+            ledger: count(changes.ledger.len()),
+        },
+    ))
+}
+
+fn bind_ledger<'q>(
+    query: Query<'q, Postgres, PgArguments>,
+    changes: &Changes,
+    version: Vec<i64>,
+) -> Query<'q, Postgres, PgArguments> {
+    let entries = &changes.ledger;
+    let column = |f: &dyn Fn(&inventory_core::LedgerEntry) -> i64| {
+        entries.iter().map(f).collect::<Vec<i64>>()
+    };
+    let sku: Vec<String> = entries.iter().map(|e| e.key.sku.to_string()).collect();
+    let location: Vec<String> = entries.iter().map(|e| e.key.location.to_string()).collect();
+    let at: Vec<DateTime<Utc>> = entries.iter().map(|e| e.at).collect();
+    let movement: Vec<String> = entries
+        .iter()
+        .map(|e| e.movement.as_str().to_owned())
+        .collect();
+    let reservation: Vec<Option<Uuid>> = entries
+        .iter()
+        .map(|e| e.reservation_id.map(|id| id.as_uuid()))
+        .collect();
+    let order: Vec<Option<String>> = entries
+        .iter()
+        .map(|e| e.order_id.as_ref().map(ToString::to_string))
+        .collect();
+    let reason: Vec<Option<String>> = entries.iter().map(|e| e.reason.clone()).collect();
+    query
+        .bind(sku)
+        .bind(location)
+        .bind(version)
+        .bind(at)
+        .bind(movement)
+        .bind(column(&|e| e.quantity))
+        .bind(column(&|e| e.before.on_hand))
+        .bind(column(&|e| e.before.reserved))
+        .bind(column(&|e| e.before.committed))
+        .bind(column(&|e| e.before.in_transit))
+        .bind(column(&|e| e.after.on_hand))
+        .bind(column(&|e| e.after.reserved))
+        .bind(column(&|e| e.after.committed))
+        .bind(column(&|e| e.after.in_transit))
+        .bind(reservation)
+        .bind(order)
+        .bind(reason)
+}

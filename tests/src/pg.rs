@@ -1,0 +1,121 @@
+//! PostgreSQL for tests: a fresh schema per test in the database named by
+//! `DATABASE_URL`, so tests run in parallel without seeing each other.
+//!
+//! Without `DATABASE_URL` the PostgreSQL tests print one loud skip line and pass; with
+//! `INVENTORY_REQUIRE_DATABASE=1` a missing or unreachable database fails them.
+
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Once;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use inventory_sqlx::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use inventory_sqlx::sqlx::{self, Executor};
+use inventory_sqlx::PgStore;
+
+/// Test schemas are named `inv_test_<unix seconds>_<process>_<counter>`.
+const PREFIX: &str = "inv_test_";
+/// Test schemas older than this are dropped by the next test run.
+const STALE_SECONDS: u64 = 6 * 3600;
+
+static SKIP_NOTICE: Once = Once::new();
+static SWEEP: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn required() -> bool {
+    std::env::var("INVENTORY_REQUIRE_DATABASE").is_ok_and(|value| value == "1")
+}
+
+/// The database URL, or `None` (after one loud line) when PostgreSQL tests are skipped.
+///
+/// # Panics
+///
+/// When `INVENTORY_REQUIRE_DATABASE=1` and `DATABASE_URL` is not set.
+pub fn database_url() -> Option<String> {
+    match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                !required(),
+                "INVENTORY_REQUIRE_DATABASE=1 but DATABASE_URL is not set"
+            );
+            SKIP_NOTICE.call_once(|| {
+                eprintln!(
+                    "!!! SKIPPING PostgreSQL tests: DATABASE_URL is not set \
+                     (e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/test) !!!"
+                );
+            });
+            None
+        }
+    }
+}
+
+fn now_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// Drops test schemas left by runs more than six hours old.
+async fn sweep_stale(url: &str) {
+    let Ok(pool) = PgPoolOptions::new().max_connections(1).connect(url).await else {
+        return;
+    };
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'inv\\_test\\_%'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap_or_default();
+    for name in names {
+        let born = name
+            .trim_start_matches(PREFIX)
+            .split('_')
+            .next()
+            .and_then(|s| s.parse::<u64>().ok());
+        if born.is_some_and(|born| born + STALE_SECONDS < now_seconds()) {
+            let drop = format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE");
+            let _ = pool.execute(sqlx::AssertSqlSafe(drop)).await;
+        }
+    }
+}
+
+/// A migrated store in a new schema of its own, over a pool of `connections`; `None`
+/// when PostgreSQL tests are skipped.
+///
+/// # Panics
+///
+/// When the database is configured but cannot be used.
+pub async fn fresh_store(connections: u32) -> Option<PgStore> {
+    let url = database_url()?;
+    SWEEP.get_or_init(|| sweep_stale(&url)).await;
+    let schema = format!(
+        "{PREFIX}{}_{}_{}",
+        now_seconds(),
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    let admin = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .unwrap_or_else(|error| panic!("cannot connect to DATABASE_URL: {error}"));
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\"")))
+        .await
+        .expect("create the test schema");
+    admin.close().await;
+    let options = PgConnectOptions::from_str(&url)
+        .expect("a valid DATABASE_URL")
+        .options([("search_path", schema.as_str())])
+        .application_name(&schema);
+    let pool = PgPoolOptions::new()
+        .max_connections(connections)
+        .connect_with(options)
+        .await
+        .expect("connect to the test schema");
+    let store = PgStore::new(pool);
+    store.migrate().await.expect("migrate the test schema");
+    Some(store)
+}
