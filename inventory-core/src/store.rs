@@ -159,7 +159,8 @@ pub trait AuditStore: Store {
     /// [`StoreError`] when the read fails.
     async fn all_reservations(&self) -> Result<Vec<Reservation>, StoreError>;
 
-    /// The whole ledger, in the order it was written.
+    /// The whole ledger: each row's entries in the order they were written (entries of
+    /// different rows may interleave in any order; replay is per row).
     ///
     /// # Errors
     ///

@@ -13,6 +13,13 @@ pub fn proptest_cases(default: u32) -> u32 {
         .unwrap_or(default)
 }
 
+/// Writes `message` straight to the process's standard error, past the test harness's
+/// output capture, so a skip is seen even when the test passes.
+pub fn loud(message: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "!!! {message} !!!");
+}
+
 /// How long a single race may take before it counts as hung.
 pub const RACE_TIMEOUT: Duration = Duration::from_secs(120);
 

@@ -40,9 +40,9 @@ pub fn database_url() -> Option<String> {
                 "INVENTORY_REQUIRE_DATABASE=1 but DATABASE_URL is not set"
             );
             SKIP_NOTICE.call_once(|| {
-                eprintln!(
-                    "!!! SKIPPING PostgreSQL tests: DATABASE_URL is not set \
-                     (e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/test) !!!"
+                crate::loud(
+                    "SKIPPING PostgreSQL tests: DATABASE_URL is not set \
+                     (e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/test)",
                 );
             });
             None
@@ -118,4 +118,69 @@ pub async fn fresh_store(connections: u32) -> Option<PgStore> {
     let store = PgStore::new(pool);
     store.migrate().await.expect("migrate the test schema");
     Some(store)
+}
+
+/// Closes `store`'s pool and drops its test schema.
+pub async fn drop_store(store: PgStore) {
+    let Some(url) = database_url() else { return };
+    let Some(schema) = store
+        .pool()
+        .connect_options()
+        .get_application_name()
+        .map(str::to_owned)
+    else {
+        return;
+    };
+    store.pool().close().await;
+    if let Ok(admin) = PgPoolOptions::new().max_connections(1).connect(&url).await {
+        let drop = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
+        let _ = admin.execute(sqlx::AssertSqlSafe(drop)).await;
+        admin.close().await;
+    }
+}
+
+/// Another pool on `store`'s schema: a second app server on the same database.
+///
+/// # Panics
+///
+/// When the database cannot be reached.
+pub async fn second_pool(store: &PgStore, connections: u32) -> PgStore {
+    let options = store.pool().connect_options().as_ref().clone();
+    let pool = PgPoolOptions::new()
+        .max_connections(connections)
+        .connect_with(options)
+        .await
+        .expect("connect a second pool");
+    PgStore::new(pool)
+}
+
+/// Terminates every server connection of `store`'s test schema (its pools), from a
+/// connection of its own; returns how many were terminated.
+///
+/// # Panics
+///
+/// When the database cannot be reached.
+pub async fn terminate_connections(store: &PgStore) -> i64 {
+    let url = database_url().expect("only called with a database");
+    let schema = store
+        .pool()
+        .connect_options()
+        .get_application_name()
+        .unwrap_or_default()
+        .to_owned();
+    let admin = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .expect("admin connection");
+    let killed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE application_name = $1 AND pid <> pg_backend_pid()) AS terminated",
+    )
+    .bind(schema)
+    .fetch_one(&admin)
+    .await
+    .expect("terminate");
+    admin.close().await;
+    killed
 }

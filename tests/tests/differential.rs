@@ -1,36 +1,51 @@
-//! Differential property test: the same random command sequence applied to MemoryStore
+//! Differential property tests: the same random command sequence applied to MemoryStore
 //! (the oracle) and to each SQL backend gives identical outcomes after every step, and
-//! identical rows, reservations and ledgers.
+//! identical rows, reservations and per-row ledgers.
+
+use std::collections::BTreeMap;
 
 use inventory_core::testkit::strategy::{apply, ops, Op};
 use inventory_core::testkit::{Harness, Snapshot};
-use inventory_core::MemoryStore;
+use inventory_core::{AuditStore, LedgerEntry, MemoryStore, StockKey};
 use inventory_sqlite::{SqliteOptions, SqliteStore, Synchronous};
-use inventory_tests::proptest_cases;
+use inventory_tests::{pg, proptest_cases};
 use proptest::prelude::*;
 
-async fn compare_with_sqlite(sequence: Vec<Op>) -> Result<(), TestCaseError> {
-    let options = SqliteOptions {
-        synchronous: Synchronous::Normal,
-        ..SqliteOptions::default()
-    };
-    let sqlite = Harness::new(
-        SqliteStore::temporary(options)
-            .await
-            .expect("temporary database"),
-    );
+/// Each row's ledger entries in order (the order across rows is not part of the
+/// contract).
+fn by_row(ledger: Vec<LedgerEntry>) -> BTreeMap<StockKey, Vec<LedgerEntry>> {
+    let mut rows: BTreeMap<StockKey, Vec<LedgerEntry>> = BTreeMap::new();
+    for entry in ledger {
+        rows.entry(entry.key.clone()).or_default().push(entry);
+    }
+    rows
+}
+
+async fn compare<S: AuditStore + Clone>(
+    backend: S,
+    sequence: Vec<Op>,
+) -> Result<(), TestCaseError> {
+    let backend = Harness::new(backend);
     let oracle = Harness::new(MemoryStore::new());
     for (step, op) in sequence.iter().enumerate() {
         let expected = apply(&oracle, op).await;
-        let found = apply(&sqlite, op).await;
+        let found = apply(&backend, op).await;
         prop_assert_eq!(&found, &expected, "step {} {:?}", step, op);
     }
     let expected = Snapshot::capture(oracle.inventory.store()).await;
-    let found = Snapshot::capture(sqlite.inventory.store()).await;
+    let found = Snapshot::capture(backend.inventory.store()).await;
     prop_assert_eq!(found.stock, expected.stock);
     prop_assert_eq!(found.reservations, expected.reservations);
-    prop_assert_eq!(found.ledger, expected.ledger);
+    prop_assert_eq!(by_row(found.ledger), by_row(expected.ledger));
     Ok(())
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime")
 }
 
 proptest! {
@@ -43,11 +58,29 @@ proptest! {
     /// SQLite decides and stores exactly what the in-memory oracle does.
     #[test]
     fn sqlite_matches_memory(sequence in ops(40)) {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(compare_with_sqlite(sequence))?;
+        runtime().block_on(async {
+            let options = SqliteOptions { synchronous: Synchronous::Normal, ..SqliteOptions::default() };
+            let store = SqliteStore::temporary(options).await.expect("temporary database");
+            compare(store, sequence).await
+        })?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: proptest_cases(128),
+        max_shrink_iters: 300,
+        ..ProptestConfig::default()
+    })]
+
+    /// PostgreSQL decides and stores exactly what the in-memory oracle does.
+    #[test]
+    fn postgres_matches_memory(sequence in ops(40)) {
+        runtime().block_on(async {
+            let Some(store) = pg::fresh_store(2).await else { return Ok(()) };
+            let result = compare(store.clone(), sequence).await;
+            pg::drop_store(store).await;
+            result
+        })?;
     }
 }

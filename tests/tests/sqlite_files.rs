@@ -110,7 +110,7 @@ async fn a_read_only_database_is_refused() {
     let path = folder.path().join("locked.db");
     foreign_database(&path, 0, 3);
     if !make_read_only(&path) {
-        eprintln!("!!! SKIPPED a_read_only_database_is_refused: cannot make a file read-only here (root without chattr) !!!");
+        inventory_tests::loud("SKIPPED a_read_only_database_is_refused: cannot make a file read-only here (root without chattr)");
         assert!(
             std::env::var_os("CI").is_none(),
             "CI must run the read-only case"

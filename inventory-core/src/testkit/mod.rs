@@ -45,6 +45,7 @@ macro_rules! conformance_suite {
                 unknown_sku_and_location_are_refused,
                 adjust_corrects_on_hand_with_reason,
                 adjust_refuses_bad_input_and_promised_units,
+                identifiers_are_stored_exactly,
                 reserve_holds_units,
                 reserve_refuses_insufficient_stock_with_context,
                 reserve_is_all_or_nothing,

@@ -221,3 +221,49 @@ pub async fn adjust_refuses_bad_input_and_promised_units<S: AuditStore>(store: S
     );
     assert_eq!(h.snapshot().await, before);
 }
+
+/// Identifiers with quotes, semicolons, wildcards and non-ASCII text are stored and
+/// found exactly; a NUL is refused before it reaches storage.
+pub async fn identifiers_are_stored_exactly<S: AuditStore>(store: S) {
+    let h = Harness::new(store);
+    let names = [
+        "O'Brien \"quoted\" tee",
+        "x'); DROP TABLE stock; --",
+        "100%_cotton_%",
+        "Käse-Größe-🧀-黒",
+        "back\\slash",
+    ];
+    for (index, name) in names.iter().enumerate() {
+        let units = i64::try_from(index).unwrap() + 1;
+        h.stocked(name, "lager-ø", units).await;
+        let hold = h
+            .held(crate::testkit::order(
+                &format!("{name}#order"),
+                &[(name, 1)],
+            ))
+            .await;
+        assert_eq!(hold.order_id.as_str(), format!("{name}#order"));
+        let stock = h.inventory.stock(&sku(name)).await.unwrap();
+        assert_eq!(stock.sku.as_str(), *name);
+        assert_eq!(stock.locations[0].location.as_str(), "lager-ø");
+        assert_eq!((stock.total.on_hand, stock.total.reserved), (units, 1));
+    }
+    // A prefix or a pattern finds nothing: no LIKE, no truncation.
+    assert!(h.inventory.stock(&sku("100")).await.is_err());
+    assert!(h.inventory.stock(&sku("%")).await.is_err());
+    assert!(matches!(
+        crate::Sku::new("nul\0byte"),
+        Err(DomainError::InvalidIdentifier { .. })
+    ));
+    let stored: Vec<String> = h
+        .snapshot()
+        .await
+        .stock
+        .keys()
+        .map(|key| key.sku.to_string())
+        .collect();
+    let mut expected: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
+    expected.sort();
+    assert_eq!(stored, expected);
+    assert_invariants(h.inventory.store()).await;
+}

@@ -1,0 +1,221 @@
+//! PostgreSQL under concurrency and faults: pools racing for a hot SKU, opposite-order
+//! multi-line orders, and connections terminated in the middle of transactions.
+
+use std::time::Duration;
+
+use inventory_core::decide::{decide, Command};
+use inventory_core::testkit::invariants::assert_invariants;
+use inventory_core::testkit::race::hot_sku_race;
+use inventory_core::testkit::{loc, order, qty, sku, Harness};
+use inventory_core::{Error, GroupCommit, Inventory, Store, StoreError, StoreTx};
+use inventory_sqlx::PgStore;
+use inventory_tests::{pg, RACE_TIMEOUT};
+
+fn inventory(store: PgStore) -> Inventory<PgStore> {
+    Harness::new(store).inventory
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousand_orders_over_a_64_connection_pool_take_exactly_200_units() {
+    let Some(store) = pg::fresh_store(64).await else {
+        return;
+    };
+    let race = hot_sku_race(vec![inventory(store)], 64, 1_000, 200);
+    let report = tokio::time::timeout(RACE_TIMEOUT, race)
+        .await
+        .expect("race finished");
+    assert_eq!(
+        (report.reserved, report.refused, report.units_reserved),
+        (200, 800, 200)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_pools_racing_on_the_same_rows_take_exactly_200_units() {
+    let Some(first) = pg::fresh_store(16).await else {
+        return;
+    };
+    let second = pg::second_pool(&first, 16).await;
+    let race = hot_sku_race(vec![inventory(first), inventory(second)], 64, 1_000, 200);
+    let report = tokio::time::timeout(RACE_TIMEOUT, race)
+        .await
+        .expect("race finished");
+    assert_eq!(
+        (report.reserved, report.refused, report.units_reserved),
+        (200, 800, 200)
+    );
+}
+
+/// Orders naming the same SKUs in opposite orders, from sixteen independent inventories
+/// (each its own group-commit queue) over two pools, all at once: every one succeeds;
+/// no deadlock reaches a caller.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opposite_order_multi_line_orders_never_deadlock_a_caller() {
+    let Some(first) = pg::fresh_store(16).await else {
+        return;
+    };
+    let second = pg::second_pool(&first, 16).await;
+    let setup = inventory(first.clone());
+    for name in ["A", "B", "C"] {
+        setup
+            .receive(sku(name), loc("main"), qty(10_000))
+            .await
+            .unwrap();
+    }
+    let single = GroupCommit {
+        max_batch: 1,
+        lanes: 1,
+    };
+    let mut tasks = Vec::new();
+    for handle in 0..16 {
+        let store = if handle % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
+        let inventory = inventory(store).with_group_commit(single);
+        tasks.push(tokio::spawn(async move {
+            for step in 0..15 {
+                let lines: &[(&str, i64)] = match (handle + step) % 3 {
+                    0 => &[("A", 1), ("B", 1), ("C", 1)],
+                    1 => &[("C", 1), ("B", 1), ("A", 1)],
+                    _ => &[("B", 1), ("A", 1)],
+                };
+                let held = inventory
+                    .reserve(order(&format!("cross-{handle}-{step}"), lines))
+                    .await
+                    .unwrap_or_else(|error| panic!("order {handle}-{step} failed: {error:?}"));
+                if step % 2 == 0 {
+                    inventory
+                        .release(held.reservation.id)
+                        .await
+                        .expect("release");
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        tokio::time::timeout(RACE_TIMEOUT, task)
+            .await
+            .expect("no hang")
+            .expect("task");
+    }
+    assert_invariants(&first).await;
+}
+
+/// A connection terminated between the locking read and the write: the write fails with
+/// a retryable error, nothing is applied, and the pool serves the next command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_killed_mid_transaction_applies_nothing() {
+    let Some(store) = pg::fresh_store(4).await else {
+        return;
+    };
+    let inventory = inventory(store.clone());
+    inventory
+        .receive(sku("A"), loc("main"), qty(10))
+        .await
+        .unwrap();
+    let before = inventory_core::testkit::Snapshot::capture(&store).await;
+
+    let command = Command::Reserve {
+        request: order("doomed", &[("A", 3)]),
+    };
+    let now = inventory.now();
+    let mut tx = store.begin().await.unwrap();
+    let snapshot = tx.load(&command.plan(), now).await.unwrap();
+    let decision = decide(&command, &snapshot, now).unwrap();
+    let pid = tx.backend_pid().await.unwrap();
+    assert!(
+        pg::terminate_connections(&store).await >= 1,
+        "backend {pid} not found"
+    );
+    let error = tx.persist_and_commit(&decision.changes).await.unwrap_err();
+    assert!(
+        error.is_transient(),
+        "a connection lost before commit is retryable: {error:?}"
+    );
+    assert!(matches!(error, StoreError::Interrupted(_)), "{error:?}");
+
+    assert_eq!(
+        inventory_core::testkit::Snapshot::capture(&store).await,
+        before
+    );
+    let held = inventory
+        .reserve(order("after", &[("A", 3)]))
+        .await
+        .expect("the pool recovered");
+    assert!(held.created);
+    let level = &inventory.stock(&sku("A")).await.unwrap().total;
+    assert_eq!((level.reserved, level.available()), (3, 7));
+    assert_invariants(&store).await;
+}
+
+/// Connections terminated again and again while eight tasks reserve: every call ends
+/// with success or a clean storage error, the invariants hold, and the pool recovers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminating_connections_under_load_leaves_everything_whole() {
+    let Some(store) = pg::fresh_store(8).await else {
+        return;
+    };
+    let inventory = inventory(store.clone());
+    inventory
+        .receive(sku("A"), loc("main"), qty(100_000))
+        .await
+        .unwrap();
+    let workers: Vec<_> = (0..8)
+        .map(|task| {
+            let inventory = inventory.clone();
+            tokio::spawn(async move {
+                let (mut held, mut failed) = (0, 0);
+                for step in 0..60 {
+                    match inventory
+                        .reserve(order(&format!("load-{task}-{step}"), &[("A", 1)]))
+                        .await
+                    {
+                        Ok(_) => held += 1,
+                        Err(Error::Store(_)) => failed += 1,
+                        Err(Error::Domain(error)) => panic!("unexpected refusal {error:?}"),
+                    }
+                }
+                (held, failed)
+            })
+        })
+        .collect();
+    let killer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut killed = 0;
+            for _ in 0..15 {
+                tokio::time::sleep(Duration::from_millis(40)).await;
+                killed += pg::terminate_connections(&store).await;
+            }
+            killed
+        })
+    };
+    let mut totals = (0, 0);
+    for worker in workers {
+        let (held, failed) = tokio::time::timeout(RACE_TIMEOUT, worker)
+            .await
+            .expect("no hang")
+            .expect("worker");
+        totals = (totals.0 + held, totals.1 + failed);
+    }
+    let killed = killer.await.unwrap();
+    assert!(killed > 0, "the killer found no connection to terminate");
+    assert_eq!(totals.0 + totals.1, 480);
+    assert_invariants(&store).await;
+    let reserved = inventory.stock(&sku("A")).await.unwrap().total.reserved;
+    assert!(
+        reserved >= totals.0,
+        "every reported hold is stored ({reserved} < {})",
+        totals.0
+    );
+    inventory
+        .reserve(order("after", &[("A", 1)]))
+        .await
+        .expect("the pool recovered");
+    eprintln!(
+        "terminated {killed} connections: {} held, {} clean errors",
+        totals.0, totals.1
+    );
+}
