@@ -1,0 +1,226 @@
+//! Reservations per second on PostgreSQL with default durability, against two baselines
+//! measured in the same run through the same pool:
+//!
+//! - raw: the single-statement limit, one autocommit
+//!   `UPDATE stock SET reserved = reserved + $1 WHERE sku = $2 AND location = $3 AND
+//!   on_hand - reserved - committed >= $1` per reservation;
+//! - interactive: the common approach, `BEGIN; SELECT ... FOR UPDATE; UPDATE; INSERT
+//!   reservation; COMMIT` per reservation.
+//!
+//! `DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo bench -p inventory-sqlx`
+//!
+//! One line per case:
+//! `bench postgres/<case> ours=<N>/s raw=<M>/s interactive=<K>/s ratio=<N/M> p99_ms=...`
+//! `BENCH_SCALE` (default 1.0) scales the number of reservations, `BENCH_ONLY=<text>`
+//! runs the cases whose name contains it, and `BENCH_LANES` with `BENCH_BATCH` set
+//! ours to other group-commit settings.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use inventory_core::{Inventory, OrderId, OrderLine, Quantity, ReserveRequest, Sku};
+use inventory_sqlx::sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use inventory_sqlx::sqlx::{self, Executor};
+use inventory_sqlx::PgStore;
+
+const POOL: u32 = 64;
+
+fn sku(index: usize) -> String {
+    format!("SKU-{index:05}")
+}
+
+fn pick(task: usize, step: usize, skus: usize) -> usize {
+    (task.wrapping_mul(7_919) + step.wrapping_mul(104_729)) % skus
+}
+
+/// A fresh schema with the inventory tables, stocked, and a pool on it.
+async fn prepare(url: &str, name: &str, skus: usize, units: i64) -> PgPool {
+    let admin = PgPool::connect(url).await.expect("connect");
+    let statement = format!("DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}");
+    admin
+        .execute(sqlx::AssertSqlSafe(statement))
+        .await
+        .expect("schema");
+    admin.close().await;
+    let options = PgConnectOptions::from_str(url)
+        .unwrap()
+        .options([("search_path", name)]);
+    let pool = PgPoolOptions::new()
+        .max_connections(POOL)
+        .connect_with(options)
+        .await
+        .expect("pool");
+    PgStore::new(pool.clone()).migrate().await.expect("migrate");
+    pool.execute("CREATE TABLE bench_reservations (order_id TEXT PRIMARY KEY, sku TEXT NOT NULL, quantity BIGINT NOT NULL)")
+        .await
+        .expect("baseline table");
+    let names: Vec<String> = (0..skus).map(sku).collect();
+    sqlx::query(
+        "INSERT INTO stock (sku, location, on_hand, reserved, committed, in_transit, version)
+         SELECT s, 'main', $2, 0, 0, 0, 0 FROM UNNEST($1::text[]) AS s",
+    )
+    .bind(names)
+    .bind(units)
+    .execute(&pool)
+    .await
+    .expect("stock");
+    pool
+}
+
+async fn run_tasks<F, Fut>(tasks: usize, count: usize, one: F) -> (f64, Vec<Duration>)
+where
+    F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let one = Arc::new(one);
+    let started = Instant::now();
+    let workers: Vec<_> = (0..tasks)
+        .map(|task| {
+            let one = Arc::clone(&one);
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                for step in (task..count).step_by(tasks) {
+                    let began = Instant::now();
+                    one(task, step).await;
+                    latencies.push(began.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::with_capacity(count);
+    for worker in workers {
+        latencies.extend(worker.await.expect("worker"));
+    }
+    latencies.sort_unstable();
+    (count as f64 / started.elapsed().as_secs_f64(), latencies)
+}
+
+fn p99(sorted: &[Duration]) -> f64 {
+    let index = ((sorted.len() as f64 * 0.99).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[index].as_secs_f64() * 1_000.0
+}
+
+async fn case(url: &str, name: &str, skus: usize, tasks: usize, count: usize) {
+    let units = i64::try_from(count).unwrap() * 3 + 1;
+    let pool = prepare(url, "inv_bench", skus, units).await;
+
+    let mut inventory = Inventory::new(PgStore::new(pool.clone()));
+    if let (Ok(lanes), Ok(batch)) = (std::env::var("BENCH_LANES"), std::env::var("BENCH_BATCH")) {
+        inventory = inventory.with_group_commit(inventory_core::GroupCommit {
+            lanes: lanes.parse().unwrap(),
+            max_batch: batch.parse().unwrap(),
+        });
+    }
+    let (ours, ours_latency) = run_tasks(tasks, count, move |task, step| {
+        let inventory = inventory.clone();
+        async move {
+            let line = OrderLine::new(
+                Sku::new(sku(pick(task, step, skus))).unwrap(),
+                Quantity::new(1).unwrap(),
+            );
+            let order = OrderId::new(format!("ours-{step}")).unwrap();
+            let held = inventory
+                .reserve(ReserveRequest::new(order, vec![line]))
+                .await
+                .expect("reserve");
+            assert!(held.created);
+        }
+    })
+    .await;
+
+    let raw_pool = pool.clone();
+    let (raw, raw_latency) = run_tasks(tasks, count, move |task, step| {
+        let pool = raw_pool.clone();
+        async move {
+            let done = sqlx::query(
+                "UPDATE stock SET reserved = reserved + $1
+                 WHERE sku = $2 AND location = $3 AND on_hand - reserved - committed >= $1",
+            )
+            .bind(1_i64)
+            .bind(sku(pick(task, step, skus)))
+            .bind("main")
+            .execute(&pool)
+            .await
+            .expect("update");
+            assert_eq!(done.rows_affected(), 1);
+        }
+    })
+    .await;
+
+    let interactive_pool = pool.clone();
+    let (interactive, interactive_latency) = run_tasks(tasks, count, move |task, step| {
+        let pool = interactive_pool.clone();
+        async move {
+            let name = sku(pick(task, step, skus));
+            let mut tx = pool.begin().await.expect("begin");
+            let (on_hand, reserved, committed): (i64, i64, i64) = sqlx::query_as(
+                "SELECT on_hand, reserved, committed FROM stock WHERE sku = $1 AND location = 'main' FOR UPDATE",
+            )
+            .bind(&name)
+            .fetch_one(&mut *tx)
+            .await
+            .expect("select");
+            assert!(on_hand - reserved - committed >= 1);
+            sqlx::query("UPDATE stock SET reserved = reserved + 1 WHERE sku = $1 AND location = 'main'")
+                .bind(&name)
+                .execute(&mut *tx)
+                .await
+                .expect("update");
+            sqlx::query("INSERT INTO bench_reservations (order_id, sku, quantity) VALUES ($1, $2, 1)")
+                .bind(format!("interactive-{step}"))
+                .bind(&name)
+                .execute(&mut *tx)
+                .await
+                .expect("insert");
+            tx.commit().await.expect("commit");
+        }
+    })
+    .await;
+    pool.close().await;
+
+    println!(
+        "bench postgres/{name} ours={ours:.0}/s raw={raw:.0}/s interactive={interactive:.0}/s ratio={:.2} \
+         p99_ms={:.2} raw_p99_ms={:.2} interactive_p99_ms={:.2}",
+        ours / raw,
+        p99(&ours_latency),
+        p99(&raw_latency),
+        p99(&interactive_latency),
+    );
+}
+
+fn main() {
+    let Ok(url) = std::env::var("DATABASE_URL") else {
+        eprintln!("!!! SKIPPING the PostgreSQL benchmark: set DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test) !!!");
+        return;
+    };
+    let scale: f64 = std::env::var("BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let only = std::env::var("BENCH_ONLY").ok();
+        for (label, skus) in [("hot_sku", 1), ("10000_skus", 10_000)] {
+            for tasks in [1, 8, 32, 64] {
+                let name = format!("{label}_{tasks}_tasks");
+                if only
+                    .as_ref()
+                    .is_some_and(|only| !name.contains(only.as_str()))
+                {
+                    continue;
+                }
+                let count = ((if tasks == 1 { 1_000.0 } else { 4_000.0 }) * scale) as usize;
+                case(&url, &name, skus, tasks, count.max(tasks)).await;
+            }
+        }
+        let admin = PgPool::connect(&url).await.expect("connect");
+        let _ = admin
+            .execute("DROP SCHEMA IF EXISTS inv_bench CASCADE")
+            .await;
+    });
+}
