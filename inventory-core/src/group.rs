@@ -15,7 +15,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Notify};
 
 use crate::clock::Clock;
 use crate::decide::{decide, Changes, Command, LoadPlan, Outcome};
@@ -63,6 +63,8 @@ pub(crate) struct Runner<S> {
     pub(crate) store: Arc<S>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) retry: RetryPolicy,
+    /// Raised after every commit that marked a SKU dirty, to wake the sync worker.
+    pub(crate) committed: Arc<Notify>,
 }
 
 impl<S> Clone for Runner<S> {
@@ -71,6 +73,7 @@ impl<S> Clone for Runner<S> {
             store: Arc::clone(&self.store),
             clock: Arc::clone(&self.clock),
             retry: self.retry,
+            committed: Arc::clone(&self.committed),
         }
     }
 }

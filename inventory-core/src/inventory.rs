@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
 
 use crate::clock::{Clock, SystemClock};
 use crate::decide::{Command, Outcome};
@@ -78,6 +79,7 @@ impl<S: Store> Inventory<S> {
                 store: Arc::new(store),
                 clock: Arc::new(SystemClock),
                 retry: RetryPolicy::default(),
+                committed: Arc::new(Notify::new()),
             },
             default_ttl: HOLD_TTL_DEFAULT,
             lanes: Arc::new(Lanes::new(group)),
@@ -122,6 +124,12 @@ impl<S: Store> Inventory<S> {
     /// The current time, to the microsecond (the precision every backend stores).
     pub fn now(&self) -> DateTime<Utc> {
         self.runner.now()
+    }
+
+    /// Notified after every commit that changed some SKU's available (shared by
+    /// clones): what wakes a [`SyncWorker`](crate::sync::SyncWorker).
+    pub fn commit_signal(&self) -> Arc<Notify> {
+        Arc::clone(&self.runner.committed)
     }
 
     /// Runs one command. It is queued with the commands waiting on the same lane and

@@ -13,6 +13,7 @@ pub mod reservation;
 pub mod retry;
 pub mod stock;
 pub mod store;
+pub mod sync;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 

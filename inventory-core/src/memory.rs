@@ -19,6 +19,7 @@ use crate::ledger::LedgerEntry;
 use crate::reservation::{Reservation, ReservationStatus};
 use crate::stock::{LocationStock, StockKey, StockLevel};
 use crate::store::{load_rows, AuditStore, RowSource, Store, StoreTx};
+use crate::sync::{DirtyMark, Pushed, StockUpdate, SyncStore};
 
 /// An in-memory store, safe to share between tasks and threads. Clones share the data.
 ///
@@ -46,6 +47,30 @@ struct MemoryState {
     /// Active holds by expiry, for the sweep and lazy reclaim.
     active_by_expiry: BTreeSet<(DateTime<Utc>, ReservationId)>,
     ledger: Vec<LedgerEntry>,
+    /// The sync outbox: dirty SKUs.
+    outbox: BTreeMap<Sku, OutboxEntry>,
+    /// What each channel was last told, by channel and SKU.
+    told: BTreeMap<(String, Sku), Pushed>,
+}
+
+/// One dirty SKU of the outbox.
+#[derive(Debug, Clone, Copy)]
+struct OutboxEntry {
+    generation: i64,
+    claimed_until: Option<DateTime<Utc>>,
+    retry_at: Option<DateTime<Utc>>,
+}
+
+impl MemoryState {
+    fn mark(&mut self, sku: &Sku) {
+        let entry = self.outbox.entry(sku.clone()).or_insert(OutboxEntry {
+            generation: 0,
+            claimed_until: None,
+            retry_at: None,
+        });
+        entry.generation += 1;
+        entry.retry_at = None;
+    }
 }
 
 impl MemoryStore {
@@ -78,6 +103,9 @@ impl MemoryState {
             self.reservations.insert(*id, reservation.clone());
         }
         self.ledger.extend(changes.ledger.iter().cloned());
+        for sku in &changes.dirty {
+            self.mark(sku);
+        }
     }
 }
 
@@ -198,5 +226,126 @@ impl AuditStore for MemoryStore {
 
     async fn ledger(&self) -> Result<Vec<LedgerEntry>, StoreError> {
         Ok(self.state.lock().await.ledger.clone())
+    }
+}
+
+#[async_trait]
+impl SyncStore for MemoryStore {
+    async fn claim_dirty(
+        &self,
+        now: DateTime<Utc>,
+        claim_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DirtyMark>, StoreError> {
+        let mut state = self.state.lock().await;
+        let mut claimed = Vec::new();
+        for (sku, entry) in state.outbox.iter_mut() {
+            let free = entry.claimed_until.is_none_or(|until| until <= now);
+            let due = entry.retry_at.is_none_or(|at| at <= now);
+            if claimed.len() < limit && free && due {
+                entry.claimed_until = Some(claim_until);
+                claimed.push(DirtyMark {
+                    sku: sku.clone(),
+                    generation: entry.generation,
+                });
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn release_dirty(
+        &self,
+        marks: &[DirtyMark],
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state.lock().await;
+        for mark in marks {
+            let Some(entry) = state.outbox.get_mut(&mark.sku) else {
+                continue;
+            };
+            let unchanged = entry.generation == mark.generation;
+            entry.claimed_until = None;
+            match retry_at {
+                None if unchanged => {
+                    state.outbox.remove(&mark.sku);
+                }
+                Some(at) if unchanged => entry.retry_at = Some(at),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn mark_dirty(&self, skus: &[Sku]) -> Result<(), StoreError> {
+        let mut state = self.state.lock().await;
+        for sku in skus {
+            state.mark(sku);
+        }
+        Ok(())
+    }
+
+    async fn is_dirty(&self, sku: &Sku) -> Result<bool, StoreError> {
+        Ok(self.state.lock().await.outbox.contains_key(sku))
+    }
+
+    async fn skus_after(&self, after: Option<&Sku>, limit: usize) -> Result<Vec<Sku>, StoreError> {
+        let state = self.state.lock().await;
+        let skus = state
+            .stock
+            .keys()
+            .filter(|sku| after.is_none_or(|after| *sku > after));
+        Ok(skus.take(limit).cloned().collect())
+    }
+
+    async fn stock_of(
+        &self,
+        skus: &[Sku],
+    ) -> Result<BTreeMap<Sku, Vec<LocationStock>>, StoreError> {
+        let state = self.state.lock().await;
+        Ok(skus
+            .iter()
+            .map(|sku| {
+                let rows = state.stock.get(sku).into_iter().flatten();
+                let rows = rows.map(|(location, level)| LocationStock {
+                    location: location.clone(),
+                    level: *level,
+                });
+                (sku.clone(), rows.collect())
+            })
+            .collect())
+    }
+
+    async fn last_pushed(
+        &self,
+        channel: &str,
+        skus: &[Sku],
+    ) -> Result<BTreeMap<Sku, Pushed>, StoreError> {
+        let state = self.state.lock().await;
+        Ok(skus
+            .iter()
+            .filter_map(|sku| {
+                let told = state.told.get(&(channel.to_owned(), sku.clone()))?;
+                Some((sku.clone(), *told))
+            })
+            .collect())
+    }
+
+    async fn record_pushed(
+        &self,
+        channel: &str,
+        updates: &[StockUpdate],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state.lock().await;
+        for update in updates {
+            let told = Pushed {
+                quantity: update.quantity,
+                at,
+            };
+            state
+                .told
+                .insert((channel.to_owned(), update.sku.clone()), told);
+        }
+        Ok(())
     }
 }

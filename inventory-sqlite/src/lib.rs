@@ -5,6 +5,7 @@ pub mod migrate;
 mod open;
 mod rows;
 mod store;
+mod sync;
 mod worker;
 
 pub use error::OpenError;

@@ -326,6 +326,15 @@ pub(crate) fn persist(connection: &Connection, changes: &Changes) -> Result<()> 
     for reservation in changes.reservations.values() {
         persist_reservation(connection, reservation)?;
     }
+    let mut mark = connection
+        .prepare_cached(
+            "INSERT INTO sync_outbox (sku, generation) VALUES (?1, 1)
+             ON CONFLICT (sku) DO UPDATE SET generation = generation + 1, retry_at = NULL",
+        )
+        .map_err(store_error)?;
+    for sku_name in &changes.dirty {
+        mark.execute([sku_name.as_str()]).map_err(store_error)?;
+    }
     let mut append = connection
         .prepare_cached(
             "INSERT INTO ledger (at, sku, location, movement, quantity,

@@ -128,6 +128,31 @@ impl SqliteStore {
     pub fn path(&self) -> &Path {
         &self.shared.path
     }
+
+    /// Runs `work` on the writer connection between units (it takes the writer's turn).
+    pub(crate) async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let _turn = self.shared.turn.lock().await;
+        self.shared
+            .writer
+            .run(move |connection| work(connection))
+            .await
+    }
+
+    /// Runs `work` on the read-only connection.
+    pub(crate) async fn read<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.shared
+            .reader
+            .run(move |connection| work(connection))
+            .await
+    }
 }
 
 /// A write transaction on the writer connection. `BEGIN IMMEDIATE` goes with its first

@@ -3,6 +3,7 @@
 mod error;
 mod rows;
 mod store;
+mod sync;
 mod write;
 
 pub use store::{PgStore, PgTx, MIGRATOR, SCHEMA_VERSION};

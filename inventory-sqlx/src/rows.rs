@@ -59,7 +59,7 @@ pub(crate) const LOCK_STOCK: &str = "
     FOR UPDATE";
 
 /// All writes of a unit in one statement, so the row locks are held for one round
-/// trip. Inserts of rows and reservations the unit did not see report how many went
+/// trip, the outbox marks included. Inserts of rows and reservations the unit did not see report how many went
 /// in: fewer than sent means another unit created them first.
 pub(crate) const WRITE: &str = "
 WITH
@@ -114,6 +114,12 @@ ledger_appended AS (
         $36::int8[], $37::int8[], $38::int8[], $39::int8[], $40::int8[], $41::int8[], $42::int8[],
         $43::int8[], $44::int8[], $45::uuid[], $46::text[], $47::text[])
     ON CONFLICT DO NOTHING
+    RETURNING 1
+),
+outbox_marked AS (
+    INSERT INTO sync_outbox (sku, generation)
+    SELECT unnest($48::text[]), 1
+    ON CONFLICT (sku) DO UPDATE SET generation = sync_outbox.generation + 1, retry_at = NULL
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM stock_inserted),

@@ -23,13 +23,13 @@ use crate::write;
 pub static MIGRATOR: Migrator = sqlx::migrate!();
 
 /// The schema version this build's migrations reach.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
-fn before(error: sqlx::Error) -> StoreError {
+pub(crate) fn before(error: sqlx::Error) -> StoreError {
     store_error(error, Phase::BeforeCommit)
 }
 
-fn strings(skus: &[Sku]) -> Vec<String> {
+pub(crate) fn strings(skus: &[Sku]) -> Vec<String> {
     skus.iter().map(ToString::to_string).collect()
 }
 

@@ -141,6 +141,8 @@ pub(crate) fn bind<'q>(
         .bind(held_sku)
         .bind(held_expiry);
     let query = bind_ledger(query, changes, ledger_version);
+    let dirty: Vec<String> = changes.dirty.iter().map(ToString::to_string).collect();
+    let query = query.bind(dirty);
 
     for (key, version) in next {
         versions.insert(key.clone(), version);

@@ -1,7 +1,7 @@
 //! [`Snapshot`]: the locked rows a decision reads; [`Changes`]: what it writes;
 //! `Draft`: a snapshot with pending changes, the working state of one decision.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -46,6 +46,9 @@ pub struct Changes {
     pub reservations: BTreeMap<ReservationId, Reservation>,
     /// Ledger entries to append, in order.
     pub ledger: Vec<LedgerEntry>,
+    /// SKUs whose available changed: the transactional outbox marks them dirty in the
+    /// same transaction, for channel sync.
+    pub dirty: BTreeSet<Sku>,
 }
 
 impl Changes {
@@ -59,6 +62,7 @@ impl Changes {
         self.stock.extend(later.stock);
         self.reservations.extend(later.reservations);
         self.ledger.extend(later.ledger);
+        self.dirty.extend(later.dirty);
     }
 }
 
@@ -147,6 +151,9 @@ impl<'a> Draft<'a> {
         let before = self.level(key).unwrap_or_default();
         let after = before.apply(key, movement.delta(quantity))?;
         self.changes.stock.insert(key.clone(), after);
+        if after.available() != before.available() {
+            self.changes.dirty.insert(key.sku.clone());
+        }
         let (reservation_id, order_id, reason) = match cause {
             Cause::Stock => (None, None, None),
             Cause::Reservation(reservation) => (

@@ -17,18 +17,20 @@
 //! The factory is an expression producing a future of `Option<store>`; `None` skips the
 //! case (a backend whose database is missing says so loudly before returning `None`).
 
+mod channel;
 pub mod conformance;
 mod fixtures;
 pub mod invariants;
 pub mod race;
 pub mod strategy;
 
+pub use channel::RecordingChannel;
 pub use fixtures::{domain_error, loc, order, qty, sku, Harness, Snapshot, START};
 
 /// Stamps every conformance case onto a backend, as `#[tokio::test]`s in `mod $backend`.
 ///
 /// `$factory` is evaluated once per case and must yield a future of `Option<S>` where
-/// `S: AuditStore`. The calling crate needs `tokio` with the `macros` and
+/// `S: AuditStore + SyncStore`. The calling crate needs `tokio` with the `macros` and
 /// `rt-multi-thread` features.
 #[macro_export]
 macro_rules! conformance_suite {
@@ -69,6 +71,11 @@ macro_rules! conformance_suite {
                 reserve_reclaims_expired_holds,
                 expiry_sweep_respects_its_limit,
                 expired_hold_can_still_be_released,
+                changes_mark_skus_dirty_in_their_transaction,
+                sync_pushes_buffered_numbers_once,
+                a_failing_channel_does_not_hold_back_the_others,
+                claims_of_a_dead_worker_expire,
+                reconcile_pushes_every_number,
             );
         }
     };

@@ -8,9 +8,11 @@ mod expiry;
 mod lifecycle;
 mod movements;
 mod reserve;
+mod sync;
 
 pub use allocation::*;
 pub use expiry::*;
 pub use lifecycle::*;
 pub use movements::*;
 pub use reserve::*;
+pub use sync::*;

@@ -1,0 +1,462 @@
+//! [`SyncWorker`]: pushes each channel its number for every SKU whose available changed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinHandle;
+
+use crate::error::{DomainError, Error, StoreError};
+use crate::id::Sku;
+use crate::inventory::Inventory;
+
+use super::channel::{Channel, StockUpdate};
+use super::policy::{published, ChannelPolicy};
+use super::store::{DirtyMark, Pushed, SyncStore, CHANNEL_NAME_MAX};
+
+/// How a [`SyncWorker`] paces itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncConfig {
+    /// Dirty SKUs claimed per pass.
+    pub claim_batch: usize,
+    /// How long a claim lasts: a worker that dies mid-pass frees its SKUs after this.
+    pub claim_for: Duration,
+    /// The safety-net tick: a pass runs at least this often even without a wake-up
+    /// (changes committed by other processes are seen this way).
+    pub tick: Duration,
+    /// First retry delay of a failing channel; doubles per failure, with jitter.
+    pub backoff_base: Duration,
+    /// Largest retry delay.
+    pub backoff_max: Duration,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            claim_batch: 500,
+            claim_for: Duration::from_secs(30),
+            tick: Duration::from_secs(2),
+            backoff_base: Duration::from_millis(200),
+            backoff_max: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Where one channel stands for one SKU.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncStatus {
+    /// The last number the channel took, and when.
+    pub last: Option<Pushed>,
+    /// Whether a change waits to be pushed.
+    pub pending: bool,
+    /// The channel's last error while it is failing.
+    pub failing: Option<String>,
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PassReport {
+    /// Dirty SKUs claimed.
+    pub claimed: usize,
+    /// Updates the channels took.
+    pub pushed: usize,
+}
+
+#[derive(Debug, Default)]
+struct Health {
+    failures: u32,
+    retry_at: Option<DateTime<Utc>>,
+    last_error: Option<String>,
+}
+
+struct Slot {
+    name: String,
+    policy: ChannelPolicy,
+    channel: Arc<dyn Channel>,
+    health: Mutex<Health>,
+}
+
+impl Slot {
+    fn health(&self) -> std::sync::MutexGuard<'_, Health> {
+        self.health
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// When the channel may be tried again, if it is resting after failures.
+    fn resting_until(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.health().retry_at.filter(|at| *at > now)
+    }
+}
+
+struct Shared<S> {
+    inventory: Inventory<S>,
+    slots: Vec<Slot>,
+    config: SyncConfig,
+}
+
+/// Builds a [`SyncWorker`]: its channels and their policies.
+pub struct SyncWorkerBuilder<S> {
+    shared: Shared<S>,
+}
+
+impl<S: SyncStore> SyncWorkerBuilder<S> {
+    /// Adds a channel called `name` (unique, at most 64 bytes) with its policy.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::InvalidRequest`] for an empty, over-long or repeated name.
+    pub fn channel(
+        mut self,
+        name: &str,
+        policy: ChannelPolicy,
+        channel: impl Channel,
+    ) -> Result<Self, DomainError> {
+        let taken = self.shared.slots.iter().any(|slot| slot.name == name);
+        if name.is_empty()
+            || name.len() > CHANNEL_NAME_MAX
+            || name.chars().any(char::is_control)
+            || taken
+        {
+            return Err(DomainError::InvalidRequest {
+                reason: format!("channel name {name:?} is empty, too long, malformed or taken"),
+            });
+        }
+        self.shared.slots.push(Slot {
+            name: name.to_owned(),
+            policy,
+            channel: Arc::new(channel),
+            health: Mutex::default(),
+        });
+        Ok(self)
+    }
+
+    /// Replaces the pacing.
+    pub fn config(mut self, config: SyncConfig) -> Self {
+        self.shared.config = config;
+        self
+    }
+
+    /// The worker, not running: drive it with [`SyncWorker::run_until_idle`].
+    pub fn build(self) -> SyncWorker<S> {
+        SyncWorker {
+            shared: Arc::new(self.shared),
+            task: None,
+        }
+    }
+
+    /// The worker, running in the background: woken after every commit of its
+    /// inventory, and at least every `tick`. Needs a tokio runtime.
+    pub fn spawn(self) -> SyncWorker<S> {
+        let mut worker = self.build();
+        let shared = Arc::clone(&worker.shared);
+        worker.task = Some(tokio::spawn(async move { shared.run_forever().await }));
+        worker
+    }
+}
+
+/// Pushes every channel the number its policy gives for each SKU whose available
+/// changed, and only numbers that differ from what the channel was last told.
+///
+/// Stock changes mark SKUs dirty in their own transaction (the outbox), so a crash
+/// between a commit and its push loses nothing: the next pass, in this process or
+/// another, finds the mark. A failing channel rests with exponential backoff and jitter
+/// while the others carry on; a mark is cleared only once every channel has the number
+/// and no newer change arrived meanwhile.
+///
+/// ```
+/// use inventory_core::sync::{Buffer, ChannelPolicy, SyncWorker};
+/// use inventory_core::testkit::RecordingChannel;
+/// use inventory_core::{Inventory, LocationId, MemoryStore, Quantity, Sku};
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let inventory = Inventory::new(MemoryStore::new());
+/// let shopify = RecordingChannel::new();
+/// let worker = SyncWorker::builder(inventory.clone())
+///     .channel("shopify", ChannelPolicy::buffered(Buffer::decimal("0.9")?), shopify.clone())?
+///     .build();
+/// let sku = Sku::new("TEE")?;
+/// inventory.receive(sku.clone(), LocationId::new("main")?, Quantity::new(143)?).await?;
+/// worker.run_until_idle().await?;
+/// assert_eq!(shopify.last(&sku), Some(128));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+pub struct SyncWorker<S: SyncStore> {
+    shared: Arc<Shared<S>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl<S: SyncStore> SyncWorker<S> {
+    /// Starts building a worker for `inventory`'s store.
+    pub fn builder(inventory: Inventory<S>) -> SyncWorkerBuilder<S> {
+        SyncWorkerBuilder {
+            shared: Shared {
+                inventory,
+                slots: Vec::new(),
+                config: SyncConfig::default(),
+            },
+        }
+    }
+
+    /// Runs one pass: claim dirty SKUs, push what changed, release the claims.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the store fails (channel failures are not errors: the
+    /// channel rests and its SKUs stay pending).
+    pub async fn run_pass(&self) -> Result<PassReport, StoreError> {
+        self.shared.pass().await
+    }
+
+    /// Runs passes until one claims nothing.
+    ///
+    /// # Errors
+    ///
+    /// As [`SyncWorker::run_pass`].
+    pub async fn run_until_idle(&self) -> Result<PassReport, StoreError> {
+        let mut total = PassReport::default();
+        loop {
+            let pass = self.shared.pass().await?;
+            total.claimed += pass.claimed;
+            total.pushed += pass.pushed;
+            if pass.claimed == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Pushes every SKU's number to `channel` (or to every channel), whatever it was
+    /// last told: for a new channel, or after an outage. Returns the updates pushed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Domain`] for an unknown channel; [`Error::Store`] when the store fails.
+    /// A channel that fails leaves its SKUs marked dirty, to be retried.
+    pub async fn reconcile(&self, channel: Option<&str>) -> Result<usize, Error> {
+        if let Some(name) = channel {
+            self.shared.slot(name)?;
+        }
+        let store = self.shared.inventory.store();
+        let mut after: Option<Sku> = None;
+        let mut pushed = 0;
+        loop {
+            let skus = store
+                .skus_after(after.as_ref(), self.shared.config.claim_batch.max(1))
+                .await?;
+            let Some(last) = skus.last().cloned() else {
+                return Ok(pushed);
+            };
+            let stock = store.stock_of(&skus).await?;
+            for slot in self
+                .shared
+                .slots
+                .iter()
+                .filter(|slot| channel.is_none_or(|name| name == slot.name))
+            {
+                let updates = numbers(slot, &skus, &stock);
+                match self
+                    .shared
+                    .push(slot, &updates, self.shared.inventory.now())
+                    .await?
+                {
+                    Ok(()) => pushed += updates.len(),
+                    Err(_) => store.mark_dirty(&skus).await?,
+                }
+            }
+            after = Some(last);
+        }
+    }
+
+    /// Where `channel` stands for `sku`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Domain`] for an unknown channel; [`Error::Store`] when the store fails.
+    pub async fn status(&self, channel: &str, sku: &Sku) -> Result<SyncStatus, Error> {
+        let slot = self.shared.slot(channel)?;
+        let store = self.shared.inventory.store();
+        let last = store
+            .last_pushed(channel, std::slice::from_ref(sku))
+            .await?
+            .remove(sku);
+        let failing = {
+            let health = slot.health();
+            health.last_error.clone().filter(|_| health.failures > 0)
+        };
+        Ok(SyncStatus {
+            last,
+            pending: store.is_dirty(sku).await? || failing.is_some(),
+            failing,
+        })
+    }
+
+    /// Stops the background task, if any. Claims it held expire after `claim_for`.
+    pub fn stop(mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+impl<S: SyncStore> Drop for SyncWorker<S> {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Each SKU's number for `slot`'s channel.
+fn numbers(
+    slot: &Slot,
+    skus: &[Sku],
+    stock: &BTreeMap<Sku, Vec<crate::stock::LocationStock>>,
+) -> Vec<StockUpdate> {
+    skus.iter()
+        .map(|sku| {
+            let rows = stock.get(sku).map(Vec::as_slice).unwrap_or_default();
+            StockUpdate {
+                sku: sku.clone(),
+                quantity: published(&slot.policy, sku, rows, false),
+            }
+        })
+        .collect()
+}
+
+fn after(now: DateTime<Utc>, delay: Duration) -> DateTime<Utc> {
+    now.checked_add_signed(TimeDelta::from_std(delay).unwrap_or(TimeDelta::MAX))
+        .unwrap_or(now)
+}
+
+impl<S: SyncStore> Shared<S> {
+    fn slot(&self, name: &str) -> Result<&Slot, DomainError> {
+        self.slots
+            .iter()
+            .find(|slot| slot.name == name)
+            .ok_or_else(|| DomainError::InvalidRequest {
+                reason: format!("no channel called {name:?}"),
+            })
+    }
+
+    /// Pushes `updates` in the channel's batches and records each accepted batch.
+    /// The outer error is the store's; the inner one the channel's.
+    async fn push(
+        &self,
+        slot: &Slot,
+        updates: &[StockUpdate],
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), ()>, StoreError> {
+        for batch in updates.chunks(slot.channel.batch_max().max(1)) {
+            if let Err(error) = slot.channel.push(batch).await {
+                let mut health = slot.health();
+                health.failures = health.failures.saturating_add(1);
+                let exponent = health.failures.saturating_sub(1).min(20);
+                let ceiling = self
+                    .config
+                    .backoff_base
+                    .saturating_mul(1 << exponent)
+                    .min(self.config.backoff_max);
+                let jittered = ceiling / 2 + ceiling.mul_f64(fastrand::f64() / 2.0);
+                health.retry_at = Some(after(now, jittered));
+                health.last_error = Some(error.to_string());
+                return Ok(Err(()));
+            }
+            self.inventory
+                .store()
+                .record_pushed(&slot.name, batch, now)
+                .await?;
+        }
+        *slot.health() = Health::default();
+        Ok(Ok(()))
+    }
+
+    async fn pass(&self) -> Result<PassReport, StoreError> {
+        let store = self.inventory.store();
+        let now = self.inventory.now();
+        let marks = store
+            .claim_dirty(
+                now,
+                after(now, self.config.claim_for),
+                self.config.claim_batch.max(1),
+            )
+            .await?;
+        if marks.is_empty() {
+            return Ok(PassReport::default());
+        }
+        let skus: Vec<Sku> = marks.iter().map(|mark| mark.sku.clone()).collect();
+        let stock = store.stock_of(&skus).await?;
+        let mut behind: BTreeSet<Sku> = BTreeSet::new();
+        let mut retry_at: Option<DateTime<Utc>> = None;
+        let mut pushed = 0;
+        for slot in &self.slots {
+            let told = store.last_pushed(&slot.name, &skus).await?;
+            let changed: Vec<StockUpdate> = numbers(slot, &skus, &stock)
+                .into_iter()
+                .filter(|update| {
+                    told.get(&update.sku)
+                        .is_none_or(|last| last.quantity != update.quantity)
+                })
+                .collect();
+            if changed.is_empty() {
+                continue;
+            }
+            let resting = slot.resting_until(now);
+            let outcome = match resting {
+                Some(_) => Err(()),
+                None => self.push(slot, &changed, now).await?,
+            };
+            match outcome {
+                Ok(()) => pushed += changed.len(),
+                Err(()) => {
+                    behind.extend(changed.into_iter().map(|update| update.sku));
+                    let at = slot.health().retry_at.unwrap_or(now);
+                    retry_at = Some(retry_at.map_or(at, |earlier| earlier.min(at)));
+                }
+            }
+        }
+        let (waiting, done): (Vec<DirtyMark>, Vec<DirtyMark>) = marks
+            .iter()
+            .cloned()
+            .partition(|mark| behind.contains(&mark.sku));
+        store.release_dirty(&done, None).await?;
+        if !waiting.is_empty() {
+            store.release_dirty(&waiting, retry_at).await?;
+        }
+        Ok(PassReport {
+            claimed: marks.len(),
+            pushed,
+        })
+    }
+
+    async fn run_forever(&self) {
+        let signal = self.inventory.commit_signal();
+        loop {
+            loop {
+                match self.pass().await {
+                    Ok(pass) if pass.claimed > 0 => continue,
+                    Ok(_) => break,
+                    Err(_) => {
+                        tokio::time::sleep(self.config.backoff_base).await;
+                        break;
+                    }
+                }
+            }
+            let now = self.inventory.now();
+            let resting = self
+                .slots
+                .iter()
+                .filter_map(|slot| slot.resting_until(now))
+                .min();
+            let wait = resting
+                .and_then(|at| (at - now).to_std().ok())
+                .map_or(self.config.tick, |until| until.min(self.config.tick));
+            tokio::select! {
+                () = signal.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+}
