@@ -278,6 +278,9 @@ impl<S: Store> Runner<S> {
                     committing: matches!(error, StoreError::Unavailable(_)),
                     error,
                 })?;
+            if !changes.dirty.is_empty() {
+                self.committed.notify_one();
+            }
         }
         Ok(outcomes)
     }

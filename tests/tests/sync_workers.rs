@@ -1,0 +1,155 @@
+//! Sync workers running in the background: woken by commits (not by their tick), and
+//! two workers on one PostgreSQL database sharing the work.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use inventory_core::sync::{Buffer, ChannelPolicy, StockUpdate, SyncConfig, SyncStore, SyncWorker};
+use inventory_core::testkit::{loc, order, qty, sku, RecordingChannel};
+use inventory_core::{AuditStore, Inventory, SystemClock};
+use inventory_sqlite::{SqliteOptions, SqliteStore};
+use inventory_tests::pg;
+
+/// A tick far longer than the test: only commit wake-ups can explain a push.
+const SLOW_TICK: SyncConfig = SyncConfig {
+    claim_batch: 500,
+    claim_for: Duration::from_secs(30),
+    tick: Duration::from_secs(3_600),
+    backoff_base: Duration::from_millis(200),
+    backoff_max: Duration::from_secs(60),
+};
+
+async fn wait_for(channel: &RecordingChannel, sku_name: &str, quantity: i64) -> Duration {
+    let started = Instant::now();
+    while channel.last(&sku(sku_name)) != Some(quantity) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{sku_name} never reached {quantity}"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    started.elapsed()
+}
+
+async fn woken_by_commits<S: AuditStore + SyncStore + Clone>(store: S) {
+    let inventory = Inventory::new(store).with_clock(SystemClock);
+    let channel = RecordingChannel::new();
+    let worker = SyncWorker::builder(inventory.clone())
+        .channel(
+            "shop",
+            ChannelPolicy::buffered(Buffer::FULL),
+            channel.clone(),
+        )
+        .unwrap()
+        .config(SLOW_TICK)
+        .spawn();
+    inventory
+        .receive(sku("TEE"), loc("main"), qty(50))
+        .await
+        .unwrap();
+    wait_for(&channel, "TEE", 50).await;
+    inventory.reserve(order("o1", &[("TEE", 5)])).await.unwrap();
+    let latency = wait_for(&channel, "TEE", 45).await;
+    assert!(latency < Duration::from_secs(2), "{latency:?}");
+    worker.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_worker_is_woken_by_commits() {
+    woken_by_commits(inventory_core::MemoryStore::new()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_worker_is_woken_by_commits() {
+    woken_by_commits(
+        SqliteStore::temporary(SqliteOptions::default())
+            .await
+            .unwrap(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_worker_is_woken_by_commits() {
+    let Some(store) = pg::fresh_store(4).await else {
+        return;
+    };
+    woken_by_commits(store).await;
+}
+
+/// Two app servers (two pools, two inventories, two workers) on one database push to
+/// one channel: every SKU ends at its number, and no SKU is pushed the same number twice
+/// in a row (no state pushed twice).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_on_one_postgres_share_the_work() {
+    let Some(first) = pg::fresh_store(8).await else {
+        return;
+    };
+    let second = pg::second_pool(&first, 8).await;
+    let channel = RecordingChannel::new();
+    let config = SyncConfig {
+        tick: Duration::from_millis(50),
+        claim_batch: 3,
+        ..SyncConfig::default()
+    };
+    let servers: Vec<_> = [first.clone(), second]
+        .into_iter()
+        .map(|store| {
+            let inventory = Inventory::new(store);
+            let worker = SyncWorker::builder(inventory.clone())
+                .channel(
+                    "shop",
+                    ChannelPolicy::buffered(Buffer::FULL),
+                    channel.clone(),
+                )
+                .unwrap()
+                .config(config)
+                .spawn();
+            (inventory, worker)
+        })
+        .collect();
+    let names: Vec<String> = (0..12).map(|index| format!("SKU-{index:02}")).collect();
+    for name in &names {
+        servers[0]
+            .0
+            .receive(sku(name), loc("main"), qty(1_000))
+            .await
+            .unwrap();
+    }
+    let tasks: Vec<_> = (0..8)
+        .map(|task| {
+            let inventory = servers[task % 2].0.clone();
+            let names = names.clone();
+            tokio::spawn(async move {
+                for step in 0..25 {
+                    let name = &names[(task * 7 + step) % names.len()];
+                    inventory
+                        .reserve(order(&format!("w{task}-{step}"), &[(name, 1)]))
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let stock = first
+        .stock_of(&names.iter().map(|name| sku(name)).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    for (name, rows) in &stock {
+        let available: i64 = rows.iter().map(|row| row.level.available()).sum();
+        wait_for(&channel, name.as_str(), available).await;
+    }
+    let mut last: BTreeMap<String, i64> = BTreeMap::new();
+    for StockUpdate { sku, quantity } in channel.updates() {
+        let previous = last.insert(sku.to_string(), quantity);
+        assert_ne!(
+            previous,
+            Some(quantity),
+            "{sku} was pushed {quantity} twice in a row"
+        );
+    }
+    drop(servers);
+}
