@@ -13,6 +13,16 @@ pub fn proptest_cases(default: u32) -> u32 {
         .unwrap_or(default)
 }
 
+/// A small multi-thread runtime for one property-test case (one worker thread, so the
+/// many cases of a run do not multiply threads).
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 /// Writes `message` straight to the process's standard error, past the test harness's
 /// output capture, so a skip is seen even when the test passes.
 pub fn loud(message: &str) {

@@ -8,7 +8,7 @@ use inventory_core::testkit::strategy::{apply, ops, Op};
 use inventory_core::testkit::{Harness, Snapshot};
 use inventory_core::{AuditStore, LedgerEntry, MemoryStore, StockKey};
 use inventory_sqlite::{SqliteOptions, SqliteStore, Synchronous};
-use inventory_tests::{pg, proptest_cases};
+use inventory_tests::{pg, proptest_cases, runtime};
 use proptest::prelude::*;
 
 /// Each row's ledger entries in order (the order across rows is not part of the
@@ -38,14 +38,6 @@ async fn compare<S: AuditStore + Clone>(
     prop_assert_eq!(found.reservations, expected.reservations);
     prop_assert_eq!(by_row(found.ledger), by_row(expected.ledger));
     Ok(())
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime")
 }
 
 proptest! {

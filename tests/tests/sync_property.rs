@@ -10,7 +10,7 @@ use inventory_core::testkit::strategy::{apply, ops, Op, SKUS};
 use inventory_core::testkit::{loc, sku, Harness, RecordingChannel};
 use inventory_core::{AuditStore, MemoryStore};
 use inventory_sqlite::{SqliteOptions, SqliteStore, Synchronous};
-use inventory_tests::{pg, proptest_cases};
+use inventory_tests::{pg, proptest_cases, runtime};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -137,14 +137,6 @@ async fn run<S: AuditStore + SyncStore>(store: S, steps: Vec<Step>) -> Result<()
         prop_assert!(!h.inventory.store().is_dirty(&sku(name)).await.unwrap());
     }
     Ok(())
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime")
 }
 
 proptest! {
