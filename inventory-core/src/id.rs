@@ -25,6 +25,8 @@ pub enum IdentifierKind {
     Order,
     /// A reservation id.
     Reservation,
+    /// A supplier.
+    Supplier,
 }
 
 impl fmt::Display for IdentifierKind {
@@ -34,6 +36,7 @@ impl fmt::Display for IdentifierKind {
             Self::Location => "location",
             Self::Order => "order id",
             Self::Reservation => "reservation id",
+            Self::Supplier => "supplier",
         })
     }
 }
@@ -130,6 +133,11 @@ string_identifier!(
     /// The caller's order id. Reservations are idempotent by order id.
     OrderId,
     IdentifierKind::Order
+);
+string_identifier!(
+    /// A supplier that purchase orders go to.
+    SupplierId,
+    IdentifierKind::Supplier
 );
 
 /// Namespace for deriving reservation ids from order ids (UUID version 5).
