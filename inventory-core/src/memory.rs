@@ -9,13 +9,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::decide::{Changes, LoadPlan, Snapshot};
 use crate::error::StoreError;
 use crate::id::{LocationId, ReservationId, Sku};
 use crate::ledger::LedgerEntry;
+use crate::reorder::{shipped_in, DemandStore, ShippedPerDay};
 use crate::reservation::{Reservation, ReservationStatus};
 use crate::stock::{LocationStock, StockKey, StockLevel};
 use crate::store::{load_rows, AuditStore, RowSource, Store, StoreTx};
@@ -51,6 +52,8 @@ struct MemoryState {
     outbox: BTreeMap<Sku, OutboxEntry>,
     /// What each channel was last told, by channel and SKU.
     told: BTreeMap<(String, Sku), Pushed>,
+    /// Units shipped per SKU and day.
+    shipped: BTreeMap<(Sku, NaiveDate), i64>,
 }
 
 /// One dirty SKU of the outbox.
@@ -105,6 +108,9 @@ impl MemoryState {
         self.ledger.extend(changes.ledger.iter().cloned());
         for sku in &changes.dirty {
             self.mark(sku);
+        }
+        for (key, units) in shipped_in(changes) {
+            *self.shipped.entry(key).or_default() += units;
         }
     }
 }
@@ -347,5 +353,23 @@ impl SyncStore for MemoryStore {
                 .insert((channel.to_owned(), update.sku.clone()), told);
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl DemandStore for MemoryStore {
+    async fn shipped_per_day(
+        &self,
+        first: NaiveDate,
+        last: NaiveDate,
+    ) -> Result<ShippedPerDay, StoreError> {
+        let state = self.state.lock().await;
+        let mut shipped = ShippedPerDay::new();
+        for ((sku, day), units) in &state.shipped {
+            if (first..=last).contains(day) {
+                shipped.entry(sku.clone()).or_default().insert(*day, *units);
+            }
+        }
+        Ok(shipped)
     }
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use inventory_core::decide::Changes;
+use inventory_core::reorder::shipped_in;
 use inventory_core::{
     LedgerEntry, LocationId, LocationStock, Movement, OrderId, Reservation, ReservationId,
     ReservationStatus, RowSource, Sku, StockKey, StockLevel, StoreError,
@@ -334,6 +335,17 @@ pub(crate) fn persist(connection: &Connection, changes: &Changes) -> Result<()> 
         .map_err(store_error)?;
     for sku_name in &changes.dirty {
         mark.execute([sku_name.as_str()]).map_err(store_error)?;
+    }
+    let mut shipped = connection
+        .prepare_cached(
+            "INSERT INTO daily_shipped (sku, day, units) VALUES (?1, ?2, ?3)
+             ON CONFLICT (sku, day) DO UPDATE SET units = units + excluded.units",
+        )
+        .map_err(store_error)?;
+    for ((sku_name, day), units) in shipped_in(changes) {
+        shipped
+            .execute(params![sku_name.as_str(), day.to_string(), units])
+            .map_err(store_error)?;
     }
     let mut append = connection
         .prepare_cached(

@@ -1,10 +1,12 @@
-//! [`SyncStore`] for [`SqliteStore`]: the outbox and channel state. Writes take the
-//! writer connection's turn (never inside a unit's transaction); reads use the reader.
+//! [`SyncStore`] and [`DemandStore`] for [`SqliteStore`]: the outbox, channel state and
+//! the daily shipped aggregate. Writes take the writer connection's turn (never inside
+//! a unit's transaction); reads use the reader.
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use inventory_core::reorder::{DemandStore, ShippedPerDay};
 use inventory_core::sync::{DirtyMark, Pushed, StockUpdate, SyncStore};
 use inventory_core::{LocationStock, Sku, StoreError};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -238,5 +240,38 @@ impl SyncStore for SqliteStore {
             })
         })
         .await
+    }
+}
+
+#[async_trait]
+impl DemandStore for SqliteStore {
+    async fn shipped_per_day(&self, first: NaiveDate, last: NaiveDate) -> Result<ShippedPerDay> {
+        let rows = self
+            .read(move |connection| {
+                let mut statement = connection
+                    .prepare_cached(
+                        "SELECT sku, day, units FROM daily_shipped WHERE day BETWEEN ?1 AND ?2",
+                    )
+                    .map_err(store_error)?;
+                let rows = statement
+                    .query_map(params![first.to_string(), last.to_string()], |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, i64>(2)?,
+                        ))
+                    })
+                    .map_err(store_error)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()
+                    .map_err(store_error)
+            })
+            .await?;
+        let mut shipped = ShippedPerDay::new();
+        for (sku, day, units) in rows {
+            let sku = Sku::new(sku).map_err(|e| corrupt("sku", e))?;
+            let day = NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|e| corrupt("day", e))?;
+            shipped.entry(sku).or_default().insert(day, units);
+        }
+        Ok(shipped)
     }
 }

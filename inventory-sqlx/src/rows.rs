@@ -121,6 +121,12 @@ outbox_marked AS (
     SELECT unnest($48::text[]), 1
     ON CONFLICT (sku) DO UPDATE SET generation = sync_outbox.generation + 1, retry_at = NULL
     RETURNING 1
+),
+shipped_added AS (
+    INSERT INTO daily_shipped (sku, day, units)
+    SELECT * FROM UNNEST($49::text[], $50::date[], $51::int8[])
+    ON CONFLICT (sku, day) DO UPDATE SET units = daily_shipped.units + excluded.units
+    RETURNING 1
 )
 SELECT (SELECT count(*) FROM stock_inserted),
        (SELECT count(*) FROM reservations_inserted),

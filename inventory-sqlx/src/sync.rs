@@ -1,11 +1,13 @@
-//! [`SyncStore`] for [`PgStore`]: the outbox and channel state. Claims use
+//! [`SyncStore`] and [`DemandStore`] for [`PgStore`]: the outbox, channel state and
+//! the daily shipped aggregate. Claims use
 //! `FOR UPDATE SKIP LOCKED`, so workers on several app servers share the dirty SKUs
 //! and never hold the same one.
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use inventory_core::reorder::{DemandStore, ShippedPerDay};
 use inventory_core::sync::{DirtyMark, Pushed, StockUpdate, SyncStore};
 use inventory_core::{LocationStock, Sku, StoreError};
 use sqlx::Row;
@@ -189,5 +191,28 @@ impl SyncStore for PgStore {
         .await
         .map_err(before)?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl DemandStore for PgStore {
+    async fn shipped_per_day(&self, first: NaiveDate, last: NaiveDate) -> Result<ShippedPerDay> {
+        let found =
+            sqlx::query("SELECT sku, day, units FROM daily_shipped WHERE day BETWEEN $1 AND $2")
+                .bind(first)
+                .bind(last)
+                .fetch_all(self.pool())
+                .await
+                .map_err(before)?;
+        let mut shipped = ShippedPerDay::new();
+        for row in &found {
+            let sku = rows::sku(row.try_get(0).map_err(before)?)?;
+            let day: NaiveDate = row.try_get(1).map_err(before)?;
+            shipped
+                .entry(sku)
+                .or_default()
+                .insert(day, row.try_get(2).map_err(before)?);
+        }
+        Ok(shipped)
     }
 }

@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use inventory_core::decide::Changes;
+use inventory_core::reorder::shipped_in;
 use inventory_core::{ReservationId, ReservationStatus, StockKey, StockLevel, StoreError};
 use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
@@ -143,6 +144,14 @@ pub(crate) fn bind<'q>(
     let query = bind_ledger(query, changes, ledger_version);
     let dirty: Vec<String> = changes.dirty.iter().map(ToString::to_string).collect();
     let query = query.bind(dirty);
+    let shipped = shipped_in(changes);
+    let shipped_sku: Vec<String> = shipped.keys().map(|(sku, _)| sku.to_string()).collect();
+    let shipped_day: Vec<chrono::NaiveDate> = shipped.keys().map(|(_, day)| *day).collect();
+    let shipped_units: Vec<i64> = shipped.values().copied().collect();
+    let query = query
+        .bind(shipped_sku)
+        .bind(shipped_day)
+        .bind(shipped_units);
 
     for (key, version) in next {
         versions.insert(key.clone(), version);

@@ -157,3 +157,40 @@ async fn an_older_database_is_upgraded_and_data_survives_reopening() {
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
 }
+
+/// A version-2 file (before the daily shipped aggregate) is upgraded and the aggregate
+/// is filled from its ledger.
+#[tokio::test]
+async fn upgrading_to_version_3_fills_the_shipped_aggregate_from_the_ledger() {
+    use inventory_core::reorder::DemandStore;
+    use inventory_core::testkit::order;
+
+    let folder = folder();
+    let path = folder.path().join("v2.db");
+    let inventory = Inventory::new(SqliteStore::open(&path).await.unwrap());
+    inventory
+        .receive(sku("A"), loc("W"), qty(10))
+        .await
+        .unwrap();
+    let held = inventory
+        .reserve(order("o1", &[("A", 4)]))
+        .await
+        .unwrap()
+        .reservation;
+    inventory.commit(held.id).await.unwrap();
+    inventory.ship(held.id).await.unwrap();
+    let today = inventory.now().date_naive();
+    drop(inventory);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let downgrade = rusqlite::Connection::open(&path).unwrap();
+    downgrade
+        .execute_batch("DROP TABLE daily_shipped; PRAGMA user_version = 2;")
+        .unwrap();
+    drop(downgrade);
+
+    let store = SqliteStore::open(&path)
+        .await
+        .expect("upgrade from version 2");
+    let shipped = store.shipped_per_day(today, today).await.unwrap();
+    assert_eq!(shipped[&sku("A")][&today], 4);
+}

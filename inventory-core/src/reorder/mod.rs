@@ -5,7 +5,9 @@
 pub mod demand;
 pub mod plan;
 pub mod rules;
+pub mod store;
 
 pub use demand::{daily_shipped, demand, DemandStats, DEMAND_WINDOW_DAYS};
 pub use plan::{plan_orders, position, PlannedLine, PlannedOrder, ReorderCandidate};
 pub use rules::{order_quantity, reorder_point, safety_stock, ReorderRule, ServiceLevel, Supplier};
+pub use store::{shipped_in, DemandStore, ShippedPerDay};

@@ -30,7 +30,7 @@ pub use fixtures::{domain_error, loc, order, qty, sku, Harness, Snapshot, START}
 /// Stamps every conformance case onto a backend, as `#[tokio::test]`s in `mod $backend`.
 ///
 /// `$factory` is evaluated once per case and must yield a future of `Option<S>` where
-/// `S: AuditStore + SyncStore`. The calling crate needs `tokio` with the `macros` and
+/// `S: AuditStore + SyncStore + DemandStore`. The calling crate needs `tokio` with the `macros` and
 /// `rt-multi-thread` features.
 #[macro_export]
 macro_rules! conformance_suite {
@@ -76,6 +76,7 @@ macro_rules! conformance_suite {
                 a_failing_channel_does_not_hold_back_the_others,
                 claims_of_a_dead_worker_expire,
                 reconcile_pushes_every_number,
+                shipments_are_counted_per_day,
             );
         }
     };

@@ -4,6 +4,7 @@
 //! ([`assert_invariants`](super::invariants::assert_invariants)).
 
 mod allocation;
+mod demand;
 mod expiry;
 mod lifecycle;
 mod movements;
@@ -11,6 +12,7 @@ mod reserve;
 mod sync;
 
 pub use allocation::*;
+pub use demand::*;
 pub use expiry::*;
 pub use lifecycle::*;
 pub use movements::*;
