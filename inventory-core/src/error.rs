@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::id::{IdentifierKind, LocationId, OrderId, ReservationId, Sku};
+use crate::reorder::purchase::{PurchaseOrderId, PurchaseOrderStatus, PurchaseTransition};
 use crate::reservation::{ReservationStatus, Transition};
 
 /// A boxed error from a storage driver, kept as the `source` of a [`StoreError`].
@@ -83,6 +84,35 @@ pub enum DomainError {
     IdempotencyConflict {
         /// The order id.
         order_id: OrderId,
+    },
+    /// No purchase order has this id.
+    #[error("purchase order {id} not found")]
+    PurchaseOrderNotFound {
+        /// The id asked for.
+        id: PurchaseOrderId,
+    },
+    /// The purchase order is not in a state that allows this transition.
+    #[error("cannot {wanted} purchase order {id}: it is {current}")]
+    InvalidPurchaseOrderState {
+        /// The purchase order.
+        id: PurchaseOrderId,
+        /// Its state.
+        current: PurchaseOrderStatus,
+        /// What was asked.
+        wanted: PurchaseTransition,
+    },
+    /// A receipt names more units of a SKU than are still expected on the order (or a
+    /// SKU the order does not have).
+    #[error("purchase order {id} expects {outstanding} more units of {sku}, {requested} received")]
+    ReceiptExceedsOrder {
+        /// The purchase order.
+        id: PurchaseOrderId,
+        /// The SKU.
+        sku: Sku,
+        /// Units still expected.
+        outstanding: i64,
+        /// Units received.
+        requested: i64,
     },
     /// A quantity is zero, negative, or otherwise unusable.
     #[error("invalid quantity {quantity}: {reason}")]

@@ -35,6 +35,8 @@ pub enum Movement {
     Expired,
     /// `on_hand` was corrected by a signed `q`, with a reason.
     Adjusted,
+    /// Units in transit that will never arrive were written off: `in_transit - q`.
+    TransitCancelled,
 }
 
 impl Movement {
@@ -51,11 +53,12 @@ impl Movement {
             Self::ReleasedCommitted => "released_committed",
             Self::Expired => "expired",
             Self::Adjusted => "adjusted",
+            Self::TransitCancelled => "transit_cancelled",
         }
     }
 
     /// Every movement, in declaration order.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::Received,
         Self::TransitAdded,
         Self::TransitReceived,
@@ -66,6 +69,7 @@ impl Movement {
         Self::ReleasedCommitted,
         Self::Expired,
         Self::Adjusted,
+        Self::TransitCancelled,
     ];
 
     /// The change this movement of `quantity` units makes to a row.
@@ -105,6 +109,10 @@ impl Movement {
             },
             Self::ReleasedCommitted => StockDelta {
                 committed: -quantity,
+                ..zero
+            },
+            Self::TransitCancelled => StockDelta {
+                in_transit: -quantity,
                 ..zero
             },
         }

@@ -14,9 +14,12 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::decide::{Changes, LoadPlan, Snapshot};
 use crate::error::StoreError;
-use crate::id::{LocationId, ReservationId, Sku};
+use crate::id::{LocationId, ReservationId, Sku, SupplierId};
 use crate::ledger::LedgerEntry;
-use crate::reorder::{shipped_in, DemandStore, ShippedPerDay};
+use crate::reorder::{
+    shipped_in, DemandStore, PurchaseOrder, PurchaseOrderId, PurchaseOrderStatus, PurchaseStore,
+    ShippedPerDay, Supplier, SupplierLink,
+};
 use crate::reservation::{Reservation, ReservationStatus};
 use crate::stock::{LocationStock, StockKey, StockLevel};
 use crate::store::{load_rows, AuditStore, RowSource, Store, StoreTx};
@@ -54,6 +57,9 @@ struct MemoryState {
     told: BTreeMap<(String, Sku), Pushed>,
     /// Units shipped per SKU and day.
     shipped: BTreeMap<(Sku, NaiveDate), i64>,
+    suppliers: BTreeMap<SupplierId, Supplier>,
+    links: BTreeMap<Sku, SupplierLink>,
+    purchase_orders: BTreeMap<PurchaseOrderId, PurchaseOrder>,
 }
 
 /// One dirty SKU of the outbox.
@@ -111,6 +117,9 @@ impl MemoryState {
         }
         for (key, units) in shipped_in(changes) {
             *self.shipped.entry(key).or_default() += units;
+        }
+        for (id, order) in &changes.purchase_orders {
+            self.purchase_orders.insert(*id, order.clone());
         }
     }
 }
@@ -185,6 +194,24 @@ impl RowSource for MemoryState {
             }
         }
         Ok(rows)
+    }
+
+    fn purchase_orders(
+        &mut self,
+        ids: &[PurchaseOrderId],
+        drafts_of: &[SupplierId],
+    ) -> Result<Vec<PurchaseOrder>, StoreError> {
+        let wanted = |order: &&PurchaseOrder| {
+            ids.contains(&order.id)
+                || (order.status == PurchaseOrderStatus::Draft
+                    && drafts_of.contains(&order.supplier))
+        };
+        Ok(self
+            .purchase_orders
+            .values()
+            .filter(wanted)
+            .cloned()
+            .collect())
     }
 }
 
@@ -371,5 +398,58 @@ impl DemandStore for MemoryStore {
             }
         }
         Ok(shipped)
+    }
+}
+
+#[async_trait]
+impl PurchaseStore for MemoryStore {
+    async fn put_supplier(&self, supplier: &Supplier) -> Result<(), StoreError> {
+        let mut state = self.state.lock().await;
+        state
+            .suppliers
+            .insert(supplier.id.clone(), supplier.clone());
+        Ok(())
+    }
+
+    async fn suppliers(&self) -> Result<Vec<Supplier>, StoreError> {
+        Ok(self
+            .state
+            .lock()
+            .await
+            .suppliers
+            .values()
+            .cloned()
+            .collect())
+    }
+
+    async fn put_link(&self, link: &SupplierLink) -> Result<(), StoreError> {
+        self.state
+            .lock()
+            .await
+            .links
+            .insert(link.sku.clone(), link.clone());
+        Ok(())
+    }
+
+    async fn links(&self) -> Result<Vec<SupplierLink>, StoreError> {
+        Ok(self.state.lock().await.links.values().cloned().collect())
+    }
+
+    async fn purchase_order(
+        &self,
+        id: &PurchaseOrderId,
+    ) -> Result<Option<PurchaseOrder>, StoreError> {
+        Ok(self.state.lock().await.purchase_orders.get(id).cloned())
+    }
+
+    async fn all_purchase_orders(&self) -> Result<Vec<PurchaseOrder>, StoreError> {
+        Ok(self
+            .state
+            .lock()
+            .await
+            .purchase_orders
+            .values()
+            .cloned()
+            .collect())
     }
 }

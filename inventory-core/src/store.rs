@@ -13,8 +13,9 @@ use chrono::{DateTime, Utc};
 use crate::decide::{Changes, LoadPlan, Snapshot};
 use crate::error::StoreError;
 use crate::group::GroupCommit;
-use crate::id::{ReservationId, Sku};
+use crate::id::{ReservationId, Sku, SupplierId};
 use crate::ledger::LedgerEntry;
+use crate::reorder::purchase::{PurchaseOrder, PurchaseOrderId};
 use crate::reservation::Reservation;
 use crate::stock::{LocationStock, StockKey, StockLevel};
 
@@ -140,6 +141,17 @@ pub trait RowSource {
     ///
     /// [`StoreError`] when the read fails.
     fn stock(&mut self, skus: &[Sku]) -> Result<Vec<(StockKey, StockLevel)>, StoreError>;
+
+    /// The purchase orders with these ids, and the open drafts of these suppliers.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the read fails.
+    fn purchase_orders(
+        &mut self,
+        ids: &[PurchaseOrderId],
+        drafts_of: &[SupplierId],
+    ) -> Result<Vec<PurchaseOrder>, StoreError>;
 }
 
 /// Optional capability: whole-store reads, for audits, replay checks and tests.
@@ -168,7 +180,8 @@ pub trait AuditStore: Store {
     async fn ledger(&self) -> Result<Vec<LedgerEntry>, StoreError>;
 }
 
-/// Loads what `plan` names from `source`: the named reservations, overdue holds on its
+/// Loads what `plan` names from `source`: the named purchase orders and open drafts,
+/// the named reservations, overdue holds on its
 /// SKUs (for lazy reclaim), due holds (for a sweep), then every stock row of every SKU
 /// any of them touches, in one sorted read.
 ///
@@ -180,6 +193,11 @@ pub fn load_rows<R: RowSource + ?Sized>(
     plan: &LoadPlan,
     now: DateTime<Utc>,
 ) -> Result<Snapshot, StoreError> {
+    let orders = if plan.purchase_orders.is_empty() && plan.open_drafts.is_empty() {
+        Vec::new()
+    } else {
+        source.purchase_orders(&plan.purchase_orders, &plan.open_drafts)?
+    };
     let mut held = Vec::new();
     if !plan.reservations.is_empty() {
         held.extend(source.reservations(&plan.reservations)?);
@@ -190,30 +208,36 @@ pub fn load_rows<R: RowSource + ?Sized>(
     if let Some(limit) = plan.due_holds {
         held.extend(source.due_holds(now, limit)?);
     }
-    let skus = skus_to_lock(plan, &held);
+    let skus = skus_to_lock(plan, &held, &orders);
     let rows = if skus.is_empty() {
         Vec::new()
     } else {
         source.stock(&skus)?
     };
-    Ok(assemble(held, rows))
+    Ok(assemble(held, rows, orders))
 }
 
 /// Every SKU whose rows a unit must lock: those the plan names and those the loaded
 /// reservations hold. Sorted, without repeats.
-pub fn skus_to_lock(plan: &LoadPlan, held: &[Reservation]) -> Vec<Sku> {
+pub fn skus_to_lock(plan: &LoadPlan, held: &[Reservation], orders: &[PurchaseOrder]) -> Vec<Sku> {
     let mut skus = plan.skus.clone();
     skus.extend(held.iter().flat_map(Reservation::skus));
+    skus.extend(orders.iter().flat_map(PurchaseOrder::skus));
     skus.sort();
     skus.dedup();
     skus
 }
 
-/// The snapshot of loaded reservations and stock rows (a hold loaded twice, as named
-/// and as overdue, is kept once).
-pub fn assemble(held: Vec<Reservation>, rows: Vec<(StockKey, StockLevel)>) -> Snapshot {
+/// The snapshot of loaded reservations, stock rows and purchase orders (a hold loaded
+/// twice, as named and as overdue, is kept once).
+pub fn assemble(
+    held: Vec<Reservation>,
+    rows: Vec<(StockKey, StockLevel)>,
+    orders: Vec<PurchaseOrder>,
+) -> Snapshot {
     Snapshot {
         stock: rows.into_iter().collect(),
         reservations: held.into_iter().map(|r| (r.id, r)).collect(),
+        purchase_orders: orders.into_iter().map(|order| (order.id, order)).collect(),
     }
 }

@@ -3,6 +3,7 @@
 mod error;
 pub mod migrate;
 mod open;
+mod purchase;
 mod rows;
 mod store;
 mod sync;

@@ -8,10 +8,11 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../migrations/0001_initial.sql")),
     (2, include_str!("../migrations/0002_sync.sql")),
     (3, include_str!("../migrations/0003_demand.sql")),
+    (4, include_str!("../migrations/0004_purchasing.sql")),
 ];
 
 /// The schema version this build creates and understands.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The schema version stored in the file (0 for a new, empty database).
 ///
@@ -58,7 +59,7 @@ mod tests {
                 |row| row.get(0),
             )
             .unwrap();
-        assert_eq!(tables, 7);
+        assert_eq!(tables, 10);
     }
 
     #[test]

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use inventory_core::decide::Changes;
-use inventory_core::reorder::shipped_in;
+use inventory_core::reorder::{shipped_in, PurchaseOrder, PurchaseOrderId};
 use inventory_core::{
     LedgerEntry, LocationId, LocationStock, Movement, OrderId, Reservation, ReservationId,
-    ReservationStatus, RowSource, Sku, StockKey, StockLevel, StoreError,
+    ReservationStatus, RowSource, Sku, StockKey, StockLevel, StoreError, SupplierId,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -33,6 +33,14 @@ impl RowSource for Rows<'_> {
 
     fn stock(&mut self, skus: &[Sku]) -> Result<Vec<(StockKey, StockLevel)>> {
         stock_rows(self.0, skus)
+    }
+
+    fn purchase_orders(
+        &mut self,
+        ids: &[PurchaseOrderId],
+        drafts_of: &[SupplierId],
+    ) -> Result<Vec<PurchaseOrder>> {
+        crate::purchase::locked_orders(self.0, ids, drafts_of)
     }
 }
 
@@ -327,6 +335,7 @@ pub(crate) fn persist(connection: &Connection, changes: &Changes) -> Result<()> 
     for reservation in changes.reservations.values() {
         persist_reservation(connection, reservation)?;
     }
+    crate::purchase::persist_orders(connection, changes.purchase_orders.values())?;
     let mut mark = connection
         .prepare_cached(
             "INSERT INTO sync_outbox (sku, generation) VALUES (?1, 1)

@@ -22,9 +22,13 @@ fn is_conflict(code: &str) -> bool {
     )
 }
 
-/// SQLSTATEs of a connection the server dropped.
+/// SQLSTATEs of a connection that broke or that the server dropped (not 08P01, a
+/// protocol violation: retrying the same message cannot help).
 fn is_disconnect(code: &str) -> bool {
-    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
+    matches!(
+        code,
+        "08000" | "08001" | "08003" | "08004" | "08006" | "57P01" | "57P02" | "57P03"
+    )
 }
 
 pub(crate) fn store_error(error: sqlx::Error, phase: Phase) -> StoreError {
@@ -69,6 +73,10 @@ mod tests {
             assert!(is_disconnect(code), "{code}");
         }
         assert!(!is_conflict("23514") && !is_disconnect("23514"));
+        assert!(
+            !is_disconnect("08P01"),
+            "a protocol violation is not retried"
+        );
     }
 
     #[test]

@@ -127,6 +127,16 @@ shipped_added AS (
     SELECT * FROM UNNEST($49::text[], $50::date[], $51::int8[])
     ON CONFLICT (sku, day) DO UPDATE SET units = daily_shipped.units + excluded.units
     RETURNING 1
+),
+orders_written AS (
+    INSERT INTO purchase_orders (id, supplier, status, location, lines, created_at, updated_at)
+    SELECT v.id, v.supplier, v.status, v.location, v.lines::jsonb, v.created_at, v.updated_at
+    FROM UNNEST($52::uuid[], $53::text[], $54::text[], $55::text[], $56::text[], $57::timestamptz[],
+                $58::timestamptz[])
+        AS v(id, supplier, status, location, lines, created_at, updated_at)
+    ON CONFLICT (id) DO UPDATE SET status = excluded.status, lines = excluded.lines,
+        updated_at = excluded.updated_at
+    RETURNING 1
 )
 SELECT (SELECT count(*) FROM stock_inserted),
        (SELECT count(*) FROM reservations_inserted),
@@ -224,5 +234,38 @@ pub(crate) fn ledger_entry(row: &PgRow) -> Result<LedgerEntry> {
             .map(|id| OrderId::new(id).map_err(|error| corrupt("order id", error)))
             .transpose()?,
         reason: get(row, 15)?,
+    })
+}
+
+/// The named purchase orders and the open drafts of the named suppliers, locked in id
+/// order. `$1` ids, `$2` suppliers.
+pub(crate) const LOCK_PURCHASE_ORDERS: &str = "
+    SELECT id, supplier, status, location, lines::text, created_at, updated_at
+    FROM purchase_orders
+    WHERE id = ANY($1::uuid[]) OR (status = 'draft' AND supplier = ANY($2::text[]))
+    ORDER BY id
+    FOR UPDATE";
+
+/// Every purchase order.
+pub(crate) const SELECT_PURCHASE_ORDERS: &str =
+    "SELECT id, supplier, status, location, lines::text, created_at, updated_at FROM purchase_orders";
+
+/// One purchase order. `$1` id.
+pub(crate) const SELECT_PURCHASE_ORDER: &str =
+    "SELECT id, supplier, status, location, lines::text, created_at, updated_at FROM purchase_orders WHERE id = $1";
+
+/// A `purchase_orders` row.
+pub(crate) fn purchase_order(row: &PgRow) -> Result<inventory_core::reorder::PurchaseOrder> {
+    let status: String = get(row, 2)?;
+    let lines: String = get(row, 4)?;
+    Ok(inventory_core::reorder::PurchaseOrder {
+        id: inventory_core::reorder::PurchaseOrderId::from_uuid(get::<Uuid>(row, 0)?),
+        supplier: inventory_core::SupplierId::new(get::<String>(row, 1)?)
+            .map_err(|e| corrupt("supplier", e))?,
+        status: status.parse().map_err(|e| corrupt("status", e))?,
+        location: location(get(row, 3)?)?,
+        lines: serde_json::from_str(&lines).map_err(|e| corrupt("lines", e))?,
+        created_at: get(row, 5)?,
+        updated_at: get(row, 6)?,
     })
 }

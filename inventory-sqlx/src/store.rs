@@ -23,7 +23,7 @@ use crate::write;
 pub static MIGRATOR: Migrator = sqlx::migrate!();
 
 /// The schema version this build's migrations reach.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 pub(crate) fn before(error: sqlx::Error) -> StoreError {
     store_error(error, Phase::BeforeCommit)
@@ -190,8 +190,22 @@ impl Store for PgStore {
 #[async_trait]
 impl StoreTx for PgTx {
     async fn load(&mut self, plan: &LoadPlan, now: DateTime<Utc>) -> Result<Snapshot, StoreError> {
+        let mut orders = Vec::new();
+        if !plan.purchase_orders.is_empty() || !plan.open_drafts.is_empty() {
+            let ids: Vec<Uuid> = plan.purchase_orders.iter().map(|id| id.as_uuid()).collect();
+            let suppliers: Vec<String> = plan.open_drafts.iter().map(ToString::to_string).collect();
+            let found = sqlx::query(rows::LOCK_PURCHASE_ORDERS)
+                .bind(ids)
+                .bind(suppliers)
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(before)?;
+            for row in &found {
+                orders.push(rows::purchase_order(row)?);
+            }
+        }
         let held = self.lock_reservations(plan, now).await?;
-        let skus = skus_to_lock(plan, &held);
+        let skus = skus_to_lock(plan, &held, &orders);
         let mut stock = Vec::new();
         if !skus.is_empty() {
             let found = sqlx::query(rows::LOCK_STOCK)
@@ -207,7 +221,7 @@ impl StoreTx for PgTx {
         }
         self.known
             .extend(held.iter().map(|reservation| reservation.id));
-        Ok(assemble(held, stock))
+        Ok(assemble(held, stock, orders))
     }
 
     async fn persist(&mut self, changes: &Changes) -> Result<(), StoreError> {

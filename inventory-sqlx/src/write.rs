@@ -152,6 +152,7 @@ pub(crate) fn bind<'q>(
         .bind(shipped_sku)
         .bind(shipped_day)
         .bind(shipped_units);
+    let query = bind_orders(query, changes)?;
 
     for (key, version) in next {
         versions.insert(key.clone(), version);
@@ -214,4 +215,53 @@ fn bind_ledger<'q>(
         .bind(reservation)
         .bind(order)
         .bind(reason)
+}
+
+fn bind_orders<'q>(
+    query: Query<'q, Postgres, PgArguments>,
+    changes: &Changes,
+) -> Result<Query<'q, Postgres, PgArguments>, StoreError> {
+    let orders: Vec<_> = changes.purchase_orders.values().collect();
+    let lines = orders
+        .iter()
+        .map(|order| serde_json::to_string(&order.lines).map_err(|e| corrupt("lines", e)))
+        .collect::<Result<Vec<String>, StoreError>>()?;
+    Ok(query
+        .bind(
+            orders
+                .iter()
+                .map(|order| order.id.as_uuid())
+                .collect::<Vec<Uuid>>(),
+        )
+        .bind(
+            orders
+                .iter()
+                .map(|order| order.supplier.to_string())
+                .collect::<Vec<String>>(),
+        )
+        .bind(
+            orders
+                .iter()
+                .map(|order| order.status.as_str().to_owned())
+                .collect::<Vec<String>>(),
+        )
+        .bind(
+            orders
+                .iter()
+                .map(|order| order.location.to_string())
+                .collect::<Vec<String>>(),
+        )
+        .bind(lines)
+        .bind(
+            orders
+                .iter()
+                .map(|order| order.created_at)
+                .collect::<Vec<DateTime<Utc>>>(),
+        )
+        .bind(
+            orders
+                .iter()
+                .map(|order| order.updated_at)
+                .collect::<Vec<DateTime<Utc>>>(),
+        ))
 }

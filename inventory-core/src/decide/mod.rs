@@ -21,6 +21,7 @@
 
 mod lifecycle;
 mod movement;
+mod purchase;
 mod reserve;
 mod snapshot;
 
@@ -32,8 +33,10 @@ use serde::{Deserialize, Serialize};
 pub use snapshot::{Changes, Snapshot};
 
 use crate::error::DomainError;
-use crate::id::{ReservationId, Sku};
+use crate::id::{LocationId, ReservationId, Sku, SupplierId};
 use crate::quantity::Quantity;
+use crate::reorder::plan::PlannedOrder;
+use crate::reorder::purchase::{PurchaseOrder, PurchaseOrderId};
 use crate::reservation::{Reservation, ReserveRequest};
 use crate::stock::{StockKey, StockLevel};
 
@@ -106,6 +109,40 @@ pub enum Command {
         /// Most holds to expire, at most [`EXPIRE_BATCH_MAX`].
         limit: usize,
     },
+    /// Add a reorder run's planned lines to each supplier's open draft, or raise one.
+    RaisePurchaseOrders {
+        /// One planned order per supplier.
+        orders: Vec<PlannedOrder>,
+        /// Where new orders are delivered.
+        location: LocationId,
+    },
+    /// Send a draft purchase order.
+    SendPurchaseOrder {
+        /// The order.
+        id: PurchaseOrderId,
+    },
+    /// The supplier shipped: the order's units are in transit.
+    ShipPurchaseOrder {
+        /// The order.
+        id: PurchaseOrderId,
+    },
+    /// Units of a shipped order arrived.
+    ReceivePurchaseOrder {
+        /// The order.
+        id: PurchaseOrderId,
+        /// Units received per SKU.
+        lines: Vec<(Sku, Quantity)>,
+    },
+    /// Close a received or partly received order.
+    ClosePurchaseOrder {
+        /// The order.
+        id: PurchaseOrderId,
+    },
+    /// Withdraw a draft or sent order.
+    CancelPurchaseOrder {
+        /// The order.
+        id: PurchaseOrderId,
+    },
 }
 
 /// What a command returns to its caller.
@@ -125,6 +162,10 @@ pub enum Outcome {
     Reservation(Reservation),
     /// The holds an expiry sweep ended.
     Expired(Vec<ReservationId>),
+    /// Purchase orders raised or changed by a run.
+    PurchaseOrders(Vec<PurchaseOrder>),
+    /// A purchase order after a transition.
+    PurchaseOrder(PurchaseOrder),
 }
 
 /// What a backend must lock and load before deciding a command.
@@ -138,6 +179,10 @@ pub struct LoadPlan {
     pub overdue_holds: bool,
     /// Load up to this many due holds (any SKU), for an expiry sweep.
     pub due_holds: Option<usize>,
+    /// Purchase orders named by the command, sorted; their SKUs are loaded too.
+    pub purchase_orders: Vec<PurchaseOrderId>,
+    /// Suppliers whose open draft purchase orders are loaded, sorted.
+    pub open_drafts: Vec<SupplierId>,
 }
 
 impl Command {
@@ -161,7 +206,17 @@ impl Command {
                 plan.reservations = vec![*id];
             }
             Self::ExpireDue { limit } => plan.due_holds = Some((*limit).min(EXPIRE_BATCH_MAX)),
+            Self::RaisePurchaseOrders { orders, .. } => {
+                plan.open_drafts = orders.iter().map(|order| order.supplier.clone()).collect();
+            }
+            Self::SendPurchaseOrder { id }
+            | Self::ShipPurchaseOrder { id }
+            | Self::ReceivePurchaseOrder { id, .. }
+            | Self::ClosePurchaseOrder { id }
+            | Self::CancelPurchaseOrder { id } => plan.purchase_orders = vec![*id],
         }
+        plan.open_drafts.sort();
+        plan.open_drafts.dedup();
         plan.skus.sort();
         plan.skus.dedup();
         plan
@@ -178,7 +233,13 @@ impl LoadPlan {
             merged.skus.extend(plan.skus);
             merged.overdue_holds |= plan.overdue_holds;
             merged.due_holds = merged.due_holds.max(plan.due_holds);
+            merged.purchase_orders.extend(plan.purchase_orders);
+            merged.open_drafts.extend(plan.open_drafts);
         }
+        merged.purchase_orders.sort();
+        merged.purchase_orders.dedup();
+        merged.open_drafts.sort();
+        merged.open_drafts.dedup();
         merged.reservations.sort();
         merged.reservations.dedup();
         merged.skus.sort();
@@ -237,6 +298,24 @@ pub fn decide(
         Command::ExpireDue { limit } => {
             let limit = (*limit).min(EXPIRE_BATCH_MAX);
             Outcome::Expired(lifecycle::expire_due(&mut draft, limit)?)
+        }
+        Command::RaisePurchaseOrders { orders, location } => {
+            Outcome::PurchaseOrders(purchase::raise(&mut draft, orders, location))
+        }
+        Command::SendPurchaseOrder { id } => {
+            Outcome::PurchaseOrder(purchase::send(&mut draft, id)?)
+        }
+        Command::ShipPurchaseOrder { id } => {
+            Outcome::PurchaseOrder(purchase::ship(&mut draft, id)?)
+        }
+        Command::ReceivePurchaseOrder { id, lines } => {
+            Outcome::PurchaseOrder(purchase::receive(&mut draft, id, lines)?)
+        }
+        Command::ClosePurchaseOrder { id } => {
+            Outcome::PurchaseOrder(purchase::close(&mut draft, id)?)
+        }
+        Command::CancelPurchaseOrder { id } => {
+            Outcome::PurchaseOrder(purchase::cancel(&mut draft, id)?)
         }
     };
     Ok(Decision {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::DomainError;
 use crate::id::{LocationId, ReservationId, Sku};
 use crate::ledger::{LedgerEntry, Movement};
+use crate::reorder::purchase::{PurchaseOrder, PurchaseOrderId};
 use crate::reservation::Reservation;
 use crate::stock::{StockKey, StockLevel};
 
@@ -22,6 +23,8 @@ pub struct Snapshot {
     pub stock: BTreeMap<StockKey, StockLevel>,
     /// Reservations by id.
     pub reservations: BTreeMap<ReservationId, Reservation>,
+    /// Purchase orders by id.
+    pub purchase_orders: BTreeMap<PurchaseOrderId, PurchaseOrder>,
 }
 
 impl Snapshot {
@@ -32,6 +35,9 @@ impl Snapshot {
         }
         for (id, reservation) in &changes.reservations {
             self.reservations.insert(*id, reservation.clone());
+        }
+        for (id, order) in &changes.purchase_orders {
+            self.purchase_orders.insert(*id, order.clone());
         }
     }
 }
@@ -49,12 +55,17 @@ pub struct Changes {
     /// SKUs whose available changed: the transactional outbox marks them dirty in the
     /// same transaction, for channel sync.
     pub dirty: BTreeSet<Sku>,
+    /// Purchase orders to insert or update, with their new values.
+    pub purchase_orders: BTreeMap<PurchaseOrderId, PurchaseOrder>,
 }
 
 impl Changes {
     /// Whether there is nothing to write.
     pub fn is_empty(&self) -> bool {
-        self.stock.is_empty() && self.reservations.is_empty() && self.ledger.is_empty()
+        self.stock.is_empty()
+            && self.reservations.is_empty()
+            && self.ledger.is_empty()
+            && self.purchase_orders.is_empty()
     }
 
     /// Adds the changes of a later decision: its row values win, its entries follow.
@@ -63,6 +74,7 @@ impl Changes {
         self.reservations.extend(later.reservations);
         self.ledger.extend(later.ledger);
         self.dirty.extend(later.dirty);
+        self.purchase_orders.extend(later.purchase_orders);
     }
 }
 
@@ -134,6 +146,29 @@ impl<'a> Draft<'a> {
             .collect()
     }
 
+    pub(crate) fn purchase_order(&self, id: &PurchaseOrderId) -> Option<&PurchaseOrder> {
+        self.changes
+            .purchase_orders
+            .get(id)
+            .or_else(|| self.base.purchase_orders.get(id))
+    }
+
+    /// Every purchase order in view, with pending changes applied, ordered by id.
+    pub(crate) fn purchase_orders(&self) -> Vec<&PurchaseOrder> {
+        let base = self.base.purchase_orders.keys();
+        let mut ids: Vec<&PurchaseOrderId> =
+            base.chain(self.changes.purchase_orders.keys()).collect();
+        ids.sort();
+        ids.dedup();
+        ids.into_iter()
+            .filter_map(|id| self.purchase_order(id))
+            .collect()
+    }
+
+    pub(crate) fn put_purchase_order(&mut self, order: PurchaseOrder) {
+        self.changes.purchase_orders.insert(order.id, order);
+    }
+
     pub(crate) fn put_reservation(&mut self, reservation: Reservation) {
         self.changes
             .reservations
@@ -162,6 +197,7 @@ impl<'a> Draft<'a> {
                 None,
             ),
             Cause::Reason(reason) => (None, None, Some(reason.to_owned())),
+            Cause::Purchase(id) => (None, None, Some(format!("purchase order {id}"))),
         };
         self.changes.ledger.push(LedgerEntry {
             at: self.now,
@@ -187,4 +223,6 @@ pub(crate) enum Cause<'r> {
     Reservation(&'r Reservation),
     /// An adjustment with its reason.
     Reason(&'r str),
+    /// A purchase order's shipment or receipt.
+    Purchase(PurchaseOrderId),
 }

@@ -4,10 +4,17 @@
 
 pub mod demand;
 pub mod plan;
+pub mod purchase;
 pub mod rules;
+pub mod run;
 pub mod store;
 
 pub use demand::{daily_shipped, demand, DemandStats, DEMAND_WINDOW_DAYS};
 pub use plan::{plan_orders, position, PlannedLine, PlannedOrder, ReorderCandidate};
+pub use purchase::{
+    PurchaseOrder, PurchaseOrderId, PurchaseOrderLine, PurchaseOrderStatus, PurchaseTransition,
+    SupplierLink,
+};
 pub use rules::{order_quantity, reorder_point, safety_stock, ReorderRule, ServiceLevel, Supplier};
-pub use store::{shipped_in, DemandStore, ShippedPerDay};
+pub use run::{run_reorder, Notifier, ReorderConfig, SilentNotifier};
+pub use store::{on_order, shipped_in, DemandStore, PurchaseStore, ShippedPerDay};

@@ -13,6 +13,9 @@ use crate::id::Sku;
 use crate::ledger::Movement;
 use crate::store::Store;
 
+use super::purchase::{PurchaseOrder, PurchaseOrderId, SupplierLink};
+use super::rules::Supplier;
+
 /// Units shipped per SKU and UTC day.
 pub type ShippedPerDay = BTreeMap<Sku, BTreeMap<NaiveDate, i64>>;
 
@@ -30,6 +33,71 @@ pub trait DemandStore: Store {
         first: NaiveDate,
         last: NaiveDate,
     ) -> Result<ShippedPerDay, StoreError>;
+}
+
+/// Optional capability: suppliers, SKU links and purchase orders. Purchase orders are
+/// written by commands ([`Changes::purchase_orders`]); suppliers and links are
+/// configuration, written directly.
+#[async_trait]
+pub trait PurchaseStore: Store {
+    /// Creates or replaces a supplier.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the write fails.
+    async fn put_supplier(&self, supplier: &Supplier) -> Result<(), StoreError>;
+
+    /// Every supplier, by id.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the read fails.
+    async fn suppliers(&self) -> Result<Vec<Supplier>, StoreError>;
+
+    /// Creates or replaces the link of a SKU to its supplier.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the write fails.
+    async fn put_link(&self, link: &SupplierLink) -> Result<(), StoreError>;
+
+    /// Every SKU link, by SKU.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the read fails.
+    async fn links(&self) -> Result<Vec<SupplierLink>, StoreError>;
+
+    /// The purchase order with this id.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the read fails.
+    async fn purchase_order(
+        &self,
+        id: &PurchaseOrderId,
+    ) -> Result<Option<PurchaseOrder>, StoreError>;
+
+    /// Every purchase order, by id.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the read fails.
+    async fn all_purchase_orders(&self) -> Result<Vec<PurchaseOrder>, StoreError>;
+}
+
+/// Units on draft or sent purchase orders (ordered, not yet shipped), per SKU.
+pub fn on_order<'a>(orders: impl IntoIterator<Item = &'a PurchaseOrder>) -> BTreeMap<Sku, i64> {
+    let mut units: BTreeMap<Sku, i64> = BTreeMap::new();
+    for order in orders
+        .into_iter()
+        .filter(|order| order.status.is_on_order())
+    {
+        for line in &order.lines {
+            *units.entry(line.sku.clone()).or_default() += line.ordered;
+        }
+    }
+    units
 }
 
 /// The shipped units `changes` add to each SKU and UTC day: what a backend adds to its

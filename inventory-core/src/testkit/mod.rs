@@ -30,7 +30,7 @@ pub use fixtures::{domain_error, loc, order, qty, sku, Harness, Snapshot, START}
 /// Stamps every conformance case onto a backend, as `#[tokio::test]`s in `mod $backend`.
 ///
 /// `$factory` is evaluated once per case and must yield a future of `Option<S>` where
-/// `S: AuditStore + SyncStore + DemandStore`. The calling crate needs `tokio` with the `macros` and
+/// `S: AuditStore + SyncStore + DemandStore + PurchaseStore`. The calling crate needs `tokio` with the `macros` and
 /// `rt-multi-thread` features.
 #[macro_export]
 macro_rules! conformance_suite {
@@ -77,6 +77,9 @@ macro_rules! conformance_suite {
                 claims_of_a_dead_worker_expire,
                 reconcile_pushes_every_number,
                 shipments_are_counted_per_day,
+                purchase_orders_move_stock_through_their_lifecycle,
+                closing_early_writes_off_and_cancel_moves_nothing,
+                reorder_runs_raise_one_order_per_supplier_once,
             );
         }
     };

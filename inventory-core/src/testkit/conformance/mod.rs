@@ -8,6 +8,7 @@ mod demand;
 mod expiry;
 mod lifecycle;
 mod movements;
+mod purchase;
 mod reserve;
 mod sync;
 
@@ -16,5 +17,6 @@ pub use demand::*;
 pub use expiry::*;
 pub use lifecycle::*;
 pub use movements::*;
+pub use purchase::*;
 pub use reserve::*;
 pub use sync::*;

@@ -1,0 +1,206 @@
+//! A reorder run, and the purchase-order commands on [`Inventory`].
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use chrono::Days;
+
+use crate::decide::{Command, Outcome};
+use crate::error::{DomainError, Result};
+use crate::id::{LocationId, Sku};
+use crate::inventory::Inventory;
+use crate::quantity::Quantity;
+use crate::stock::StockLevel;
+use crate::store::Store;
+use crate::sync::SyncStore;
+
+use super::demand::{demand, DEMAND_WINDOW_DAYS};
+use super::plan::{plan_orders, position, ReorderCandidate};
+use super::purchase::{PurchaseOrder, PurchaseOrderId};
+use super::store::{on_order, DemandStore, PurchaseStore};
+
+/// Told once per purchase order a run raises or extends.
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    /// `summary` reads "Auto PO for N SKUs from <supplier>".
+    async fn purchase_order_raised(&self, order: &PurchaseOrder, summary: &str);
+}
+
+/// A notifier that tells no one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SilentNotifier;
+
+#[async_trait]
+impl Notifier for SilentNotifier {
+    async fn purchase_order_raised(&self, _order: &PurchaseOrder, _summary: &str) {}
+}
+
+/// Settings of a reorder run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReorderConfig {
+    /// Days of sales that set the demand (default 28).
+    pub window_days: u32,
+    /// Where new purchase orders are delivered.
+    pub location: LocationId,
+}
+
+impl ReorderConfig {
+    /// The default window, delivering to `location`.
+    pub fn new(location: LocationId) -> Self {
+        Self {
+            window_days: DEMAND_WINDOW_DAYS,
+            location,
+        }
+    }
+}
+
+/// Runs a reorder: every linked SKU whose inventory position is at or below its
+/// reorder point is ordered, one purchase order per supplier (added to its open draft
+/// if there is one), and `notifier` is told once per order. Running it again with
+/// nothing new raises nothing.
+///
+/// # Errors
+///
+/// [`DomainError::InvalidRequest`] when a SKU links to an unknown supplier; storage
+/// errors.
+pub async fn run_reorder<S>(
+    inventory: &Inventory<S>,
+    config: &ReorderConfig,
+    notifier: &dyn Notifier,
+) -> Result<Vec<PurchaseOrder>>
+where
+    S: Store + SyncStore + DemandStore + PurchaseStore,
+{
+    let store = inventory.store();
+    let suppliers: BTreeMap<_, _> = store
+        .suppliers()
+        .await?
+        .into_iter()
+        .map(|s| (s.id.clone(), s))
+        .collect();
+    let links = store.links().await?;
+    let skus: Vec<Sku> = links.iter().map(|link| link.sku.clone()).collect();
+    let stock = store.stock_of(&skus).await?;
+    let today = inventory.now().date_naive();
+    let first = today
+        .checked_sub_days(Days::new(u64::from(config.window_days.max(1)) - 1))
+        .unwrap_or(today);
+    let shipped = store.shipped_per_day(first, today).await?;
+    let ordered = on_order(&store.all_purchase_orders().await?);
+    let mut candidates = Vec::with_capacity(links.len());
+    for link in links {
+        let supplier =
+            suppliers
+                .get(&link.supplier)
+                .cloned()
+                .ok_or_else(|| DomainError::InvalidRequest {
+                    reason: format!(
+                        "sku {} links to unknown supplier {}",
+                        link.sku, link.supplier
+                    ),
+                })?;
+        let rows = stock.get(&link.sku).map(Vec::as_slice).unwrap_or_default();
+        let mut total = StockLevel::default();
+        for row in rows {
+            total.on_hand = total.on_hand.saturating_add(row.level.on_hand);
+            total.reserved = total.reserved.saturating_add(row.level.reserved);
+            total.committed = total.committed.saturating_add(row.level.committed);
+            total.in_transit = total.in_transit.saturating_add(row.level.in_transit);
+        }
+        let sales = shipped.get(&link.sku).cloned().unwrap_or_default();
+        candidates.push(ReorderCandidate {
+            position: position(&total, ordered.get(&link.sku).copied().unwrap_or(0)),
+            demand: demand(&sales, today, config.window_days),
+            sku: link.sku,
+            supplier,
+            unit_cost: link.unit_cost,
+            rule: link.rule,
+        });
+    }
+    let orders = plan_orders(&candidates);
+    if orders.is_empty() {
+        return Ok(Vec::new());
+    }
+    let raised = match inventory
+        .execute(Command::RaisePurchaseOrders {
+            orders,
+            location: config.location.clone(),
+        })
+        .await?
+    {
+        Outcome::PurchaseOrders(raised) => raised,
+        other => unreachable!("a reorder run decided {other:?}"),
+    };
+    for order in &raised {
+        let skus = order.lines.len();
+        let summary = format!(
+            "Auto PO for {skus} {} from {}",
+            if skus == 1 { "SKU" } else { "SKUs" },
+            order.supplier
+        );
+        notifier.purchase_order_raised(order, &summary).await;
+    }
+    Ok(raised)
+}
+
+fn purchase_order(outcome: Outcome) -> Result<PurchaseOrder> {
+    match outcome {
+        Outcome::PurchaseOrder(order) => Ok(order),
+        other => unreachable!("a purchase order transition decided {other:?}"),
+    }
+}
+
+impl<S: Store> Inventory<S> {
+    /// Sends a draft purchase order to its supplier.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::PurchaseOrderNotFound`], [`DomainError::InvalidPurchaseOrderState`];
+    /// storage errors.
+    pub async fn send_purchase_order(&self, id: PurchaseOrderId) -> Result<PurchaseOrder> {
+        purchase_order(self.execute(Command::SendPurchaseOrder { id }).await?)
+    }
+
+    /// Records the supplier's shipment: every line's units are in transit.
+    ///
+    /// # Errors
+    ///
+    /// As [`Inventory::send_purchase_order`], and [`DomainError::Overflow`].
+    pub async fn ship_purchase_order(&self, id: PurchaseOrderId) -> Result<PurchaseOrder> {
+        purchase_order(self.execute(Command::ShipPurchaseOrder { id }).await?)
+    }
+
+    /// Records a receipt: units move from in transit to on hand.
+    ///
+    /// # Errors
+    ///
+    /// As [`Inventory::send_purchase_order`], and [`DomainError::ReceiptExceedsOrder`].
+    pub async fn receive_purchase_order(
+        &self,
+        id: PurchaseOrderId,
+        lines: Vec<(Sku, Quantity)>,
+    ) -> Result<PurchaseOrder> {
+        purchase_order(
+            self.execute(Command::ReceivePurchaseOrder { id, lines })
+                .await?,
+        )
+    }
+
+    /// Closes a received or partly received order, writing off what never arrived.
+    ///
+    /// # Errors
+    ///
+    /// As [`Inventory::send_purchase_order`].
+    pub async fn close_purchase_order(&self, id: PurchaseOrderId) -> Result<PurchaseOrder> {
+        purchase_order(self.execute(Command::ClosePurchaseOrder { id }).await?)
+    }
+
+    /// Withdraws a draft or sent order.
+    ///
+    /// # Errors
+    ///
+    /// As [`Inventory::send_purchase_order`].
+    pub async fn cancel_purchase_order(&self, id: PurchaseOrderId) -> Result<PurchaseOrder> {
+        purchase_order(self.execute(Command::CancelPurchaseOrder { id }).await?)
+    }
+}
