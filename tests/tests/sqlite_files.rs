@@ -158,8 +158,8 @@ async fn an_older_database_is_upgraded_and_data_survives_reopening() {
     assert_eq!(version, SCHEMA_VERSION);
 }
 
-/// A version-2 file (before the daily shipped aggregate) is upgraded and the aggregate
-/// is filled from its ledger.
+/// A version-2 file (before the daily shipped aggregate and purchasing) is upgraded
+/// through every later migration, and the aggregate is filled from its ledger.
 #[tokio::test]
 async fn upgrading_to_version_3_fills_the_shipped_aggregate_from_the_ledger() {
     use inventory_core::reorder::DemandStore;
@@ -184,7 +184,10 @@ async fn upgrading_to_version_3_fills_the_shipped_aggregate_from_the_ledger() {
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     let downgrade = rusqlite::Connection::open(&path).unwrap();
     downgrade
-        .execute_batch("DROP TABLE daily_shipped; PRAGMA user_version = 2;")
+        .execute_batch(
+            "DROP TABLE daily_shipped; DROP TABLE suppliers; DROP TABLE sku_suppliers;
+             DROP TABLE purchase_orders; PRAGMA user_version = 2;",
+        )
         .unwrap();
     drop(downgrade);
 
