@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use inventory_core::reorder::PurchaseStore;
 use inventory_core::testkit::strategy::{apply, ops, Op};
 use inventory_core::testkit::{Harness, Snapshot};
 use inventory_core::{AuditStore, LedgerEntry, MemoryStore, StockKey};
@@ -21,7 +22,7 @@ fn by_row(ledger: Vec<LedgerEntry>) -> BTreeMap<StockKey, Vec<LedgerEntry>> {
     rows
 }
 
-async fn compare<S: AuditStore + Clone>(
+async fn compare<S: AuditStore + PurchaseStore + Clone>(
     backend: S,
     sequence: Vec<Op>,
 ) -> Result<(), TestCaseError> {
@@ -37,6 +38,19 @@ async fn compare<S: AuditStore + Clone>(
     prop_assert_eq!(found.stock, expected.stock);
     prop_assert_eq!(found.reservations, expected.reservations);
     prop_assert_eq!(by_row(found.ledger), by_row(expected.ledger));
+    let expected_orders = oracle
+        .inventory
+        .store()
+        .all_purchase_orders()
+        .await
+        .expect("orders");
+    let found_orders = backend
+        .inventory
+        .store()
+        .all_purchase_orders()
+        .await
+        .expect("orders");
+    prop_assert_eq!(found_orders, expected_orders);
     Ok(())
 }
 

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use inventory_core::decide::Outcome;
 use inventory_core::testkit::invariants::violations;
-use inventory_core::testkit::strategy::{apply, ops, Op};
+use inventory_core::testkit::strategy::{apply, ops, Op, PurchaseStep};
 use inventory_core::testkit::{Harness, Snapshot};
-use inventory_core::{MemoryStore, ReservationStatus, StockKey};
+use inventory_core::{MemoryStore, ReservationStatus, StockKey, StockLevel};
 use inventory_tests::proptest_cases;
 use proptest::prelude::*;
 
@@ -65,6 +65,22 @@ async fn run(sequence: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Ok(Some(Outcome::Reserved { created: false, .. })) | Ok(None) => {
                 prop_assert_eq!(&after.ledger, &before.ledger, "step {} wrote entries", step);
+            }
+            Ok(Some(Outcome::PurchaseOrder(_))) => {
+                if let Op::Purchase(_, PurchaseStep::Receive(_, units)) = op {
+                    let total = |snapshot: &Snapshot, field: fn(&StockLevel) -> i64| -> i64 {
+                        snapshot.stock.values().map(field).sum()
+                    };
+                    let on_hand = total(&after, |l| l.on_hand) - total(&before, |l| l.on_hand);
+                    let in_transit =
+                        total(&after, |l| l.in_transit) - total(&before, |l| l.in_transit);
+                    prop_assert_eq!(
+                        (on_hand, in_transit),
+                        (*units, -*units),
+                        "step {}: receipt not conserved",
+                        step
+                    );
+                }
             }
             Ok(Some(_)) => {}
         }

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use inventory_core::reorder::PurchaseStore;
 use inventory_core::sync::{published, Buffer, ChannelPolicy, SyncStore, SyncWorker, Terms};
 use inventory_core::testkit::strategy::{apply, ops, Op, SKUS};
 use inventory_core::testkit::{loc, sku, Harness, RecordingChannel};
@@ -81,7 +82,10 @@ async fn expected<S: AuditStore + SyncStore>(store: &S) -> Vec<[i64; 2]> {
         .collect()
 }
 
-async fn run<S: AuditStore + SyncStore>(store: S, steps: Vec<Step>) -> Result<(), TestCaseError> {
+async fn run<S: AuditStore + SyncStore + PurchaseStore>(
+    store: S,
+    steps: Vec<Step>,
+) -> Result<(), TestCaseError> {
     let h = Harness::new(store);
     let channels = [RecordingChannel::new(), RecordingChannel::new()];
     let mut current = worker(&h, &channels);

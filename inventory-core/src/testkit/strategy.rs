@@ -10,8 +10,9 @@ use proptest::prelude::*;
 
 use crate::decide::{Command, Outcome};
 use crate::error::{DomainError, Error};
-use crate::id::{OrderId, ReservationId};
+use crate::id::{OrderId, ReservationId, SupplierId};
 use crate::quantity::Quantity;
+use crate::reorder::{PlannedLine, PlannedOrder, PurchaseStore};
 use crate::reservation::{AllocationStrategy, OrderLine, ReserveRequest};
 use crate::stock::StockKey;
 use crate::store::AuditStore;
@@ -87,6 +88,27 @@ pub enum Op {
     Advance(u64),
     /// Run the expiry sweep with this limit.
     ExpireDue(usize),
+    /// Raise (or add to) a draft purchase order for supplier `0` or `1`, delivered to
+    /// `east`, with `(sku index, units)` lines.
+    RaisePurchase(u8, Vec<(usize, i64)>),
+    /// A transition of the purchase order at this index (modulo the count) of all
+    /// orders sorted by id.
+    Purchase(u8, PurchaseStep),
+}
+
+/// What to do with a purchase order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PurchaseStep {
+    /// Draft to sent.
+    Send,
+    /// Sent to shipped.
+    Ship,
+    /// Receive units of a SKU (index into [`SKUS`]).
+    Receive(usize, i64),
+    /// Close.
+    Close,
+    /// Cancel.
+    Cancel,
 }
 
 /// Units a line orders: mostly valid, sometimes zero or negative.
@@ -124,6 +146,16 @@ fn row(
     })
 }
 
+fn purchase_step() -> impl Strategy<Value = PurchaseStep> {
+    prop_oneof![
+        2 => Just(PurchaseStep::Send),
+        2 => Just(PurchaseStep::Ship),
+        3 => (0..SKUS.len(), -1..=12i64).prop_map(|(sku, units)| PurchaseStep::Receive(sku, units)),
+        1 => Just(PurchaseStep::Close),
+        1 => Just(PurchaseStep::Cancel),
+    ]
+}
+
 /// One step, weighted towards reservations and their lifecycle.
 pub fn op() -> impl Strategy<Value = Op> {
     let sku = 0..SKUS.len();
@@ -144,6 +176,9 @@ pub fn op() -> impl Strategy<Value = Op> {
         2 => order.prop_map(Op::Release),
         3 => (1..=600u64).prop_map(Op::Advance),
         2 => (1..=2usize).prop_map(Op::ExpireDue),
+        1 => (0..2u8, proptest::collection::vec((0..SKUS.len(), 1..=20i64), 1..=2))
+            .prop_map(|(supplier, lines)| Op::RaisePurchase(supplier, lines)),
+        3 => (any::<u8>(), purchase_step()).prop_map(|(index, step)| Op::Purchase(index, step)),
     ]
 }
 
@@ -239,7 +274,25 @@ pub fn command(op: &Op) -> Result<Option<Command>, DomainError> {
             id: reservation_id(*order),
         },
         Op::ExpireDue(limit) => Command::ExpireDue { limit: *limit },
-        Op::Advance(_) => return Ok(None),
+        Op::RaisePurchase(supplier, lines) => {
+            let lines = lines
+                .iter()
+                .map(|(index, units)| PlannedLine {
+                    sku: sku(SKUS[*index]),
+                    quantity: *units,
+                    unit_cost: rust_decimal::Decimal::new(125, 2),
+                    reorder_point: 0,
+                    position: 0,
+                })
+                .collect();
+            let supplier = SupplierId::new(format!("supplier-{supplier}")).expect("valid supplier");
+            let orders = vec![PlannedOrder { supplier, lines }];
+            Command::RaisePurchaseOrders {
+                orders,
+                location: loc("east"),
+            }
+        }
+        Op::Advance(_) | Op::Purchase(..) => return Ok(None),
     }))
 }
 
@@ -253,13 +306,41 @@ pub fn command(op: &Op) -> Result<Option<Command>, DomainError> {
 /// # Panics
 ///
 /// On a storage error: a backend under test must not fail that way.
-pub async fn apply<S: AuditStore>(h: &Harness<S>, op: &Op) -> Result<Option<Outcome>, DomainError> {
+pub async fn apply<S: AuditStore + PurchaseStore>(
+    h: &Harness<S>,
+    op: &Op,
+) -> Result<Option<Outcome>, DomainError> {
     if let Op::Advance(seconds) = op {
         h.advance(Duration::from_secs(*seconds));
         return Ok(None);
     }
-    let Some(command) = command(op)? else {
-        return Ok(None);
+    let command = match op {
+        Op::Purchase(index, step) => {
+            let orders = h
+                .inventory
+                .store()
+                .all_purchase_orders()
+                .await
+                .expect("read purchase orders");
+            let Some(order) = orders.get(usize::from(*index) % orders.len().max(1)) else {
+                return Ok(None);
+            };
+            let id = order.id;
+            match step {
+                PurchaseStep::Send => Command::SendPurchaseOrder { id },
+                PurchaseStep::Ship => Command::ShipPurchaseOrder { id },
+                PurchaseStep::Receive(sku_index, units) => Command::ReceivePurchaseOrder {
+                    id,
+                    lines: vec![(sku(SKUS[*sku_index]), Quantity::new(*units)?)],
+                },
+                PurchaseStep::Close => Command::ClosePurchaseOrder { id },
+                PurchaseStep::Cancel => Command::CancelPurchaseOrder { id },
+            }
+        }
+        _ => match command(op)? {
+            Some(command) => command,
+            None => return Ok(None),
+        },
     };
     match h.inventory.execute(command).await {
         Ok(outcome) => Ok(Some(outcome)),
