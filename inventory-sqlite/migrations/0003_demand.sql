@@ -1,14 +1,14 @@
--- Units shipped per SKU and UTC day (ISO date text), kept with each shipment so a
--- reorder run reads one row per SKU and day; filled from the ledger for older files.
+-- Units shipped per SKU and UTC day (days since 1970-01-01), kept with each shipment so
+-- a reorder run reads one row per SKU and day, in SKU order; filled from the ledger for
+-- older files.
 CREATE TABLE daily_shipped (
     sku    TEXT    NOT NULL,
-    day    TEXT    NOT NULL,
+    day    INTEGER NOT NULL,
     units  INTEGER NOT NULL,
     PRIMARY KEY (sku, day)
 ) WITHOUT ROWID;
-CREATE INDEX daily_shipped_by_day ON daily_shipped (day);
 
 INSERT INTO daily_shipped (sku, day, units)
-SELECT sku, date(at / 1000000, 'unixepoch'), SUM(quantity)
+SELECT sku, at / 86400000000, SUM(quantity)
 FROM ledger WHERE movement = 'shipped'
 GROUP BY 1, 2;

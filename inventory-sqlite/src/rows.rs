@@ -49,6 +49,11 @@ type Result<T> = std::result::Result<T, StoreError>;
 const RESERVATION_COLUMNS: &str =
     "id, order_id, status, created_at, expires_at, updated_at, lines, request";
 
+/// Days since 1970-01-01: how `daily_shipped` stores a day.
+pub(crate) fn epoch_day(day: chrono::NaiveDate) -> i64 {
+    (day - chrono::NaiveDate::default()).num_days()
+}
+
 pub(crate) fn micros(at: DateTime<Utc>) -> i64 {
     at.timestamp_micros()
 }
@@ -353,7 +358,7 @@ pub(crate) fn persist(connection: &Connection, changes: &Changes) -> Result<()> 
         .map_err(store_error)?;
     for ((sku_name, day), units) in shipped_in(changes) {
         shipped
-            .execute(params![sku_name.as_str(), day.to_string(), units])
+            .execute(params![sku_name.as_str(), epoch_day(day), units])
             .map_err(store_error)?;
     }
     let mut append = connection

@@ -17,6 +17,9 @@ use crate::store::SqliteStore;
 
 type Result<T> = std::result::Result<T, StoreError>;
 
+/// Past this many SKUs, one scan of the stock table beats one lookup per SKU.
+const WHOLE_SCAN_FROM: usize = 2_000;
+
 /// Runs `work` in one immediate transaction.
 fn transaction<T>(
     connection: &Connection,
@@ -175,6 +178,24 @@ impl SyncStore for SqliteStore {
     }
 
     async fn stock_of(&self, skus: &[Sku]) -> Result<BTreeMap<Sku, Vec<LocationStock>>> {
+        if skus.len() > WHOLE_SCAN_FROM {
+            return self
+                .read(rows::all_stock)
+                .await
+                .map(|all| {
+                    let mut stock: BTreeMap<Sku, Vec<LocationStock>> =
+                        skus.iter().map(|sku| (sku.clone(), Vec::new())).collect();
+                    for (key, level) in all {
+                        if let Some(rows) = stock.get_mut(&key.sku) {
+                            rows.push(LocationStock {
+                                location: key.location,
+                                level,
+                            });
+                        }
+                    }
+                    stock
+                });
+        }
         let skus = skus.to_vec();
         self.read(move |connection| {
             // One read transaction: every SKU as of the same commit.
@@ -246,32 +267,34 @@ impl SyncStore for SqliteStore {
 #[async_trait]
 impl DemandStore for SqliteStore {
     async fn shipped_per_day(&self, first: NaiveDate, last: NaiveDate) -> Result<ShippedPerDay> {
-        let rows = self
-            .read(move |connection| {
-                let mut statement = connection
-                    .prepare_cached(
-                        "SELECT sku, day, units FROM daily_shipped WHERE day BETWEEN ?1 AND ?2",
-                    )
-                    .map_err(store_error)?;
-                let rows = statement
-                    .query_map(params![first.to_string(), last.to_string()], |row| {
-                        Ok((
-                            row.get::<_, String>(0)?,
-                            row.get::<_, String>(1)?,
-                            row.get::<_, i64>(2)?,
-                        ))
-                    })
-                    .map_err(store_error)?;
-                rows.collect::<rusqlite::Result<Vec<_>>>()
-                    .map_err(store_error)
-            })
-            .await?;
-        let mut shipped = ShippedPerDay::new();
-        for (sku, day, units) in rows {
-            let sku = Sku::new(sku).map_err(|e| corrupt("sku", e))?;
-            let day = NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|e| corrupt("day", e))?;
-            shipped.entry(sku).or_default().insert(day, units);
-        }
-        Ok(shipped)
+        let (first, last) = (rows::epoch_day(first), rows::epoch_day(last));
+        self.read(move |connection| {
+            // A scan in key order (SKU, day): each SKU is validated once.
+            let mut statement = connection
+                .prepare_cached("SELECT sku, day, units FROM daily_shipped WHERE day BETWEEN ?1 AND ?2 ORDER BY sku, day")
+                .map_err(store_error)?;
+            let mut found = statement.query(params![first, last]).map_err(store_error)?;
+            let mut shipped = ShippedPerDay::new();
+            let mut current: Option<(String, BTreeMap<NaiveDate, i64>)> = None;
+            while let Some(row) = found.next().map_err(store_error)? {
+                let sku: String = row.get(0).map_err(store_error)?;
+                let day = NaiveDate::default() + chrono::Days::new(u64::try_from(row.get::<_, i64>(1).map_err(store_error)?).unwrap_or(0));
+                let units: i64 = row.get(2).map_err(store_error)?;
+                if current.as_ref().is_none_or(|(name, _)| *name != sku) {
+                    if let Some((name, days)) = current.take() {
+                        shipped.insert(Sku::new(name).map_err(|e| corrupt("sku", e))?, days);
+                    }
+                    current = Some((sku, BTreeMap::new()));
+                }
+                if let Some((_, days)) = current.as_mut() {
+                    days.insert(day, units);
+                }
+            }
+            if let Some((name, days)) = current {
+                shipped.insert(Sku::new(name).map_err(|e| corrupt("sku", e))?, days);
+            }
+            Ok(shipped)
+        })
+        .await
     }
 }
