@@ -50,7 +50,7 @@ fn seed(path: &std::path::Path, skus: usize) {
             let sku = format!("SKU-{index:06}");
             stock.execute(params![sku, (index % 400) as i64]).unwrap();
             for day in 0..DAYS {
-                if (index as u64 + day) % 3 == 0 {
+                if (index as u64 + day).is_multiple_of(3) {
                     let date = today().checked_sub_days(Days::new(day)).unwrap();
                     shipped
                         .execute(params![

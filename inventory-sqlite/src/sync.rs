@@ -179,22 +179,19 @@ impl SyncStore for SqliteStore {
 
     async fn stock_of(&self, skus: &[Sku]) -> Result<BTreeMap<Sku, Vec<LocationStock>>> {
         if skus.len() > WHOLE_SCAN_FROM {
-            return self
-                .read(rows::all_stock)
-                .await
-                .map(|all| {
-                    let mut stock: BTreeMap<Sku, Vec<LocationStock>> =
-                        skus.iter().map(|sku| (sku.clone(), Vec::new())).collect();
-                    for (key, level) in all {
-                        if let Some(rows) = stock.get_mut(&key.sku) {
-                            rows.push(LocationStock {
-                                location: key.location,
-                                level,
-                            });
-                        }
+            return self.read(rows::all_stock).await.map(|all| {
+                let mut stock: BTreeMap<Sku, Vec<LocationStock>> =
+                    skus.iter().map(|sku| (sku.clone(), Vec::new())).collect();
+                for (key, level) in all {
+                    if let Some(rows) = stock.get_mut(&key.sku) {
+                        rows.push(LocationStock {
+                            location: key.location,
+                            level,
+                        });
                     }
-                    stock
-                });
+                }
+                stock
+            });
         }
         let skus = skus.to_vec();
         self.read(move |connection| {
