@@ -81,7 +81,8 @@ fn seed(path: &std::path::Path, skus: usize) {
 
 fn raw_aggregate(path: &std::path::Path) -> (f64, usize) {
     let connection = Connection::open(path).unwrap();
-    let first = today().checked_sub_days(Days::new(27)).unwrap();
+    let yesterday = today().pred_opt().unwrap();
+    let first = yesterday.checked_sub_days(Days::new(27)).unwrap();
     let started = Instant::now();
     let mut statement = connection
         .prepare(
@@ -92,7 +93,7 @@ fn raw_aggregate(path: &std::path::Path) -> (f64, usize) {
         .query_map(
             params![
                 (first - NaiveDate::default()).num_days(),
-                (today() - NaiveDate::default()).num_days()
+                (yesterday - NaiveDate::default()).num_days()
             ],
             |row| row.get::<_, i64>(1),
         )

@@ -54,8 +54,8 @@ impl ReorderConfig {
     }
 }
 
-/// Runs a reorder: every linked SKU whose inventory position is at or below its
-/// reorder point is ordered, one purchase order per supplier (added to its open draft
+/// Runs a reorder: demand comes from the `window_days` whole days before today; every
+/// linked SKU whose inventory position is at or below its reorder point is ordered, one purchase order per supplier (added to its open draft
 /// if there is one), and `notifier` is told once per order. Running it again with
 /// nothing new raises nothing.
 ///
@@ -81,11 +81,13 @@ where
     let links = store.links().await?;
     let skus: Vec<Sku> = links.iter().map(|link| link.sku.clone()).collect();
     let stock = store.stock_of(&skus).await?;
+    // The window is the last whole days: today's sales are not complete yet.
     let today = inventory.now().date_naive();
-    let first = today
+    let last_day = today.pred_opt().unwrap_or(today);
+    let first = last_day
         .checked_sub_days(Days::new(u64::from(config.window_days.max(1)) - 1))
-        .unwrap_or(today);
-    let shipped = store.shipped_per_day(first, today).await?;
+        .unwrap_or(last_day);
+    let shipped = store.shipped_per_day(first, last_day).await?;
     let ordered = on_order(&store.all_purchase_orders().await?);
     let mut candidates = Vec::with_capacity(links.len());
     for link in links {
@@ -110,7 +112,7 @@ where
         let sales = shipped.get(&link.sku).cloned().unwrap_or_default();
         candidates.push(ReorderCandidate {
             position: position(&total, ordered.get(&link.sku).copied().unwrap_or(0)),
-            demand: demand(&sales, today, config.window_days),
+            demand: demand(&sales, last_day, config.window_days),
             sku: link.sku,
             supplier,
             unit_cost: link.unit_cost,

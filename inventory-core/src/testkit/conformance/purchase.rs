@@ -273,11 +273,11 @@ where
         ]
     );
     assert_eq!(raised.len(), 2);
-    // FAST over the window (days 2, 3 and today): 30, 30, 0 -> 20/day, sigma 14.14.
-    // Target: 20 x (7 + 7) + 1.6449 x sqrt(7 x 200) = 280 + 61.55 -> 342; position 10.
+    // FAST over the window (the three whole days before today): 30/day, no deviation.
+    // Target: 30 x (7 + 7) = 420; position 100 - 90 = 10 -> 410.
     assert_eq!(
         (raised[0].lines[0].sku.as_str(), raised[0].lines[0].ordered),
-        ("FAST", 332)
+        ("FAST", 410)
     );
     // BOLT: static point 10, position 5: lift to 11 -> 6 -> one case of 12.
     assert_eq!(
@@ -295,10 +295,18 @@ where
     assert_eq!(told.0.lock().unwrap().len(), 2);
     assert_eq!(store.all_purchase_orders().await.unwrap().len(), 2);
 
-    // IDLE starts selling: it joins acme's open draft, no new order.
+    // IDLE starts selling: the next day it joins acme's open draft, no new order.
     let held = h.held(order("idle-sale", &[("IDLE", 1)])).await;
     h.inventory.commit(held.id).await.unwrap();
     h.inventory.ship(held.id).await.unwrap();
+    assert!(
+        run_reorder(&h.inventory, &config, &told)
+            .await
+            .unwrap()
+            .is_empty(),
+        "today's sales wait for tomorrow"
+    );
+    h.advance(Duration::from_secs(24 * 3600));
     let merged = run_reorder(&h.inventory, &config, &told).await.unwrap();
     assert_eq!(merged.len(), 1);
     assert_eq!((merged[0].id, merged[0].lines.len()), (raised[0].id, 2));
