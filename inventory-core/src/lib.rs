@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod clock;
+pub mod counting;
 pub mod decide;
 pub mod error;
 pub mod group;
