@@ -20,6 +20,12 @@ pub fn position(total: &StockLevel, on_order: i64) -> i64 {
     i64::try_from(sum).unwrap_or(if sum < 0 { i64::MIN } else { i64::MAX })
 }
 
+/// "Auto PO for N SKUs from `supplier`": what a notifier says of an order.
+pub fn summary(skus: usize, supplier: &SupplierId) -> String {
+    let noun = if skus == 1 { "SKU" } else { "SKUs" };
+    format!("Auto PO for {skus} {noun} from {supplier}")
+}
+
 /// Everything a run knows about one SKU.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReorderCandidate {
@@ -70,11 +76,9 @@ impl PlannedOrder {
             .sum()
     }
 
-    /// The notifier's line for it: "Auto PO for N SKUs from <supplier>".
+    /// The notifier's line for it: "Auto PO for N SKUs from `supplier`".
     pub fn summary(&self) -> String {
-        let skus = self.lines.len();
-        let noun = if skus == 1 { "SKU" } else { "SKUs" };
-        format!("Auto PO for {skus} {noun} from {}", self.supplier)
+        summary(self.lines.len(), &self.supplier)
     }
 }
 

@@ -15,14 +15,14 @@ use crate::store::Store;
 use crate::sync::SyncStore;
 
 use super::demand::{demand, DEMAND_WINDOW_DAYS};
-use super::plan::{plan_orders, position, ReorderCandidate};
+use super::plan::{plan_orders, position, summary, ReorderCandidate};
 use super::purchase::{PurchaseOrder, PurchaseOrderId};
 use super::store::{on_order, DemandStore, PurchaseStore};
 
 /// Told once per purchase order a run raises or extends.
 #[async_trait]
 pub trait Notifier: Send + Sync {
-    /// `summary` reads "Auto PO for N SKUs from <supplier>".
+    /// `summary` reads "Auto PO for N SKUs from `supplier`".
     async fn purchase_order_raised(&self, order: &PurchaseOrder, summary: &str);
 }
 
@@ -134,12 +134,7 @@ where
         other => unreachable!("a reorder run decided {other:?}"),
     };
     for order in &raised {
-        let skus = order.lines.len();
-        let summary = format!(
-            "Auto PO for {skus} {} from {}",
-            if skus == 1 { "SKU" } else { "SKUs" },
-            order.supplier
-        );
+        let summary = summary(order.lines.len(), &order.supplier);
         notifier.purchase_order_raised(order, &summary).await;
     }
     Ok(raised)
