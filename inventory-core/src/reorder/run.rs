@@ -91,16 +91,17 @@ where
     let ordered = on_order(&store.all_purchase_orders().await?);
     let mut candidates = Vec::with_capacity(links.len());
     for link in links {
-        let supplier =
-            suppliers
-                .get(&link.supplier)
-                .cloned()
-                .ok_or_else(|| DomainError::InvalidRequest {
-                    reason: format!(
-                        "sku {} links to unknown supplier {}",
-                        link.sku, link.supplier
-                    ),
-                })?;
+        let supplier = suppliers
+            .get(&link.supplier)
+            .cloned()
+            .ok_or_else(|| DomainError::InvalidRequest {
+                reason: format!(
+                    "sku {} links to unknown supplier {}",
+                    link.sku, link.supplier
+                ),
+            })?
+            // Suppliers have public fields: check them where the numbers are used.
+            .checked()?;
         let rows = stock.get(&link.sku).map(Vec::as_slice).unwrap_or_default();
         let mut total = StockLevel::default();
         for row in rows {
@@ -199,5 +200,63 @@ impl<S: Store> Inventory<S> {
     /// As [`Inventory::send_purchase_order`].
     pub async fn cancel_purchase_order(&self, id: PurchaseOrderId) -> Result<PurchaseOrder> {
         purchase_order(self.execute(Command::CancelPurchaseOrder { id }).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use rust_decimal::Decimal;
+
+    use super::*;
+    use crate::memory::MemoryStore;
+    use crate::reorder::{ReorderRule, Supplier, SupplierLink};
+    use crate::SupplierId;
+
+    async fn run_with(supplier: Option<Supplier>) -> Result<Vec<PurchaseOrder>> {
+        let inventory = Inventory::new(MemoryStore::new());
+        let acme = SupplierId::new("acme").unwrap();
+        if let Some(supplier) = supplier {
+            inventory.store().put_supplier(&supplier).await.unwrap();
+        }
+        let link = SupplierLink {
+            sku: Sku::new("TEE").unwrap(),
+            supplier: acme,
+            unit_cost: Decimal::from_str("1").unwrap(),
+            rule: ReorderRule::Static {
+                point: 10,
+                quantity: None,
+            },
+        };
+        inventory.store().put_link(&link).await.unwrap();
+        run_reorder(
+            &inventory,
+            &ReorderConfig::new(LocationId::new("main").unwrap()),
+            &SilentNotifier,
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn unknown_or_malformed_suppliers_are_refused() {
+        let unknown = run_with(None).await.unwrap_err();
+        assert!(matches!(
+            unknown.as_domain(),
+            Some(DomainError::InvalidRequest { .. })
+        ));
+        let mut broken = Supplier::new(SupplierId::new("acme").unwrap(), 3.0).unwrap();
+        broken.lead_time_days = -1.0;
+        let malformed = run_with(Some(broken)).await.unwrap_err();
+        assert!(matches!(
+            malformed.as_domain(),
+            Some(DomainError::InvalidRequest { .. })
+        ));
+        let fine = Supplier::new(SupplierId::new("acme").unwrap(), 3.0).unwrap();
+        assert_eq!(
+            run_with(Some(fine)).await.unwrap().len(),
+            1,
+            "a static point of 10 with no stock"
+        );
     }
 }
