@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::counting::InvestigationId;
 use crate::id::{IdentifierKind, LocationId, OrderId, ReservationId, Sku};
 use crate::reorder::purchase::{PurchaseOrderId, PurchaseOrderStatus, PurchaseTransition};
 use crate::reservation::{ReservationStatus, Transition};
@@ -113,6 +114,24 @@ pub enum DomainError {
         outstanding: i64,
         /// Units received.
         requested: i64,
+    },
+    /// The SKU is frozen by an open investigation: it takes no reservations.
+    #[error("sku {sku} is frozen until its count investigation is resolved")]
+    SkuFrozen {
+        /// The SKU.
+        sku: Sku,
+    },
+    /// No investigation has this id.
+    #[error("investigation {id} not found")]
+    InvestigationNotFound {
+        /// The id asked for.
+        id: InvestigationId,
+    },
+    /// The investigation was already resolved.
+    #[error("investigation {id} is already resolved")]
+    InvestigationResolved {
+        /// The investigation.
+        id: InvestigationId,
     },
     /// A quantity is zero, negative, or otherwise unusable.
     #[error("invalid quantity {quantity}: {reason}")]

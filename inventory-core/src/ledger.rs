@@ -37,6 +37,8 @@ pub enum Movement {
     Adjusted,
     /// Units in transit that will never arrive were written off: `in_transit - q`.
     TransitCancelled,
+    /// A cycle count set `on_hand` to what was found: `on_hand + q` (signed).
+    Counted,
 }
 
 impl Movement {
@@ -54,11 +56,12 @@ impl Movement {
             Self::Expired => "expired",
             Self::Adjusted => "adjusted",
             Self::TransitCancelled => "transit_cancelled",
+            Self::Counted => "counted",
         }
     }
 
     /// Every movement, in declaration order.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::Received,
         Self::TransitAdded,
         Self::TransitReceived,
@@ -70,13 +73,14 @@ impl Movement {
         Self::Expired,
         Self::Adjusted,
         Self::TransitCancelled,
+        Self::Counted,
     ];
 
     /// The change this movement of `quantity` units makes to a row.
     pub fn delta(self, quantity: i64) -> StockDelta {
         let zero = StockDelta::default();
         match self {
-            Self::Received | Self::Adjusted => StockDelta {
+            Self::Received | Self::Adjusted | Self::Counted => StockDelta {
                 on_hand: quantity,
                 ..zero
             },
@@ -139,7 +143,8 @@ pub struct LedgerEntry {
     pub key: StockKey,
     /// What moved.
     pub movement: Movement,
-    /// Units moved; negative only for a downward [`Movement::Adjusted`].
+    /// Units moved; negative only for a downward [`Movement::Adjusted`] or
+    /// [`Movement::Counted`].
     pub quantity: i64,
     /// The row before.
     pub before: StockLevel,

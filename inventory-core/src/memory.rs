@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use crate::counting::{CountRecord, CountStore, Investigation, InvestigationId};
 use crate::decide::{Changes, LoadPlan, Snapshot};
 use crate::error::StoreError;
 use crate::id::{LocationId, ReservationId, Sku, SupplierId};
@@ -60,6 +61,8 @@ struct MemoryState {
     suppliers: BTreeMap<SupplierId, Supplier>,
     links: BTreeMap<Sku, SupplierLink>,
     purchase_orders: BTreeMap<PurchaseOrderId, PurchaseOrder>,
+    counts: Vec<CountRecord>,
+    investigations: BTreeMap<InvestigationId, Investigation>,
 }
 
 /// One dirty SKU of the outbox.
@@ -121,6 +124,18 @@ impl MemoryState {
         for (id, order) in &changes.purchase_orders {
             self.purchase_orders.insert(*id, order.clone());
         }
+        self.counts.extend(changes.counts.iter().cloned());
+        for (id, investigation) in &changes.investigations {
+            self.investigations.insert(*id, investigation.clone());
+        }
+    }
+
+    fn frozen(&self, skus: &[Sku]) -> BTreeSet<Sku> {
+        let open = self
+            .investigations
+            .values()
+            .filter(|i| i.freezes_now() && skus.contains(&i.sku));
+        open.map(|i| i.sku.clone()).collect()
     }
 }
 
@@ -159,6 +174,22 @@ impl Store for MemoryStore {
 }
 
 impl RowSource for MemoryState {
+    fn investigations(
+        &mut self,
+        ids: &[InvestigationId],
+        open_of: &[Sku],
+    ) -> Result<Vec<Investigation>, StoreError> {
+        let wanted = |i: &&Investigation| {
+            ids.contains(&i.id) || (i.resolved_at.is_none() && open_of.contains(&i.sku))
+        };
+        Ok(self
+            .investigations
+            .values()
+            .filter(wanted)
+            .cloned()
+            .collect())
+    }
+
     fn reservations(&mut self, ids: &[ReservationId]) -> Result<Vec<Reservation>, StoreError> {
         Ok(ids
             .iter()
@@ -317,6 +348,10 @@ impl SyncStore for MemoryStore {
         Ok(())
     }
 
+    async fn frozen(&self, skus: &[Sku]) -> Result<BTreeSet<Sku>, StoreError> {
+        Ok(self.state.lock().await.frozen(skus))
+    }
+
     async fn is_dirty(&self, sku: &Sku) -> Result<bool, StoreError> {
         Ok(self.state.lock().await.outbox.contains_key(sku))
     }
@@ -449,6 +484,36 @@ impl PurchaseStore for MemoryStore {
             .await
             .purchase_orders
             .values()
+            .cloned()
+            .collect())
+    }
+}
+
+#[async_trait]
+impl CountStore for MemoryStore {
+    async fn counts_of(&self, sku: &Sku) -> Result<Vec<CountRecord>, StoreError> {
+        let state = self.state.lock().await;
+        Ok(state
+            .counts
+            .iter()
+            .filter(|count| count.sku == *sku)
+            .cloned()
+            .collect())
+    }
+
+    async fn investigation(
+        &self,
+        id: &InvestigationId,
+    ) -> Result<Option<Investigation>, StoreError> {
+        Ok(self.state.lock().await.investigations.get(id).cloned())
+    }
+
+    async fn open_investigations(&self) -> Result<Vec<Investigation>, StoreError> {
+        let state = self.state.lock().await;
+        Ok(state
+            .investigations
+            .values()
+            .filter(|i| i.resolved_at.is_none())
             .cloned()
             .collect())
     }

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::counting::{Investigation, InvestigationId};
 use crate::decide::{Changes, LoadPlan, Snapshot};
 use crate::error::StoreError;
 use crate::group::GroupCommit;
@@ -152,6 +153,17 @@ pub trait RowSource {
         ids: &[PurchaseOrderId],
         drafts_of: &[SupplierId],
     ) -> Result<Vec<PurchaseOrder>, StoreError>;
+
+    /// The investigations with these ids, and every open investigation of these SKUs.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the read fails.
+    fn investigations(
+        &mut self,
+        ids: &[InvestigationId],
+        open_of: &[Sku],
+    ) -> Result<Vec<Investigation>, StoreError>;
 }
 
 /// Optional capability: whole-store reads, for audits, replay checks and tests.
@@ -208,13 +220,28 @@ pub fn load_rows<R: RowSource + ?Sized>(
     if let Some(limit) = plan.due_holds {
         held.extend(source.due_holds(now, limit)?);
     }
-    let skus = skus_to_lock(plan, &held, &orders);
+    let named = if plan.investigations.is_empty() {
+        Vec::new()
+    } else {
+        source.investigations(&plan.investigations, &[])?
+    };
+    let mut skus = skus_to_lock(plan, &held, &orders);
+    skus.extend(named.iter().map(|investigation| investigation.sku.clone()));
+    skus.sort();
+    skus.dedup();
     let rows = if skus.is_empty() {
         Vec::new()
     } else {
         source.stock(&skus)?
     };
-    Ok(assemble(held, rows, orders))
+    let mut snapshot = assemble(held, rows, orders);
+    let open = if skus.is_empty() {
+        Vec::new()
+    } else {
+        source.investigations(&[], &skus)?
+    };
+    snapshot.investigations = named.into_iter().chain(open).map(|i| (i.id, i)).collect();
+    Ok(snapshot)
 }
 
 /// Every SKU whose rows a unit must lock: those the plan names and those the loaded
@@ -239,5 +266,6 @@ pub fn assemble(
         stock: rows.into_iter().collect(),
         reservations: held.into_iter().map(|r| (r.id, r)).collect(),
         purchase_orders: orders.into_iter().map(|order| (order.id, order)).collect(),
+        investigations: BTreeMap::new(),
     }
 }

@@ -9,10 +9,11 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (2, include_str!("../migrations/0002_sync.sql")),
     (3, include_str!("../migrations/0003_demand.sql")),
     (4, include_str!("../migrations/0004_purchasing.sql")),
+    (5, include_str!("../migrations/0005_counting.sql")),
 ];
 
 /// The schema version this build creates and understands.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The schema version stored in the file (0 for a new, empty database).
 ///
@@ -59,7 +60,7 @@ mod tests {
                 |row| row.get(0),
             )
             .unwrap();
-        assert_eq!(tables, 10);
+        assert_eq!(tables, 12);
     }
 
     #[test]

@@ -42,6 +42,14 @@ impl RowSource for Rows<'_> {
     ) -> Result<Vec<PurchaseOrder>> {
         crate::purchase::locked_orders(self.0, ids, drafts_of)
     }
+
+    fn investigations(
+        &mut self,
+        ids: &[inventory_core::counting::InvestigationId],
+        open_of: &[Sku],
+    ) -> Result<Vec<inventory_core::counting::Investigation>> {
+        crate::counting::locked_investigations(self.0, ids, open_of)
+    }
 }
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -341,6 +349,7 @@ pub(crate) fn persist(connection: &Connection, changes: &Changes) -> Result<()> 
         persist_reservation(connection, reservation)?;
     }
     crate::purchase::persist_orders(connection, changes.purchase_orders.values())?;
+    crate::counting::persist_counting(connection, changes)?;
     let mut mark = connection
         .prepare_cached(
             "INSERT INTO sync_outbox (sku, generation) VALUES (?1, 1)

@@ -2,7 +2,7 @@
 //! the daily shipped aggregate. Writes take the writer connection's turn (never inside
 //! a unit's transaction); reads use the reader.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -135,6 +135,12 @@ impl SyncStore for SqliteStore {
     async fn mark_dirty(&self, skus: &[Sku]) -> Result<()> {
         let skus = skus.to_vec();
         self.write(move |connection| transaction(connection, |connection| mark(connection, &skus)))
+            .await
+    }
+
+    async fn frozen(&self, skus: &[Sku]) -> Result<BTreeSet<Sku>> {
+        let skus = skus.to_vec();
+        self.read(move |connection| crate::counting::frozen(connection, &skus))
             .await
     }
 

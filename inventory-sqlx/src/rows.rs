@@ -137,6 +137,21 @@ orders_written AS (
     ON CONFLICT (id) DO UPDATE SET status = excluded.status, lines = excluded.lines,
         updated_at = excluded.updated_at
     RETURNING 1
+),
+counts_appended AS (
+    INSERT INTO count_records (sku, body)
+    SELECT v.sku, v.body::jsonb
+    FROM UNNEST($59::text[], $60::text[]) WITH ORDINALITY AS v(sku, body, n)
+    ORDER BY v.n
+    RETURNING 1
+),
+investigations_written AS (
+    INSERT INTO investigations (id, sku, open, freezes, body)
+    SELECT v.id, v.sku, v.open, v.freezes, v.body::jsonb
+    FROM UNNEST($61::uuid[], $62::text[], $63::bool[], $64::bool[], $65::text[])
+        AS v(id, sku, open, freezes, body)
+    ON CONFLICT (id) DO UPDATE SET open = excluded.open, body = excluded.body
+    RETURNING 1
 )
 SELECT (SELECT count(*) FROM stock_inserted),
        (SELECT count(*) FROM reservations_inserted),
@@ -269,3 +284,11 @@ pub(crate) fn purchase_order(row: &PgRow) -> Result<inventory_core::reorder::Pur
         updated_at: get(row, 6)?,
     })
 }
+
+/// The named investigations and the open ones of the named SKUs, locked. `$1` ids,
+/// `$2` SKUs.
+pub(crate) const LOCK_INVESTIGATIONS: &str = "
+    SELECT body::text FROM investigations
+    WHERE id = ANY($1::uuid[]) OR (open AND sku = ANY($2::text[]))
+    ORDER BY id
+    FOR UPDATE";

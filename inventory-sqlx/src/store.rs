@@ -23,7 +23,7 @@ use crate::write;
 pub static MIGRATOR: Migrator = sqlx::migrate!();
 
 /// The schema version this build's migrations reach.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 pub(crate) fn before(error: sqlx::Error) -> StoreError {
     store_error(error, Phase::BeforeCommit)
@@ -112,6 +112,26 @@ impl PgTx {
             .fetch_one(&mut *self.tx)
             .await
             .map_err(before)
+    }
+
+    async fn lock_investigations(
+        &mut self,
+        ids: &[inventory_core::counting::InvestigationId],
+        open_of: &[Sku],
+    ) -> Result<Vec<inventory_core::counting::Investigation>, StoreError> {
+        let ids: Vec<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
+        let bodies: Vec<String> = sqlx::query_scalar(rows::LOCK_INVESTIGATIONS)
+            .bind(ids)
+            .bind(strings(open_of))
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(before)?;
+        bodies
+            .iter()
+            .map(|body| {
+                serde_json::from_str(body).map_err(|e| crate::error::corrupt("investigation", e))
+            })
+            .collect()
     }
 
     async fn lock_reservations(
@@ -205,7 +225,15 @@ impl StoreTx for PgTx {
             }
         }
         let held = self.lock_reservations(plan, now).await?;
-        let skus = skus_to_lock(plan, &held, &orders);
+        let named = if plan.investigations.is_empty() {
+            Vec::new()
+        } else {
+            self.lock_investigations(&plan.investigations, &[]).await?
+        };
+        let mut skus = skus_to_lock(plan, &held, &orders);
+        skus.extend(named.iter().map(|investigation| investigation.sku.clone()));
+        skus.sort();
+        skus.dedup();
         let mut stock = Vec::new();
         if !skus.is_empty() {
             let found = sqlx::query(rows::LOCK_STOCK)
@@ -221,7 +249,14 @@ impl StoreTx for PgTx {
         }
         self.known
             .extend(held.iter().map(|reservation| reservation.id));
-        Ok(assemble(held, stock, orders))
+        let open = if skus.is_empty() {
+            Vec::new()
+        } else {
+            self.lock_investigations(&[], &skus).await?
+        };
+        let mut snapshot = assemble(held, stock, orders);
+        snapshot.investigations = named.into_iter().chain(open).map(|i| (i.id, i)).collect();
+        Ok(snapshot)
     }
 
     async fn persist(&mut self, changes: &Changes) -> Result<(), StoreError> {

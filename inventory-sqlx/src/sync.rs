@@ -3,15 +3,17 @@
 //! `FOR UPDATE SKIP LOCKED`, so workers on several app servers share the dirty SKUs
 //! and never hold the same one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use inventory_core::counting::{CountRecord, CountStore, Investigation, InvestigationId};
 use inventory_core::reorder::{DemandStore, ShippedPerDay};
 use inventory_core::sync::{DirtyMark, Pushed, StockUpdate, SyncStore};
 use inventory_core::{LocationStock, Sku, StoreError};
 use sqlx::Row;
 
+use crate::error::corrupt;
 use crate::rows;
 use crate::store::{before, strings, PgStore};
 
@@ -100,6 +102,17 @@ impl SyncStore for PgStore {
         .await
         .map_err(before)?;
         Ok(())
+    }
+
+    async fn frozen(&self, skus: &[Sku]) -> Result<BTreeSet<Sku>> {
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT sku FROM investigations WHERE open AND freezes AND sku = ANY($1::text[])",
+        )
+        .bind(strings(skus))
+        .fetch_all(self.pool())
+        .await
+        .map_err(before)?;
+        names.into_iter().map(rows::sku).collect()
     }
 
     async fn is_dirty(&self, sku: &Sku) -> Result<bool> {
@@ -214,5 +227,44 @@ impl DemandStore for PgStore {
                 .insert(day, row.try_get(2).map_err(before)?);
         }
         Ok(shipped)
+    }
+}
+
+#[async_trait]
+impl CountStore for PgStore {
+    async fn counts_of(&self, sku: &Sku) -> Result<Vec<CountRecord>> {
+        let bodies: Vec<String> =
+            sqlx::query_scalar("SELECT body::text FROM count_records WHERE sku = $1 ORDER BY id")
+                .bind(sku.as_str())
+                .fetch_all(self.pool())
+                .await
+                .map_err(before)?;
+        bodies
+            .iter()
+            .map(|body| serde_json::from_str(body).map_err(|e| corrupt("count", e)))
+            .collect()
+    }
+
+    async fn investigation(&self, id: &InvestigationId) -> Result<Option<Investigation>> {
+        let body: Option<String> =
+            sqlx::query_scalar("SELECT body::text FROM investigations WHERE id = $1")
+                .bind(id.as_uuid())
+                .fetch_optional(self.pool())
+                .await
+                .map_err(before)?;
+        body.map(|body| serde_json::from_str(&body).map_err(|e| corrupt("investigation", e)))
+            .transpose()
+    }
+
+    async fn open_investigations(&self) -> Result<Vec<Investigation>> {
+        let bodies: Vec<String> =
+            sqlx::query_scalar("SELECT body::text FROM investigations WHERE open ORDER BY id")
+                .fetch_all(self.pool())
+                .await
+                .map_err(before)?;
+        bodies
+            .iter()
+            .map(|body| serde_json::from_str(body).map_err(|e| corrupt("investigation", e)))
+            .collect()
     }
 }

@@ -153,6 +153,7 @@ pub(crate) fn bind<'q>(
         .bind(shipped_day)
         .bind(shipped_units);
     let query = bind_orders(query, changes)?;
+    let query = bind_counting(query, changes)?;
 
     for (key, version) in next {
         versions.insert(key.clone(), version);
@@ -264,4 +265,53 @@ fn bind_orders<'q>(
                 .map(|order| order.updated_at)
                 .collect::<Vec<DateTime<Utc>>>(),
         ))
+}
+
+fn bind_counting<'q>(
+    query: Query<'q, Postgres, PgArguments>,
+    changes: &Changes,
+) -> Result<Query<'q, Postgres, PgArguments>, StoreError> {
+    let counts = &changes.counts;
+    let count_bodies = counts
+        .iter()
+        .map(|count| serde_json::to_string(count).map_err(|e| corrupt("count", e)))
+        .collect::<Result<Vec<String>, StoreError>>()?;
+    let investigations: Vec<_> = changes.investigations.values().collect();
+    let investigation_bodies = investigations
+        .iter()
+        .map(|item| serde_json::to_string(item).map_err(|e| corrupt("investigation", e)))
+        .collect::<Result<Vec<String>, StoreError>>()?;
+    Ok(query
+        .bind(
+            counts
+                .iter()
+                .map(|count| count.sku.to_string())
+                .collect::<Vec<String>>(),
+        )
+        .bind(count_bodies)
+        .bind(
+            investigations
+                .iter()
+                .map(|item| item.id.as_uuid())
+                .collect::<Vec<Uuid>>(),
+        )
+        .bind(
+            investigations
+                .iter()
+                .map(|item| item.sku.to_string())
+                .collect::<Vec<String>>(),
+        )
+        .bind(
+            investigations
+                .iter()
+                .map(|item| item.resolved_at.is_none())
+                .collect::<Vec<bool>>(),
+        )
+        .bind(
+            investigations
+                .iter()
+                .map(|item| item.freezes)
+                .collect::<Vec<bool>>(),
+        )
+        .bind(investigation_bodies))
 }

@@ -158,7 +158,7 @@ async fn an_older_database_is_upgraded_and_data_survives_reopening() {
     assert_eq!(version, SCHEMA_VERSION);
 }
 
-/// A version-2 file (before the daily shipped aggregate and purchasing) is upgraded
+/// A version-2 file (before the daily shipped aggregate, purchasing and counting) is upgraded
 /// through every later migration, and the aggregate is filled from its ledger.
 #[tokio::test]
 async fn upgrading_to_version_3_fills_the_shipped_aggregate_from_the_ledger() {
@@ -186,7 +186,8 @@ async fn upgrading_to_version_3_fills_the_shipped_aggregate_from_the_ledger() {
     downgrade
         .execute_batch(
             "DROP TABLE daily_shipped; DROP TABLE suppliers; DROP TABLE sku_suppliers;
-             DROP TABLE purchase_orders; PRAGMA user_version = 2;",
+             DROP TABLE purchase_orders; DROP TABLE count_records; DROP TABLE investigations;
+             PRAGMA user_version = 2;",
         )
         .unwrap();
     drop(downgrade);

@@ -1,13 +1,18 @@
-//! Cycle counting, the pure part: ABC classes by revenue ([`abc`]), a level daily
-//! schedule ([`schedule`]), and what a count means ([`count`]).
-//!
-//! Recording counts against stock, freezing SKUs and persisting count history are not
-//! built yet; these functions are what that step will call.
+//! Cycle counting: ABC classes by revenue ([`abc`]), a level daily schedule
+//! ([`schedule`]), what a count means ([`count`]), and the counts and investigations
+//! the count commands store ([`record`]).
 
 pub mod abc;
+mod commands;
 pub mod count;
+pub mod record;
 pub mod schedule;
+pub mod store;
 
 pub use abc::{classify, AbcClass, AbcConfig};
 pub use count::{discrepancy_basis_points, evaluate, shortage, CountAction, CountThresholds};
+pub use record::{
+    check_name, CountRecord, CountReport, Investigation, InvestigationId, COUNTER_NAME_MAX,
+};
 pub use schedule::{due_on, next_due, CountItem};
+pub use store::CountStore;

@@ -19,6 +19,7 @@
 //! # Ok::<(), inventory_core::DomainError>(())
 //! ```
 
+mod count;
 mod lifecycle;
 mod movement;
 mod purchase;
@@ -32,6 +33,7 @@ use serde::{Deserialize, Serialize};
 
 pub use snapshot::{Changes, Snapshot};
 
+use crate::counting::{CountReport, CountThresholds, Investigation, InvestigationId};
 use crate::error::DomainError;
 use crate::id::{LocationId, ReservationId, Sku, SupplierId};
 use crate::quantity::Quantity;
@@ -143,6 +145,26 @@ pub enum Command {
         /// The order.
         id: PurchaseOrderId,
     },
+    /// Record a cycle count: on hand becomes what was found.
+    RecordCount {
+        /// The row counted.
+        key: StockKey,
+        /// Units found (zero or more).
+        counted: i64,
+        /// Who counted.
+        counted_by: String,
+        /// When to investigate and when to freeze.
+        thresholds: CountThresholds,
+    },
+    /// Resolve an open investigation, after an optional recount; unfreezes its SKU.
+    ResolveInvestigation {
+        /// The investigation.
+        id: InvestigationId,
+        /// Units found by a recount of its row, if one was made.
+        recount: Option<i64>,
+        /// Who resolved it.
+        resolved_by: String,
+    },
 }
 
 /// What a command returns to its caller.
@@ -166,6 +188,10 @@ pub enum Outcome {
     PurchaseOrders(Vec<PurchaseOrder>),
     /// A purchase order after a transition.
     PurchaseOrder(PurchaseOrder),
+    /// A recorded count.
+    Counted(CountReport),
+    /// A resolved investigation.
+    Resolved(Investigation),
 }
 
 /// What a backend must lock and load before deciding a command.
@@ -183,6 +209,9 @@ pub struct LoadPlan {
     pub purchase_orders: Vec<PurchaseOrderId>,
     /// Suppliers whose open draft purchase orders are loaded, sorted.
     pub open_drafts: Vec<SupplierId>,
+    /// Investigations named by the command, sorted; their SKUs are loaded too. Open
+    /// investigations of every SKU loaded are always loaded (they may freeze it).
+    pub investigations: Vec<InvestigationId>,
 }
 
 impl Command {
@@ -193,7 +222,9 @@ impl Command {
             Self::Receive { key, .. }
             | Self::AddInTransit { key, .. }
             | Self::ReceiveInTransit { key, .. }
-            | Self::Adjust { key, .. } => plan.skus.push(key.sku.clone()),
+            | Self::Adjust { key, .. }
+            | Self::RecordCount { key, .. } => plan.skus.push(key.sku.clone()),
+            Self::ResolveInvestigation { id, .. } => plan.investigations = vec![*id],
             Self::Reserve { request } => {
                 plan.reservations = vec![ReservationId::for_order(&request.order_id)];
                 plan.skus = request.lines.iter().map(|line| line.sku.clone()).collect();
@@ -235,7 +266,10 @@ impl LoadPlan {
             merged.due_holds = merged.due_holds.max(plan.due_holds);
             merged.purchase_orders.extend(plan.purchase_orders);
             merged.open_drafts.extend(plan.open_drafts);
+            merged.investigations.extend(plan.investigations);
         }
+        merged.investigations.sort();
+        merged.investigations.dedup();
         merged.purchase_orders.sort();
         merged.purchase_orders.dedup();
         merged.open_drafts.sort();
@@ -317,6 +351,19 @@ pub fn decide(
         Command::CancelPurchaseOrder { id } => {
             Outcome::PurchaseOrder(purchase::cancel(&mut draft, id)?)
         }
+        Command::RecordCount {
+            key,
+            counted,
+            counted_by,
+            thresholds,
+        } => Outcome::Counted(count::record(
+            &mut draft, key, *counted, counted_by, thresholds,
+        )?),
+        Command::ResolveInvestigation {
+            id,
+            recount,
+            resolved_by,
+        } => Outcome::Resolved(count::resolve(&mut draft, id, *recount, resolved_by)?),
     };
     Ok(Decision {
         outcome,

@@ -37,6 +37,11 @@ pub(crate) fn reserve(
             order_id: request.order_id.clone(),
         });
     }
+    if let Some(frozen) = request.lines.iter().find(|line| draft.is_frozen(&line.sku)) {
+        return Err(DomainError::SkuFrozen {
+            sku: frozen.sku.clone(),
+        });
+    }
     let lines = match allocate(draft, request) {
         Err(short @ DomainError::InsufficientStock { .. }) => {
             if reclaim_expired(draft, request)? == 0 {

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::counting::{CountRecord, Investigation, InvestigationId};
 use crate::error::DomainError;
 use crate::id::{LocationId, ReservationId, Sku};
 use crate::ledger::{LedgerEntry, Movement};
@@ -25,6 +26,8 @@ pub struct Snapshot {
     pub reservations: BTreeMap<ReservationId, Reservation>,
     /// Purchase orders by id.
     pub purchase_orders: BTreeMap<PurchaseOrderId, PurchaseOrder>,
+    /// Investigations by id: the named ones and every open one of the SKUs loaded.
+    pub investigations: BTreeMap<InvestigationId, Investigation>,
 }
 
 impl Snapshot {
@@ -38,6 +41,9 @@ impl Snapshot {
         }
         for (id, order) in &changes.purchase_orders {
             self.purchase_orders.insert(*id, order.clone());
+        }
+        for (id, investigation) in &changes.investigations {
+            self.investigations.insert(*id, investigation.clone());
         }
     }
 }
@@ -57,6 +63,10 @@ pub struct Changes {
     pub dirty: BTreeSet<Sku>,
     /// Purchase orders to insert or update, with their new values.
     pub purchase_orders: BTreeMap<PurchaseOrderId, PurchaseOrder>,
+    /// Counts to append.
+    pub counts: Vec<CountRecord>,
+    /// Investigations to insert or update, with their new values.
+    pub investigations: BTreeMap<InvestigationId, Investigation>,
 }
 
 impl Changes {
@@ -66,6 +76,8 @@ impl Changes {
             && self.reservations.is_empty()
             && self.ledger.is_empty()
             && self.purchase_orders.is_empty()
+            && self.counts.is_empty()
+            && self.investigations.is_empty()
     }
 
     /// Adds the changes of a later decision: its row values win, its entries follow.
@@ -75,6 +87,8 @@ impl Changes {
         self.ledger.extend(later.ledger);
         self.dirty.extend(later.dirty);
         self.purchase_orders.extend(later.purchase_orders);
+        self.counts.extend(later.counts);
+        self.investigations.extend(later.investigations);
     }
 }
 
@@ -163,6 +177,27 @@ impl<'a> Draft<'a> {
         ids.into_iter()
             .filter_map(|id| self.purchase_order(id))
             .collect()
+    }
+
+    pub(crate) fn investigation(&self, id: &InvestigationId) -> Option<&Investigation> {
+        self.changes
+            .investigations
+            .get(id)
+            .or_else(|| self.base.investigations.get(id))
+    }
+
+    /// Whether an open investigation in view freezes `sku`.
+    pub(crate) fn is_frozen(&self, sku: &Sku) -> bool {
+        let base = self.base.investigations.keys();
+        base.chain(self.changes.investigations.keys())
+            .filter_map(|id| self.investigation(id))
+            .any(|investigation| investigation.sku == *sku && investigation.freezes_now())
+    }
+
+    pub(crate) fn put_investigation(&mut self, investigation: Investigation) {
+        self.changes
+            .investigations
+            .insert(investigation.id, investigation);
     }
 
     pub(crate) fn put_purchase_order(&mut self, order: PurchaseOrder) {

@@ -1,7 +1,7 @@
 //! [`SyncStore`]: the transactional outbox and the per-channel record of what was told,
 //! as an optional capability of a store.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -95,6 +95,13 @@ pub trait SyncStore: Store {
     /// [`StoreError`] when the read fails.
     async fn stock_of(&self, skus: &[Sku])
         -> Result<BTreeMap<Sku, Vec<LocationStock>>, StoreError>;
+
+    /// Which of `skus` an open investigation freezes (their channels are told 0).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the read fails.
+    async fn frozen(&self, skus: &[Sku]) -> Result<BTreeSet<Sku>, StoreError>;
 
     /// What `channel` was last told for each of `skus` that it was ever told about.
     ///

@@ -249,7 +249,7 @@ impl<S: SyncStore> SyncWorker<S> {
             let Some(last) = skus.last().cloned() else {
                 return Ok(pushed);
             };
-            let stock = store.stock_of(&skus).await?;
+            let stock = read(store, &skus).await?;
             for slot in self
                 .shared
                 .slots
@@ -309,18 +309,28 @@ impl<S: SyncStore> Drop for SyncWorker<S> {
     }
 }
 
-/// Each SKU's number for `slot`'s channel.
-fn numbers(
-    slot: &Slot,
-    skus: &[Sku],
-    stock: &BTreeMap<Sku, Vec<crate::stock::LocationStock>>,
-) -> Vec<StockUpdate> {
+/// What a pass reads: each SKU's rows, and which SKUs are frozen.
+struct Read {
+    stock: BTreeMap<Sku, Vec<crate::stock::LocationStock>>,
+    frozen: BTreeSet<Sku>,
+}
+
+async fn read<S: SyncStore>(store: &S, skus: &[Sku]) -> Result<Read, StoreError> {
+    Ok(Read {
+        stock: store.stock_of(skus).await?,
+        frozen: store.frozen(skus).await?,
+    })
+}
+
+/// Each SKU's number for `slot`'s channel; a frozen SKU is told 0.
+fn numbers(slot: &Slot, skus: &[Sku], read: &Read) -> Vec<StockUpdate> {
     skus.iter()
         .map(|sku| {
-            let rows = stock.get(sku).map(Vec::as_slice).unwrap_or_default();
+            let rows = read.stock.get(sku).map(Vec::as_slice).unwrap_or_default();
+            let frozen = read.frozen.contains(sku);
             StockUpdate {
                 sku: sku.clone(),
-                quantity: published(&slot.policy, sku, rows, false),
+                quantity: published(&slot.policy, sku, rows, frozen),
             }
         })
         .collect()
@@ -387,7 +397,7 @@ impl<S: SyncStore> Shared<S> {
             return Ok(PassReport::default());
         }
         let skus: Vec<Sku> = marks.iter().map(|mark| mark.sku.clone()).collect();
-        let stock = store.stock_of(&skus).await?;
+        let stock = read(store, &skus).await?;
         let mut behind: BTreeSet<Sku> = BTreeSet::new();
         let mut retry_at: Option<DateTime<Utc>> = None;
         let mut pushed = 0;

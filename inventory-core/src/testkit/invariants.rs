@@ -12,8 +12,8 @@ use super::fixtures::Snapshot;
 
 /// Every invariant `snapshot` breaks, described; empty when it is sound.
 ///
-/// - every stored number is at least zero, and `available` too (only a cycle count
-///   finding fewer units may break that one, and no command here does);
+/// - every stored number is at least zero, and `available` too unless a cycle count
+///   of the row found fewer units than were promised;
 /// - each row's `reserved` is the sum of its active holds and `committed` the sum of its
 ///   committed reservations;
 /// - each reservation's id is derived from its order id and it holds at least one line;
@@ -37,8 +37,15 @@ pub fn violations(snapshot: &Snapshot) -> Vec<String> {
             }
         }
     }
+    let counted: std::collections::BTreeSet<&StockKey> = snapshot
+        .ledger
+        .iter()
+        .filter(|entry| entry.movement == crate::ledger::Movement::Counted)
+        .map(|entry| &entry.key)
+        .collect();
     for (key, level) in &snapshot.stock {
-        if !level.is_valid() || level.available() < 0 {
+        // Only a count (a physical fact) may leave available below zero.
+        if !level.is_valid() || (level.available() < 0 && !counted.contains(key)) {
             found.push(format!("{}/{} is {level:?}", key.sku, key.location));
         }
         let (reserved, committed) = held.remove(key).unwrap_or_default();

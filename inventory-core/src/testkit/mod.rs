@@ -30,7 +30,7 @@ pub use fixtures::{domain_error, loc, order, qty, sku, Harness, Snapshot, START}
 /// Stamps every conformance case onto a backend, as `#[tokio::test]`s in `mod $backend`.
 ///
 /// `$factory` is evaluated once per case and must yield a future of `Option<S>` where
-/// `S: AuditStore + SyncStore + DemandStore + PurchaseStore`. The calling crate needs `tokio` with the `macros` and
+/// `S: AuditStore + SyncStore + DemandStore + PurchaseStore + CountStore`. The calling crate needs `tokio` with the `macros` and
 /// `rt-multi-thread` features.
 #[macro_export]
 macro_rules! conformance_suite {
@@ -80,6 +80,10 @@ macro_rules! conformance_suite {
                 purchase_orders_move_stock_through_their_lifecycle,
                 closing_early_writes_off_and_cancel_moves_nothing,
                 reorder_runs_raise_one_order_per_supplier_once,
+                counts_adjust_investigate_or_freeze,
+                resolving_an_investigation_unfreezes,
+                a_short_count_reports_the_shortage,
+                frozen_skus_are_told_zero,
             );
         }
     };

@@ -4,6 +4,7 @@
 //! ([`assert_invariants`](super::invariants::assert_invariants)).
 
 mod allocation;
+mod counting;
 mod demand;
 mod expiry;
 mod lifecycle;
@@ -13,6 +14,7 @@ mod reserve;
 mod sync;
 
 pub use allocation::*;
+pub use counting::*;
 pub use demand::*;
 pub use expiry::*;
 pub use lifecycle::*;

@@ -1,0 +1,68 @@
+//! The count commands on [`Inventory`].
+
+use crate::decide::{Command, Outcome};
+use crate::error::Result;
+use crate::id::{LocationId, Sku};
+use crate::inventory::Inventory;
+use crate::stock::StockKey;
+use crate::store::Store;
+
+use super::count::CountThresholds;
+use super::record::{CountReport, Investigation, InvestigationId};
+
+impl<S: Store> Inventory<S> {
+    /// Records a cycle count: `on_hand` at the row becomes `counted`; a discrepancy
+    /// above the adjust limit opens an investigation, above the freeze limit it freezes
+    /// the SKU (no reservations, channels told 0) until resolved. A count below what is
+    /// promised is reported as a shortage.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::InvalidQuantity`](crate::DomainError::InvalidQuantity) for a
+    /// negative count, [`DomainError::InvalidRequest`](crate::DomainError::InvalidRequest)
+    /// for a bad name or thresholds, unknown SKU or location; storage errors.
+    pub async fn record_count(
+        &self,
+        sku: Sku,
+        location: LocationId,
+        counted: i64,
+        counted_by: &str,
+        thresholds: CountThresholds,
+    ) -> Result<CountReport> {
+        let key = StockKey::new(sku, location);
+        let command = Command::RecordCount {
+            key,
+            counted,
+            counted_by: counted_by.to_owned(),
+            thresholds,
+        };
+        match self.execute(command).await? {
+            Outcome::Counted(report) => Ok(report),
+            other => unreachable!("a count decided {other:?}"),
+        }
+    }
+
+    /// Resolves an open investigation, after an optional recount of its row.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::InvestigationNotFound`](crate::DomainError::InvestigationNotFound),
+    /// [`DomainError::InvestigationResolved`](crate::DomainError::InvestigationResolved),
+    /// and the errors of a count; storage errors.
+    pub async fn resolve_investigation(
+        &self,
+        id: InvestigationId,
+        recount: Option<i64>,
+        resolved_by: &str,
+    ) -> Result<Investigation> {
+        let command = Command::ResolveInvestigation {
+            id,
+            recount,
+            resolved_by: resolved_by.to_owned(),
+        };
+        match self.execute(command).await? {
+            Outcome::Resolved(investigation) => Ok(investigation),
+            other => unreachable!("a resolution decided {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! [`CountStore`]: count history and investigations, as a capability of a store.
+
+use async_trait::async_trait;
+
+use crate::error::StoreError;
+use crate::id::Sku;
+use crate::store::Store;
+
+use super::record::{CountRecord, Investigation, InvestigationId};
+
+/// Optional capability: counts and investigations (written by the count commands).
+#[async_trait]
+pub trait CountStore: Store {
+    /// Every count of `sku`, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the read fails.
+    async fn counts_of(&self, sku: &Sku) -> Result<Vec<CountRecord>, StoreError>;
+
+    /// The investigation with this id.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the read fails.
+    async fn investigation(
+        &self,
+        id: &InvestigationId,
+    ) -> Result<Option<Investigation>, StoreError>;
+
+    /// Every investigation not yet resolved, by id.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the read fails.
+    async fn open_investigations(&self) -> Result<Vec<Investigation>, StoreError>;
+}

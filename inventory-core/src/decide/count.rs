@@ -1,0 +1,125 @@
+//! Decisions of cycle counting: record a count (adjust, investigate, freeze) and
+//! resolve an investigation (optionally with a recount), which unfreezes the SKU.
+
+use crate::counting::{
+    check_name, discrepancy_basis_points, evaluate, shortage, CountAction, CountRecord,
+    CountReport, CountThresholds, Investigation, InvestigationId,
+};
+use crate::error::DomainError;
+use crate::ledger::Movement;
+use crate::stock::StockKey;
+
+use super::snapshot::{Cause, Draft};
+
+/// Sets `on_hand` at `key` to `counted`, with a ledger entry when it changes.
+fn set_on_hand(
+    draft: &mut Draft<'_>,
+    key: &StockKey,
+    counted: i64,
+    counted_by: &str,
+) -> Result<i64, DomainError> {
+    if counted < 0 {
+        return Err(DomainError::InvalidQuantity {
+            quantity: counted,
+            reason: "a count cannot be negative",
+        });
+    }
+    let expected = draft.require(key)?.on_hand;
+    let delta = counted - expected;
+    if delta != 0 {
+        let reason = format!("cycle count by {counted_by}");
+        draft.move_units(key, Movement::Counted, delta, Cause::Reason(&reason))?;
+    }
+    Ok(expected)
+}
+
+/// Records a count: on hand becomes what was found; above the adjust limit an
+/// investigation opens, above the freeze limit it freezes the SKU.
+pub(crate) fn record(
+    draft: &mut Draft<'_>,
+    key: &StockKey,
+    counted: i64,
+    counted_by: &str,
+    thresholds: &CountThresholds,
+) -> Result<CountReport, DomainError> {
+    check_name(counted_by)?;
+    let thresholds = thresholds.checked()?;
+    let expected = set_on_hand(draft, key, counted, counted_by)?;
+    let action = evaluate(expected, counted, &thresholds);
+    let investigation = (action != CountAction::Adjusted).then(|| Investigation {
+        id: InvestigationId::opened(&key.sku, &key.location, draft.now, expected, counted),
+        sku: key.sku.clone(),
+        location: key.location.clone(),
+        expected,
+        counted,
+        freezes: action == CountAction::Frozen,
+        opened_at: draft.now,
+        resolved_at: None,
+        resolved_by: None,
+    });
+    if let Some(opened) = &investigation {
+        draft.put_investigation(opened.clone());
+        if opened.freezes {
+            // Every channel must now be told 0.
+            draft.changes.dirty.insert(key.sku.clone());
+        }
+    }
+    let record = CountRecord {
+        sku: key.sku.clone(),
+        location: key.location.clone(),
+        expected,
+        counted,
+        discrepancy_basis_points: discrepancy_basis_points(expected, counted),
+        action,
+        counted_by: counted_by.to_owned(),
+        at: draft.now,
+        investigation: investigation.as_ref().map(|opened| opened.id),
+    };
+    draft.changes.counts.push(record.clone());
+    let level = draft.require(key)?;
+    Ok(CountReport {
+        record,
+        investigation,
+        shortage: shortage(&level),
+    })
+}
+
+/// Resolves an open investigation, after an optional recount of its row; its SKU is
+/// unfrozen unless another open investigation still freezes it.
+pub(crate) fn resolve(
+    draft: &mut Draft<'_>,
+    id: &InvestigationId,
+    recount: Option<i64>,
+    resolved_by: &str,
+) -> Result<Investigation, DomainError> {
+    check_name(resolved_by)?;
+    let mut investigation = draft
+        .investigation(id)
+        .cloned()
+        .ok_or(DomainError::InvestigationNotFound { id: *id })?;
+    if investigation.resolved_at.is_some() {
+        return Err(DomainError::InvestigationResolved { id: *id });
+    }
+    if let Some(counted) = recount {
+        let key = StockKey::new(investigation.sku.clone(), investigation.location.clone());
+        let expected = set_on_hand(draft, &key, counted, resolved_by)?;
+        draft.changes.counts.push(CountRecord {
+            sku: key.sku,
+            location: key.location,
+            expected,
+            counted,
+            discrepancy_basis_points: discrepancy_basis_points(expected, counted),
+            action: CountAction::Adjusted,
+            counted_by: resolved_by.to_owned(),
+            at: draft.now,
+            investigation: Some(*id),
+        });
+    }
+    investigation.resolved_at = Some(draft.now);
+    investigation.resolved_by = Some(resolved_by.to_owned());
+    if investigation.freezes {
+        draft.changes.dirty.insert(investigation.sku.clone());
+    }
+    draft.put_investigation(investigation.clone());
+    Ok(investigation)
+}
