@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use inventory_core::counting::CountStore;
 use inventory_core::reorder::PurchaseStore;
 use inventory_core::testkit::strategy::{apply, ops, Op};
 use inventory_core::testkit::{Harness, Snapshot};
@@ -22,7 +23,7 @@ fn by_row(ledger: Vec<LedgerEntry>) -> BTreeMap<StockKey, Vec<LedgerEntry>> {
     rows
 }
 
-async fn compare<S: AuditStore + PurchaseStore + Clone>(
+async fn compare<S: AuditStore + PurchaseStore + CountStore + Clone>(
     backend: S,
     sequence: Vec<Op>,
 ) -> Result<(), TestCaseError> {

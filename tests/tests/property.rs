@@ -66,6 +66,24 @@ async fn run(sequence: Vec<Op>) -> Result<(), TestCaseError> {
             Ok(Some(Outcome::Reserved { created: false, .. })) | Ok(None) => {
                 prop_assert_eq!(&after.ledger, &before.ledger, "step {} wrote entries", step);
             }
+            Ok(Some(Outcome::Counted(report))) => {
+                // A count moves on hand only: never what is reserved or committed.
+                let promised = |snapshot: &Snapshot| -> Vec<(i64, i64)> {
+                    snapshot
+                        .stock
+                        .values()
+                        .map(|l| (l.reserved, l.committed))
+                        .collect()
+                };
+                prop_assert_eq!(
+                    promised(&after),
+                    promised(&before),
+                    "step {}: a count moved promises",
+                    step
+                );
+                let key = StockKey::new(report.record.sku.clone(), report.record.location.clone());
+                prop_assert_eq!(after.stock[&key].on_hand, report.record.counted);
+            }
             Ok(Some(Outcome::PurchaseOrder(_))) => {
                 if let Op::Purchase(_, PurchaseStep::Receive(_, units)) = op {
                     let total = |snapshot: &Snapshot, field: fn(&StockLevel) -> i64| -> i64 {

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use inventory_core::counting::CountStore;
 use inventory_core::reorder::PurchaseStore;
 use inventory_core::sync::{published, Buffer, ChannelPolicy, SyncStore, SyncWorker, Terms};
 use inventory_core::testkit::strategy::{apply, ops, Op, SKUS};
@@ -70,19 +71,21 @@ fn worker<S: AuditStore + SyncStore>(
 async fn expected<S: AuditStore + SyncStore>(store: &S) -> Vec<[i64; 2]> {
     let skus: Vec<_> = SKUS.iter().map(|name| sku(name)).collect();
     let stock = store.stock_of(&skus).await.expect("read stock");
+    let frozen = store.frozen(&skus).await.expect("read freezes");
     let policies = policies();
     skus.iter()
         .map(|s| {
             let rows = stock.get(s).map(Vec::as_slice).unwrap_or_default();
+            let cold = frozen.contains(s);
             [
-                published(&policies[0], s, rows, false),
-                published(&policies[1], s, rows, false),
+                published(&policies[0], s, rows, cold),
+                published(&policies[1], s, rows, cold),
             ]
         })
         .collect()
 }
 
-async fn run<S: AuditStore + SyncStore + PurchaseStore>(
+async fn run<S: AuditStore + SyncStore + PurchaseStore + CountStore>(
     store: S,
     steps: Vec<Step>,
 ) -> Result<(), TestCaseError> {

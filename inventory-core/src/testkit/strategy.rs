@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 
+use crate::counting::{CountStore, CountThresholds};
 use crate::decide::{Command, Outcome};
 use crate::error::{DomainError, Error};
 use crate::id::{OrderId, ReservationId, SupplierId};
@@ -94,6 +95,11 @@ pub enum Op {
     /// A transition of the purchase order at this index (modulo the count) of all
     /// orders sorted by id.
     Purchase(u8, PurchaseStep),
+    /// A cycle count finding `units` (default thresholds).
+    Count(RowOp),
+    /// Resolve the open investigation at this index (modulo the count), with an
+    /// optional recount.
+    Resolve(u8, Option<i64>),
 }
 
 /// What to do with a purchase order.
@@ -179,6 +185,8 @@ pub fn op() -> impl Strategy<Value = Op> {
         1 => (0..2u8, proptest::collection::vec((0..SKUS.len(), 1..=20i64), 1..=2))
             .prop_map(|(supplier, lines)| Op::RaisePurchase(supplier, lines)),
         3 => (any::<u8>(), purchase_step()).prop_map(|(index, step)| Op::Purchase(index, step)),
+        2 => row(0..SKUS.len(), 0..LOCATIONS.len(), -1..=30i64).prop_map(Op::Count),
+        1 => (any::<u8>(), proptest::option::of(0..=30i64)).prop_map(|(index, recount)| Op::Resolve(index, recount)),
     ]
 }
 
@@ -292,7 +300,13 @@ pub fn command(op: &Op) -> Result<Option<Command>, DomainError> {
                 location: loc("east"),
             }
         }
-        Op::Advance(_) | Op::Purchase(..) => return Ok(None),
+        Op::Count(row) => Command::RecordCount {
+            key: key(row),
+            counted: row.units,
+            counted_by: "counter".to_owned(),
+            thresholds: CountThresholds::default(),
+        },
+        Op::Advance(_) | Op::Purchase(..) | Op::Resolve(..) => return Ok(None),
     }))
 }
 
@@ -306,7 +320,7 @@ pub fn command(op: &Op) -> Result<Option<Command>, DomainError> {
 /// # Panics
 ///
 /// On a storage error: a backend under test must not fail that way.
-pub async fn apply<S: AuditStore + PurchaseStore>(
+pub async fn apply<S: AuditStore + PurchaseStore + CountStore>(
     h: &Harness<S>,
     op: &Op,
 ) -> Result<Option<Outcome>, DomainError> {
@@ -335,6 +349,22 @@ pub async fn apply<S: AuditStore + PurchaseStore>(
                 },
                 PurchaseStep::Close => Command::ClosePurchaseOrder { id },
                 PurchaseStep::Cancel => Command::CancelPurchaseOrder { id },
+            }
+        }
+        Op::Resolve(index, recount) => {
+            let open = h
+                .inventory
+                .store()
+                .open_investigations()
+                .await
+                .expect("read investigations");
+            let Some(investigation) = open.get(usize::from(*index) % open.len().max(1)) else {
+                return Ok(None);
+            };
+            Command::ResolveInvestigation {
+                id: investigation.id,
+                recount: *recount,
+                resolved_by: "lead".to_owned(),
             }
         }
         _ => match command(op)? {
