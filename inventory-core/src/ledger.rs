@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::id::{OrderId, ReservationId};
@@ -156,6 +157,9 @@ pub struct LedgerEntry {
     pub order_id: Option<OrderId>,
     /// Why, for adjustments.
     pub reason: Option<String>,
+    /// The customer's price per unit, for shipments of priced order lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_price: Option<Decimal>,
 }
 
 /// Why a ledger does not replay.
@@ -222,6 +226,7 @@ mod tests {
             reservation_id: None,
             order_id: None,
             reason: None,
+            unit_price: None,
         }
     }
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::counting::{CountRecord, CountStore, Investigation, InvestigationId};
@@ -18,8 +19,8 @@ use crate::error::StoreError;
 use crate::id::{LocationId, ReservationId, Sku, SupplierId};
 use crate::ledger::LedgerEntry;
 use crate::reorder::{
-    shipped_in, DemandStore, PurchaseOrder, PurchaseOrderId, PurchaseOrderStatus, PurchaseStore,
-    ShippedPerDay, Supplier, SupplierLink,
+    shipped_in, DaySales, DemandStore, PurchaseOrder, PurchaseOrderId, PurchaseOrderStatus,
+    PurchaseStore, ShippedPerDay, Supplier, SupplierLink,
 };
 use crate::reservation::{Reservation, ReservationStatus};
 use crate::stock::{LocationStock, StockKey, StockLevel};
@@ -57,7 +58,7 @@ struct MemoryState {
     /// What each channel was last told, by channel and SKU.
     told: BTreeMap<(String, Sku), Pushed>,
     /// Units shipped per SKU and day.
-    shipped: BTreeMap<(Sku, NaiveDate), i64>,
+    shipped: BTreeMap<(Sku, NaiveDate), DaySales>,
     suppliers: BTreeMap<SupplierId, Supplier>,
     links: BTreeMap<Sku, SupplierLink>,
     purchase_orders: BTreeMap<PurchaseOrderId, PurchaseOrder>,
@@ -118,8 +119,10 @@ impl MemoryState {
         for sku in &changes.dirty {
             self.mark(sku);
         }
-        for (key, units) in shipped_in(changes) {
-            *self.shipped.entry(key).or_default() += units;
+        for (key, sales) in shipped_in(changes) {
+            let day = self.shipped.entry(key).or_default();
+            day.units += sales.units;
+            day.revenue += sales.revenue;
         }
         for (id, order) in &changes.purchase_orders {
             self.purchase_orders.insert(*id, order.clone());
@@ -427,12 +430,30 @@ impl DemandStore for MemoryStore {
     ) -> Result<ShippedPerDay, StoreError> {
         let state = self.state.lock().await;
         let mut shipped = ShippedPerDay::new();
-        for ((sku, day), units) in &state.shipped {
+        for ((sku, day), sales) in &state.shipped {
             if (first..=last).contains(day) {
-                shipped.entry(sku.clone()).or_default().insert(*day, *units);
+                shipped
+                    .entry(sku.clone())
+                    .or_default()
+                    .insert(*day, sales.units);
             }
         }
         Ok(shipped)
+    }
+
+    async fn revenue(
+        &self,
+        first: NaiveDate,
+        last: NaiveDate,
+    ) -> Result<BTreeMap<Sku, Decimal>, StoreError> {
+        let state = self.state.lock().await;
+        let mut revenue: BTreeMap<Sku, Decimal> = BTreeMap::new();
+        for ((sku, day), sales) in &state.shipped {
+            if (first..=last).contains(day) && !sales.revenue.is_zero() {
+                *revenue.entry(sku.clone()).or_default() += sales.revenue;
+            }
+        }
+        Ok(revenue)
     }
 }
 
@@ -506,6 +527,18 @@ impl CountStore for MemoryStore {
         id: &InvestigationId,
     ) -> Result<Option<Investigation>, StoreError> {
         Ok(self.state.lock().await.investigations.get(id).cloned())
+    }
+
+    async fn last_counted(&self) -> Result<BTreeMap<StockKey, DateTime<Utc>>, StoreError> {
+        let state = self.state.lock().await;
+        let mut last = BTreeMap::new();
+        for count in &state.counts {
+            last.insert(
+                StockKey::new(count.sku.clone(), count.location.clone()),
+                count.at,
+            );
+        }
+        Ok(last)
     }
 
     async fn open_investigations(&self) -> Result<Vec<Investigation>, StoreError> {

@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
@@ -128,6 +129,10 @@ pub struct OrderLine {
     pub quantity: Quantity,
     /// The location to reserve at; `None` lets the request's strategy choose.
     pub location: Option<LocationId>,
+    /// The price per unit the customer pays, if known: recorded with the shipment,
+    /// it is the revenue that ranks SKUs for cycle counting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_price: Option<Decimal>,
 }
 
 impl OrderLine {
@@ -137,7 +142,14 @@ impl OrderLine {
             sku,
             quantity,
             location: None,
+            unit_price: None,
         }
+    }
+
+    /// The same line with the customer's price per unit.
+    pub fn priced(mut self, unit_price: Decimal) -> Self {
+        self.unit_price = Some(unit_price);
+        self
     }
 
     /// A line pinned to `location`.
@@ -146,6 +158,7 @@ impl OrderLine {
             sku,
             quantity,
             location: Some(location),
+            unit_price: None,
         }
     }
 }
@@ -226,6 +239,9 @@ pub struct ReservationLine {
     pub location: LocationId,
     /// Units held.
     pub quantity: Quantity,
+    /// The customer's price per unit, from the order line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_price: Option<Decimal>,
 }
 
 impl ReservationLine {

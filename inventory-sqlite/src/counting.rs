@@ -1,10 +1,12 @@
 //! Counts and investigations on SQLite.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
 
 use async_trait::async_trait;
 use inventory_core::counting::{CountRecord, CountStore, Investigation, InvestigationId};
-use inventory_core::{Sku, StoreError};
+use inventory_core::{LocationId, Sku, StockKey, StoreError};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{corrupt, store_error};
@@ -77,6 +79,20 @@ pub(crate) fn persist_counting(
             .execute(params![record.sku.as_str(), body])
             .map_err(store_error)?;
     }
+    let mut last = connection
+        .prepare_cached(
+            "INSERT INTO last_counts (sku, location, at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (sku, location) DO UPDATE SET at = max(at, excluded.at)",
+        )
+        .map_err(store_error)?;
+    for record in &changes.counts {
+        last.execute(params![
+            record.sku.as_str(),
+            record.location.as_str(),
+            record.at.timestamp_micros()
+        ])
+        .map_err(store_error)?;
+    }
     let mut investigation = connection
         .prepare_cached(
             "INSERT INTO investigations (id, sku, open, freezes, body) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -147,6 +163,40 @@ impl CountStore for SqliteStore {
             })
             .await?;
         Ok(decode(found, "investigation")?.into_iter().next())
+    }
+
+    async fn last_counted(&self) -> Result<BTreeMap<StockKey, DateTime<Utc>>> {
+        let found = self
+            .read(|connection| {
+                let mut statement = connection
+                    .prepare_cached("SELECT sku, location, at FROM last_counts")
+                    .map_err(store_error)?;
+                let rows = statement
+                    .query_map([], |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, i64>(2)?,
+                        ))
+                    })
+                    .map_err(store_error)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()
+                    .map_err(store_error)
+            })
+            .await?;
+        found
+            .into_iter()
+            .map(|(sku, location, at)| {
+                let key = StockKey::new(
+                    Sku::new(sku).map_err(|e| corrupt("sku", e))?,
+                    LocationId::new(location).map_err(|e| corrupt("location", e))?,
+                );
+                Ok((
+                    key,
+                    DateTime::from_timestamp_micros(at).ok_or_else(|| corrupt("count time", at))?,
+                ))
+            })
+            .collect()
     }
 
     async fn open_investigations(&self) -> Result<Vec<Investigation>> {

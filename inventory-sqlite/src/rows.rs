@@ -11,6 +11,7 @@ use inventory_core::{
     ReservationStatus, RowSource, Sku, StockKey, StockLevel, StoreError, SupplierId,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row};
+use rust_decimal::Decimal;
 
 use crate::error::{corrupt, store_error};
 
@@ -275,7 +276,7 @@ pub(crate) fn ledger(connection: &Connection) -> Result<Vec<LedgerEntry>> {
             "SELECT at, sku, location, movement, quantity,
                     before_on_hand, before_reserved, before_committed, before_in_transit,
                     after_on_hand, after_reserved, after_committed, after_in_transit,
-                    reservation_id, order_id, reason
+                    reservation_id, order_id, reason, unit_price
              FROM ledger ORDER BY seq",
         )
         .map_err(store_error)?;
@@ -294,10 +295,12 @@ pub(crate) fn ledger(connection: &Connection) -> Result<Vec<LedgerEntry>> {
                 row.get::<_, Option<String>>(13)?,
                 row.get::<_, Option<String>>(14)?,
                 row.get::<_, Option<String>>(15)?,
+                row.get::<_, Option<String>>(16)?,
             ))
         })()
         .map_err(store_error)?;
-        let (at, s, l, movement, quantity, before, after, reservation_id, order_id, reason) = raw;
+        let (at, s, l, movement, quantity, before, after, reservation_id, order_id, reason, price) =
+            raw;
         entries.push(LedgerEntry {
             at: time(at)?,
             key: StockKey::new(sku(s)?, location(l)?),
@@ -316,6 +319,12 @@ pub(crate) fn ledger(connection: &Connection) -> Result<Vec<LedgerEntry>> {
                 .map(|id| OrderId::new(id).map_err(|error| corrupt("order id", error)))
                 .transpose()?,
             reason,
+            unit_price: price
+                .map(|text| {
+                    text.parse::<Decimal>()
+                        .map_err(|error| corrupt("unit price", error))
+                })
+                .transpose()?,
         });
     }
     Ok(entries)
@@ -359,15 +368,31 @@ pub(crate) fn persist(connection: &Connection, changes: &Changes) -> Result<()> 
     for sku_name in &changes.dirty {
         mark.execute([sku_name.as_str()]).map_err(store_error)?;
     }
-    let mut shipped = connection
-        .prepare_cached(
-            "INSERT INTO daily_shipped (sku, day, units) VALUES (?1, ?2, ?3)
-             ON CONFLICT (sku, day) DO UPDATE SET units = units + excluded.units",
-        )
-        .map_err(store_error)?;
-    for ((sku_name, day), units) in shipped_in(changes) {
-        shipped
-            .execute(params![sku_name.as_str(), epoch_day(day), units])
+    for ((sku_name, day), sales) in shipped_in(changes) {
+        // Revenue is exact decimal text: added up here, under the write lock.
+        let earlier: Option<String> = connection
+            .prepare_cached("SELECT revenue FROM daily_shipped WHERE sku = ?1 AND day = ?2")
+            .and_then(|mut statement| {
+                statement
+                    .query_row(params![sku_name.as_str(), epoch_day(day)], |row| row.get(0))
+                    .optional()
+            })
+            .map_err(store_error)?;
+        let earlier = earlier
+            .map(|text| {
+                text.parse::<Decimal>()
+                    .map_err(|error| corrupt("revenue", error))
+            })
+            .transpose()?
+            .unwrap_or_default();
+        connection
+            .prepare_cached(
+                "INSERT INTO daily_shipped (sku, day, units, revenue) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (sku, day) DO UPDATE SET units = units + excluded.units, revenue = excluded.revenue",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![sku_name.as_str(), epoch_day(day), sales.units, (earlier + sales.revenue).to_string()])
+            })
             .map_err(store_error)?;
     }
     let mut append = connection
@@ -375,8 +400,8 @@ pub(crate) fn persist(connection: &Connection, changes: &Changes) -> Result<()> 
             "INSERT INTO ledger (at, sku, location, movement, quantity,
                 before_on_hand, before_reserved, before_committed, before_in_transit,
                 after_on_hand, after_reserved, after_committed, after_in_transit,
-                reservation_id, order_id, reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                reservation_id, order_id, reason, unit_price)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
         )
         .map_err(store_error)?;
     for entry in &changes.ledger {
@@ -399,6 +424,7 @@ pub(crate) fn persist(connection: &Connection, changes: &Changes) -> Result<()> 
                 entry.reservation_id.map(|id| id.to_string()),
                 entry.order_id.as_ref().map(OrderId::as_str),
                 entry.reason.as_deref(),
+                entry.unit_price.map(|price| price.to_string()),
             ])
             .map_err(store_error)?;
     }

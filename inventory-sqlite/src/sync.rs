@@ -10,6 +10,7 @@ use inventory_core::reorder::{DemandStore, ShippedPerDay};
 use inventory_core::sync::{DirtyMark, Pushed, StockUpdate, SyncStore};
 use inventory_core::{LocationStock, Sku, StoreError};
 use rusqlite::{params, Connection, OptionalExtension};
+use rust_decimal::Decimal;
 
 use crate::error::{corrupt, store_error};
 use crate::rows::{self, micros};
@@ -269,6 +270,30 @@ impl SyncStore for SqliteStore {
 
 #[async_trait]
 impl DemandStore for SqliteStore {
+    async fn revenue(&self, first: NaiveDate, last: NaiveDate) -> Result<BTreeMap<Sku, Decimal>> {
+        let (first, last) = (rows::epoch_day(first), rows::epoch_day(last));
+        let found = self
+            .read(move |connection| {
+                let mut statement = connection
+                    .prepare_cached("SELECT sku, revenue FROM daily_shipped WHERE day BETWEEN ?1 AND ?2 AND revenue != '0'")
+                    .map_err(store_error)?;
+                let rows = statement
+                    .query_map(params![first, last], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))
+                    .map_err(store_error)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().map_err(store_error)
+            })
+            .await?;
+        let mut revenue: BTreeMap<Sku, Decimal> = BTreeMap::new();
+        for (sku, amount) in found {
+            let amount: Decimal = amount.parse().map_err(|e| corrupt("revenue", e))?;
+            *revenue
+                .entry(Sku::new(sku).map_err(|e| corrupt("sku", e))?)
+                .or_default() += amount;
+        }
+        revenue.retain(|_, amount| !amount.is_zero());
+        Ok(revenue)
+    }
+
     async fn shipped_per_day(&self, first: NaiveDate, last: NaiveDate) -> Result<ShippedPerDay> {
         let (first, last) = (rows::epoch_day(first), rows::epoch_day(last));
         self.read(move |connection| {

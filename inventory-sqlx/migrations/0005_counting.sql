@@ -16,3 +16,14 @@ CREATE TABLE investigations (
     body     JSONB   NOT NULL
 );
 CREATE INDEX investigations_open ON investigations (sku) WHERE open;
+
+-- The customer's price per unit on shipments of priced order lines (exact decimal text).
+ALTER TABLE ledger ADD COLUMN unit_price TEXT;
+
+-- When each row was last counted, for the count schedule.
+CREATE TABLE last_counts (
+    sku       TEXT   NOT NULL,
+    location  TEXT   NOT NULL,
+    at        BIGINT NOT NULL,
+    PRIMARY KEY (sku, location)
+);

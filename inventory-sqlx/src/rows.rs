@@ -109,10 +109,10 @@ ledger_appended AS (
     INSERT INTO ledger (sku, location, version, at, movement, quantity,
         before_on_hand, before_reserved, before_committed, before_in_transit,
         after_on_hand, after_reserved, after_committed, after_in_transit,
-        reservation_id, order_id, reason)
+        reservation_id, order_id, reason, unit_price)
     SELECT * FROM UNNEST($31::text[], $32::text[], $33::int8[], $34::timestamptz[], $35::text[],
         $36::int8[], $37::int8[], $38::int8[], $39::int8[], $40::int8[], $41::int8[], $42::int8[],
-        $43::int8[], $44::int8[], $45::uuid[], $46::text[], $47::text[])
+        $43::int8[], $44::int8[], $45::uuid[], $46::text[], $47::text[], $66::text[])
     ON CONFLICT DO NOTHING
     RETURNING 1
 ),
@@ -123,9 +123,11 @@ outbox_marked AS (
     RETURNING 1
 ),
 shipped_added AS (
-    INSERT INTO daily_shipped (sku, day, units)
-    SELECT * FROM UNNEST($49::text[], $50::date[], $51::int8[])
-    ON CONFLICT (sku, day) DO UPDATE SET units = daily_shipped.units + excluded.units
+    INSERT INTO daily_shipped (sku, day, units, revenue)
+    SELECT v.sku, v.day, v.units, v.revenue::numeric
+    FROM UNNEST($49::text[], $50::date[], $51::int8[], $67::text[]) AS v(sku, day, units, revenue)
+    ON CONFLICT (sku, day) DO UPDATE SET units = daily_shipped.units + excluded.units,
+        revenue = daily_shipped.revenue + excluded.revenue
     RETURNING 1
 ),
 orders_written AS (
@@ -143,6 +145,13 @@ counts_appended AS (
     SELECT v.sku, v.body::jsonb
     FROM UNNEST($59::text[], $60::text[]) WITH ORDINALITY AS v(sku, body, n)
     ORDER BY v.n
+    RETURNING 1
+),
+last_counted AS (
+    INSERT INTO last_counts (sku, location, at)
+    SELECT v.sku, v.location, MAX(v.at) FROM UNNEST($68::text[], $69::text[], $70::int8[]) AS v(sku, location, at)
+    GROUP BY v.sku, v.location
+    ON CONFLICT (sku, location) DO UPDATE SET at = GREATEST(last_counts.at, excluded.at)
     RETURNING 1
 ),
 investigations_written AS (
@@ -230,7 +239,7 @@ pub(crate) const SELECT_LEDGER: &str = "
     SELECT sku, location, at, movement, quantity,
            before_on_hand, before_reserved, before_committed, before_in_transit,
            after_on_hand, after_reserved, after_committed, after_in_transit,
-           reservation_id, order_id, reason
+           reservation_id, order_id, reason, unit_price
     FROM ledger ORDER BY sku, location, version";
 
 pub(crate) fn ledger_entry(row: &PgRow) -> Result<LedgerEntry> {
@@ -249,6 +258,9 @@ pub(crate) fn ledger_entry(row: &PgRow) -> Result<LedgerEntry> {
             .map(|id| OrderId::new(id).map_err(|error| corrupt("order id", error)))
             .transpose()?,
         reason: get(row, 15)?,
+        unit_price: get::<Option<String>>(row, 16)?
+            .map(|text| text.parse().map_err(|e| corrupt("unit price", e)))
+            .transpose()?,
     })
 }
 

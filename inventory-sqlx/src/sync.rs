@@ -10,7 +10,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use inventory_core::counting::{CountRecord, CountStore, Investigation, InvestigationId};
 use inventory_core::reorder::{DemandStore, ShippedPerDay};
 use inventory_core::sync::{DirtyMark, Pushed, StockUpdate, SyncStore};
-use inventory_core::{LocationStock, Sku, StoreError};
+use inventory_core::{LocationStock, Sku, StockKey, StoreError};
+use rust_decimal::Decimal;
 use sqlx::Row;
 
 use crate::error::corrupt;
@@ -209,6 +210,31 @@ impl SyncStore for PgStore {
 
 #[async_trait]
 impl DemandStore for PgStore {
+    async fn revenue(&self, first: NaiveDate, last: NaiveDate) -> Result<BTreeMap<Sku, Decimal>> {
+        let found = sqlx::query(
+            "SELECT sku, SUM(revenue)::text FROM daily_shipped WHERE day BETWEEN $1 AND $2
+             GROUP BY sku HAVING SUM(revenue) <> 0",
+        )
+        .bind(first)
+        .bind(last)
+        .fetch_all(self.pool())
+        .await
+        .map_err(before)?;
+        found
+            .iter()
+            .map(|row| {
+                let sku = rows::sku(row.try_get(0).map_err(before)?)?;
+                let amount: String = row.try_get(1).map_err(before)?;
+                Ok((
+                    sku,
+                    amount
+                        .parse::<Decimal>()
+                        .map_err(|e| corrupt("revenue", e))?,
+                ))
+            })
+            .collect()
+    }
+
     async fn shipped_per_day(&self, first: NaiveDate, last: NaiveDate) -> Result<ShippedPerDay> {
         let found =
             sqlx::query("SELECT sku, day, units FROM daily_shipped WHERE day BETWEEN $1 AND $2")
@@ -254,6 +280,27 @@ impl CountStore for PgStore {
                 .map_err(before)?;
         body.map(|body| serde_json::from_str(&body).map_err(|e| corrupt("investigation", e)))
             .transpose()
+    }
+
+    async fn last_counted(&self) -> Result<BTreeMap<StockKey, DateTime<Utc>>> {
+        let found = sqlx::query("SELECT sku, location, at FROM last_counts")
+            .fetch_all(self.pool())
+            .await
+            .map_err(before)?;
+        found
+            .iter()
+            .map(|row| {
+                let key = StockKey::new(
+                    rows::sku(row.try_get(0).map_err(before)?)?,
+                    rows::location(row.try_get(1).map_err(before)?)?,
+                );
+                let at: i64 = row.try_get(2).map_err(before)?;
+                Ok((
+                    key,
+                    DateTime::from_timestamp_micros(at).ok_or_else(|| corrupt("count time", at))?,
+                ))
+            })
+            .collect()
     }
 
     async fn open_investigations(&self) -> Result<Vec<Investigation>> {

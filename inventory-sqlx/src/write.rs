@@ -147,13 +147,43 @@ pub(crate) fn bind<'q>(
     let shipped = shipped_in(changes);
     let shipped_sku: Vec<String> = shipped.keys().map(|(sku, _)| sku.to_string()).collect();
     let shipped_day: Vec<chrono::NaiveDate> = shipped.keys().map(|(_, day)| *day).collect();
-    let shipped_units: Vec<i64> = shipped.values().copied().collect();
+    let shipped_units: Vec<i64> = shipped.values().map(|sales| sales.units).collect();
+    let shipped_revenue: Vec<String> = shipped
+        .values()
+        .map(|sales| sales.revenue.to_string())
+        .collect();
     let query = query
         .bind(shipped_sku)
         .bind(shipped_day)
         .bind(shipped_units);
     let query = bind_orders(query, changes)?;
     let query = bind_counting(query, changes)?;
+    let prices: Vec<Option<String>> = changes
+        .ledger
+        .iter()
+        .map(|entry| entry.unit_price.map(|price| price.to_string()))
+        .collect();
+    let query = query.bind(prices).bind(shipped_revenue);
+    let counts = &changes.counts;
+    let query = query
+        .bind(
+            counts
+                .iter()
+                .map(|count| count.sku.to_string())
+                .collect::<Vec<String>>(),
+        )
+        .bind(
+            counts
+                .iter()
+                .map(|count| count.location.to_string())
+                .collect::<Vec<String>>(),
+        )
+        .bind(
+            counts
+                .iter()
+                .map(|count| count.at.timestamp_micros())
+                .collect::<Vec<i64>>(),
+        );
 
     for (key, version) in next {
         versions.insert(key.clone(), version);

@@ -5,12 +5,14 @@
 pub mod abc;
 mod commands;
 pub mod count;
+pub mod list;
 pub mod record;
 pub mod schedule;
 pub mod store;
 
 pub use abc::{classify, AbcClass, AbcConfig};
 pub use count::{discrepancy_basis_points, evaluate, shortage, CountAction, CountThresholds};
+pub use list::{count_list, REVENUE_WINDOW_DAYS};
 pub use record::{
     check_name, CountRecord, CountReport, Investigation, InvestigationId, COUNTER_NAME_MAX,
 };

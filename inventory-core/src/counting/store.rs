@@ -1,9 +1,13 @@
 //! [`CountStore`]: count history and investigations, as a capability of a store.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use crate::error::StoreError;
 use crate::id::Sku;
+use crate::stock::StockKey;
 use crate::store::Store;
 
 use super::record::{CountRecord, Investigation, InvestigationId};
@@ -27,6 +31,13 @@ pub trait CountStore: Store {
         &self,
         id: &InvestigationId,
     ) -> Result<Option<Investigation>, StoreError>;
+
+    /// When each counted stock row was last counted.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the read fails.
+    async fn last_counted(&self) -> Result<BTreeMap<StockKey, DateTime<Utc>>, StoreError>;
 
     /// Every investigation not yet resolved, by id.
     ///

@@ -49,6 +49,12 @@ fn transition(
     for line in &reservation.lines {
         let cause = Cause::Reservation(&reservation);
         draft.move_units(&line.key(), movement, line.quantity.get(), cause)?;
+        if movement == Movement::Shipped {
+            // The sale's price goes with the shipment: revenue for cycle counting.
+            if let Some(entry) = draft.changes.ledger.last_mut() {
+                entry.unit_price = line.unit_price;
+            }
+        }
     }
     reservation.status = status;
     reservation.updated_at = draft.now;

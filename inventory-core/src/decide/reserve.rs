@@ -79,6 +79,11 @@ pub(crate) fn reserve(
 fn check_request(request: &ReserveRequest) -> Result<(), DomainError> {
     let problem = if request.lines.is_empty() {
         "an order needs at least one line".to_owned()
+    } else if request.lines.iter().any(|line| {
+        line.unit_price
+            .is_some_and(|price| price.is_sign_negative())
+    }) {
+        "a unit price cannot be negative".to_owned()
     } else if request.lines.len() > ORDER_LINES_MAX {
         format!("an order may have at most {ORDER_LINES_MAX} lines")
     } else {
@@ -141,6 +146,7 @@ fn allocate(
                 sku: line.sku.clone(),
                 location,
                 quantity: crate::quantity::Quantity::new(quantity)?,
+                unit_price: line.unit_price,
             });
         }
     }

@@ -244,6 +244,7 @@ impl<'a> Draft<'a> {
             reservation_id,
             order_id,
             reason,
+            unit_price: None,
         });
         Ok(after)
     }

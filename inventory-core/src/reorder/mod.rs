@@ -17,4 +17,4 @@ pub use purchase::{
 };
 pub use rules::{order_quantity, reorder_point, safety_stock, ReorderRule, ServiceLevel, Supplier};
 pub use run::{run_reorder, Notifier, ReorderConfig, SilentNotifier};
-pub use store::{on_order, shipped_in, DemandStore, PurchaseStore, ShippedPerDay};
+pub use store::{on_order, shipped_in, DaySales, DemandStore, PurchaseStore, ShippedPerDay};

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
+use rust_decimal::Decimal;
 
 use crate::decide::Changes;
 use crate::error::StoreError;
@@ -33,6 +34,18 @@ pub trait DemandStore: Store {
         first: NaiveDate,
         last: NaiveDate,
     ) -> Result<ShippedPerDay, StoreError>;
+
+    /// Revenue per SKU from shipments from `first` to `last` (both included), for
+    /// every SKU that earned any: what ranks SKUs into ABC classes.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the read fails.
+    async fn revenue(
+        &self,
+        first: NaiveDate,
+        last: NaiveDate,
+    ) -> Result<BTreeMap<Sku, Decimal>, StoreError>;
 }
 
 /// Optional capability: suppliers, SKU links and purchase orders. Purchase orders are
@@ -100,18 +113,30 @@ pub fn on_order<'a>(orders: impl IntoIterator<Item = &'a PurchaseOrder>) -> BTre
     units
 }
 
-/// The shipped units `changes` add to each SKU and UTC day: what a backend adds to its
-/// daily aggregate in the same transaction.
-pub fn shipped_in(changes: &Changes) -> BTreeMap<(Sku, NaiveDate), i64> {
-    let mut shipped: BTreeMap<(Sku, NaiveDate), i64> = BTreeMap::new();
+/// What shipments add to one SKU's day: units, and revenue (units x the customer's
+/// price, where the order line had one).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DaySales {
+    /// Units shipped.
+    pub units: i64,
+    /// Their revenue, exactly.
+    pub revenue: Decimal,
+}
+
+/// What `changes` add to each SKU and UTC day: what a backend adds to its daily
+/// aggregate in the same transaction.
+pub fn shipped_in(changes: &Changes) -> BTreeMap<(Sku, NaiveDate), DaySales> {
+    let mut shipped: BTreeMap<(Sku, NaiveDate), DaySales> = BTreeMap::new();
     for entry in changes
         .ledger
         .iter()
         .filter(|entry| entry.movement == Movement::Shipped)
     {
-        *shipped
+        let day = shipped
             .entry((entry.key.sku.clone(), entry.at.date_naive()))
-            .or_default() += entry.quantity;
+            .or_default();
+        day.units += entry.quantity;
+        day.revenue += entry.unit_price.unwrap_or_default() * Decimal::from(entry.quantity);
     }
     shipped
 }

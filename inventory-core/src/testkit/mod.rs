@@ -84,6 +84,7 @@ macro_rules! conformance_suite {
                 resolving_an_investigation_unfreezes,
                 a_short_count_reports_the_shortage,
                 frozen_skus_are_told_zero,
+                revenue_ranks_the_count_list,
             );
         }
     };

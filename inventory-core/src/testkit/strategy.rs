@@ -254,6 +254,9 @@ pub fn command(op: &Op) -> Result<Option<Command>, DomainError> {
                         sku: sku(SKUS[line.sku]),
                         quantity: Quantity::new(line.units)?,
                         location: line.location.map(|index| loc(LOCATIONS[index])),
+                        // SKU A sells at 1.50, B at 3.00, C at no known price.
+                        unit_price: (line.sku < 2)
+                            .then(|| rust_decimal::Decimal::new(150 * (line.sku as i64 + 1), 2)),
                     })
                 })
                 .collect::<Result<Vec<_>, DomainError>>()?;

@@ -229,3 +229,130 @@ pub async fn frozen_skus_are_told_zero<S: AuditStore + CountStore + SyncStore>(s
     worker.run_until_idle().await.unwrap();
     assert_eq!(channel.last(&sku("T")), Some(80));
 }
+
+/// Priced order lines record their price with the shipment; revenue per SKU is exact,
+/// ranks SKUs into classes, and the count list follows classes and last counts.
+pub async fn revenue_ranks_the_count_list<
+    S: AuditStore + CountStore + crate::reorder::DemandStore,
+>(
+    store: S,
+) {
+    use std::str::FromStr;
+
+    use rust_decimal::Decimal;
+
+    use crate::counting::{count_list, AbcClass, AbcConfig};
+    use crate::reservation::{OrderLine, ReserveRequest};
+    use crate::{OrderId, Quantity};
+
+    let h = Harness::new(store);
+    for name in ["HI", "MID", "LOW", "NONE", "IDLE"] {
+        h.stocked(name, "main", 100).await;
+    }
+    let price = |text: &str| Decimal::from_str(text).unwrap();
+    for (index, (name, units, unit_price)) in [
+        ("HI", 3, Some("19.99")),
+        ("MID", 2, Some("5.10")),
+        ("LOW", 1, Some("0.35")),
+        ("NONE", 9, None),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut line = OrderLine::new(sku(name), Quantity::new(units).unwrap());
+        line.unit_price = unit_price.map(price);
+        let held = h
+            .inventory
+            .reserve(ReserveRequest::new(
+                OrderId::new(format!("sale-{index}")).unwrap(),
+                vec![line],
+            ))
+            .await
+            .unwrap();
+        h.inventory.commit(held.reservation.id).await.unwrap();
+        h.inventory.ship(held.reservation.id).await.unwrap();
+    }
+    let shipped = h
+        .snapshot()
+        .await
+        .ledger
+        .into_iter()
+        .filter(|entry| entry.movement == Movement::Shipped);
+    let prices: Vec<Option<Decimal>> = shipped.map(|entry| entry.unit_price).collect();
+    assert_eq!(prices.iter().filter(|price| price.is_some()).count(), 3);
+    let today = h.inventory.now().date_naive();
+    let revenue = h.inventory.store().revenue(today, today).await.unwrap();
+    assert_eq!(revenue[&sku("HI")], price("59.97"));
+    assert_eq!(revenue[&sku("MID")], price("10.20"));
+    assert_eq!(revenue[&sku("LOW")], price("0.35"));
+    assert!(!revenue.contains_key(&sku("NONE")), "no price, no revenue");
+
+    let refused = h
+        .inventory
+        .reserve(ReserveRequest::new(
+            OrderId::new("neg").unwrap(),
+            vec![OrderLine::new(sku("LOW"), Quantity::new(1).unwrap()).priced(price("-1"))],
+        ))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        domain_error(refused),
+        DomainError::InvalidRequest { .. }
+    ));
+
+    // Tomorrow: 5 SKUs -> 1 A (HI), 2 B (MID, LOW), the rest C. Counting everything once
+    // today means nothing is due tomorrow; a week on, the A SKU is due again.
+    h.advance(std::time::Duration::from_secs(24 * 3600));
+    let tomorrow = h.inventory.now().date_naive();
+    let config = AbcConfig::default();
+    // With a schedule started long ago, every row that was never counted is due.
+    let long_ago = tomorrow - chrono::Days::new(400);
+    let all = count_list(&h.inventory, tomorrow, long_ago, &config, None)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 5);
+    let classes: std::collections::BTreeMap<String, AbcClass> = all
+        .iter()
+        .map(|item| (item.sku.to_string(), item.class))
+        .collect();
+    assert_eq!(classes["HI"], AbcClass::A);
+    assert_eq!((classes["MID"], classes["LOW"]), (AbcClass::B, AbcClass::B));
+    assert_eq!(
+        (classes["NONE"], classes["IDLE"]),
+        (AbcClass::C, AbcClass::C)
+    );
+    for item in &all {
+        let level = h.level(item.sku.as_str(), "main").await;
+        h.inventory
+            .record_count(
+                item.sku.clone(),
+                item.location.clone(),
+                level.on_hand,
+                "maria",
+                crate::counting::CountThresholds::default(),
+            )
+            .await
+            .unwrap();
+    }
+    assert!(count_list(
+        &h.inventory,
+        tomorrow + chrono::Days::new(6),
+        long_ago,
+        &config,
+        None
+    )
+    .await
+    .unwrap()
+    .is_empty());
+    let week = count_list(
+        &h.inventory,
+        tomorrow + chrono::Days::new(7),
+        long_ago,
+        &config,
+        Some(10),
+    )
+    .await
+    .unwrap();
+    let due: Vec<&str> = week.iter().map(|item| item.sku.as_str()).collect();
+    assert_eq!(due, ["HI"]);
+}
