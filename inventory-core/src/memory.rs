@@ -177,6 +177,16 @@ impl Store for MemoryStore {
 }
 
 impl RowSource for MemoryState {
+    fn holders(&mut self, skus: &[Sku]) -> Result<Vec<Reservation>, StoreError> {
+        let open = |held: &&Reservation| {
+            matches!(
+                held.status,
+                ReservationStatus::Active | ReservationStatus::Committed
+            ) && held.lines.iter().any(|line| skus.contains(&line.sku))
+        };
+        Ok(self.reservations.values().filter(open).cloned().collect())
+    }
+
     fn investigations(
         &mut self,
         ids: &[InvestigationId],

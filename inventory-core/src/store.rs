@@ -164,6 +164,13 @@ pub trait RowSource {
         ids: &[InvestigationId],
         open_of: &[Sku],
     ) -> Result<Vec<Investigation>, StoreError>;
+
+    /// Every active or committed reservation holding units of any of `skus`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the read fails.
+    fn holders(&mut self, skus: &[Sku]) -> Result<Vec<Reservation>, StoreError>;
 }
 
 /// Optional capability: whole-store reads, for audits, replay checks and tests.
@@ -219,6 +226,9 @@ pub fn load_rows<R: RowSource + ?Sized>(
     }
     if let Some(limit) = plan.due_holds {
         held.extend(source.due_holds(now, limit)?);
+    }
+    if !plan.holders_of.is_empty() {
+        held.extend(source.holders(&plan.holders_of)?);
     }
     let named = if plan.investigations.is_empty() {
         Vec::new()

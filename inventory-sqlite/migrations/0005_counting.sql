@@ -26,3 +26,16 @@ CREATE TABLE last_counts (
     at        BIGINT NOT NULL,
     PRIMARY KEY (sku, location)
 );
+
+-- Reservations holding units of a SKU (active or committed): who is short when a count
+-- finds fewer units than are promised. Filled from existing reservations.
+CREATE TABLE open_holds (
+    reservation_id  TEXT NOT NULL,
+    sku             TEXT NOT NULL,
+    PRIMARY KEY (reservation_id, sku)
+) WITHOUT ROWID;
+CREATE INDEX open_holds_by_sku ON open_holds (sku);
+INSERT OR IGNORE INTO open_holds (reservation_id, sku)
+SELECT r.id, json_extract(l.value, '$.sku')
+FROM reservations r, json_each(r.lines) l
+WHERE r.status IN ('active', 'committed');

@@ -20,6 +20,17 @@ use crate::error::{corrupt, store_error};
 pub(crate) struct Rows<'c>(pub(crate) &'c Connection);
 
 impl RowSource for Rows<'_> {
+    fn holders(&mut self, skus: &[Sku]) -> Result<Vec<Reservation>> {
+        let mut found: BTreeMap<ReservationId, Reservation> = BTreeMap::new();
+        for sku_name in skus {
+            let condition = "id IN (SELECT reservation_id FROM open_holds WHERE sku = ?1)";
+            for held in reservations_where(self.0, condition, [sku_name.as_str()])? {
+                found.insert(held.id, held);
+            }
+        }
+        Ok(found.into_values().collect())
+    }
+
     fn reservations(&mut self, ids: &[ReservationId]) -> Result<Vec<Reservation>> {
         reservations(self.0, ids)
     }
@@ -456,6 +467,27 @@ fn persist_reservation(connection: &Connection, reservation: &Reservation) -> Re
             request,
         ])
         .map_err(store_error)?;
+    let open = matches!(
+        reservation.status,
+        ReservationStatus::Active | ReservationStatus::Committed
+    );
+    if !open {
+        connection
+            .prepare_cached("DELETE FROM open_holds WHERE reservation_id = ?1")
+            .map_err(store_error)?
+            .execute([&id])
+            .map_err(store_error)?;
+    } else {
+        let mut hold = connection
+            .prepare_cached(
+                "INSERT OR IGNORE INTO open_holds (reservation_id, sku) VALUES (?1, ?2)",
+            )
+            .map_err(store_error)?;
+        for sku_name in reservation.skus() {
+            hold.execute(params![id, sku_name.as_str()])
+                .map_err(store_error)?;
+        }
+    }
     connection
         .prepare_cached("DELETE FROM active_holds WHERE reservation_id = ?1")
         .map_err(store_error)?

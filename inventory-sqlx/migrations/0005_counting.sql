@@ -27,3 +27,16 @@ CREATE TABLE last_counts (
     at        BIGINT NOT NULL,
     PRIMARY KEY (sku, location)
 );
+
+-- Reservations holding units of a SKU (active or committed): who is short when a count
+-- finds fewer units than are promised. Filled from existing reservations.
+CREATE TABLE open_holds (
+    reservation_id  UUID NOT NULL,
+    sku             TEXT NOT NULL,
+    PRIMARY KEY (reservation_id, sku)
+);
+CREATE INDEX open_holds_by_sku ON open_holds (sku);
+INSERT INTO open_holds (reservation_id, sku)
+SELECT DISTINCT r.id, l->>'sku'
+FROM reservations r, jsonb_array_elements(r.lines) l
+WHERE r.status IN ('active', 'committed');

@@ -154,6 +154,16 @@ last_counted AS (
     ON CONFLICT (sku, location) DO UPDATE SET at = GREATEST(last_counts.at, excluded.at)
     RETURNING 1
 ),
+open_holds_closed AS (
+    DELETE FROM open_holds WHERE reservation_id = ANY($71::uuid[])
+    RETURNING 1
+),
+open_holds_added AS (
+    INSERT INTO open_holds (reservation_id, sku)
+    SELECT * FROM UNNEST($72::uuid[], $73::text[])
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+),
 investigations_written AS (
     INSERT INTO investigations (id, sku, open, freezes, body)
     SELECT v.id, v.sku, v.open, v.freezes, v.body::jsonb
@@ -304,3 +314,14 @@ pub(crate) const LOCK_INVESTIGATIONS: &str = "
     WHERE id = ANY($1::uuid[]) OR (open AND sku = ANY($2::text[]))
     ORDER BY id
     FOR UPDATE";
+
+/// Active and committed reservations holding the given SKUs, locked. `$1` SKUs.
+pub(crate) const LOCK_HOLDERS: &str = concat!(
+    "SELECT ",
+    reservation_columns!(),
+    "
+    FROM reservations
+    WHERE id IN (SELECT reservation_id FROM open_holds WHERE sku = ANY($1::text[]))
+    ORDER BY id
+    FOR UPDATE"
+);

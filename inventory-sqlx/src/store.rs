@@ -158,6 +158,16 @@ impl PgTx {
                 held.push(rows::reservation(row)?);
             }
         }
+        if !plan.holders_of.is_empty() {
+            let found = sqlx::query(rows::LOCK_HOLDERS)
+                .bind(strings(&plan.holders_of))
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(before)?;
+            for row in &found {
+                held.push(rows::reservation(row)?);
+            }
+        }
         if let Some(limit) = plan.due_holds {
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
             let found = sqlx::query(rows::LOCK_DUE_HOLDS)

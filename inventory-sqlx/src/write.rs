@@ -184,6 +184,7 @@ pub(crate) fn bind<'q>(
                 .map(|count| count.at.timestamp_micros())
                 .collect::<Vec<i64>>(),
         );
+    let query = bind_open_holds(query, changes);
 
     for (key, version) in next {
         versions.insert(key.clone(), version);
@@ -344,4 +345,26 @@ fn bind_counting<'q>(
                 .collect::<Vec<bool>>(),
         )
         .bind(investigation_bodies))
+}
+
+/// Keeps `open_holds` in step: reservations that closed leave it, open ones are in it.
+fn bind_open_holds<'q>(
+    query: Query<'q, Postgres, PgArguments>,
+    changes: &Changes,
+) -> Query<'q, Postgres, PgArguments> {
+    let (mut closed, mut held_id, mut held_sku) = (Vec::new(), Vec::new(), Vec::new());
+    for reservation in changes.reservations.values() {
+        if matches!(
+            reservation.status,
+            ReservationStatus::Active | ReservationStatus::Committed
+        ) {
+            for sku in reservation.skus() {
+                held_id.push(reservation.id.as_uuid());
+                held_sku.push(sku.to_string());
+            }
+        } else {
+            closed.push(reservation.id.as_uuid());
+        }
+    }
+    query.bind(closed).bind(held_id).bind(held_sku)
 }

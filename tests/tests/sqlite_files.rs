@@ -187,7 +187,7 @@ async fn upgrading_to_version_3_fills_the_shipped_aggregate_from_the_ledger() {
         .execute_batch(
             "DROP TABLE daily_shipped; DROP TABLE suppliers; DROP TABLE sku_suppliers;
              DROP TABLE purchase_orders; DROP TABLE count_records; DROP TABLE investigations;
-             DROP TABLE last_counts; ALTER TABLE ledger DROP COLUMN unit_price;
+             DROP TABLE last_counts; DROP TABLE open_holds; ALTER TABLE ledger DROP COLUMN unit_price;
              PRAGMA user_version = 2;",
         )
         .unwrap();

@@ -132,6 +132,9 @@ pub struct CountReport {
     /// Units promised beyond what is now on hand at that row, if any: the shortage is
     /// reported, never hidden.
     pub shortage: Option<i64>,
+    /// The reservations that cannot all be filled from that row: active holds before
+    /// committed ones, newest first, until they cover the shortage.
+    pub short_reservations: Vec<crate::id::ReservationId>,
 }
 
 /// Checks a counter's or resolver's name.

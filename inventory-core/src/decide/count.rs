@@ -77,10 +77,14 @@ pub(crate) fn record(
     };
     draft.changes.counts.push(record.clone());
     let level = draft.require(key)?;
+    let short = shortage(&level);
+    let short_reservations =
+        short.map_or_else(Vec::new, |units| short_reservations(draft, key, units));
     Ok(CountReport {
         record,
         investigation,
-        shortage: shortage(&level),
+        shortage: short,
+        short_reservations,
     })
 }
 
@@ -122,4 +126,54 @@ pub(crate) fn resolve(
     }
     draft.put_investigation(investigation.clone());
     Ok(investigation)
+}
+
+/// The reservations at `key` that a shortage of `units` leaves unfilled: active holds
+/// before committed ones (those are being picked), newest first.
+fn short_reservations(
+    draft: &Draft<'_>,
+    key: &StockKey,
+    units: i64,
+) -> Vec<crate::id::ReservationId> {
+    use crate::reservation::ReservationStatus;
+    let mut holders: Vec<(
+        bool,
+        chrono::DateTime<chrono::Utc>,
+        crate::id::ReservationId,
+        i64,
+    )> = draft
+        .reservations()
+        .into_iter()
+        .filter(|held| {
+            matches!(
+                held.status,
+                ReservationStatus::Active | ReservationStatus::Committed
+            )
+        })
+        .filter_map(|held| {
+            let at_row: i64 = held
+                .lines
+                .iter()
+                .filter(|line| line.key() == *key)
+                .map(|line| line.quantity.get())
+                .sum();
+            (at_row > 0).then_some((
+                held.status == ReservationStatus::Committed,
+                held.created_at,
+                held.id,
+                at_row,
+            ))
+        })
+        .collect();
+    holders.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+    let mut covered = 0;
+    let mut short = Vec::new();
+    for (_, _, id, at_row) in holders {
+        if covered >= units {
+            break;
+        }
+        covered += at_row;
+        short.push(id);
+    }
+    short
 }

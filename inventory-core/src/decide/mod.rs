@@ -212,6 +212,9 @@ pub struct LoadPlan {
     /// Investigations named by the command, sorted; their SKUs are loaded too. Open
     /// investigations of every SKU loaded are always loaded (they may freeze it).
     pub investigations: Vec<InvestigationId>,
+    /// SKUs whose open (active or committed) reservations are loaded: who is short
+    /// after a count.
+    pub holders_of: Vec<Sku>,
 }
 
 impl Command {
@@ -222,8 +225,11 @@ impl Command {
             Self::Receive { key, .. }
             | Self::AddInTransit { key, .. }
             | Self::ReceiveInTransit { key, .. }
-            | Self::Adjust { key, .. }
-            | Self::RecordCount { key, .. } => plan.skus.push(key.sku.clone()),
+            | Self::Adjust { key, .. } => plan.skus.push(key.sku.clone()),
+            Self::RecordCount { key, .. } => {
+                plan.skus.push(key.sku.clone());
+                plan.holders_of.push(key.sku.clone());
+            }
             Self::ResolveInvestigation { id, .. } => plan.investigations = vec![*id],
             Self::Reserve { request } => {
                 plan.reservations = vec![ReservationId::for_order(&request.order_id)];
@@ -267,7 +273,10 @@ impl LoadPlan {
             merged.purchase_orders.extend(plan.purchase_orders);
             merged.open_drafts.extend(plan.open_drafts);
             merged.investigations.extend(plan.investigations);
+            merged.holders_of.extend(plan.holders_of);
         }
+        merged.holders_of.sort();
+        merged.holders_of.dedup();
         merged.investigations.sort();
         merged.investigations.dedup();
         merged.purchase_orders.sort();

@@ -168,12 +168,18 @@ pub async fn resolving_an_investigation_unfreezes<S: AuditStore + CountStore>(st
     assert_invariants(h.inventory.store()).await;
 }
 
-/// A count below what is promised leaves available negative and reports the shortage;
-/// reserved and committed are untouched.
+/// A count below what is promised leaves available negative and reports the shortage
+/// and who is short (active holds before committed ones, newest first); reserved and
+/// committed are untouched.
 pub async fn a_short_count_reports_the_shortage<S: AuditStore + CountStore>(store: S) {
     let h = Harness::new(store);
     h.stocked("T", "main", 10).await;
-    h.held(order("o1", &[("T", 6)])).await;
+    let picked = h.held(order("picked", &[("T", 4)])).await;
+    h.inventory.commit(picked.id).await.unwrap();
+    h.advance(std::time::Duration::from_secs(1));
+    let older = h.held(order("older", &[("T", 3)])).await;
+    h.advance(std::time::Duration::from_secs(1));
+    let newest = h.held(order("newest", &[("T", 2)])).await;
     let report = h
         .inventory
         .record_count(
@@ -185,11 +191,32 @@ pub async fn a_short_count_reports_the_shortage<S: AuditStore + CountStore>(stor
         )
         .await
         .unwrap();
-    assert_eq!(report.shortage, Some(2));
+    assert_eq!(report.shortage, Some(5));
+    assert_eq!(report.short_reservations, vec![newest.id, older.id]);
     let level = h.level("T", "main").await;
     assert_eq!(
-        (level.on_hand, level.reserved, level.available()),
-        (4, 6, -2)
+        (
+            level.on_hand,
+            level.reserved,
+            level.committed,
+            level.available()
+        ),
+        (4, 5, 4, -5)
+    );
+    let enough = h
+        .inventory
+        .record_count(
+            sku("T"),
+            loc("main"),
+            9,
+            "maria",
+            CountThresholds::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (enough.shortage, enough.short_reservations.len()),
+        (None, 0)
     );
     assert_invariants(h.inventory.store()).await;
 }
