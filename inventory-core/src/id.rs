@@ -27,6 +27,10 @@ pub enum IdentifierKind {
     Reservation,
     /// A supplier.
     Supplier,
+    /// A purchase order id.
+    PurchaseOrder,
+    /// An investigation id.
+    Investigation,
 }
 
 impl fmt::Display for IdentifierKind {
@@ -37,6 +41,8 @@ impl fmt::Display for IdentifierKind {
             Self::Order => "order id",
             Self::Reservation => "reservation id",
             Self::Supplier => "supplier",
+            Self::PurchaseOrder => "purchase order id",
+            Self::Investigation => "investigation id",
         })
     }
 }
@@ -140,6 +146,49 @@ string_identifier!(
     IdentifierKind::Supplier
 );
 
+/// The shared methods of an id that is a UUID: wrap, unwrap, parse, display.
+macro_rules! uuid_identifier {
+    ($name:ident, $kind:expr) => {
+        impl $name {
+            /// Wraps a UUID read back from storage.
+            pub fn from_uuid(uuid: uuid::Uuid) -> Self {
+                Self(uuid)
+            }
+
+            /// The id as a UUID.
+            pub fn as_uuid(&self) -> uuid::Uuid {
+                self.0
+            }
+
+            /// Parses the hyphenated text form.
+            ///
+            /// # Errors
+            ///
+            /// [`DomainError::InvalidIdentifier`](crate::DomainError::InvalidIdentifier)
+            /// when `text` is not a UUID.
+            pub fn parse(text: &str) -> Result<Self, $crate::error::DomainError> {
+                uuid::Uuid::parse_str(text).map(Self).map_err(|_| {
+                    $crate::error::DomainError::InvalidIdentifier {
+                        kind: $kind,
+                        value: text
+                            .chars()
+                            .take($crate::id::IDENTIFIER_LENGTH_MAX)
+                            .collect(),
+                        reason: "is not a UUID",
+                    }
+                })
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+pub(crate) use uuid_identifier;
+
 /// Namespace for deriving reservation ids from order ids (UUID version 5).
 const RESERVATION_NAMESPACE: Uuid = Uuid::from_u128(0x6b1f_8a52_2c4e_4f0b_9d37_51a0_c2e8_7f14);
 
@@ -160,38 +209,9 @@ impl ReservationId {
             order.as_str().as_bytes(),
         ))
     }
-
-    /// Wraps a UUID read back from storage.
-    pub fn from_uuid(uuid: Uuid) -> Self {
-        Self(uuid)
-    }
-
-    /// The id as a UUID.
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-
-    /// Parses the hyphenated text form.
-    ///
-    /// # Errors
-    ///
-    /// [`DomainError::InvalidIdentifier`] when `text` is not a UUID.
-    pub fn parse(text: &str) -> Result<Self, DomainError> {
-        Uuid::parse_str(text)
-            .map(Self)
-            .map_err(|_| DomainError::InvalidIdentifier {
-                kind: IdentifierKind::Reservation,
-                value: text.chars().take(IDENTIFIER_LENGTH_MAX).collect(),
-                reason: "is not a UUID",
-            })
-    }
 }
 
-impl fmt::Display for ReservationId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+uuid_identifier!(ReservationId, IdentifierKind::Reservation);
 
 #[cfg(test)]
 mod tests {

@@ -35,38 +35,9 @@ impl InvestigationId {
         );
         Self(Uuid::new_v5(&INVESTIGATION_NAMESPACE, name.as_bytes()))
     }
-
-    /// Wraps a UUID read back from storage.
-    pub fn from_uuid(uuid: Uuid) -> Self {
-        Self(uuid)
-    }
-
-    /// The id as a UUID.
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-
-    /// Parses the hyphenated text form.
-    ///
-    /// # Errors
-    ///
-    /// [`DomainError::InvalidIdentifier`] when `text` is not a UUID.
-    pub fn parse(text: &str) -> Result<Self, DomainError> {
-        Uuid::parse_str(text)
-            .map(Self)
-            .map_err(|_| DomainError::InvalidIdentifier {
-                kind: IdentifierKind::Sku,
-                value: text.chars().take(128).collect(),
-                reason: "is not an investigation id",
-            })
-    }
 }
 
-impl std::fmt::Display for InvestigationId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
+crate::id::uuid_identifier!(InvestigationId, IdentifierKind::Investigation);
 
 /// One count, kept forever.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,7 +9,6 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::DomainError;
 use crate::id::{IdentifierKind, LocationId, Sku, SupplierId};
 
 use super::rules::ReorderRule;
@@ -29,38 +28,9 @@ impl PurchaseOrderId {
         let name = format!("{supplier}/{}", at.timestamp_micros());
         Self(Uuid::new_v5(&PURCHASE_ORDER_NAMESPACE, name.as_bytes()))
     }
-
-    /// Wraps a UUID read back from storage.
-    pub fn from_uuid(uuid: Uuid) -> Self {
-        Self(uuid)
-    }
-
-    /// The id as a UUID.
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-
-    /// Parses the hyphenated text form.
-    ///
-    /// # Errors
-    ///
-    /// [`DomainError::InvalidIdentifier`] when `text` is not a UUID.
-    pub fn parse(text: &str) -> Result<Self, DomainError> {
-        Uuid::parse_str(text)
-            .map(Self)
-            .map_err(|_| DomainError::InvalidIdentifier {
-                kind: IdentifierKind::Supplier,
-                value: text.chars().take(128).collect(),
-                reason: "is not a purchase order id",
-            })
-    }
 }
 
-impl fmt::Display for PurchaseOrderId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+crate::id::uuid_identifier!(PurchaseOrderId, IdentifierKind::PurchaseOrder);
 
 /// Where a purchase order is in its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
