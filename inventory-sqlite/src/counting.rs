@@ -10,29 +10,10 @@ use inventory_core::{LocationId, Sku, StockKey, StoreError};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{corrupt, store_error};
+use crate::rows::{decode, texts};
 use crate::store::SqliteStore;
 
 type Result<T> = std::result::Result<T, StoreError>;
-
-fn decode<T: serde::de::DeserializeOwned>(
-    texts: Vec<String>,
-    what: &'static str,
-) -> Result<Vec<T>> {
-    texts
-        .iter()
-        .map(|text| serde_json::from_str(text).map_err(|e| corrupt(what, e)))
-        .collect()
-}
-
-fn texts(connection: &Connection, sql: &str, bind: impl rusqlite::Params) -> Result<Vec<String>> {
-    let mut statement = connection.prepare_cached(sql).map_err(store_error)?;
-    let found = statement
-        .query_map(bind, |row| row.get::<_, String>(0))
-        .map_err(store_error)?;
-    found
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(store_error)
-}
 
 /// The investigations with these ids and the open ones of these SKUs.
 pub(crate) fn locked_investigations(

@@ -8,7 +8,7 @@ use inventory_core::{LocationId, StoreError, SupplierId};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::error::{corrupt, store_error};
-use crate::rows::micros;
+use crate::rows::{decode, micros, texts};
 use crate::store::SqliteStore;
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -129,16 +129,7 @@ fn bodies<T: serde::de::DeserializeOwned>(
     sql: &'static str,
     what: &'static str,
 ) -> Result<Vec<T>> {
-    let mut statement = connection.prepare_cached(sql).map_err(store_error)?;
-    let texts = statement
-        .query_map([], |row| row.get::<_, String>(0))
-        .map_err(store_error)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(store_error)?;
-    texts
-        .iter()
-        .map(|text| serde_json::from_str(text).map_err(|e| corrupt(what, e)))
-        .collect()
+    decode(texts(connection, sql, [])?, what)
 }
 
 #[async_trait]

@@ -510,3 +510,29 @@ fn persist_reservation(connection: &Connection, reservation: &Reservation) -> Re
     }
     Ok(())
 }
+
+/// The first column of every row of `sql`, as text (JSON bodies).
+pub(crate) fn texts(
+    connection: &Connection,
+    sql: &str,
+    bind: impl rusqlite::Params,
+) -> Result<Vec<String>> {
+    let mut statement = connection.prepare_cached(sql).map_err(store_error)?;
+    let found = statement
+        .query_map(bind, |row| row.get::<_, String>(0))
+        .map_err(store_error)?;
+    found
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(store_error)
+}
+
+/// Decodes JSON bodies read back from the file (`what` names them in errors).
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    texts: Vec<String>,
+    what: &'static str,
+) -> Result<Vec<T>> {
+    texts
+        .iter()
+        .map(|text| serde_json::from_str(text).map_err(|e| corrupt(what, e)))
+        .collect()
+}

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod counting;
 mod error;
 mod purchase;
 mod rows;

@@ -21,10 +21,7 @@ async fn bodies<T: serde::de::DeserializeOwned>(
         .fetch_all(store.pool())
         .await
         .map_err(before)?;
-    texts
-        .iter()
-        .map(|text| serde_json::from_str(text).map_err(|e| corrupt(what, e)))
-        .collect()
+    rows::decode_bodies(&texts, what)
 }
 
 #[async_trait]

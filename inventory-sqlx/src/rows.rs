@@ -325,3 +325,14 @@ pub(crate) const LOCK_HOLDERS: &str = concat!(
     ORDER BY id
     FOR UPDATE"
 );
+
+/// Decodes JSON bodies read back from the database (`what` names them in errors).
+pub(crate) fn decode_bodies<T: serde::de::DeserializeOwned>(
+    bodies: &[String],
+    what: &'static str,
+) -> Result<Vec<T>> {
+    bodies
+        .iter()
+        .map(|body| serde_json::from_str(body).map_err(|e| corrupt(what, e)))
+        .collect()
+}

@@ -126,12 +126,7 @@ impl PgTx {
             .fetch_all(&mut *self.tx)
             .await
             .map_err(before)?;
-        bodies
-            .iter()
-            .map(|body| {
-                serde_json::from_str(body).map_err(|e| crate::error::corrupt("investigation", e))
-            })
-            .collect()
+        rows::decode_bodies(&bodies, "investigation")
     }
 
     async fn lock_reservations(

@@ -7,10 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use inventory_core::counting::{CountRecord, CountStore, Investigation, InvestigationId};
 use inventory_core::reorder::{DemandStore, ShippedPerDay};
 use inventory_core::sync::{DirtyMark, Pushed, StockUpdate, SyncStore};
-use inventory_core::{LocationStock, Sku, StockKey, StoreError};
+use inventory_core::{LocationStock, Sku, StoreError};
 use rust_decimal::Decimal;
 use sqlx::Row;
 
@@ -253,65 +252,5 @@ impl DemandStore for PgStore {
                 .insert(day, row.try_get(2).map_err(before)?);
         }
         Ok(shipped)
-    }
-}
-
-#[async_trait]
-impl CountStore for PgStore {
-    async fn counts_of(&self, sku: &Sku) -> Result<Vec<CountRecord>> {
-        let bodies: Vec<String> =
-            sqlx::query_scalar("SELECT body::text FROM count_records WHERE sku = $1 ORDER BY id")
-                .bind(sku.as_str())
-                .fetch_all(self.pool())
-                .await
-                .map_err(before)?;
-        bodies
-            .iter()
-            .map(|body| serde_json::from_str(body).map_err(|e| corrupt("count", e)))
-            .collect()
-    }
-
-    async fn investigation(&self, id: &InvestigationId) -> Result<Option<Investigation>> {
-        let body: Option<String> =
-            sqlx::query_scalar("SELECT body::text FROM investigations WHERE id = $1")
-                .bind(id.as_uuid())
-                .fetch_optional(self.pool())
-                .await
-                .map_err(before)?;
-        body.map(|body| serde_json::from_str(&body).map_err(|e| corrupt("investigation", e)))
-            .transpose()
-    }
-
-    async fn last_counted(&self) -> Result<BTreeMap<StockKey, DateTime<Utc>>> {
-        let found = sqlx::query("SELECT sku, location, at FROM last_counts")
-            .fetch_all(self.pool())
-            .await
-            .map_err(before)?;
-        found
-            .iter()
-            .map(|row| {
-                let key = StockKey::new(
-                    rows::sku(row.try_get(0).map_err(before)?)?,
-                    rows::location(row.try_get(1).map_err(before)?)?,
-                );
-                let at: i64 = row.try_get(2).map_err(before)?;
-                Ok((
-                    key,
-                    DateTime::from_timestamp_micros(at).ok_or_else(|| corrupt("count time", at))?,
-                ))
-            })
-            .collect()
-    }
-
-    async fn open_investigations(&self) -> Result<Vec<Investigation>> {
-        let bodies: Vec<String> =
-            sqlx::query_scalar("SELECT body::text FROM investigations WHERE open ORDER BY id")
-                .fetch_all(self.pool())
-                .await
-                .map_err(before)?;
-        bodies
-            .iter()
-            .map(|body| serde_json::from_str(body).map_err(|e| corrupt("investigation", e)))
-            .collect()
     }
 }
