@@ -5,3 +5,4 @@
 //! read-then-write counter.
 
 pub mod flash_sale;
+pub mod service;

@@ -1,0 +1,223 @@
+//! The API's error body: `{"error": "<code>", "message": "...", ...context}`.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use inventory_core::{DomainError, Error, StoreError};
+use serde_json::{json, Map, Value};
+
+/// An error answer: a status, a code, a message and context fields.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    context: Map<String, Value>,
+}
+
+impl ApiError {
+    /// An error with no context.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            context: Map::new(),
+        }
+    }
+
+    /// A 422 `invalid_request`.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", message)
+    }
+
+    /// A 404 `not_found`.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// A 401 `unauthorized`.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    /// A 409 `invalid_state`.
+    pub fn invalid_state(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "invalid_state", message)
+    }
+
+    /// Adds a context field.
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.context.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The error code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = Map::new();
+        body.insert("error".to_owned(), self.code.into());
+        body.insert("message".to_owned(), self.message.into());
+        body.extend(self.context);
+        let retry = self.status == StatusCode::SERVICE_UNAVAILABLE;
+        let mut response = (self.status, Json(Value::Object(body))).into_response();
+        if retry {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(error: DomainError) -> Self {
+        let message = error.to_string();
+        match &error {
+            DomainError::UnknownSku { sku } => {
+                Self::new(StatusCode::NOT_FOUND, "unknown_sku", message).with("sku", sku.as_str())
+            }
+            DomainError::UnknownLocation { sku, location } => {
+                Self::new(StatusCode::NOT_FOUND, "unknown_sku", message)
+                    .with("sku", sku.as_str())
+                    .with("location", location.as_str())
+            }
+            DomainError::InsufficientStock {
+                sku,
+                location,
+                available,
+                requested,
+            } => {
+                let error = Self::new(StatusCode::CONFLICT, "insufficient_stock", message)
+                    .with("sku", sku.as_str())
+                    .with("available", *available)
+                    .with("requested", *requested);
+                match location {
+                    Some(location) => error.with("location", location.as_str()),
+                    None => error,
+                }
+            }
+            DomainError::ReservationNotFound { id } => {
+                Self::not_found(message).with("id", id.to_string())
+            }
+            DomainError::PurchaseOrderNotFound { id } => {
+                Self::not_found(message).with("id", id.to_string())
+            }
+            DomainError::InvestigationNotFound { id } => {
+                Self::not_found(message).with("id", id.to_string())
+            }
+            DomainError::InvalidState { id, current, .. } => Self::invalid_state(message)
+                .with("id", id.to_string())
+                .with("status", current.as_str()),
+            DomainError::InvalidPurchaseOrderState { id, current, .. } => {
+                Self::invalid_state(message)
+                    .with("id", id.to_string())
+                    .with("status", current.as_str())
+            }
+            DomainError::InvestigationResolved { id } => {
+                Self::invalid_state(message).with("id", id.to_string())
+            }
+            DomainError::InsufficientInTransit { sku, .. } => {
+                Self::invalid_state(message).with("sku", sku.as_str())
+            }
+            DomainError::Expired { id, expired_at } => {
+                Self::new(StatusCode::CONFLICT, "expired", message)
+                    .with("id", id.to_string())
+                    .with("expired_at", expired_at.to_rfc3339())
+            }
+            DomainError::IdempotencyConflict { order_id } => {
+                Self::new(StatusCode::CONFLICT, "idempotency_conflict", message)
+                    .with("order_id", order_id.as_str())
+            }
+            DomainError::SkuFrozen { sku } => {
+                Self::new(StatusCode::LOCKED, "sku_frozen", message).with("sku", sku.as_str())
+            }
+            DomainError::InconsistentState { .. } => {
+                tracing::error!(%error, "stored state is inconsistent");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+            }
+            _ => Self::invalid(message),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        let message = error.to_string();
+        match &error {
+            StoreError::Contention { .. } | StoreError::Unavailable(..) => {
+                tracing::warn!(error = ?error, "storage busy or unavailable");
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+            }
+            _ => {
+                tracing::error!(error = ?error, "storage failed");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+            }
+        }
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::Domain(error) => error.into(),
+            Error::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let status = match rejection.status() {
+            StatusCode::UNPROCESSABLE_ENTITY => StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Self::new(status, "invalid_request", rejection.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            rejection.body_text(),
+        )
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            rejection.body_text(),
+        )
+    }
+}
+
+/// Answers a route that does not exist.
+pub async fn no_route() -> ApiError {
+    ApiError::not_found("no such route")
+}
+
+/// The body of a 2xx answer or an [`ApiError`].
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Builds a JSON body from anything serializable.
+pub fn to_json(value: impl serde::Serialize) -> Value {
+    serde_json::to_value(value)
+        .unwrap_or_else(|error| json!({ "unserializable": error.to_string() }))
+}

@@ -1,0 +1,173 @@
+//! The reference HTTP service: the library behind a JSON API, Shopify-style webhooks
+//! and HTTP channel adapters, on SQLite by default or PostgreSQL by URL.
+//!
+//! [`router`] builds the routes over any [`ServiceStore`]; [`start`] serves them on a
+//! listener with the expiry sweep and the sync worker in the background; [`run`] opens
+//! the database named by [`Settings`] and serves until a shutdown signal; [`main`] is
+//! the program (`cargo run -p inventory-examples --example reference_service`).
+
+pub mod channel_http;
+pub mod config;
+mod counts;
+pub mod error;
+pub mod metrics;
+mod purchasing;
+mod reservations;
+mod run;
+mod shopify;
+mod stock;
+mod views;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, FromRef, FromRequest, FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{middleware, Json, Router};
+use inventory_core::counting::CountStore;
+use inventory_core::reorder::{DemandStore, PurchaseStore};
+use inventory_core::sync::{SyncStore, SyncWorker};
+use inventory_core::{AuditStore, Inventory, Sku};
+use serde_json::{json, Value};
+use tower_http::trace::TraceLayer;
+
+pub use config::{ConfigError, ServiceConfig, Settings};
+pub use error::{ApiError, ApiResult};
+pub use metrics::Metrics;
+pub use run::{main, run, start, Service, StartError};
+pub use shopify::{sign, SeenWebhooks};
+
+/// Every storage capability the service uses; the SQLite, PostgreSQL and memory stores
+/// all have them.
+pub trait ServiceStore:
+    AuditStore + SyncStore + DemandStore + PurchaseStore + CountStore + Clone
+{
+}
+
+impl<T> ServiceStore for T where
+    T: AuditStore + SyncStore + DemandStore + PurchaseStore + CountStore + Clone
+{
+}
+
+/// What every handler shares.
+pub struct AppState<S: ServiceStore> {
+    /// The inventory.
+    pub inventory: Inventory<S>,
+    /// The sync worker, for channel status.
+    pub worker: Arc<SyncWorker<S>>,
+    /// The config file's settings.
+    pub config: Arc<ServiceConfig>,
+    /// The metrics.
+    pub metrics: Arc<Metrics>,
+    /// Webhook ids already applied.
+    pub webhooks: Arc<SeenWebhooks>,
+}
+
+impl<S: ServiceStore> Clone for AppState<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inventory: self.inventory.clone(),
+            worker: Arc::clone(&self.worker),
+            config: Arc::clone(&self.config),
+            metrics: Arc::clone(&self.metrics),
+            webhooks: Arc::clone(&self.webhooks),
+        }
+    }
+}
+
+impl<S: ServiceStore> FromRef<AppState<S>> for Arc<Metrics> {
+    fn from_ref(state: &AppState<S>) -> Self {
+        Arc::clone(&state.metrics)
+    }
+}
+
+/// A JSON body whose rejection is an [`ApiError`].
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct Body<T>(pub T);
+
+/// Path parameters whose rejection is an [`ApiError`].
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct Path<T>(pub T);
+
+/// Query parameters whose rejection is an [`ApiError`].
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct Query<T>(pub T);
+
+/// All routes of the service over `state`.
+pub fn router<S: ServiceStore>(state: AppState<S>) -> Router {
+    let metrics = Arc::clone(&state.metrics);
+    Router::new()
+        .route("/healthz", get(health::<S>))
+        .route("/metrics", get(metrics::handler))
+        .route("/v1/receipts", post(stock::receive::<S>))
+        .route("/v1/adjustments", post(stock::adjust::<S>))
+        .route("/v1/stock/{sku}", get(stock::show::<S>))
+        .route("/v1/reservations", post(reservations::create::<S>))
+        .route("/v1/reservations/{id}", get(reservations::show::<S>))
+        .route(
+            "/v1/reservations/{id}/commit",
+            post(reservations::commit::<S>),
+        )
+        .route("/v1/reservations/{id}/ship", post(reservations::ship::<S>))
+        .route(
+            "/v1/reservations/{id}/release",
+            post(reservations::release::<S>),
+        )
+        .route(
+            "/v1/reservations/{id}/extend",
+            post(reservations::extend::<S>),
+        )
+        .route("/v1/counts", post(counts::record::<S>))
+        .route("/v1/counts/due", get(counts::due::<S>))
+        .route("/v1/skus/{sku}/unfreeze", post(counts::unfreeze::<S>))
+        .route(
+            "/v1/channels/{name}/stock/{sku}",
+            get(purchasing::channel_stock::<S>),
+        )
+        .route("/v1/reorder/run", post(purchasing::reorder::<S>))
+        .route("/v1/purchase-orders", get(purchasing::list::<S>))
+        .route(
+            "/v1/purchase-orders/{id}/{action}",
+            post(purchasing::transition::<S>),
+        )
+        .route("/v1/webhooks/shopify", post(shopify::webhook::<S>))
+        .route_layer(middleware::from_fn_with_state(metrics, metrics::track))
+        .fallback(error::no_route)
+        .layer(DefaultBodyLimit::max(config::BODY_BYTES_MAX))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// `GET /healthz`: 200 when the database answers, 503 when it does not.
+async fn health<S: ServiceStore>(State(app): State<AppState<S>>) -> ApiResult<Json<Value>> {
+    let probe = Sku::new("healthz").map_err(ApiError::from)?;
+    app.inventory.store().stock(&probe).await.map_err(|error| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!("database unreachable: {error}"),
+        )
+    })?;
+    Ok(Json(json!({ "status": "ok" })))
+}
+
+/// A JSON body that may be empty: empty means `T::default()`.
+///
+/// # Errors
+///
+/// 400 `invalid_request` when the body is not JSON of the expected shape.
+pub fn optional_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> ApiResult<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|error| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            error.to_string(),
+        )
+    })
+}

@@ -1,0 +1,163 @@
+//! Reservations: create (idempotent by order id), read, commit, ship, release, extend.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use inventory_core::{
+    DomainError, OrderId, OrderLine, Quantity, Reservation, ReserveRequest, Reserved,
+};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use super::config::ttl;
+use super::error::{ApiError, ApiResult};
+use super::views::{location, reservation_id, sku, ReservationView};
+use super::{AppState, Body, Path, ServiceStore};
+
+/// `POST /v1/reservations`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReserveBody {
+    order_id: String,
+    lines: Vec<LineBody>,
+    ttl_seconds: Option<u64>,
+    #[serde(default)]
+    allow_split: bool,
+}
+
+/// One line of a reservation request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineBody {
+    sku: String,
+    quantity: i64,
+    location: Option<String>,
+    /// Price per unit as decimal text, recorded on the shipment for revenue.
+    unit_price: Option<Decimal>,
+}
+
+/// `POST /v1/reservations/{id}/extend`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtendBody {
+    ttl_seconds: u64,
+}
+
+impl ReserveBody {
+    fn request(self) -> Result<ReserveRequest, ApiError> {
+        let lines = self
+            .lines
+            .into_iter()
+            .map(|line| {
+                let (sku, quantity) = (sku(&line.sku)?, Quantity::new(line.quantity)?);
+                let mut order_line = match line.location {
+                    Some(name) => OrderLine::at(sku, quantity, location(&name)?),
+                    None => OrderLine::new(sku, quantity),
+                };
+                if let Some(price) = line.unit_price {
+                    if price.is_sign_negative() {
+                        return Err(ApiError::invalid(format!("unit price {price} is negative")));
+                    }
+                    order_line = order_line.priced(price);
+                }
+                Ok(order_line)
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        let mut request =
+            ReserveRequest::new(OrderId::new(self.order_id)?, lines).with_split(self.allow_split);
+        if let Some(seconds) = self.ttl_seconds {
+            request = request.with_ttl(ttl(seconds)?);
+        }
+        Ok(request)
+    }
+}
+
+/// Reserves and counts the attempt under `source`.
+pub(super) async fn reserve<S: ServiceStore>(
+    app: &AppState<S>,
+    request: ReserveRequest,
+    source: &'static str,
+) -> Result<Reserved, inventory_core::Error> {
+    let result = app.inventory.reserve(request).await;
+    let outcome = match &result {
+        Ok(reserved) if reserved.created => "accepted",
+        Ok(_) => "replayed",
+        Err(error) if error.as_domain().is_some() => "refused",
+        Err(_) => "failed",
+    };
+    app.metrics.reservation(source, outcome);
+    result
+}
+
+fn view<S: ServiceStore>(app: &AppState<S>, reservation: &Reservation) -> Json<ReservationView> {
+    Json(ReservationView::new(reservation, app.inventory.now()))
+}
+
+/// Holds stock for an order: 201 when new, 200 for the same request again.
+pub async fn create<S: ServiceStore>(
+    State(app): State<AppState<S>>,
+    Body(body): Body<ReserveBody>,
+) -> ApiResult<(StatusCode, Json<ReservationView>)> {
+    let request = match body.request() {
+        Ok(request) => request,
+        Err(error) => {
+            app.metrics.reservation("api", "refused");
+            return Err(error);
+        }
+    };
+    let reserved = reserve(&app, request, "api").await?;
+    let status = if reserved.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, view(&app, &reserved.reservation)))
+}
+
+/// One reservation.
+pub async fn show<S: ServiceStore>(
+    State(app): State<AppState<S>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ReservationView>> {
+    let reservation = app.inventory.reservation(reservation_id(&id)?).await?;
+    Ok(view(&app, &reservation))
+}
+
+/// Active to committed: picking starts.
+pub async fn commit<S: ServiceStore>(
+    State(app): State<AppState<S>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ReservationView>> {
+    let reservation = app.inventory.commit(reservation_id(&id)?).await?;
+    Ok(view(&app, &reservation))
+}
+
+/// Committed to shipped: the units leave on hand.
+pub async fn ship<S: ServiceStore>(
+    State(app): State<AppState<S>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ReservationView>> {
+    let reservation = app.inventory.ship(reservation_id(&id)?).await?;
+    Ok(view(&app, &reservation))
+}
+
+/// Active or committed to released: the units are sellable again.
+pub async fn release<S: ServiceStore>(
+    State(app): State<AppState<S>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ReservationView>> {
+    let reservation = app.inventory.release(reservation_id(&id)?).await?;
+    Ok(view(&app, &reservation))
+}
+
+/// Holds an active reservation until now + `ttl_seconds` (never shortens it).
+pub async fn extend<S: ServiceStore>(
+    State(app): State<AppState<S>>,
+    Path(id): Path<String>,
+    Body(body): Body<ExtendBody>,
+) -> ApiResult<Json<ReservationView>> {
+    let id = reservation_id(&id)?;
+    let ttl = ttl(body.ttl_seconds).map_err(|error: DomainError| ApiError::from(error))?;
+    let reservation = app.inventory.extend(id, ttl).await?;
+    Ok(view(&app, &reservation))
+}

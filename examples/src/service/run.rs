@@ -1,0 +1,281 @@
+//! Starting and stopping the service: the database, the background tasks, the
+//! listener, graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use inventory_core::reorder::{Notifier, PurchaseOrder};
+use inventory_core::sync::{SyncConfig, SyncWorker};
+use inventory_core::{DomainError, Inventory, StoreError};
+use inventory_sqlite::{OpenError, SqliteStore};
+use inventory_sqlx::PgStore;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::channel_http::HttpChannel;
+use super::config::{ConfigError, ServiceConfig, Settings};
+use super::metrics::Metrics;
+use super::{router, AppState, SeenWebhooks, ServiceStore};
+
+/// Most holds one sweep releases per transaction.
+const SWEEP_BATCH: usize = 500;
+
+/// The service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A setting is wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The SQLite file could not be opened.
+    #[error("cannot open the SQLite database: {0}")]
+    Sqlite(#[from] OpenError),
+    /// PostgreSQL could not be reached or migrated.
+    #[error("cannot open the PostgreSQL database: {0}")]
+    Postgres(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A configured value breaks a rule.
+    #[error("invalid configuration: {0}")]
+    Domain(#[from] DomainError),
+    /// Writing the configured suppliers failed.
+    #[error("storage failed at startup: {0}")]
+    Store(#[from] StoreError),
+    /// The address could not be bound, or serving failed.
+    #[error("network: {0}")]
+    Io(#[from] std::io::Error),
+    /// The HTTP client of a channel could not be built.
+    #[error("channel client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
+/// Tells the log about every purchase order a reorder run raises.
+pub(super) struct LogNotifier;
+
+#[async_trait]
+impl Notifier for LogNotifier {
+    async fn purchase_order_raised(&self, order: &PurchaseOrder, summary: &str) {
+        tracing::info!(id = %order.id, total = %order.total_cost(), "{summary}");
+    }
+}
+
+/// A running service.
+pub struct Service {
+    addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Service {
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops taking connections, lets requests in flight finish, stops the background
+    /// tasks, and waits for all of it.
+    ///
+    /// # Errors
+    ///
+    /// The server's I/O error, if it failed.
+    pub async fn stop(self) -> std::io::Result<()> {
+        let _ = self.shutdown.send(true);
+        self.wait().await
+    }
+
+    /// Waits until the service stops.
+    ///
+    /// # Errors
+    ///
+    /// The server's I/O error, if it failed.
+    pub async fn wait(self) -> std::io::Result<()> {
+        match self.task.await {
+            Ok(result) => result,
+            Err(error) => Err(std::io::Error::other(error)),
+        }
+    }
+}
+
+/// Serves `store` on `listener` with `config`: writes the configured suppliers, starts
+/// the expiry sweep and the sync worker, and answers requests until [`Service::stop`].
+///
+/// # Errors
+///
+/// [`StartError`] for a bad configured value, a storage failure while writing the
+/// suppliers, or a channel client that cannot be built.
+pub async fn start<S: ServiceStore>(
+    store: S,
+    config: ServiceConfig,
+    listener: TcpListener,
+) -> Result<Service, StartError> {
+    let addr = listener.local_addr()?;
+    for supplier in &config.suppliers {
+        store.put_supplier(&supplier.supplier()?).await?;
+        for link in supplier.links()? {
+            store.put_link(&link).await?;
+        }
+    }
+    let inventory = Inventory::new(store).with_default_ttl(config.default_ttl()?)?;
+    let metrics = Arc::new(Metrics::default());
+    let mut builder = SyncWorker::builder(inventory.clone());
+    for channel in &config.channels {
+        let adapter = HttpChannel::new(&channel.name, &channel.webhook, Arc::clone(&metrics))?;
+        builder = builder.channel(&channel.name, channel.policy()?, adapter)?;
+    }
+    if let Some(tick) = config.sync_tick_ms {
+        builder = builder.config(SyncConfig {
+            tick: std::time::Duration::from_millis(tick.max(10)),
+            ..SyncConfig::default()
+        });
+    }
+    let worker = Arc::new(builder.spawn());
+    let (shutdown, stopping) = watch::channel(false);
+    let sweeper = tokio::spawn(sweep(
+        inventory.clone(),
+        config.sweep_interval(),
+        stopping.clone(),
+    ));
+    let state = AppState {
+        inventory,
+        worker: Arc::clone(&worker),
+        config: Arc::new(config),
+        metrics,
+        webhooks: Arc::new(SeenWebhooks::default()),
+    };
+    let app = router(state);
+    let mut stopped = stopping;
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            })
+            .await;
+        sweeper.abort();
+        if let Ok(worker) = Arc::try_unwrap(worker) {
+            worker.stop();
+        }
+        tracing::info!("stopped");
+        served
+    });
+    Ok(Service {
+        addr,
+        shutdown,
+        task,
+    })
+}
+
+/// Releases expired holds every `interval` until told to stop.
+async fn sweep<S: ServiceStore>(
+    inventory: Inventory<S>,
+    interval: std::time::Duration,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stopping.wait_for(|stop| *stop) => return,
+        }
+        loop {
+            match inventory.expire_due(SWEEP_BATCH).await {
+                Ok(expired) if expired.is_empty() => break,
+                Ok(expired) => {
+                    tracing::info!(count = expired.len(), "expired holds released");
+                    if expired.len() < SWEEP_BATCH {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "expiry sweep failed; next tick retries");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Opens the database `settings` name and serves on its address until `shutdown`
+/// completes, then stops gracefully. Prints `listening on http://<addr>` to standard
+/// output once it accepts connections.
+///
+/// # Errors
+///
+/// [`StartError`] when the database, the config or the address fails.
+pub async fn run(
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), StartError> {
+    let listener = TcpListener::bind(settings.addr).await?;
+    let service = if settings.is_postgres() {
+        let store = PgStore::connect(&settings.db)
+            .await
+            .map_err(|error| StartError::Postgres(Box::new(error)))?;
+        store
+            .migrate()
+            .await
+            .map_err(|error| StartError::Postgres(Box::new(error)))?;
+        tracing::info!("database: PostgreSQL");
+        start(store, settings.config, listener).await?
+    } else {
+        let store = SqliteStore::open(&settings.db).await?;
+        tracing::info!(path = %settings.db, "database: SQLite");
+        start(store, settings.config, listener).await?
+    };
+    tracing::info!(addr = %service.addr(), "listening");
+    println!("listening on http://{}", service.addr());
+    shutdown.await;
+    tracing::info!("shutting down: finishing requests in flight");
+    Ok(service.stop().await?)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
+/// The program: settings from the command line and environment, logs to standard error
+/// (`RUST_LOG` filters, default `info`), serves until SIGINT or SIGTERM.
+pub async fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let settings =
+        match Settings::from_args(std::env::args().skip(1), |name| std::env::var(name).ok()) {
+            Ok(settings) => settings,
+            Err(error) => {
+                eprintln!("{error}");
+                return ExitCode::from(2);
+            }
+        };
+    match run(settings, signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "service failed");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! Shopify-style order webhooks: `orders/create` reserves, `orders/cancelled`
+//! releases, `orders/fulfilled` commits and ships.
+//!
+//! Each delivery is checked against `X-Shopify-Hmac-Sha256` (base64 HMAC-SHA256 of the
+//! raw body with the shared secret, compared in constant time) before anything else.
+//! Deliveries are idempotent twice over: a webhook id seen before is acknowledged and
+//! skipped, and every topic is idempotent by state (the reservation id derives from
+//! the order id), so a redelivery after a restart, or on another app server, changes
+//! nothing either.
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::sync::Mutex;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use hmac::{Hmac, KeyInit, Mac};
+use inventory_core::{
+    DomainError, Error, OrderId, OrderLine, Quantity, ReservationId, ReservationStatus,
+    ReserveRequest, Sku,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use super::error::{ApiError, ApiResult};
+use super::reservations::reserve;
+use super::views::ReservationView;
+use super::{AppState, ServiceStore};
+
+/// Webhook ids remembered per process.
+pub const SEEN_WEBHOOKS_MAX: usize = 100_000;
+
+/// The base64 HMAC-SHA256 of `body` under `secret`, as Shopify sends it.
+pub fn sign(secret: &[u8], body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any size");
+    mac.update(body);
+    STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// Whether `signature` is the HMAC of `body` under `secret` (constant time).
+fn verified(secret: &[u8], body: &[u8], signature: &str) -> bool {
+    let Ok(expected) = STANDARD.decode(signature.trim()) else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
+        return false;
+    };
+    mac.update(body);
+    mac.verify_slice(&expected).is_ok()
+}
+
+/// The webhook ids this process has applied, the oldest forgotten first.
+#[derive(Debug, Default)]
+pub struct SeenWebhooks {
+    inner: Mutex<(HashSet<String>, VecDeque<String>)>,
+}
+
+impl SeenWebhooks {
+    fn contains(&self, id: &str) -> bool {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .0
+            .contains(id)
+    }
+
+    fn insert(&self, id: &str) {
+        let mut guard = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (set, order) = &mut *guard;
+        if set.insert(id.to_owned()) {
+            order.push_back(id.to_owned());
+            if order.len() > SEEN_WEBHOOKS_MAX {
+                if let Some(oldest) = order.pop_front() {
+                    set.remove(&oldest);
+                }
+            }
+        }
+    }
+}
+
+/// The parts of Shopify's order JSON the service reads.
+#[derive(Debug, Deserialize)]
+struct ShopifyOrder {
+    id: u64,
+    #[serde(default)]
+    line_items: Vec<ShopifyLine>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ShopifyLine {
+    sku: Option<String>,
+    quantity: i64,
+    price: Option<String>,
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
+
+/// `POST /v1/webhooks/shopify`.
+pub async fn webhook<S: ServiceStore>(
+    State(app): State<AppState<S>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let Some(secret) = app.config.shopify_webhook_secret.as_deref() else {
+        return Err(ApiError::unauthorized(
+            "no Shopify webhook secret is configured",
+        ));
+    };
+    let signature = header(&headers, "x-shopify-hmac-sha256").unwrap_or_default();
+    if !verified(secret.as_bytes(), &body, signature) {
+        tracing::warn!(
+            shop = header(&headers, "x-shopify-shop-domain"),
+            "webhook signature refused"
+        );
+        return Err(ApiError::unauthorized(
+            "missing or wrong X-Shopify-Hmac-Sha256",
+        ));
+    }
+    let topic = header(&headers, "x-shopify-topic")
+        .ok_or_else(|| ApiError::invalid("missing X-Shopify-Topic"))?
+        .to_owned();
+    let webhook_id = header(&headers, "x-shopify-webhook-id")
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| ApiError::invalid("missing X-Shopify-Webhook-Id"))?
+        .to_owned();
+    if app.webhooks.contains(&webhook_id) {
+        tracing::info!(%webhook_id, %topic, "webhook seen before; acknowledged");
+        return Ok(Json(
+            json!({ "status": "duplicate", "webhook_id": webhook_id }),
+        ));
+    }
+    let order: ShopifyOrder = serde_json::from_slice(&body).map_err(|error| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!("order JSON: {error}"),
+        )
+    })?;
+    let answer = match topic.as_str() {
+        "orders/create" => created(&app, &order).await,
+        "orders/cancelled" => cancelled(&app, &order).await,
+        "orders/fulfilled" => fulfilled(&app, &order).await,
+        other => {
+            tracing::info!(topic = other, "webhook topic not handled; acknowledged");
+            Ok(json!({ "status": "ignored", "reason": format!("topic {other} is not handled") }))
+        }
+    };
+    match answer {
+        Ok(mut answer) => {
+            app.webhooks.insert(&webhook_id);
+            answer["webhook_id"] = Value::from(webhook_id);
+            Ok(Json(answer))
+        }
+        // Storage trouble: not applied, so Shopify's retry may apply it.
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn order_id(order: &ShopifyOrder) -> Result<OrderId, Error> {
+    Ok(OrderId::new(format!("shopify:{}", order.id))?)
+}
+
+/// A refusal by a rule is the answer to the delivery (acknowledged, logged); a storage
+/// failure is an error, so the delivery is retried.
+fn refused(error: Error, order: &ShopifyOrder) -> Result<Value, Error> {
+    match error {
+        Error::Domain(rule) => {
+            tracing::warn!(order = order.id, error = %rule, "Shopify order refused");
+            let api = ApiError::from(rule.clone());
+            Ok(json!({ "status": "refused", "error": api.code(), "message": rule.to_string() }))
+        }
+        other => Err(other),
+    }
+}
+
+async fn created<S: ServiceStore>(app: &AppState<S>, order: &ShopifyOrder) -> Result<Value, Error> {
+    let mut units: BTreeMap<Sku, (i64, Option<String>)> = BTreeMap::new();
+    for line in &order.line_items {
+        let Some(name) = line.sku.as_deref().filter(|name| !name.trim().is_empty()) else {
+            tracing::warn!(
+                order = order.id,
+                quantity = line.quantity,
+                "line item without SKU skipped"
+            );
+            continue;
+        };
+        let sku = match Sku::new(name) {
+            Ok(sku) => sku,
+            Err(error) => return refused(error.into(), order),
+        };
+        let entry = units.entry(sku).or_insert((0, line.price.clone()));
+        entry.0 = entry.0.saturating_add(line.quantity);
+    }
+    if units.is_empty() {
+        return Ok(json!({ "status": "ignored", "reason": "no line item has a SKU" }));
+    }
+    let mut lines = Vec::with_capacity(units.len());
+    for (sku, (quantity, price)) in units {
+        let quantity = match Quantity::new(quantity) {
+            Ok(quantity) => quantity,
+            Err(error) => return refused(error.into(), order),
+        };
+        let line = OrderLine::new(sku, quantity);
+        lines.push(match price.and_then(|price| price.parse().ok()) {
+            Some(price) => line.priced(price),
+            None => line,
+        });
+    }
+    let request = ReserveRequest::new(order_id(order)?, lines).with_ttl(app.config.shopify_hold()?);
+    match reserve(app, request, "shopify").await {
+        Ok(reserved) => Ok(json!({
+            "status": if reserved.created { "applied" } else { "duplicate" },
+            "reservation": ReservationView::new(&reserved.reservation, app.inventory.now()),
+        })),
+        Err(error) => refused(error, order),
+    }
+}
+
+async fn cancelled<S: ServiceStore>(
+    app: &AppState<S>,
+    order: &ShopifyOrder,
+) -> Result<Value, Error> {
+    let id = ReservationId::for_order(&order_id(order)?);
+    let current = match app.inventory.reservation(id).await {
+        Ok(reservation) => reservation,
+        Err(error) => return refused(error, order),
+    };
+    if !matches!(
+        current.status,
+        ReservationStatus::Active | ReservationStatus::Committed
+    ) {
+        return Ok(json!({ "status": "duplicate", "reservation_status": current.status }));
+    }
+    match app.inventory.release(id).await {
+        Ok(released) => Ok(json!({
+            "status": "applied",
+            "reservation": ReservationView::new(&released, app.inventory.now()),
+        })),
+        Err(error) => refused(error, order),
+    }
+}
+
+async fn fulfilled<S: ServiceStore>(
+    app: &AppState<S>,
+    order: &ShopifyOrder,
+) -> Result<Value, Error> {
+    let id = ReservationId::for_order(&order_id(order)?);
+    let current = match app.inventory.reservation(id).await {
+        Ok(reservation) => reservation,
+        Err(error) => return refused(error, order),
+    };
+    let step = match current.status {
+        ReservationStatus::Active => match app.inventory.commit(id).await {
+            Ok(_) => app.inventory.ship(id).await,
+            Err(error) => Err(error),
+        },
+        ReservationStatus::Committed => app.inventory.ship(id).await,
+        ReservationStatus::Shipped => {
+            return Ok(json!({ "status": "duplicate", "reservation_status": current.status }))
+        }
+        status => Err(DomainError::InvalidState {
+            id,
+            current: status,
+            wanted: inventory_core::reservation::Transition::Ship,
+        }
+        .into()),
+    };
+    match step {
+        Ok(shipped) => Ok(json!({
+            "status": "applied",
+            "reservation": ReservationView::new(&shipped, app.inventory.now()),
+        })),
+        Err(error) => refused(error, order),
+    }
+}

@@ -1,0 +1,181 @@
+//! JSON shapes of the API's answers, and parsing of the ids in its paths.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use inventory_core::{
+    LocationId, Reservation, ReservationId, ReservationStatus, Sku, SkuStock, StockLevel,
+};
+use serde::Serialize;
+
+use super::error::ApiError;
+
+/// The five numbers of a stock row or total.
+#[derive(Debug, Serialize)]
+pub struct Levels {
+    /// Physically in the warehouse.
+    pub on_hand: i64,
+    /// Held for orders not yet picked.
+    pub reserved: i64,
+    /// Being picked or packed.
+    pub committed: i64,
+    /// On its way from a supplier.
+    pub in_transit: i64,
+    /// What can be sold.
+    pub available: i64,
+}
+
+impl From<&StockLevel> for Levels {
+    fn from(level: &StockLevel) -> Self {
+        Self {
+            on_hand: level.on_hand,
+            reserved: level.reserved,
+            committed: level.committed,
+            in_transit: level.in_transit,
+            available: level.available(),
+        }
+    }
+}
+
+/// One stock row: `{"sku","location",...levels}`.
+#[derive(Debug, Serialize)]
+pub struct RowView {
+    /// The SKU.
+    pub sku: Sku,
+    /// The location.
+    pub location: LocationId,
+    /// Its numbers.
+    #[serde(flatten)]
+    pub levels: Levels,
+}
+
+/// One location of a SKU's stock.
+#[derive(Debug, Serialize)]
+pub struct LocationView {
+    /// The location.
+    pub location: LocationId,
+    /// Its numbers.
+    #[serde(flatten)]
+    pub levels: Levels,
+}
+
+/// A SKU's stock: totals, frozen flag and locations.
+#[derive(Debug, Serialize)]
+pub struct StockView {
+    /// The SKU.
+    pub sku: Sku,
+    /// Totals over locations.
+    #[serde(flatten)]
+    pub levels: Levels,
+    /// Whether an open investigation freezes it.
+    pub frozen: bool,
+    /// Each location.
+    pub locations: Vec<LocationView>,
+}
+
+impl StockView {
+    /// The view of `stock`.
+    pub fn new(stock: &SkuStock, frozen: bool) -> Self {
+        Self {
+            sku: stock.sku.clone(),
+            levels: Levels::from(&stock.total),
+            frozen,
+            locations: stock
+                .locations
+                .iter()
+                .map(|row| LocationView {
+                    location: row.location.clone(),
+                    levels: Levels::from(&row.level),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A reservation line.
+#[derive(Debug, Serialize)]
+pub struct LineView {
+    /// The SKU.
+    pub sku: Sku,
+    /// Where it is held.
+    pub location: LocationId,
+    /// Units.
+    pub quantity: i64,
+}
+
+/// A reservation as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct ReservationView {
+    /// Its id.
+    pub id: ReservationId,
+    /// The order it holds stock for.
+    pub order_id: String,
+    /// `active`, `committed`, `shipped`, `released` or `expired`.
+    pub status: ReservationStatus,
+    /// When its hold ends (RFC 3339).
+    pub expires_at: String,
+    /// When it was made (RFC 3339).
+    pub created_at: String,
+    /// Its lines.
+    pub lines: Vec<LineView>,
+}
+
+/// RFC 3339 with seconds, in UTC.
+pub fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+impl ReservationView {
+    /// The view of `reservation` at `now`: an active hold past its time shows as
+    /// expired even before the sweep writes it so.
+    pub fn new(reservation: &Reservation, now: DateTime<Utc>) -> Self {
+        let status = match reservation.status {
+            ReservationStatus::Active if reservation.expires_at <= now => {
+                ReservationStatus::Expired
+            }
+            status => status,
+        };
+        Self {
+            id: reservation.id,
+            order_id: reservation.order_id.as_str().to_owned(),
+            status,
+            expires_at: rfc3339(reservation.expires_at),
+            created_at: rfc3339(reservation.created_at),
+            lines: reservation
+                .lines
+                .iter()
+                .map(|line| LineView {
+                    sku: line.sku.clone(),
+                    location: line.location.clone(),
+                    quantity: line.quantity.get(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A SKU from a path or body.
+///
+/// # Errors
+///
+/// 422 `invalid_request` for a malformed SKU.
+pub fn sku(text: &str) -> Result<Sku, ApiError> {
+    Ok(Sku::new(text)?)
+}
+
+/// A location from a body.
+///
+/// # Errors
+///
+/// 422 `invalid_request` for a malformed location.
+pub fn location(text: &str) -> Result<LocationId, ApiError> {
+    Ok(LocationId::new(text)?)
+}
+
+/// A reservation id from a path.
+///
+/// # Errors
+///
+/// 404 `not_found` for text that is no reservation id (no reservation can have it).
+pub fn reservation_id(text: &str) -> Result<ReservationId, ApiError> {
+    ReservationId::parse(text)
+        .map_err(|_| ApiError::not_found(format!("reservation {text} not found")).with("id", text))
+}
