@@ -39,3 +39,4 @@ pub const RACE_TIMEOUT: Duration = Duration::from_secs(120);
 pub struct ReadmeDoctests;
 
 pub mod pg;
+pub mod service;
