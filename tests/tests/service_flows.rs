@@ -1,0 +1,347 @@
+//! The reference service end to end: signed Shopify webhooks, a channel receiving its
+//! numbers over HTTP, and 1,000 concurrent buyers for 200 units, on SQLite and on
+//! PostgreSQL (when `DATABASE_URL` is set).
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use inventory_examples::service::{sign, ServiceConfig};
+use inventory_tests::service::{
+    answer, channel_receiver, eventually, open_files_limit, Backend, TestService,
+};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+macro_rules! on_every_backend {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(inventory_tests::service::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(inventory_tests::service::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+on_every_backend!(
+    shopify_webhooks_reserve_once_and_refuse_bad_signatures,
+    a_channel_ends_with_the_formula_after_a_burst,
+    a_thousand_buyers_for_two_hundred_units,
+);
+
+const SECRET: &str = "shpss_test_secret";
+
+async fn stocked(service: &TestService, sku: &str, quantity: i64) {
+    let (status, _) = service
+        .post(
+            "/v1/receipts",
+            json!({ "sku": sku, "location": "main", "quantity": quantity }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+async fn available(service: &TestService, sku: &str) -> (i64, i64, i64) {
+    let (_, stock) = service.get(&format!("/v1/stock/{sku}")).await;
+    let number = |name: &str| stock[name].as_i64().expect("number");
+    (number("on_hand"), number("reserved"), number("available"))
+}
+
+/// Delivers a webhook as Shopify does; `signature` overrides the right one.
+async fn deliver(
+    service: &TestService,
+    topic: &str,
+    webhook_id: &str,
+    body: &Value,
+    signature: Option<&str>,
+) -> (StatusCode, Value) {
+    let raw = serde_json::to_vec(body).expect("body");
+    let right = sign(SECRET.as_bytes(), &raw);
+    let mut request = service
+        .client
+        .post(service.url("/v1/webhooks/shopify"))
+        .header("content-type", "application/json")
+        .header("x-shopify-topic", topic)
+        .header("x-shopify-webhook-id", webhook_id)
+        .header("x-shopify-shop-domain", "test-shop.myshopify.com");
+    match signature {
+        Some("") => {}
+        Some(wrong) => request = request.header("x-shopify-hmac-sha256", wrong),
+        None => request = request.header("x-shopify-hmac-sha256", right),
+    }
+    answer(request.body(raw).send().await.expect("delivery")).await
+}
+
+fn shopify_order(id: u64, lines: &[(Option<&str>, i64)]) -> Value {
+    let items: Vec<Value> = lines
+        .iter()
+        .map(|(sku, quantity)| json!({ "sku": sku, "quantity": quantity, "price": "19.90", "title": "Tee" }))
+        .collect();
+    json!({ "id": id, "name": format!("#{id}"), "currency": "EUR", "line_items": items })
+}
+
+async fn shopify_webhooks_reserve_once_and_refuse_bad_signatures(backend: Backend) {
+    let config = format!("shopify_webhook_secret = \"{SECRET}\"");
+    let Some(service) = backend
+        .start(ServiceConfig::parse(&config).expect("config"))
+        .await
+    else {
+        return;
+    };
+    stocked(&service, "TEE", 10).await;
+    stocked(&service, "MUG", 5).await;
+    let order = shopify_order(
+        4_501,
+        &[
+            (Some("TEE"), 2),
+            (None, 1),
+            (Some("TEE"), 1),
+            (Some("MUG"), 1),
+        ],
+    );
+
+    // Wrong, malformed and missing signatures: 401, nothing changes.
+    let tampered = sign(
+        b"another secret",
+        &serde_json::to_vec(&order).expect("body"),
+    );
+    for signature in [tampered.as_str(), "not base64!", ""] {
+        let (status, error) =
+            deliver(&service, "orders/create", "w-0", &order, Some(signature)).await;
+        assert_eq!(
+            (status, error["error"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+        );
+    }
+    assert_eq!(available(&service, "TEE").await, (10, 0, 10));
+
+    let (status, applied) = deliver(&service, "orders/create", "w-1", &order, None).await;
+    assert_eq!(
+        (status, applied["status"].as_str()),
+        (StatusCode::OK, Some("applied")),
+        "{applied}"
+    );
+    assert_eq!(applied["reservation"]["order_id"], "shopify:4501");
+    assert_eq!(
+        available(&service, "TEE").await,
+        (10, 3, 7),
+        "two TEE lines merged, the SKU-less line skipped"
+    );
+    assert_eq!(available(&service, "MUG").await, (5, 1, 4));
+
+    // The same webhook id again, and the same order under a new id: applied once.
+    let (status, again) = deliver(&service, "orders/create", "w-1", &order, None).await;
+    assert_eq!(
+        (status, again["status"].as_str()),
+        (StatusCode::OK, Some("duplicate"))
+    );
+    let (status, again) = deliver(&service, "orders/create", "w-2", &order, None).await;
+    assert_eq!(
+        (status, again["status"].as_str()),
+        (StatusCode::OK, Some("duplicate"))
+    );
+    assert_eq!(available(&service, "TEE").await, (10, 3, 7));
+
+    // Fulfilled commits and ships; cancelled releases another order.
+    let (status, shipped) = deliver(&service, "orders/fulfilled", "w-3", &order, None).await;
+    assert_eq!(
+        (status, shipped["reservation"]["status"].as_str()),
+        (StatusCode::OK, Some("shipped")),
+        "{shipped}"
+    );
+    assert_eq!(available(&service, "TEE").await, (7, 0, 7));
+    let (_, again) = deliver(&service, "orders/fulfilled", "w-4", &order, None).await;
+    assert_eq!(again["status"], "duplicate");
+    assert_eq!(available(&service, "TEE").await, (7, 0, 7));
+
+    let second = shopify_order(4_502, &[(Some("TEE"), 4)]);
+    deliver(&service, "orders/create", "w-5", &second, None).await;
+    assert_eq!(available(&service, "TEE").await, (7, 4, 3));
+    let (status, released) = deliver(&service, "orders/cancelled", "w-6", &second, None).await;
+    assert_eq!(
+        (status, released["reservation"]["status"].as_str()),
+        (StatusCode::OK, Some("released"))
+    );
+    assert_eq!(available(&service, "TEE").await, (7, 0, 7));
+
+    // An order the stock cannot cover is acknowledged as refused, with the reason.
+    let big = shopify_order(4_503, &[(Some("TEE"), 50)]);
+    let (status, refused) = deliver(&service, "orders/create", "w-7", &big, None).await;
+    assert_eq!(
+        (
+            status,
+            refused["status"].as_str(),
+            refused["error"].as_str()
+        ),
+        (StatusCode::OK, Some("refused"), Some("insufficient_stock"))
+    );
+    let (status, ignored) = deliver(&service, "products/update", "w-8", &big, None).await;
+    assert_eq!(
+        (status, ignored["status"].as_str()),
+        (StatusCode::OK, Some("ignored"))
+    );
+
+    // A body over 1 MiB is refused before it is read whole.
+    let huge = json!({ "id": 1, "line_items": [], "note": "x".repeat(1_100_000) });
+    let raw = serde_json::to_vec(&huge).expect("body");
+    let response = service
+        .client
+        .post(service.url("/v1/webhooks/shopify"))
+        .header("x-shopify-topic", "orders/create")
+        .header("x-shopify-webhook-id", "w-9")
+        .header("x-shopify-hmac-sha256", sign(SECRET.as_bytes(), &raw))
+        .body(raw)
+        .send()
+        .await
+        .expect("delivery");
+    assert_eq!(response.status().as_u16(), 413);
+    let (status, malformed) = deliver(
+        &service,
+        "orders/create",
+        "w-10",
+        &json!({ "id": "x" }),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, malformed["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_request"))
+    );
+    assert_eq!(available(&service, "TEE").await, (7, 0, 7));
+    service.stop().await;
+}
+
+async fn a_channel_ends_with_the_formula_after_a_burst(backend: Backend) {
+    // The receiver refuses its first two pushes: the worker retries with backoff.
+    let (url, received) = channel_receiver(2).await;
+    let config = format!(
+        "sync_tick_ms = 100\n[[channels]]\nname = \"shop\"\nbuffer = 0.9\nsafety_units = 2\nwebhook = \"{url}\"\n"
+    );
+    let Some(service) = backend
+        .start(ServiceConfig::parse(&config).expect("config"))
+        .await
+    else {
+        return;
+    };
+    stocked(&service, "TEE", 143).await;
+    stocked(&service, "CAP", 40).await;
+    let mut burst = tokio::task::JoinSet::new();
+    for n in 0..60_i64 {
+        let (client, url) = (service.client.clone(), service.url("/v1/reservations"));
+        burst.spawn(async move {
+            let sku = if n % 3 == 0 { "CAP" } else { "TEE" };
+            let body = json!({ "order_id": format!("burst-{n}"), "lines": [{ "sku": sku, "quantity": 1 + n % 2 }] });
+            client.post(url).json(&body).send().await.expect("request").status()
+        });
+    }
+    let statuses = burst.join_all().await;
+    assert!(
+        statuses.iter().all(|status| *status == StatusCode::CREATED),
+        "{statuses:?}"
+    );
+
+    for sku in ["TEE", "CAP"] {
+        let (_, _, left) = available(&service, sku).await;
+        let formula = ((left - 2).max(0) * 9) / 10;
+        let told = eventually(Duration::from_secs(20), async || {
+            received.last(sku) == Some(formula)
+        })
+        .await;
+        assert!(
+            told,
+            "{sku}: channel holds {:?}, formula says {formula}",
+            received.last(sku)
+        );
+        let settled = eventually(Duration::from_secs(10), async || {
+            let (_, status) = service.get(&format!("/v1/channels/shop/stock/{sku}")).await;
+            status["quantity"].as_i64() == Some(formula) && status["pending"] == false
+        })
+        .await;
+        assert!(
+            settled,
+            "{sku}: the status endpoint never showed {formula}, settled"
+        );
+    }
+    assert_eq!(
+        received.refuse.load(Ordering::SeqCst),
+        0,
+        "both refusals were retried"
+    );
+    let (status, error) = service.get("/v1/channels/amazon/stock/TEE").await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let metrics = service
+        .client
+        .get(service.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("inventory_sync_failures_total{channel=\"shop\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("inventory_sync_pushes_total{channel=\"shop\"}"),
+        "{metrics}"
+    );
+    service.stop().await;
+}
+
+async fn a_thousand_buyers_for_two_hundred_units(backend: Backend) {
+    let Some(service) = backend.start(ServiceConfig::default()).await else {
+        return;
+    };
+    stocked(&service, "HOT", 200).await;
+    // Each request holds a client and a server socket in this process.
+    let parallel = match open_files_limit() {
+        Some(limit) if limit < 2_600 => {
+            inventory_tests::loud(&format!(
+                "open-file limit {limit}: the 1,000 buyers run {} at a time",
+                (limit / 4).max(16)
+            ));
+            usize::try_from((limit / 4).max(16)).unwrap_or(16)
+        }
+        _ => 1_000,
+    };
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(parallel));
+    let mut buyers = tokio::task::JoinSet::new();
+    for n in 0..1_000 {
+        let (client, url, gate) = (
+            service.client.clone(),
+            service.url("/v1/reservations"),
+            gate.clone(),
+        );
+        buyers.spawn(async move {
+            let _permit = gate.acquire_owned().await.expect("gate");
+            let body = json!({ "order_id": format!("buyer-{n}"), "lines": [{ "sku": "HOT", "quantity": 1 }] });
+            answer(client.post(url).json(&body).send().await.expect("request")).await
+        });
+    }
+    let (mut created, mut refused) = (0, 0);
+    while let Some(result) = buyers.join_next().await {
+        let (status, body) = result.expect("buyer");
+        match status {
+            StatusCode::CREATED => created += 1,
+            StatusCode::CONFLICT if body["error"] == "insufficient_stock" => refused += 1,
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!((created, refused), (200, 800));
+    assert_eq!(available(&service, "HOT").await, (200, 200, 0));
+    service.stop().await;
+}
