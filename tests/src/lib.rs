@@ -2,7 +2,11 @@
 //! run against every backend. The test files are in `tests/`; this library only holds
 //! what they share.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
+
+use inventory_core::testkit::Snapshot;
+use inventory_core::{ReservationId, ReservationStatus};
 
 /// Proptest cases per property, from `PROPTEST_CASES` when set (CI sets none, so the
 /// default below runs), else `default`.
@@ -40,3 +44,40 @@ pub struct ReadmeDoctests;
 
 pub mod pg;
 pub mod service;
+
+/// Every reservation has exactly the ledger entries its status implies: one per line
+/// for each step it went through.
+///
+/// # Errors
+///
+/// The first reservation whose entries do not match its status.
+pub fn histories_are_whole(snapshot: &Snapshot) -> Result<(), String> {
+    let mut entries: BTreeMap<ReservationId, usize> = BTreeMap::new();
+    for entry in &snapshot.ledger {
+        if let Some(id) = entry.reservation_id {
+            *entries.entry(id).or_default() += 1;
+        }
+    }
+    for reservation in &snapshot.reservations {
+        let lines = reservation.lines.len();
+        let steps: &[usize] = match reservation.status {
+            ReservationStatus::Active => &[1],
+            ReservationStatus::Committed | ReservationStatus::Expired => &[2],
+            ReservationStatus::Shipped => &[3],
+            ReservationStatus::Released => &[2, 3],
+        };
+        let found = entries.remove(&reservation.id).unwrap_or(0);
+        if !steps.iter().any(|steps| steps * lines == found) {
+            return Err(format!(
+                "{} is {} with {found} entries for {lines} lines",
+                reservation.id, reservation.status
+            ));
+        }
+    }
+    match entries.into_iter().next() {
+        Some((id, count)) => Err(format!(
+            "{count} entries name reservation {id}, which is not stored"
+        )),
+        None => Ok(()),
+    }
+}

@@ -4,7 +4,6 @@
 //! rows, every reservation's history is whole, and the sync outbox brings a channel to
 //! the right numbers (nothing committed before the kill is lost to sync).
 
-use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -12,43 +11,11 @@ use inventory_core::sync::{Buffer, ChannelPolicy, SyncStore, SyncWorker};
 use inventory_core::testkit::invariants::violations;
 use inventory_core::testkit::RecordingChannel;
 use inventory_core::testkit::Snapshot;
-use inventory_core::{Inventory, ReservationId, ReservationStatus};
+use inventory_core::Inventory;
 use inventory_sqlite::SqliteStore;
+use inventory_tests::histories_are_whole;
 
 const KILLS: u64 = 20;
-
-/// Every reservation has exactly the ledger entries its status implies: one per line
-/// for each step it went through.
-fn histories_are_whole(snapshot: &Snapshot) -> Result<(), String> {
-    let mut entries: BTreeMap<ReservationId, usize> = BTreeMap::new();
-    for entry in &snapshot.ledger {
-        if let Some(id) = entry.reservation_id {
-            *entries.entry(id).or_default() += 1;
-        }
-    }
-    for reservation in &snapshot.reservations {
-        let lines = reservation.lines.len();
-        let steps: &[usize] = match reservation.status {
-            ReservationStatus::Active => &[1],
-            ReservationStatus::Committed | ReservationStatus::Expired => &[2],
-            ReservationStatus::Shipped => &[3],
-            ReservationStatus::Released => &[2, 3],
-        };
-        let found = entries.remove(&reservation.id).unwrap_or(0);
-        if !steps.iter().any(|steps| steps * lines == found) {
-            return Err(format!(
-                "{} is {} with {found} entries for {lines} lines",
-                reservation.id, reservation.status
-            ));
-        }
-    }
-    match entries.into_iter().next() {
-        Some((id, count)) => Err(format!(
-            "{count} entries name reservation {id}, which is not stored"
-        )),
-        None => Ok(()),
-    }
-}
 
 /// The workers committed without ever syncing: every change they made before the kill
 /// is in the outbox, and a sync worker started now brings the channel to the formula.

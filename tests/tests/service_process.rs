@@ -1,0 +1,207 @@
+//! The reference service as a real process on a SQLite file: killed with SIGKILL in the
+//! middle of a load and started again on the same file, four times, then stopped with
+//! SIGTERM. After every stop the file holds every invariant, every reservation's
+//! history is whole, and every answer the buyers got is still true.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use inventory_core::testkit::invariants::violations;
+use inventory_core::testkit::Snapshot;
+use inventory_core::{ReservationId, ReservationStatus};
+use inventory_sqlite::SqliteStore;
+use inventory_tests::histories_are_whole;
+use serde_json::json;
+
+const KILLS: u64 = 4;
+const BUYERS: usize = 12;
+const SKUS: [&str; 3] = ["PROC-A", "PROC-B", "PROC-C"];
+
+struct Running {
+    child: Child,
+    base: String,
+}
+
+/// Starts the service on `path` and waits for its "listening on" line.
+fn launch(path: &Path) -> Running {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reference_service"))
+        .arg("--db")
+        .arg(path)
+        .args(["--addr", "127.0.0.1:0"])
+        .env("RUST_LOG", "error")
+        .env_remove("INVENTORY_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the service");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read the address");
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    Running { child, base }
+}
+
+/// What one buyer was told: the last acknowledged status of each reservation.
+type Told = BTreeMap<ReservationId, ReservationStatus>;
+
+/// Reserves, commits, ships and releases until the service goes away.
+async fn buyer(base: String, round: u64, buyer: usize) -> Told {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client");
+    let mut told = Told::new();
+    for n in 0_usize.. {
+        let sku = SKUS[(buyer + n) % SKUS.len()];
+        if n % 10 == 0 {
+            let receipt = json!({ "sku": sku, "location": "main", "quantity": 30 });
+            if client
+                .post(format!("{base}/v1/receipts"))
+                .json(&receipt)
+                .send()
+                .await
+                .is_err()
+            {
+                return told;
+            }
+        }
+        let body = json!({
+            "order_id": format!("r{round}-b{buyer}-{n}"),
+            "lines": [{ "sku": sku, "quantity": 1 + n % 3 }],
+        });
+        let Ok(response) = client
+            .post(format!("{base}/v1/reservations"))
+            .json(&body)
+            .send()
+            .await
+        else {
+            return told;
+        };
+        if response.status().as_u16() != 201 {
+            continue;
+        }
+        let Ok(held) = response.json::<serde_json::Value>().await else {
+            return told;
+        };
+        let id = ReservationId::parse(held["id"].as_str().expect("id")).expect("uuid");
+        told.insert(id, ReservationStatus::Active);
+        let steps: &[(&str, ReservationStatus)] = match n % 4 {
+            0 => &[
+                ("commit", ReservationStatus::Committed),
+                ("ship", ReservationStatus::Shipped),
+            ],
+            1 => &[("release", ReservationStatus::Released)],
+            2 => &[("commit", ReservationStatus::Committed)],
+            _ => &[],
+        };
+        for (step, status) in steps {
+            let url = format!("{base}/v1/reservations/{id}/{step}");
+            match client.post(url).send().await {
+                Ok(response) if response.status().is_success() => {
+                    told.insert(id, *status);
+                }
+                Ok(response) => panic!("{step} of {id} answered {}", response.status()),
+                Err(_) => return told,
+            }
+        }
+    }
+    told
+}
+
+/// Whether `stored` can follow `told` (a step may have been in flight at the stop).
+fn follows(told: ReservationStatus, stored: ReservationStatus) -> bool {
+    use ReservationStatus::{Active, Committed, Expired, Released, Shipped};
+    told == stored
+        || matches!(
+            (told, stored),
+            (Active, Committed | Shipped | Released | Expired) | (Committed, Shipped | Released)
+        )
+}
+
+/// The file after a stop: invariants, whole histories, every answer still true.
+async fn check(path: &Path, told: &Told, moment: &str) -> usize {
+    let store = SqliteStore::open(path)
+        .await
+        .expect("reopen after the stop");
+    let snapshot = Snapshot::capture(&store).await;
+    let broken = violations(&snapshot);
+    assert!(broken.is_empty(), "{moment}: {broken:?}");
+    histories_are_whole(&snapshot).unwrap_or_else(|error| panic!("{moment}: {error}"));
+    let stored: BTreeMap<_, _> = snapshot
+        .reservations
+        .iter()
+        .map(|r| (r.id, r.status))
+        .collect();
+    for (id, status) in told {
+        let found = stored.get(id).copied();
+        assert!(
+            found.is_some_and(|found| follows(*status, found)),
+            "{moment}: {id} was answered {status}, the file has {found:?}"
+        );
+    }
+    snapshot.ledger.len()
+}
+
+async fn load(base: &str, round: u64) -> Vec<tokio::task::JoinHandle<Told>> {
+    (0..BUYERS)
+        .map(|n| tokio::spawn(buyer(base.to_owned(), round, n)))
+        .collect()
+}
+
+async fn gather(buyers: Vec<tokio::task::JoinHandle<Told>>, told: &mut Told) {
+    for buyer in buyers {
+        told.extend(buyer.await.expect("buyer"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_load_then_restart_keeps_every_invariant() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let path = folder.path().join("service.db");
+    let mut told = Told::new();
+    let mut ledger = 0;
+    for round in 0..KILLS {
+        let mut running = launch(&path);
+        let buyers = load(&running.base, round).await;
+        tokio::time::sleep(Duration::from_millis(400 + round * 170)).await;
+        running.child.kill().expect("SIGKILL");
+        let status = running.child.wait().expect("reap");
+        assert!(
+            status.code().is_none(),
+            "the service stopped by itself: {status:?}"
+        );
+        gather(buyers, &mut told).await;
+        let length = check(&path, &told, &format!("after kill {round}")).await;
+        assert!(length > ledger, "no progress in round {round}");
+        ledger = length;
+    }
+
+    // SIGTERM: requests in flight finish, the process exits cleanly.
+    let mut running = launch(&path);
+    let buyers = load(&running.base, KILLS).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let pid = running.child.id().to_string();
+    let sent = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let exit = tokio::task::spawn_blocking(move || running.child.wait().expect("reap"))
+        .await
+        .expect("wait");
+    assert!(exit.success(), "SIGTERM ended the service with {exit:?}");
+    gather(buyers, &mut told).await;
+    let length = check(&path, &told, "after SIGTERM").await;
+    eprintln!(
+        "service crash test: {KILLS} kills and one SIGTERM, {} answered reservations, {length} ledger entries, all whole",
+        told.len()
+    );
+}
