@@ -218,6 +218,28 @@ async fn shopify_webhooks_reserve_once_and_refuse_bad_signatures(backend: Backen
         (StatusCode::BAD_REQUEST, Some("invalid_request"))
     );
     assert_eq!(available(&service, "TEE").await, (7, 0, 7));
+    let metrics = service
+        .client
+        .get(service.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for line in [
+        "inventory_webhooks_total{topic=\"orders/create\",status=\"unauthorized\"} 3",
+        "inventory_webhooks_total{topic=\"orders/create\",status=\"applied\"} 2",
+        "inventory_webhooks_total{topic=\"orders/create\",status=\"duplicate\"} 2",
+        "inventory_webhooks_total{topic=\"orders/create\",status=\"refused\"} 1",
+        "inventory_webhooks_total{topic=\"other\",status=\"ignored\"} 1",
+        "inventory_reservations_total{result=\"accepted\",source=\"shopify\"} 2",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "missing {line:?} in\n{metrics}"
+        );
+    }
     service.stop().await;
 }
 

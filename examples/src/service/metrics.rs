@@ -25,6 +25,16 @@ pub struct ReservationLabels {
     pub source: &'static str,
 }
 
+/// Labels of a webhook delivery.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WebhookLabels {
+    /// `orders/create`, `orders/cancelled`, `orders/fulfilled` or `other`.
+    pub topic: &'static str,
+    /// `applied`, `duplicate`, `ignored`, `refused`, `unauthorized`, `invalid` or
+    /// `failed`.
+    pub status: &'static str,
+}
+
 /// Labels of a channel push.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ChannelLabels {
@@ -56,6 +66,8 @@ pub struct Metrics {
     registry: Registry,
     /// Reservation attempts by result.
     pub reservations: Family<ReservationLabels, Counter>,
+    /// Webhook deliveries by topic and result.
+    pub webhooks: Family<WebhookLabels, Counter>,
     /// Successful channel pushes (one per batch).
     pub sync_pushes: Family<ChannelLabels, Counter>,
     /// Failed channel pushes (each is retried with backoff).
@@ -72,6 +84,12 @@ impl Default for Metrics {
             "reservations",
             "Reservation attempts by result",
             reservations.clone(),
+        );
+        let webhooks = Family::default();
+        registry.register(
+            "webhooks",
+            "Webhook deliveries by topic and result",
+            webhooks.clone(),
         );
         let sync_pushes = Family::default();
         registry.register(
@@ -94,6 +112,7 @@ impl Default for Metrics {
         Self {
             registry,
             reservations,
+            webhooks,
             sync_pushes,
             sync_failures,
             request_seconds,
@@ -106,6 +125,19 @@ impl Metrics {
     pub fn reservation(&self, source: &'static str, result: &'static str) {
         self.reservations
             .get_or_create(&ReservationLabels { result, source })
+            .inc();
+    }
+
+    /// Counts one webhook delivery.
+    pub fn webhook(&self, topic: &str, status: &'static str) {
+        let topic = match topic {
+            "orders/create" => "orders/create",
+            "orders/cancelled" => "orders/cancelled",
+            "orders/fulfilled" => "orders/fulfilled",
+            _ => "other",
+        };
+        self.webhooks
+            .get_or_create(&WebhookLabels { topic, status })
             .inc();
     }
 

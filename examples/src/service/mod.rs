@@ -29,6 +29,7 @@ use inventory_core::reorder::{DemandStore, PurchaseStore};
 use inventory_core::sync::{SyncStore, SyncWorker};
 use inventory_core::{AuditStore, Inventory, Sku};
 use serde_json::{json, Value};
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use config::{ConfigError, ServiceConfig, Settings};
@@ -137,6 +138,10 @@ pub fn router<S: ServiceStore>(state: AppState<S>) -> Router {
         .route_layer(middleware::from_fn_with_state(metrics, metrics::track))
         .fallback(error::no_route)
         .layer(DefaultBodyLimit::max(config::BODY_BYTES_MAX))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            config::REQUEST_TIMEOUT,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -131,14 +131,21 @@ pub async fn start<S: ServiceStore>(
     }
     let worker = Arc::new(builder.spawn());
     let (shutdown, stopping) = watch::channel(false);
-    let sweeper = tokio::spawn(sweep(
-        inventory.clone(),
-        config.sweep_interval(),
-        stopping.clone(),
-    ));
+    let background = [
+        tokio::spawn(sweep(
+            inventory.clone(),
+            config.sweep_interval(),
+            stopping.clone(),
+        )),
+        tokio::spawn(reconcile(
+            Arc::clone(&worker),
+            config.reconcile_interval(),
+            stopping.clone(),
+        )),
+    ];
     let state = AppState {
         inventory,
-        worker: Arc::clone(&worker),
+        worker,
         config: Arc::new(config),
         metrics,
         webhooks: Arc::new(SeenWebhooks::default()),
@@ -151,9 +158,9 @@ pub async fn start<S: ServiceStore>(
                 let _ = stopped.wait_for(|stop| *stop).await;
             })
             .await;
-        sweeper.abort();
-        if let Ok(worker) = Arc::try_unwrap(worker) {
-            worker.stop();
+        // The last handle of the sync worker goes with the router: its task stops.
+        for task in background {
+            let _ = task.await;
         }
         tracing::info!("stopped");
         served
@@ -192,6 +199,30 @@ async fn sweep<S: ServiceStore>(
                     break;
                 }
             }
+        }
+    }
+}
+
+/// Pushes every SKU's number to every channel at start (a new channel, numbers lost in
+/// an outage) and again every `interval`, until told to stop.
+async fn reconcile<S: ServiceStore>(
+    worker: Arc<SyncWorker<S>>,
+    interval: std::time::Duration,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stopping.wait_for(|stop| *stop) => return,
+        }
+        tokio::select! {
+            result = worker.reconcile(None) => match result {
+                Ok(pushed) => tracing::info!(pushed, "channels reconciled"),
+                Err(error) => tracing::warn!(%error, "reconciliation failed; next tick retries"),
+            },
+            _ = stopping.wait_for(|stop| *stop) => return,
         }
     }
 }

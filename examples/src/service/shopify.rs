@@ -104,41 +104,61 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|value| value.to_str().ok())
 }
 
-/// `POST /v1/webhooks/shopify`.
+/// `POST /v1/webhooks/shopify`: applies the delivery and counts it by topic and result.
 pub async fn webhook<S: ServiceStore>(
     State(app): State<AppState<S>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
+    let answer = deliver(&app, &headers, &body).await;
+    let status = match &answer {
+        Ok(answer) => match answer["status"].as_str() {
+            Some("applied") => "applied",
+            Some("duplicate") => "duplicate",
+            Some("refused") => "refused",
+            _ => "ignored",
+        },
+        Err(error) if error.status() == StatusCode::UNAUTHORIZED => "unauthorized",
+        Err(error) if error.status().is_client_error() => "invalid",
+        Err(_) => "failed",
+    };
+    let topic = header(&headers, "x-shopify-topic").unwrap_or_default();
+    app.metrics.webhook(topic, status);
+    answer.map(Json)
+}
+
+async fn deliver<S: ServiceStore>(
+    app: &AppState<S>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> ApiResult<Value> {
     let Some(secret) = app.config.shopify_webhook_secret.as_deref() else {
         return Err(ApiError::unauthorized(
             "no Shopify webhook secret is configured",
         ));
     };
-    let signature = header(&headers, "x-shopify-hmac-sha256").unwrap_or_default();
-    if !verified(secret.as_bytes(), &body, signature) {
+    let signature = header(headers, "x-shopify-hmac-sha256").unwrap_or_default();
+    if !verified(secret.as_bytes(), body, signature) {
         tracing::warn!(
-            shop = header(&headers, "x-shopify-shop-domain"),
+            shop = header(headers, "x-shopify-shop-domain"),
             "webhook signature refused"
         );
         return Err(ApiError::unauthorized(
             "missing or wrong X-Shopify-Hmac-Sha256",
         ));
     }
-    let topic = header(&headers, "x-shopify-topic")
+    let topic = header(headers, "x-shopify-topic")
         .ok_or_else(|| ApiError::invalid("missing X-Shopify-Topic"))?
         .to_owned();
-    let webhook_id = header(&headers, "x-shopify-webhook-id")
+    let webhook_id = header(headers, "x-shopify-webhook-id")
         .filter(|id| !id.is_empty())
         .ok_or_else(|| ApiError::invalid("missing X-Shopify-Webhook-Id"))?
         .to_owned();
     if app.webhooks.contains(&webhook_id) {
         tracing::info!(%webhook_id, %topic, "webhook seen before; acknowledged");
-        return Ok(Json(
-            json!({ "status": "duplicate", "webhook_id": webhook_id }),
-        ));
+        return Ok(json!({ "status": "duplicate", "webhook_id": webhook_id }));
     }
-    let order: ShopifyOrder = serde_json::from_slice(&body).map_err(|error| {
+    let order: ShopifyOrder = serde_json::from_slice(body).map_err(|error| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_request",
@@ -146,9 +166,9 @@ pub async fn webhook<S: ServiceStore>(
         )
     })?;
     let answer = match topic.as_str() {
-        "orders/create" => created(&app, &order).await,
-        "orders/cancelled" => cancelled(&app, &order).await,
-        "orders/fulfilled" => fulfilled(&app, &order).await,
+        "orders/create" => created(app, &order).await,
+        "orders/cancelled" => cancelled(app, &order).await,
+        "orders/fulfilled" => fulfilled(app, &order).await,
         other => {
             tracing::info!(topic = other, "webhook topic not handled; acknowledged");
             Ok(json!({ "status": "ignored", "reason": format!("topic {other} is not handled") }))
@@ -158,7 +178,7 @@ pub async fn webhook<S: ServiceStore>(
         Ok(mut answer) => {
             app.webhooks.insert(&webhook_id);
             answer["webhook_id"] = Value::from(webhook_id);
-            Ok(Json(answer))
+            Ok(answer)
         }
         // Storage trouble: not applied, so Shopify's retry may apply it.
         Err(error) => Err(error.into()),
