@@ -120,6 +120,24 @@ pub async fn fresh_store(connections: u32) -> Option<PgStore> {
     Some(store)
 }
 
+/// A URL of `DATABASE_URL` that puts a new connection in `store`'s test schema (for a
+/// process started with `--db <url>`).
+///
+/// # Panics
+///
+/// When called without a database.
+pub fn url_of(store: &PgStore) -> String {
+    let url = database_url().expect("only called with a database");
+    let schema = store
+        .pool()
+        .connect_options()
+        .get_application_name()
+        .unwrap_or_default()
+        .to_owned();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}options=-c%20search_path%3D{schema}")
+}
+
 /// Closes `store`'s pool and drops its test schema.
 pub async fn drop_store(store: PgStore) {
     let Some(url) = database_url() else { return };

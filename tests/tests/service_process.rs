@@ -4,14 +4,14 @@
 //! history is whole, and every answer the buyers got is still true.
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use inventory_core::testkit::invariants::violations;
 use inventory_core::testkit::Snapshot;
-use inventory_core::{ReservationId, ReservationStatus};
+use inventory_core::{AuditStore, ReservationId, ReservationStatus};
 use inventory_sqlite::SqliteStore;
 use inventory_tests::histories_are_whole;
 use serde_json::json;
@@ -25,11 +25,11 @@ struct Running {
     base: String,
 }
 
-/// Starts the service on `path` and waits for its "listening on" line.
-fn launch(path: &Path) -> Running {
+/// Starts the service on `db` and waits for its "listening on" line.
+fn launch(db: &OsStr) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_reference_service"))
         .arg("--db")
-        .arg(path)
+        .arg(db)
         .args(["--addr", "127.0.0.1:0"])
         .env("RUST_LOG", "error")
         .env_remove("INVENTORY_CONFIG")
@@ -126,12 +126,9 @@ fn follows(told: ReservationStatus, stored: ReservationStatus) -> bool {
         )
 }
 
-/// The file after a stop: invariants, whole histories, every answer still true.
-async fn check(path: &Path, told: &Told, moment: &str) -> usize {
-    let store = SqliteStore::open(path)
-        .await
-        .expect("reopen after the stop");
-    let snapshot = Snapshot::capture(&store).await;
+/// The store after a stop: invariants, whole histories, every answer still true.
+async fn check<S: AuditStore>(store: &S, told: &Told, moment: &str) -> usize {
+    let snapshot = Snapshot::capture(store).await;
     let broken = violations(&snapshot);
     assert!(broken.is_empty(), "{moment}: {broken:?}");
     histories_are_whole(&snapshot).unwrap_or_else(|error| panic!("{moment}: {error}"));
@@ -162,31 +159,10 @@ async fn gather(buyers: Vec<tokio::task::JoinHandle<Told>>, told: &mut Told) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_mid_load_then_restart_keeps_every_invariant() {
-    let folder = tempfile::tempdir().expect("temporary folder");
-    let path = folder.path().join("service.db");
-    let mut told = Told::new();
-    let mut ledger = 0;
-    for round in 0..KILLS {
-        let mut running = launch(&path);
-        let buyers = load(&running.base, round).await;
-        tokio::time::sleep(Duration::from_millis(400 + round * 170)).await;
-        running.child.kill().expect("SIGKILL");
-        let status = running.child.wait().expect("reap");
-        assert!(
-            status.code().is_none(),
-            "the service stopped by itself: {status:?}"
-        );
-        gather(buyers, &mut told).await;
-        let length = check(&path, &told, &format!("after kill {round}")).await;
-        assert!(length > ledger, "no progress in round {round}");
-        ledger = length;
-    }
-
-    // SIGTERM: requests in flight finish, the process exits cleanly.
-    let mut running = launch(&path);
-    let buyers = load(&running.base, KILLS).await;
+/// SIGTERM under load: requests in flight finish, the process exits cleanly.
+async fn terminate_mid_load(mut running: Running, told: &mut Told) {
+    // Its own round number, so its order ids are new.
+    let buyers = load(&running.base, u64::MAX).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     let pid = running.child.id().to_string();
     let sent = Command::new("kill")
@@ -198,8 +174,64 @@ async fn sigkill_mid_load_then_restart_keeps_every_invariant() {
         .await
         .expect("wait");
     assert!(exit.success(), "SIGTERM ended the service with {exit:?}");
+    gather(buyers, told).await;
+}
+
+/// The same program on PostgreSQL by URL: migrates a fresh schema, survives a SIGKILL
+/// mid-load, starts again, and stops cleanly on SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_by_url_survives_sigkill_and_stops_on_sigterm() {
+    let Some(store) = inventory_tests::pg::fresh_store(2).await else {
+        return;
+    };
+    let url = inventory_tests::pg::url_of(&store);
+    let mut told = Told::new();
+    let mut running = launch(OsStr::new(&url));
+    let buyers = load(&running.base, 0).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    running.child.kill().expect("SIGKILL");
+    running.child.wait().expect("reap");
     gather(buyers, &mut told).await;
-    let length = check(&path, &told, "after SIGTERM").await;
+    let before = check(&store, &told, "after the kill").await;
+    terminate_mid_load(launch(OsStr::new(&url)), &mut told).await;
+    let after = check(&store, &told, "after SIGTERM").await;
+    assert!(
+        after > before && before > 0,
+        "no progress: {before} then {after} entries"
+    );
+    inventory_tests::pg::drop_store(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_load_then_restart_keeps_every_invariant() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let path = folder.path().join("service.db");
+    let mut told = Told::new();
+    let mut ledger = 0;
+    for round in 0..KILLS {
+        let mut running = launch(path.as_os_str());
+        let buyers = load(&running.base, round).await;
+        tokio::time::sleep(Duration::from_millis(400 + round * 170)).await;
+        running.child.kill().expect("SIGKILL");
+        let status = running.child.wait().expect("reap");
+        assert!(
+            status.code().is_none(),
+            "the service stopped by itself: {status:?}"
+        );
+        gather(buyers, &mut told).await;
+        let store = SqliteStore::open(&path)
+            .await
+            .expect("reopen after the kill");
+        let length = check(&store, &told, &format!("after kill {round}")).await;
+        assert!(length > ledger, "no progress in round {round}");
+        ledger = length;
+    }
+
+    terminate_mid_load(launch(path.as_os_str()), &mut told).await;
+    let store = SqliteStore::open(&path)
+        .await
+        .expect("reopen after SIGTERM");
+    let length = check(&store, &told, "after SIGTERM").await;
     eprintln!(
         "service crash test: {KILLS} kills and one SIGTERM, {} answered reservations, {length} ledger entries, all whole",
         told.len()

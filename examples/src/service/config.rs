@@ -528,6 +528,14 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_is_valid() {
+        let config = ServiceConfig::parse(include_str!("../../service.toml")).unwrap();
+        assert_eq!(config.channels.len(), 2);
+        assert_eq!(config.suppliers[0].links().unwrap().len(), 2);
+        assert_eq!(config.counting.capacity, Some(40));
+    }
+
+    #[test]
     fn channels_become_policies() {
         let config = ServiceConfig::parse(
             "[[channels]]\nname = \"shopify\"\nbuffer = 0.90\nwebhook = \"http://x/stock\"\n\

@@ -100,6 +100,30 @@ impl Service {
 /// Serves `store` on `listener` with `config`: writes the configured suppliers, starts
 /// the expiry sweep and the sync worker, and answers requests until [`Service::stop`].
 ///
+/// ```
+/// use inventory_core::MemoryStore;
+/// use inventory_examples::service::{start, ServiceConfig};
+/// use serde_json::{json, Value};
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let service = start(MemoryStore::new(), ServiceConfig::default(), listener).await?;
+/// let base = format!("http://{}", service.addr());
+/// let client = reqwest::Client::new();
+///
+/// let receipt = json!({ "sku": "TEE", "location": "main", "quantity": 5 });
+/// client.post(format!("{base}/v1/receipts")).json(&receipt).send().await?;
+/// let order = json!({ "order_id": "#1001", "lines": [{ "sku": "TEE", "quantity": 2 }] });
+/// let held = client.post(format!("{base}/v1/reservations")).json(&order).send().await?;
+/// assert_eq!(held.status(), 201);
+///
+/// let stock: Value = client.get(format!("{base}/v1/stock/TEE")).send().await?.json().await?;
+/// assert_eq!(stock["available"], 3);
+/// service.stop().await?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+///
 /// # Errors
 ///
 /// [`StartError`] for a bad configured value, a storage failure while writing the
