@@ -317,6 +317,7 @@ pub async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let settings =
         match Settings::from_args(std::env::args().skip(1), |name| std::env::var(name).ok()) {
