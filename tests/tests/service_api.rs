@@ -37,6 +37,7 @@ on_every_backend!(
     counts_freeze_and_unfreeze,
     reorder_and_purchase_orders,
     metrics_count_reservations_and_requests,
+    an_api_token_guards_the_api,
 );
 
 async fn service(backend: Backend, config: &str) -> Option<TestService> {
@@ -586,6 +587,28 @@ async fn reorder_and_purchase_orders(backend: Backend) {
         (stock["on_hand"].as_i64(), stock["in_transit"].as_i64()),
         (Some(110), Some(0))
     );
+    let (status, order) = service
+        .post_empty(&format!("/v1/purchase-orders/{id}/close"))
+        .await;
+    assert_eq!(
+        (status, order["status"].as_str()),
+        (StatusCode::OK, Some("closed")),
+        "{order}"
+    );
+    let (status, error) = service
+        .post_empty(&format!("/v1/purchase-orders/{id}/cancel"))
+        .await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_state"))
+    );
+    let (status, error) = service
+        .post_empty(&format!("/v1/purchase-orders/{id}/approve"))
+        .await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
 
     let unknown = "9a1b2c3d-0000-4000-8000-000000000000";
     let (status, error) = service
@@ -625,5 +648,48 @@ async fn metrics_count_reservations_and_requests(backend: Backend) {
     ] {
         assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
     }
+    service.stop().await;
+}
+
+async fn an_api_token_guards_the_api(backend: Backend) {
+    let token = "s3cret-token-0123456789";
+    let config = format!("api_token = \"{token}\"");
+    let Some(service) = service(backend, &config).await else {
+        return;
+    };
+    let url = service.url("/v1/stock/TEE");
+    for header in [None, Some("Bearer wrong-token-0123456789"), Some(token)] {
+        let mut request = service.client.get(&url);
+        if let Some(value) = header {
+            request = request.header("authorization", value);
+        }
+        let (status, error) =
+            inventory_tests::service::answer(request.send().await.expect("request")).await;
+        assert_eq!(
+            (status, error["error"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("unauthorized")),
+            "{header:?}"
+        );
+    }
+    let request = service.client.get(&url).bearer_auth(token);
+    let (status, error) =
+        inventory_tests::service::answer(request.send().await.expect("request")).await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("unknown_sku"))
+    );
+    let receipt = json!({ "sku": "TEE", "location": "main", "quantity": 1 });
+    let (status, _) = service.post("/v1/receipts", receipt).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "an unauthorized receipt");
+    let (status, _) = service.get("/healthz").await;
+    assert_eq!(status, StatusCode::OK, "health needs no token");
+    let request = service.client.get(&url).bearer_auth(token);
+    let (status, _) =
+        inventory_tests::service::answer(request.send().await.expect("request")).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "the refused receipt changed nothing"
+    );
     service.stop().await;
 }

@@ -19,6 +19,8 @@ pub const DB_DEFAULT: &str = "./inventory.db";
 pub const ADDR_DEFAULT: &str = "127.0.0.1:8080";
 /// Largest request body the service reads: 1 MiB.
 pub const BODY_BYTES_MAX: usize = 1 << 20;
+/// Shortest API token accepted.
+pub const API_TOKEN_LENGTH_MIN: usize = 16;
 /// Longest a request may take before it is answered 503 (its transaction, if it was
 /// still waiting, is dropped and rolled back).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -63,7 +65,8 @@ pub struct Settings {
 impl Settings {
     /// Settings from command-line arguments (without the program name), falling back to
     /// `INVENTORY_DB`, `INVENTORY_ADDR`, `INVENTORY_CONFIG` and then the defaults; the
-    /// Shopify secret from `SHOPIFY_WEBHOOK_SECRET` when the file names none.
+    /// Shopify secret from `SHOPIFY_WEBHOOK_SECRET` and the API token from
+    /// `INVENTORY_API_TOKEN` when the file names none.
     ///
     /// # Errors
     ///
@@ -110,6 +113,10 @@ impl Settings {
         if config.shopify_webhook_secret.is_none() {
             config.shopify_webhook_secret = env("SHOPIFY_WEBHOOK_SECRET").filter(|s| !s.is_empty());
         }
+        if config.api_token.is_none() {
+            config.api_token = env("INVENTORY_API_TOKEN").filter(|s| !s.is_empty());
+            config.check_api_token()?;
+        }
         Ok(Self { db, addr, config })
     }
 
@@ -143,6 +150,9 @@ impl Settings {
 pub struct ServiceConfig {
     /// The shared secret of Shopify's webhooks; without one every webhook is refused.
     pub shopify_webhook_secret: Option<String>,
+    /// A bearer token every `/v1` call (webhooks aside) must carry; none means the API
+    /// is open (bind it to a private address then).
+    pub api_token: Option<String>,
     /// Hold time of reservations made through the API when a request names none
     /// (default 1,800 s).
     pub default_ttl_seconds: Option<u64>,
@@ -203,7 +213,28 @@ impl ServiceConfig {
         config.counting.thresholds.checked()?;
         config.default_ttl()?;
         config.shopify_hold()?;
+        if config
+            .api_token
+            .as_deref()
+            .is_some_and(|token| token.len() < 16)
+        {
+            return Err(invalid("api_token must be at least 16 characters".to_owned()).into());
+        }
         Ok(config)
+    }
+
+    /// Refuses an API token short enough to guess.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::InvalidRequest`] for a token under [`API_TOKEN_LENGTH_MIN`] bytes.
+    pub fn check_api_token(&self) -> Result<(), DomainError> {
+        match &self.api_token {
+            Some(token) if token.len() < API_TOKEN_LENGTH_MIN => Err(invalid(format!(
+                "api_token must be at least {API_TOKEN_LENGTH_MIN} characters"
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// The API's default hold time.

@@ -20,8 +20,11 @@ mod views;
 
 use std::sync::Arc;
 
+use axum::extract::Request;
 use axum::extract::{DefaultBodyLimit, FromRef, FromRequest, FromRequestParts, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
 use inventory_core::counting::CountStore;
@@ -29,6 +32,7 @@ use inventory_core::reorder::{DemandStore, PurchaseStore};
 use inventory_core::sync::{SyncStore, SyncWorker};
 use inventory_core::{AuditStore, Inventory, Sku};
 use serde_json::{json, Value};
+use subtle::ConstantTimeEq;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -100,9 +104,7 @@ pub struct Query<T>(pub T);
 /// All routes of the service over `state`.
 pub fn router<S: ServiceStore>(state: AppState<S>) -> Router {
     let metrics = Arc::clone(&state.metrics);
-    Router::new()
-        .route("/healthz", get(health::<S>))
-        .route("/metrics", get(metrics::handler))
+    let api = Router::new()
         .route("/v1/receipts", post(stock::receive::<S>))
         .route("/v1/adjustments", post(stock::adjust::<S>))
         .route("/v1/stock/{sku}", get(stock::show::<S>))
@@ -134,7 +136,16 @@ pub fn router<S: ServiceStore>(state: AppState<S>) -> Router {
             "/v1/purchase-orders/{id}/{action}",
             post(purchasing::transition::<S>),
         )
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_token::<S>,
+        ));
+    Router::new()
+        .route("/healthz", get(health::<S>))
+        .route("/metrics", get(metrics::handler))
+        // Webhooks carry their own signature instead of the API token.
         .route("/v1/webhooks/shopify", post(shopify::webhook::<S>))
+        .merge(api)
         .route_layer(middleware::from_fn_with_state(metrics, metrics::track))
         .fallback(error::no_route)
         .layer(DefaultBodyLimit::max(config::BODY_BYTES_MAX))
@@ -144,6 +155,27 @@ pub fn router<S: ServiceStore>(state: AppState<S>) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// With an API token configured, every `/v1` call but webhooks needs
+/// `Authorization: Bearer <token>` (compared in constant time); 401 otherwise.
+async fn require_token<S: ServiceStore>(
+    State(app): State<AppState<S>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if let Some(token) = app.config.api_token.as_deref() {
+        let given = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+            return ApiError::unauthorized("missing or wrong bearer token").into_response();
+        }
+    }
+    next.run(request).await
 }
 
 /// `GET /healthz`: 200 when the database answers, 503 when it does not.
