@@ -120,6 +120,16 @@ pub async fn fresh_store(connections: u32) -> Option<PgStore> {
     Some(store)
 }
 
+/// The test schema of `store` (also its connections' application name).
+fn schema_of(store: &PgStore) -> String {
+    store
+        .pool()
+        .connect_options()
+        .get_application_name()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// A URL of `DATABASE_URL` that puts a new connection in `store`'s test schema (for a
 /// process started with `--db <url>`).
 ///
@@ -128,12 +138,7 @@ pub async fn fresh_store(connections: u32) -> Option<PgStore> {
 /// When called without a database.
 pub fn url_of(store: &PgStore) -> String {
     let url = database_url().expect("only called with a database");
-    let schema = store
-        .pool()
-        .connect_options()
-        .get_application_name()
-        .unwrap_or_default()
-        .to_owned();
+    let schema = schema_of(store);
     let separator = if url.contains('?') { '&' } else { '?' };
     format!("{url}{separator}options=-c%20search_path%3D{schema}")
 }
@@ -180,12 +185,7 @@ pub async fn second_pool(store: &PgStore, connections: u32) -> PgStore {
 /// When the database cannot be reached.
 pub async fn terminate_connections(store: &PgStore) -> i64 {
     let url = database_url().expect("only called with a database");
-    let schema = store
-        .pool()
-        .connect_options()
-        .get_application_name()
-        .unwrap_or_default()
-        .to_owned();
+    let schema = schema_of(store);
     let admin = PgPoolOptions::new()
         .max_connections(1)
         .connect(&url)

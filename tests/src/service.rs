@@ -17,6 +17,30 @@ use serde_json::Value;
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 
+/// Stamps each service case (an `async fn(Backend)` in the calling file) onto every
+/// backend, in modules named after the backend so they can be filtered.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case($crate::service::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case($crate::service::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
 /// The storage a service under test runs on.
 #[derive(Debug, Clone, Copy)]
 pub enum Backend {
@@ -131,6 +155,20 @@ impl TestService {
             .await
             .expect("request");
         answer(response).await
+    }
+
+    /// `GET /metrics` as text.
+    ///
+    /// # Panics
+    ///
+    /// When the request fails.
+    pub async fn metrics(&self) -> String {
+        let response = self.client.get(self.url("/metrics")).send().await;
+        response
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text")
     }
 
     /// Stops the service and drops its PostgreSQL schema.

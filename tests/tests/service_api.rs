@@ -8,29 +8,7 @@ use inventory_tests::service::{Backend, TestService};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-/// Stamps each case onto every backend, in modules named after the backend.
-macro_rules! on_every_backend {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(inventory_tests::service::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(inventory_tests::service::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
-on_every_backend!(
+inventory_tests::on_every_backend!(
     stock_endpoints_and_input_errors,
     reservation_lifecycle_and_its_errors,
     holds_expire_and_say_so,
@@ -632,15 +610,7 @@ async fn metrics_count_reservations_and_requests(backend: Backend) {
     service
         .post("/v1/reservations", order("m-2", "TEE", 1))
         .await;
-    let text = service
-        .client
-        .get(service.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = service.metrics().await;
     for line in [
         "inventory_reservations_total{result=\"accepted\",source=\"api\"} 1",
         "inventory_reservations_total{result=\"refused\",source=\"api\"} 1",

@@ -12,28 +12,7 @@ use inventory_tests::service::{
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-macro_rules! on_every_backend {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(inventory_tests::service::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(inventory_tests::service::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
-on_every_backend!(
+inventory_tests::on_every_backend!(
     shopify_webhooks_reserve_once_and_refuse_bad_signatures,
     a_channel_ends_with_the_formula_after_a_burst,
     a_thousand_buyers_for_two_hundred_units,
@@ -218,15 +197,7 @@ async fn shopify_webhooks_reserve_once_and_refuse_bad_signatures(backend: Backen
         (StatusCode::BAD_REQUEST, Some("invalid_request"))
     );
     assert_eq!(available(&service, "TEE").await, (7, 0, 7));
-    let metrics = service
-        .client
-        .get(service.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = service.metrics().await;
     for line in [
         "inventory_webhooks_total{topic=\"orders/create\",status=\"unauthorized\"} 3",
         "inventory_webhooks_total{topic=\"orders/create\",status=\"applied\"} 2",
@@ -304,15 +275,7 @@ async fn a_channel_ends_with_the_formula_after_a_burst(backend: Backend) {
         (status, error["error"].as_str()),
         (StatusCode::NOT_FOUND, Some("not_found"))
     );
-    let metrics = service
-        .client
-        .get(service.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = service.metrics().await;
     assert!(
         metrics.contains("inventory_sync_failures_total{channel=\"shop\"} 2"),
         "{metrics}"

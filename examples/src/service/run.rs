@@ -156,16 +156,18 @@ pub async fn start<S: ServiceStore>(
     let worker = Arc::new(builder.spawn());
     let (shutdown, stopping) = watch::channel(false);
     let background = [
-        tokio::spawn(sweep(
-            inventory.clone(),
-            config.sweep_interval(),
-            stopping.clone(),
-        )),
-        tokio::spawn(reconcile(
-            Arc::clone(&worker),
-            config.reconcile_interval(),
-            stopping.clone(),
-        )),
+        tokio::spawn({
+            let inventory = inventory.clone();
+            every(config.sweep_interval(), stopping.clone(), move || {
+                sweep(inventory.clone())
+            })
+        }),
+        tokio::spawn({
+            let worker = Arc::clone(&worker);
+            every(config.reconcile_interval(), stopping.clone(), move || {
+                reconcile(Arc::clone(&worker))
+            })
+        }),
     ];
     let state = AppState {
         inventory,
@@ -196,12 +198,16 @@ pub async fn start<S: ServiceStore>(
     })
 }
 
-/// Releases expired holds every `interval` until told to stop.
-async fn sweep<S: ServiceStore>(
-    inventory: Inventory<S>,
+/// Runs `work` at once and then every `interval` until told to stop; a stop also cuts
+/// a run short (its transaction, if any, rolls back).
+async fn every<F, Fut>(
     interval: std::time::Duration,
     mut stopping: watch::Receiver<bool>,
-) {
+    mut work: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -209,45 +215,38 @@ async fn sweep<S: ServiceStore>(
             _ = ticks.tick() => {}
             _ = stopping.wait_for(|stop| *stop) => return,
         }
-        loop {
-            match inventory.expire_due(SWEEP_BATCH).await {
-                Ok(expired) if expired.is_empty() => break,
-                Ok(expired) => {
-                    tracing::info!(count = expired.len(), "expired holds released");
-                    if expired.len() < SWEEP_BATCH {
-                        break;
-                    }
+        tokio::select! {
+            () = work() => {}
+            _ = stopping.wait_for(|stop| *stop) => return,
+        }
+    }
+}
+
+/// Releases every hold past its time, a batch per transaction.
+async fn sweep<S: ServiceStore>(inventory: Inventory<S>) {
+    loop {
+        match inventory.expire_due(SWEEP_BATCH).await {
+            Ok(expired) if expired.is_empty() => return,
+            Ok(expired) => {
+                tracing::info!(count = expired.len(), "expired holds released");
+                if expired.len() < SWEEP_BATCH {
+                    return;
                 }
-                Err(error) => {
-                    tracing::warn!(%error, "expiry sweep failed; next tick retries");
-                    break;
-                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "expiry sweep failed; next tick retries");
+                return;
             }
         }
     }
 }
 
-/// Pushes every SKU's number to every channel at start (a new channel, numbers lost in
-/// an outage) and again every `interval`, until told to stop.
-async fn reconcile<S: ServiceStore>(
-    worker: Arc<SyncWorker<S>>,
-    interval: std::time::Duration,
-    mut stopping: watch::Receiver<bool>,
-) {
-    let mut ticks = tokio::time::interval(interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticks.tick() => {}
-            _ = stopping.wait_for(|stop| *stop) => return,
-        }
-        tokio::select! {
-            result = worker.reconcile(None) => match result {
-                Ok(pushed) => tracing::info!(pushed, "channels reconciled"),
-                Err(error) => tracing::warn!(%error, "reconciliation failed; next tick retries"),
-            },
-            _ = stopping.wait_for(|stop| *stop) => return,
-        }
+/// Pushes every SKU's number to every channel: for a new channel, or numbers lost in
+/// an outage.
+async fn reconcile<S: ServiceStore>(worker: Arc<SyncWorker<S>>) {
+    match worker.reconcile(None).await {
+        Ok(pushed) => tracing::info!(pushed, "channels reconciled"),
+        Err(error) => tracing::warn!(%error, "reconciliation failed; next tick retries"),
     }
 }
 

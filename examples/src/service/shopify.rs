@@ -18,6 +18,7 @@ use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
+use inventory_core::reservation::Transition;
 use inventory_core::{
     DomainError, Error, OrderId, OrderLine, Quantity, ReservationId, ReservationStatus,
     ReserveRequest, Sku,
@@ -167,8 +168,8 @@ async fn deliver<S: ServiceStore>(
     })?;
     let answer = match topic.as_str() {
         "orders/create" => created(app, &order).await,
-        "orders/cancelled" => cancelled(app, &order).await,
-        "orders/fulfilled" => fulfilled(app, &order).await,
+        "orders/cancelled" => settled(app, &order, Transition::Release).await,
+        "orders/fulfilled" => settled(app, &order, Transition::Ship).await,
         other => {
             tracing::info!(topic = other, "webhook topic not handled; acknowledged");
             Ok(json!({ "status": "ignored", "reason": format!("topic {other} is not handled") }))
@@ -245,59 +246,41 @@ async fn created<S: ServiceStore>(app: &AppState<S>, order: &ShopifyOrder) -> Re
     }
 }
 
-async fn cancelled<S: ServiceStore>(
+/// `orders/cancelled` (`Transition::Release`) or `orders/fulfilled`
+/// (`Transition::Ship`, committing first when needed); an order already there is a
+/// duplicate delivery.
+async fn settled<S: ServiceStore>(
     app: &AppState<S>,
     order: &ShopifyOrder,
+    wanted: Transition,
 ) -> Result<Value, Error> {
+    use ReservationStatus::{Active, Committed, Shipped};
     let id = ReservationId::for_order(&order_id(order)?);
     let current = match app.inventory.reservation(id).await {
-        Ok(reservation) => reservation,
+        Ok(reservation) => reservation.status,
         Err(error) => return refused(error, order),
     };
-    if !matches!(
-        current.status,
-        ReservationStatus::Active | ReservationStatus::Committed
-    ) {
-        return Ok(json!({ "status": "duplicate", "reservation_status": current.status }));
-    }
-    match app.inventory.release(id).await {
-        Ok(released) => Ok(json!({
-            "status": "applied",
-            "reservation": ReservationView::new(&released, app.inventory.now()),
-        })),
-        Err(error) => refused(error, order),
-    }
-}
-
-async fn fulfilled<S: ServiceStore>(
-    app: &AppState<S>,
-    order: &ShopifyOrder,
-) -> Result<Value, Error> {
-    let id = ReservationId::for_order(&order_id(order)?);
-    let current = match app.inventory.reservation(id).await {
-        Ok(reservation) => reservation,
-        Err(error) => return refused(error, order),
-    };
-    let step = match current.status {
-        ReservationStatus::Active => match app.inventory.commit(id).await {
+    let step = match (wanted, current) {
+        (Transition::Release, Active | Committed) => app.inventory.release(id).await,
+        (Transition::Release, _) | (Transition::Ship, Shipped) => {
+            return Ok(json!({ "status": "duplicate", "reservation_status": current }));
+        }
+        (_, Active) => match app.inventory.commit(id).await {
             Ok(_) => app.inventory.ship(id).await,
             Err(error) => Err(error),
         },
-        ReservationStatus::Committed => app.inventory.ship(id).await,
-        ReservationStatus::Shipped => {
-            return Ok(json!({ "status": "duplicate", "reservation_status": current.status }))
-        }
-        status => Err(DomainError::InvalidState {
+        (_, Committed) => app.inventory.ship(id).await,
+        (_, current) => Err(DomainError::InvalidState {
             id,
-            current: status,
-            wanted: inventory_core::reservation::Transition::Ship,
+            current,
+            wanted,
         }
         .into()),
     };
     match step {
-        Ok(shipped) => Ok(json!({
+        Ok(reservation) => Ok(json!({
             "status": "applied",
-            "reservation": ReservationView::new(&shipped, app.inventory.now()),
+            "reservation": ReservationView::new(&reservation, app.inventory.now()),
         })),
         Err(error) => refused(error, order),
     }
