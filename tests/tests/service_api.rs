@@ -381,6 +381,21 @@ async fn counts_freeze_and_unfreeze(backend: Backend) {
     stocked(&service, "MUG", "main", 50).await;
     stocked(&service, "CAP", "main", 100).await;
     stocked(&service, "PEN", "main", 100).await;
+    // Never counted, spread over the C interval from the start day: all due 90 days on.
+    let (status, due) = service.get("/v1/counts/due?date=2026-04-01").await;
+    assert_eq!(status, StatusCode::OK);
+    let skus_due = |due: &Value| {
+        let mut skus: Vec<String> = due
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter_map(|item| item["sku"].as_str().map(str::to_owned))
+            .collect();
+        skus.sort_unstable();
+        skus
+    };
+    assert_eq!(skus_due(&due), ["CAP", "MUG", "PEN"]);
+    assert_eq!(due[0]["class"], "C", "{due}");
 
     let count =
         |sku: &str, counted: i64| json!({ "sku": sku, "location": "main", "counted": counted });
@@ -451,19 +466,9 @@ async fn counts_freeze_and_unfreeze(backend: Backend) {
     assert_eq!(status, StatusCode::CREATED);
 
     // Counted today, the three are not due tomorrow; 91 days on, every row is.
-    let (status, due) = service.get("/v1/counts/due?date=2026-02-01").await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(due.as_array().is_some(), "{due}");
     let later = (chrono::Utc::now().date_naive() + chrono::Days::new(91)).to_string();
     let (_, due) = service.get(&format!("/v1/counts/due?date={later}")).await;
-    let mut skus: Vec<_> = due
-        .as_array()
-        .expect("list")
-        .iter()
-        .filter_map(|item| item["sku"].as_str())
-        .collect();
-    skus.sort_unstable();
-    assert_eq!(skus, ["CAP", "MUG", "PEN"]);
+    assert_eq!(skus_due(&due), ["CAP", "MUG", "PEN"]);
     let tomorrow = (chrono::Utc::now().date_naive() + chrono::Days::new(1)).to_string();
     let (_, due) = service
         .get(&format!("/v1/counts/due?date={tomorrow}"))
