@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use inventory_core::testkit::invariants::violations;
@@ -18,6 +20,8 @@ use serde_json::json;
 
 const KILLS: u64 = 4;
 const BUYERS: usize = 12;
+/// Reservations answered before a stop may come.
+const WARM_UP: usize = 50;
 const SKUS: [&str; 3] = ["PROC-A", "PROC-B", "PROC-C"];
 
 struct Running {
@@ -53,7 +57,7 @@ fn launch(db: &OsStr) -> Running {
 type Told = BTreeMap<ReservationId, ReservationStatus>;
 
 /// Reserves, commits, ships and releases until the service goes away.
-async fn buyer(base: String, round: u64, buyer: usize) -> Told {
+async fn buyer(base: String, round: u64, buyer: usize, answered: Arc<AtomicUsize>) -> Told {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()
@@ -93,6 +97,7 @@ async fn buyer(base: String, round: u64, buyer: usize) -> Told {
         };
         let id = ReservationId::parse(held["id"].as_str().expect("id")).expect("uuid");
         told.insert(id, ReservationStatus::Active);
+        answered.fetch_add(1, Ordering::SeqCst);
         let steps: &[(&str, ReservationStatus)] = match n % 4 {
             0 => &[
                 ("commit", ReservationStatus::Committed),
@@ -147,10 +152,23 @@ async fn check<S: AuditStore>(store: &S, told: &Told, moment: &str) -> usize {
     snapshot.ledger.len()
 }
 
-async fn load(base: &str, round: u64) -> Vec<tokio::task::JoinHandle<Told>> {
-    (0..BUYERS)
-        .map(|n| tokio::spawn(buyer(base.to_owned(), round, n)))
-        .collect()
+/// Starts the buyers; returns once they have `warm_up` reservations answered and then
+/// `extra` more time has passed, so a stop lands in the middle of the load.
+async fn load(base: &str, round: u64, extra: Duration) -> Vec<tokio::task::JoinHandle<Told>> {
+    let answered = Arc::new(AtomicUsize::new(0));
+    let buyers = (0..BUYERS)
+        .map(|n| tokio::spawn(buyer(base.to_owned(), round, n, Arc::clone(&answered))))
+        .collect();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while answered.load(Ordering::SeqCst) < WARM_UP {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the service answered too few reservations"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(extra).await;
+    buyers
 }
 
 async fn gather(buyers: Vec<tokio::task::JoinHandle<Told>>, told: &mut Told) {
@@ -162,8 +180,7 @@ async fn gather(buyers: Vec<tokio::task::JoinHandle<Told>>, told: &mut Told) {
 /// SIGTERM under load: requests in flight finish, the process exits cleanly.
 async fn terminate_mid_load(mut running: Running, told: &mut Told) {
     // Its own round number, so its order ids are new.
-    let buyers = load(&running.base, u64::MAX).await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    let buyers = load(&running.base, u64::MAX, Duration::from_millis(200)).await;
     let pid = running.child.id().to_string();
     let sent = Command::new("kill")
         .args(["-TERM", &pid])
@@ -187,8 +204,7 @@ async fn postgres_by_url_survives_sigkill_and_stops_on_sigterm() {
     let url = inventory_tests::pg::url_of(&store);
     let mut told = Told::new();
     let mut running = launch(OsStr::new(&url));
-    let buyers = load(&running.base, 0).await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    let buyers = load(&running.base, 0, Duration::from_millis(300)).await;
     running.child.kill().expect("SIGKILL");
     running.child.wait().expect("reap");
     gather(buyers, &mut told).await;
@@ -210,8 +226,7 @@ async fn sigkill_mid_load_then_restart_keeps_every_invariant() {
     let mut ledger = 0;
     for round in 0..KILLS {
         let mut running = launch(path.as_os_str());
-        let buyers = load(&running.base, round).await;
-        tokio::time::sleep(Duration::from_millis(400 + round * 170)).await;
+        let buyers = load(&running.base, round, Duration::from_millis(round * 170)).await;
         running.child.kill().expect("SIGKILL");
         let status = running.child.wait().expect("reap");
         assert!(
