@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use inventory_examples::service::{start, Service, ServiceConfig};
 use inventory_sqlite::SqliteStore;
 use inventory_sqlx::PgStore;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 
@@ -72,7 +72,22 @@ pub async fn free_listener() -> TcpListener {
         .expect("bind a free port")
 }
 
+/// A one-line order body for `POST /v1/reservations`.
+pub fn order(id: &str, sku: &str, quantity: i64) -> Value {
+    json!({ "order_id": id, "lines": [{ "sku": sku, "quantity": quantity }] })
+}
+
 impl Backend {
+    /// Starts the service with config text (TOML); `None` when this backend is skipped.
+    ///
+    /// # Panics
+    ///
+    /// When the text is not a valid config or the service cannot start.
+    pub async fn start_with(self, config: &str) -> Option<TestService> {
+        self.start(ServiceConfig::parse(config).expect("test config"))
+            .await
+    }
+
     /// Starts the service with `config`; `None` when this backend is skipped.
     ///
     /// # Panics
@@ -106,6 +121,17 @@ impl Backend {
 }
 
 impl TestService {
+    /// `POST /v1/receipts` of `quantity` units.
+    ///
+    /// # Panics
+    ///
+    /// When the receipt is not taken.
+    pub async fn receive(&self, sku: &str, location: &str, quantity: i64) {
+        let receipt = json!({ "sku": sku, "location": location, "quantity": quantity });
+        let (status, row) = self.post("/v1/receipts", receipt).await;
+        assert_eq!(status, StatusCode::OK, "{row}");
+    }
+
     /// The full URL of `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)

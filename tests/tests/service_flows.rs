@@ -20,16 +20,6 @@ inventory_tests::on_every_backend!(
 
 const SECRET: &str = "shpss_test_secret";
 
-async fn stocked(service: &TestService, sku: &str, quantity: i64) {
-    let (status, _) = service
-        .post(
-            "/v1/receipts",
-            json!({ "sku": sku, "location": "main", "quantity": quantity }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-}
-
 async fn available(service: &TestService, sku: &str) -> (i64, i64, i64) {
     let (_, stock) = service.get(&format!("/v1/stock/{sku}")).await;
     let number = |name: &str| stock[name].as_i64().expect("number");
@@ -77,8 +67,8 @@ async fn shopify_webhooks_reserve_once_and_refuse_bad_signatures(backend: Backen
     else {
         return;
     };
-    stocked(&service, "TEE", 10).await;
-    stocked(&service, "MUG", 5).await;
+    service.receive("TEE", "main", 10).await;
+    service.receive("MUG", "main", 5).await;
     let order = shopify_order(
         4_501,
         &[
@@ -226,8 +216,8 @@ async fn a_channel_ends_with_the_formula_after_a_burst(backend: Backend) {
     else {
         return;
     };
-    stocked(&service, "TEE", 143).await;
-    stocked(&service, "CAP", 40).await;
+    service.receive("TEE", "main", 143).await;
+    service.receive("CAP", "main", 40).await;
     let mut burst = tokio::task::JoinSet::new();
     for n in 0..60_i64 {
         let (client, url) = (service.client.clone(), service.url("/v1/reservations"));
@@ -291,7 +281,7 @@ async fn a_thousand_buyers_for_two_hundred_units(backend: Backend) {
     let Some(service) = backend.start(ServiceConfig::default()).await else {
         return;
     };
-    stocked(&service, "HOT", 200).await;
+    service.receive("HOT", "main", 200).await;
     // Each request holds a client and a server socket in this process.
     let parallel = match open_files_limit() {
         Some(limit) if limit < 2_600 => {

@@ -1,0 +1,223 @@
+//! The config file's sections: channels, suppliers, reorder runs, cycle counting.
+
+use chrono::NaiveDate;
+use inventory_core::counting::{AbcConfig, CountThresholds};
+use inventory_core::reorder::{ReorderRule, ServiceLevel, Supplier, SupplierLink};
+use inventory_core::sync::{Buffer, ChannelPolicy};
+use inventory_core::{DomainError, LocationId, Sku, SupplierId};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use super::invalid;
+
+/// One sales channel: its share of available and where numbers are POSTed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelConfig {
+    /// Its name, as in `/v1/channels/{name}/...`.
+    pub name: String,
+    /// Share of available, 0 to 1 (at most four decimals).
+    pub buffer: f64,
+    /// URL that takes `{"channel","updates":[{"sku","quantity"}]}`.
+    pub webhook: String,
+    /// Units held back before the share is taken.
+    #[serde(default)]
+    pub safety_units: i64,
+    /// Most units ever told.
+    pub cap: Option<i64>,
+    /// Locations it sells from (all when absent).
+    pub locations: Option<Vec<String>>,
+}
+
+impl ChannelConfig {
+    /// The channel's policy.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError`] for a buffer outside 0..=1, negative units or a bad location.
+    pub fn policy(&self) -> Result<ChannelPolicy, DomainError> {
+        let points = self.buffer * 10_000.0;
+        if !(0.0..=10_000.0).contains(&points) || (points - points.round()).abs() > 1e-6 {
+            return Err(invalid(format!(
+                "channel {}: buffer {} is not a share from 0 to 1 with at most four decimals",
+                self.name, self.buffer
+            )));
+        }
+        if self.safety_units < 0 || self.cap.is_some_and(|cap| cap < 0) {
+            return Err(invalid(format!(
+                "channel {}: safety_units and cap must be >= 0",
+                self.name
+            )));
+        }
+        // Checked just above: the share is a whole number of basis points in range.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let buffer = Buffer::basis_points(points.round() as u32)?;
+        let mut policy = ChannelPolicy::buffered(buffer).with_safety_units(self.safety_units);
+        if let Some(cap) = self.cap {
+            policy = policy.with_cap(cap);
+        }
+        if let Some(locations) = &self.locations {
+            let locations = locations
+                .iter()
+                .map(LocationId::new)
+                .collect::<Result<Vec<_>, _>>()?;
+            policy = policy.with_locations(locations);
+        }
+        Ok(policy)
+    }
+}
+
+/// A supplier and the SKUs it delivers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupplierConfig {
+    /// Its id.
+    pub id: String,
+    /// Mean days from order to arrival.
+    pub lead_time_days: f64,
+    /// Standard deviation of the lead time, if known.
+    pub lead_time_std_dev_days: Option<f64>,
+    /// Fewest units per order line.
+    #[serde(default)]
+    pub minimum_order_quantity: i64,
+    /// Units per case.
+    pub case_pack: Option<i64>,
+    /// The SKUs it delivers and their reorder rules.
+    #[serde(default)]
+    pub skus: Vec<SkuSupply>,
+}
+
+/// One SKU a supplier delivers. A `reorder_point` makes the rule static; otherwise it
+/// is dynamic with `service_level` (default 0.95).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkuSupply {
+    /// The SKU.
+    pub sku: String,
+    /// Price per unit, as decimal text ("4.10").
+    pub unit_cost: String,
+    /// A static reorder point.
+    pub reorder_point: Option<i64>,
+    /// A fixed order quantity.
+    pub order_quantity: Option<i64>,
+    /// The dynamic rule's service level.
+    pub service_level: Option<f64>,
+    /// The dynamic rule's review period in days (default 7).
+    pub review_days: Option<u32>,
+}
+
+impl SupplierConfig {
+    /// The supplier.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError`] for a bad id or a value out of range.
+    pub fn supplier(&self) -> Result<Supplier, DomainError> {
+        Supplier {
+            id: SupplierId::new(&self.id)?,
+            lead_time_days: self.lead_time_days,
+            lead_time_std_dev_days: self.lead_time_std_dev_days,
+            minimum_order_quantity: self.minimum_order_quantity,
+            case_pack: self.case_pack.unwrap_or(1),
+        }
+        .checked()
+    }
+
+    /// Its SKU links.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError`] for a bad SKU, price or rule.
+    pub fn links(&self) -> Result<Vec<SupplierLink>, DomainError> {
+        let supplier = SupplierId::new(&self.id)?;
+        self.skus
+            .iter()
+            .map(|supply| {
+                let unit_cost: Decimal = supply.unit_cost.parse().map_err(|_| {
+                    invalid(format!("unit cost {:?} is not a decimal", supply.unit_cost))
+                })?;
+                if unit_cost.is_sign_negative() {
+                    return Err(invalid(format!("unit cost {unit_cost} is negative")));
+                }
+                if supply.order_quantity.is_some_and(|quantity| quantity < 1) {
+                    return Err(invalid("order_quantity must be >= 1".to_owned()));
+                }
+                let rule = match supply.reorder_point {
+                    Some(point) if point >= 0 => ReorderRule::Static {
+                        point,
+                        quantity: supply.order_quantity,
+                    },
+                    Some(point) => return Err(invalid(format!("reorder point {point} < 0"))),
+                    None => ReorderRule::Dynamic {
+                        service_level: ServiceLevel::new(supply.service_level.unwrap_or(0.95))?,
+                        review_days: supply.review_days.unwrap_or(7),
+                        quantity: supply.order_quantity,
+                    },
+                };
+                Ok(SupplierLink {
+                    sku: Sku::new(&supply.sku)?,
+                    supplier: supplier.clone(),
+                    unit_cost,
+                    rule,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Reorder runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReorderSettings {
+    /// Where purchase orders are delivered (default "main").
+    pub location: String,
+    /// Days of sales behind the demand (default 28).
+    pub window_days: u32,
+}
+
+impl Default for ReorderSettings {
+    fn default() -> Self {
+        Self {
+            location: "main".to_owned(),
+            window_days: inventory_core::reorder::DEMAND_WINDOW_DAYS,
+        }
+    }
+}
+
+impl ReorderSettings {
+    /// The delivery location.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::InvalidIdentifier`] for a bad name.
+    pub fn location(&self) -> Result<LocationId, DomainError> {
+        LocationId::new(&self.location)
+    }
+}
+
+/// Cycle counting.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CountingSettings {
+    /// The day never-counted rows are spread from (default 2026-01-01).
+    pub start: NaiveDate,
+    /// Most counts a day (no limit when absent).
+    pub capacity: Option<usize>,
+    /// Classes and intervals.
+    #[serde(default)]
+    pub abc: AbcConfig,
+    /// Discrepancy thresholds in basis points.
+    #[serde(default)]
+    pub thresholds: CountThresholds,
+}
+
+impl Default for CountingSettings {
+    fn default() -> Self {
+        Self {
+            start: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default(),
+            capacity: None,
+            abc: AbcConfig::default(),
+            thresholds: CountThresholds::default(),
+        }
+    }
+}
