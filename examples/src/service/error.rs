@@ -5,7 +5,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use inventory_core::{DomainError, Error, StoreError};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// An error answer: a status, a code, a message and context fields.
 #[derive(Debug)]
@@ -215,9 +215,3 @@ pub async fn no_route() -> ApiError {
 
 /// The body of a 2xx answer or an [`ApiError`].
 pub type ApiResult<T> = Result<T, ApiError>;
-
-/// Builds a JSON body from anything serializable.
-pub fn to_json(value: impl serde::Serialize) -> Value {
-    serde_json::to_value(value)
-        .unwrap_or_else(|error| json!({ "unserializable": error.to_string() }))
-}

@@ -11,6 +11,7 @@ use inventory_core::reorder::{Notifier, PurchaseOrder};
 use inventory_core::sync::{SyncConfig, SyncWorker};
 use inventory_core::{DomainError, Inventory, StoreError};
 use inventory_sqlite::{OpenError, SqliteStore};
+use inventory_sqlx::sqlx::postgres::PgPoolOptions;
 use inventory_sqlx::PgStore;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -263,9 +264,13 @@ pub async fn run(
 ) -> Result<(), StartError> {
     let listener = TcpListener::bind(settings.addr).await?;
     let service = if settings.is_postgres() {
-        let store = PgStore::connect(&settings.db)
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.config.postgres_connections())
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            .connect(&settings.db)
             .await
             .map_err(|error| StartError::Postgres(Box::new(error)))?;
+        let store = PgStore::new(pool);
         store
             .migrate()
             .await

@@ -163,6 +163,8 @@ pub struct ServiceConfig {
     /// Seconds between full reconciliations of every channel (default 3,600; one also
     /// runs at start).
     pub reconcile_interval_seconds: Option<u64>,
+    /// Connections in the PostgreSQL pool (default 16).
+    pub postgres_connections: Option<u32>,
     /// Milliseconds between the sync worker's safety passes (default 2,000).
     pub sync_tick_ms: Option<u64>,
     /// Sales channels told their share of available.
@@ -252,6 +254,11 @@ impl ServiceConfig {
     /// [`DomainError::InvalidTtl`] outside 1 s to 30 days.
     pub fn shopify_hold(&self) -> Result<Duration, DomainError> {
         ttl(self.shopify_hold_seconds.unwrap_or(7 * 24 * 60 * 60))
+    }
+
+    /// Connections in the PostgreSQL pool.
+    pub fn postgres_connections(&self) -> u32 {
+        self.postgres_connections.unwrap_or(16).max(1)
     }
 
     /// Time between full channel reconciliations.
