@@ -23,7 +23,7 @@ use crate::write;
 pub static MIGRATOR: Migrator = sqlx::migrate!();
 
 /// The schema version this build's migrations reach.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 pub(crate) fn before(error: sqlx::Error) -> StoreError {
     store_error(error, Phase::BeforeCommit)

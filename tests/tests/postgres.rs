@@ -219,3 +219,77 @@ async fn terminating_connections_under_load_leaves_everything_whole() {
         totals.0, totals.1
     );
 }
+
+/// Two app servers (two pools) run the reorder at the same moment, five times over new
+/// suppliers: each supplier ends with exactly one draft, ordering each SKU once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_reordering_at_once_raise_one_draft_per_supplier() {
+    use inventory_core::reorder::{
+        run_reorder, PurchaseStore, ReorderConfig, ReorderRule, SilentNotifier, Supplier,
+        SupplierLink,
+    };
+    use inventory_core::SupplierId;
+
+    let Some(first) = pg::fresh_store(4).await else {
+        return;
+    };
+    let second = pg::second_pool(&first, 4).await;
+    // System clocks: each server stamps its own drafts, as in production.
+    let servers = [Inventory::new(first.clone()), Inventory::new(second)];
+    let config = ReorderConfig::new(loc("main"));
+    for round in 0..5 {
+        for n in 0..4 {
+            let supplier = Supplier::new(SupplierId::new(format!("s{round}-{n}")).unwrap(), 5.0)
+                .expect("supplier");
+            first.put_supplier(&supplier).await.expect("supplier");
+            let item = sku(&format!("R{round}-{n}"));
+            let link = SupplierLink {
+                sku: item.clone(),
+                supplier: supplier.id.clone(),
+                unit_cost: rust_decimal::Decimal::ONE,
+                rule: ReorderRule::Static {
+                    point: 10,
+                    quantity: Some(50),
+                },
+            };
+            first.put_link(&link).await.expect("link");
+            servers[0]
+                .receive(item, loc("main"), qty(5))
+                .await
+                .expect("receive");
+        }
+        let gate = std::sync::Arc::new(tokio::sync::Barrier::new(servers.len()));
+        let runs: Vec<_> = servers
+            .iter()
+            .map(|server| {
+                let (server, gate, config) = (server.clone(), gate.clone(), config.clone());
+                tokio::spawn(async move {
+                    gate.wait().await;
+                    run_reorder(&server, &config, &SilentNotifier).await
+                })
+            })
+            .collect();
+        for run in runs {
+            run.await.expect("run").expect("reorder");
+        }
+    }
+    let orders = first.all_purchase_orders().await.expect("orders");
+    let mut drafts = std::collections::BTreeMap::<String, Vec<(String, i64)>>::new();
+    for order in &orders {
+        let lines = order
+            .lines
+            .iter()
+            .map(|line| (line.sku.to_string(), line.ordered));
+        drafts
+            .entry(order.supplier.to_string())
+            .or_default()
+            .extend(lines);
+    }
+    assert_eq!(drafts.len(), 20, "{drafts:?}");
+    assert_eq!(orders.len(), 20, "two drafts for one supplier: {drafts:?}");
+    for (supplier, lines) in &drafts {
+        assert_eq!(lines.len(), 1, "{supplier}: {lines:?}");
+        assert_eq!(lines[0].1, 50, "{supplier}: {lines:?}");
+    }
+    pg::drop_store(first).await;
+}
