@@ -10,7 +10,10 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (3, include_str!("../migrations/0003_demand.sql")),
     (4, include_str!("../migrations/0004_purchasing.sql")),
     (5, include_str!("../migrations/0005_counting.sql")),
-    (6, include_str!("../migrations/0006_one_draft_per_supplier.sql")),
+    (
+        6,
+        include_str!("../migrations/0006_one_draft_per_supplier.sql"),
+    ),
 ];
 
 /// The schema version this build creates and understands.
