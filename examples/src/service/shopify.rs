@@ -32,6 +32,8 @@ use super::reservations::reserve;
 use super::views::ReservationView;
 use super::{AppState, ServiceStore};
 
+/// Longest webhook id accepted.
+pub const WEBHOOK_ID_LENGTH_MAX: usize = 256;
 /// Webhook ids remembered per process.
 pub const SEEN_WEBHOOKS_MAX: usize = 100_000;
 
@@ -152,8 +154,8 @@ async fn deliver<S: ServiceStore>(
         .ok_or_else(|| ApiError::invalid("missing X-Shopify-Topic"))?
         .to_owned();
     let webhook_id = header(headers, "x-shopify-webhook-id")
-        .filter(|id| !id.is_empty())
-        .ok_or_else(|| ApiError::invalid("missing X-Shopify-Webhook-Id"))?
+        .filter(|id| !id.is_empty() && id.len() <= WEBHOOK_ID_LENGTH_MAX)
+        .ok_or_else(|| ApiError::invalid("missing or over-long X-Shopify-Webhook-Id"))?
         .to_owned();
     if app.webhooks.contains(&webhook_id) {
         tracing::info!(%webhook_id, %topic, "webhook seen before; acknowledged");
