@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::counting::InvestigationId;
-use crate::id::{IdentifierKind, LocationId, OrderId, ReservationId, Sku};
+use crate::id::{IdempotencyKey, IdentifierKind, LocationId, OrderId, ReservationId, Sku};
 use crate::reorder::purchase::{PurchaseOrderId, PurchaseOrderStatus, PurchaseTransition};
 use crate::reservation::{ReservationStatus, Transition};
 
@@ -85,6 +85,12 @@ pub enum DomainError {
     IdempotencyConflict {
         /// The order id.
         order_id: OrderId,
+    },
+    /// The idempotency key was already used by a different movement.
+    #[error("idempotency key {key} was already used for a different movement")]
+    IdempotencyKeyReused {
+        /// The key.
+        key: IdempotencyKey,
     },
     /// No purchase order has this id.
     #[error("purchase order {id} not found")]

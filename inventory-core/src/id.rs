@@ -31,6 +31,8 @@ pub enum IdentifierKind {
     PurchaseOrder,
     /// An investigation id.
     Investigation,
+    /// A caller's idempotency key.
+    IdempotencyKey,
 }
 
 impl fmt::Display for IdentifierKind {
@@ -43,6 +45,7 @@ impl fmt::Display for IdentifierKind {
             Self::Supplier => "supplier",
             Self::PurchaseOrder => "purchase order id",
             Self::Investigation => "investigation id",
+            Self::IdempotencyKey => "idempotency key",
         })
     }
 }
@@ -144,6 +147,12 @@ string_identifier!(
     /// A supplier that purchase orders go to.
     SupplierId,
     IdentifierKind::Supplier
+);
+string_identifier!(
+    /// The caller's key for one stock movement (a receipt number, an HTTP
+    /// `Idempotency-Key`): the movement is applied at most once per key.
+    IdempotencyKey,
+    IdentifierKind::IdempotencyKey
 );
 
 /// The shared methods of an id that is a UUID: wrap, unwrap, parse, display.

@@ -11,7 +11,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::decide::{Command, Outcome};
 use crate::error::{DomainError, Result};
 use crate::group::{GroupCommit, Lanes, Runner};
-use crate::id::{LocationId, ReservationId, Sku};
+use crate::id::{IdempotencyKey, LocationId, ReservationId, Sku};
 use crate::quantity::Quantity;
 use crate::reservation::{check_ttl, Reservation, ReserveRequest, HOLD_TTL_DEFAULT};
 use crate::retry::RetryPolicy;
@@ -221,6 +221,30 @@ impl<S: Store> Inventory<S> {
         let key = StockKey::new(sku, location);
         let reason = reason.into();
         stock_of(self.execute(Command::Adjust { key, delta, reason }).await?)
+    }
+
+    /// Runs a stock movement (`Receive`, `AddInTransit`, `ReceiveInTransit` or
+    /// `Adjust`) at most once per `idempotency_key`: a retry of the same request returns
+    /// the row as the first run left it and changes nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::IdempotencyKeyReused`](crate::DomainError::IdempotencyKeyReused)
+    /// when the key was used for a different movement,
+    /// [`DomainError::InvalidRequest`](crate::DomainError::InvalidRequest) for another
+    /// kind of command, and the movement's own errors; storage errors.
+    pub async fn once(
+        &self,
+        idempotency_key: IdempotencyKey,
+        movement: Command,
+    ) -> Result<StockLevel> {
+        stock_of(
+            self.execute(Command::Once {
+                idempotency_key,
+                movement: Box::new(movement),
+            })
+            .await?,
+        )
     }
 
     /// Holds stock for an order, all lines or none. The same request again returns the

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::id::{OrderId, ReservationId};
+use crate::id::{IdempotencyKey, OrderId, ReservationId};
 use crate::stock::{StockDelta, StockKey, StockLevel};
 
 /// Longest adjustment reason accepted, in bytes.
@@ -160,6 +160,9 @@ pub struct LedgerEntry {
     /// The customer's price per unit, for shipments of priced order lines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit_price: Option<Decimal>,
+    /// The caller's idempotency key, for a movement applied once per key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<IdempotencyKey>,
 }
 
 /// Why a ledger does not replay.
@@ -227,6 +230,7 @@ mod tests {
             order_id: None,
             reason: None,
             unit_price: None,
+            idempotency_key: None,
         }
     }
 

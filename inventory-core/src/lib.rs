@@ -22,7 +22,7 @@ pub mod testkit;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{DomainError, Error, Result, StoreError};
 pub use group::GroupCommit;
-pub use id::{LocationId, OrderId, ReservationId, Sku, SupplierId};
+pub use id::{IdempotencyKey, LocationId, OrderId, ReservationId, Sku, SupplierId};
 pub use inventory::{Inventory, Reserved};
 pub use ledger::{replay, LedgerEntry, Movement};
 pub use memory::MemoryStore;
@@ -33,4 +33,4 @@ pub use reservation::{
 };
 pub use retry::RetryPolicy;
 pub use stock::{LocationStock, SkuStock, StockKey, StockLevel};
-pub use store::{assemble, load_rows, skus_to_lock, AuditStore, RowSource, Store, StoreTx};
+pub use store::{assemble, by_key, load_rows, skus_to_lock, AuditStore, RowSource, Store, StoreTx};

@@ -16,7 +16,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use crate::counting::{CountRecord, CountStore, Investigation, InvestigationId};
 use crate::decide::{Changes, LoadPlan, Snapshot};
 use crate::error::StoreError;
-use crate::id::{LocationId, ReservationId, Sku, SupplierId};
+use crate::id::{IdempotencyKey, LocationId, ReservationId, Sku, SupplierId};
 use crate::ledger::LedgerEntry;
 use crate::reorder::{
     shipped_in, DaySales, DemandStore, PurchaseOrder, PurchaseOrderId, PurchaseOrderStatus,
@@ -177,6 +177,16 @@ impl Store for MemoryStore {
 }
 
 impl RowSource for MemoryState {
+    fn keyed(&mut self, keys: &[IdempotencyKey]) -> Result<Vec<LedgerEntry>, StoreError> {
+        let named = |entry: &&LedgerEntry| {
+            entry
+                .idempotency_key
+                .as_ref()
+                .is_some_and(|key| keys.contains(key))
+        };
+        Ok(self.ledger.iter().filter(named).cloned().collect())
+    }
+
     fn holders(&mut self, skus: &[Sku]) -> Result<Vec<Reservation>, StoreError> {
         let open = |held: &&Reservation| {
             matches!(

@@ -14,7 +14,7 @@ use crate::counting::{Investigation, InvestigationId};
 use crate::decide::{Changes, LoadPlan, Snapshot};
 use crate::error::StoreError;
 use crate::group::GroupCommit;
-use crate::id::{ReservationId, Sku, SupplierId};
+use crate::id::{IdempotencyKey, ReservationId, Sku, SupplierId};
 use crate::ledger::LedgerEntry;
 use crate::reorder::purchase::{PurchaseOrder, PurchaseOrderId};
 use crate::reservation::Reservation;
@@ -171,6 +171,13 @@ pub trait RowSource {
     ///
     /// [`StoreError`] when the read fails.
     fn holders(&mut self, skus: &[Sku]) -> Result<Vec<Reservation>, StoreError>;
+
+    /// The ledger entries written under any of `keys`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the read fails.
+    fn keyed(&mut self, keys: &[IdempotencyKey]) -> Result<Vec<LedgerEntry>, StoreError>;
 }
 
 /// Optional capability: whole-store reads, for audits, replay checks and tests.
@@ -251,7 +258,18 @@ pub fn load_rows<R: RowSource + ?Sized>(
         source.investigations(&[], &skus)?
     };
     snapshot.investigations = named.into_iter().chain(open).map(|i| (i.id, i)).collect();
+    if !plan.idempotency_keys.is_empty() {
+        snapshot.keyed = by_key(source.keyed(&plan.idempotency_keys)?);
+    }
     Ok(snapshot)
+}
+
+/// Ledger entries by their idempotency key (entries without one are left out).
+pub fn by_key(entries: Vec<LedgerEntry>) -> BTreeMap<IdempotencyKey, LedgerEntry> {
+    entries
+        .into_iter()
+        .filter_map(|entry| Some((entry.idempotency_key.clone()?, entry)))
+        .collect()
 }
 
 /// Every SKU whose rows a unit must lock: those the plan names and those the loaded
@@ -277,5 +295,6 @@ pub fn assemble(
         reservations: held.into_iter().map(|r| (r.id, r)).collect(),
         purchase_orders: orders.into_iter().map(|order| (order.id, order)).collect(),
         investigations: BTreeMap::new(),
+        keyed: BTreeMap::new(),
     }
 }

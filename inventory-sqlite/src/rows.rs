@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use inventory_core::decide::Changes;
 use inventory_core::reorder::{shipped_in, PurchaseOrder, PurchaseOrderId};
 use inventory_core::{
-    LedgerEntry, LocationId, LocationStock, Movement, OrderId, Reservation, ReservationId,
-    ReservationStatus, RowSource, Sku, StockKey, StockLevel, StoreError, SupplierId,
+    IdempotencyKey, LedgerEntry, LocationId, LocationStock, Movement, OrderId, Reservation,
+    ReservationId, ReservationStatus, RowSource, Sku, StockKey, StockLevel, StoreError, SupplierId,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use rust_decimal::Decimal;
@@ -33,6 +33,10 @@ impl RowSource for Rows<'_> {
 
     fn reservations(&mut self, ids: &[ReservationId]) -> Result<Vec<Reservation>> {
         reservations(self.0, ids)
+    }
+
+    fn keyed(&mut self, keys: &[IdempotencyKey]) -> Result<Vec<LedgerEntry>> {
+        keyed(self.0, keys)
     }
 
     fn overdue_holds(&mut self, skus: &[Sku], now: DateTime<Utc>) -> Result<Vec<Reservation>> {
@@ -282,16 +286,37 @@ pub(crate) fn all_reservations(connection: &Connection) -> Result<Vec<Reservatio
 
 /// The whole ledger, in the order it was written.
 pub(crate) fn ledger(connection: &Connection) -> Result<Vec<LedgerEntry>> {
-    let mut statement = connection
-        .prepare(
-            "SELECT at, sku, location, movement, quantity,
-                    before_on_hand, before_reserved, before_committed, before_in_transit,
-                    after_on_hand, after_reserved, after_committed, after_in_transit,
-                    reservation_id, order_id, reason, unit_price
-             FROM ledger ORDER BY seq",
-        )
-        .map_err(store_error)?;
-    let mut rows = statement.query([]).map_err(store_error)?;
+    ledger_where(connection, "1 = 1", [])
+}
+
+/// The ledger entries written under `keys`.
+pub(crate) fn keyed(connection: &Connection, keys: &[IdempotencyKey]) -> Result<Vec<LedgerEntry>> {
+    let mut found = Vec::new();
+    for key in keys {
+        found.extend(ledger_where(
+            connection,
+            "idempotency_key = ?1",
+            [key.to_string()],
+        )?);
+    }
+    Ok(found)
+}
+
+/// The ledger entries matching `condition`, in the order they were written.
+fn ledger_where(
+    connection: &Connection,
+    condition: &str,
+    bind: impl rusqlite::Params,
+) -> Result<Vec<LedgerEntry>> {
+    let sql = format!(
+        "SELECT at, sku, location, movement, quantity,
+                before_on_hand, before_reserved, before_committed, before_in_transit,
+                after_on_hand, after_reserved, after_committed, after_in_transit,
+                reservation_id, order_id, reason, unit_price, idempotency_key
+         FROM ledger WHERE {condition} ORDER BY seq"
+    );
+    let mut statement = connection.prepare_cached(&sql).map_err(store_error)?;
+    let mut rows = statement.query(bind).map_err(store_error)?;
     let mut entries = Vec::new();
     while let Some(row) = rows.next().map_err(store_error)? {
         let raw = (|| -> rusqlite::Result<_> {
@@ -307,11 +332,24 @@ pub(crate) fn ledger(connection: &Connection) -> Result<Vec<LedgerEntry>> {
                 row.get::<_, Option<String>>(14)?,
                 row.get::<_, Option<String>>(15)?,
                 row.get::<_, Option<String>>(16)?,
+                row.get::<_, Option<String>>(17)?,
             ))
         })()
         .map_err(store_error)?;
-        let (at, s, l, movement, quantity, before, after, reservation_id, order_id, reason, price) =
-            raw;
+        let (
+            at,
+            s,
+            l,
+            movement,
+            quantity,
+            before,
+            after,
+            reservation_id,
+            order_id,
+            reason,
+            price,
+            key,
+        ) = raw;
         entries.push(LedgerEntry {
             at: time(at)?,
             key: StockKey::new(sku(s)?, location(l)?),
@@ -334,6 +372,11 @@ pub(crate) fn ledger(connection: &Connection) -> Result<Vec<LedgerEntry>> {
                 .map(|text| {
                     text.parse::<Decimal>()
                         .map_err(|error| corrupt("unit price", error))
+                })
+                .transpose()?,
+            idempotency_key: key
+                .map(|key| {
+                    IdempotencyKey::new(key).map_err(|error| corrupt("idempotency key", error))
                 })
                 .transpose()?,
         });
@@ -411,8 +454,9 @@ pub(crate) fn persist(connection: &Connection, changes: &Changes) -> Result<()> 
             "INSERT INTO ledger (at, sku, location, movement, quantity,
                 before_on_hand, before_reserved, before_committed, before_in_transit,
                 after_on_hand, after_reserved, after_committed, after_in_transit,
-                reservation_id, order_id, reason, unit_price)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                reservation_id, order_id, reason, unit_price, idempotency_key)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                     ?18)",
         )
         .map_err(store_error)?;
     for entry in &changes.ledger {
@@ -436,6 +480,7 @@ pub(crate) fn persist(connection: &Connection, changes: &Changes) -> Result<()> 
                 entry.order_id.as_ref().map(OrderId::as_str),
                 entry.reason.as_deref(),
                 entry.unit_price.map(|price| price.to_string()),
+                entry.idempotency_key.as_ref().map(|key| key.to_string()),
             ])
             .map_err(store_error)?;
     }

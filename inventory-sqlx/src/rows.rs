@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use inventory_core::{
-    LedgerEntry, LocationId, LocationStock, OrderId, Reservation, ReservationId, Sku, StockKey,
-    StockLevel, StoreError,
+    IdempotencyKey, LedgerEntry, LocationId, LocationStock, OrderId, Reservation, ReservationId,
+    Sku, StockKey, StockLevel, StoreError,
 };
 use sqlx::postgres::PgRow;
 use sqlx::Row;
@@ -109,10 +109,10 @@ ledger_appended AS (
     INSERT INTO ledger (sku, location, version, at, movement, quantity,
         before_on_hand, before_reserved, before_committed, before_in_transit,
         after_on_hand, after_reserved, after_committed, after_in_transit,
-        reservation_id, order_id, reason, unit_price)
+        reservation_id, order_id, reason, unit_price, idempotency_key)
     SELECT * FROM UNNEST($31::text[], $32::text[], $33::int8[], $34::timestamptz[], $35::text[],
         $36::int8[], $37::int8[], $38::int8[], $39::int8[], $40::int8[], $41::int8[], $42::int8[],
-        $43::int8[], $44::int8[], $45::uuid[], $46::text[], $47::text[], $66::text[])
+        $43::int8[], $44::int8[], $45::uuid[], $46::text[], $47::text[], $66::text[], $74::text[])
     ON CONFLICT DO NOTHING
     RETURNING 1
 ),
@@ -245,12 +245,23 @@ pub(crate) const SELECT_ALL_RESERVATIONS: &str =
     concat!("SELECT ", reservation_columns!(), " FROM reservations");
 
 /// The ledger columns, in `ledger_entry` order.
-pub(crate) const SELECT_LEDGER: &str = "
-    SELECT sku, location, at, movement, quantity,
-           before_on_hand, before_reserved, before_committed, before_in_transit,
-           after_on_hand, after_reserved, after_committed, after_in_transit,
-           reservation_id, order_id, reason, unit_price
-    FROM ledger ORDER BY sku, location, version";
+macro_rules! ledger_columns {
+    () => {
+        "SELECT sku, location, at, movement, quantity,
+                before_on_hand, before_reserved, before_committed, before_in_transit,
+                after_on_hand, after_reserved, after_committed, after_in_transit,
+                reservation_id, order_id, reason, unit_price, idempotency_key
+         FROM ledger "
+    };
+}
+
+/// The whole ledger, row by row in version order.
+pub(crate) const SELECT_LEDGER: &str =
+    concat!(ledger_columns!(), "ORDER BY sku, location, version");
+
+/// The entries written under any of the keys `$1`.
+pub(crate) const SELECT_KEYED: &str =
+    concat!(ledger_columns!(), "WHERE idempotency_key = ANY($1::text[])");
 
 pub(crate) fn ledger_entry(row: &PgRow) -> Result<LedgerEntry> {
     let movement: String = get(row, 3)?;
@@ -270,6 +281,9 @@ pub(crate) fn ledger_entry(row: &PgRow) -> Result<LedgerEntry> {
         reason: get(row, 15)?,
         unit_price: get::<Option<String>>(row, 16)?
             .map(|text| text.parse().map_err(|e| corrupt("unit price", e)))
+            .transpose()?,
+        idempotency_key: get::<Option<String>>(row, 17)?
+            .map(|key| IdempotencyKey::new(key).map_err(|e| corrupt("idempotency key", e)))
             .transpose()?,
     })
 }

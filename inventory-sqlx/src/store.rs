@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use inventory_core::decide::{Changes, LoadPlan, Snapshot};
 use inventory_core::{
-    assemble, skus_to_lock, AuditStore, LedgerEntry, LocationStock, Reservation, ReservationId,
-    Sku, StockKey, StockLevel, Store, StoreError, StoreTx,
+    assemble, by_key, skus_to_lock, AuditStore, LedgerEntry, LocationStock, Reservation,
+    ReservationId, Sku, StockKey, StockLevel, Store, StoreError, StoreTx,
 };
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::PgPool;
@@ -23,7 +23,7 @@ use crate::write;
 pub static MIGRATOR: Migrator = sqlx::migrate!();
 
 /// The schema version this build's migrations reach.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 pub(crate) fn before(error: sqlx::Error) -> StoreError {
     store_error(error, Phase::BeforeCommit)
@@ -261,6 +261,25 @@ impl StoreTx for PgTx {
         };
         let mut snapshot = assemble(held, stock, orders);
         snapshot.investigations = named.into_iter().chain(open).map(|i| (i.id, i)).collect();
+        if !plan.idempotency_keys.is_empty() {
+            // Read after the stock rows are locked: a unit that used the key on the
+            // same row has committed by now.
+            let keys: Vec<String> = plan
+                .idempotency_keys
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            let found = sqlx::query(rows::SELECT_KEYED)
+                .bind(keys)
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(before)?;
+            let entries = found
+                .iter()
+                .map(rows::ledger_entry)
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            snapshot.keyed = by_key(entries);
+        }
         Ok(snapshot)
     }
 

@@ -184,7 +184,13 @@ pub(crate) fn bind<'q>(
                 .map(|count| count.at.timestamp_micros())
                 .collect::<Vec<i64>>(),
         );
-    let query = bind_open_holds(query, changes);
+    let query = bind_open_holds(query, changes).bind(
+        changes
+            .ledger
+            .iter()
+            .map(|entry| entry.idempotency_key.as_ref().map(ToString::to_string))
+            .collect::<Vec<Option<String>>>(),
+    );
 
     for (key, version) in next {
         versions.insert(key.clone(), version);

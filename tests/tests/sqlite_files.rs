@@ -158,7 +158,8 @@ async fn an_older_database_is_upgraded_and_data_survives_reopening() {
     assert_eq!(version, SCHEMA_VERSION);
 }
 
-/// A version-2 file (before the daily shipped aggregate, purchasing and counting) is upgraded
+/// A version-2 file (before the daily shipped aggregate, purchasing, counting and
+/// idempotency keys) is upgraded
 /// through every later migration, and the aggregate is filled from its ledger.
 #[tokio::test]
 async fn upgrading_to_version_3_fills_the_shipped_aggregate_from_the_ledger() {
@@ -188,6 +189,7 @@ async fn upgrading_to_version_3_fills_the_shipped_aggregate_from_the_ledger() {
             "DROP TABLE daily_shipped; DROP TABLE suppliers; DROP TABLE sku_suppliers;
              DROP TABLE purchase_orders; DROP TABLE count_records; DROP TABLE investigations;
              DROP TABLE last_counts; DROP TABLE open_holds; ALTER TABLE ledger DROP COLUMN unit_price;
+             DROP INDEX ledger_by_idempotency_key; ALTER TABLE ledger DROP COLUMN idempotency_key;
              PRAGMA user_version = 2;",
         )
         .unwrap();

@@ -20,6 +20,7 @@
 //! ```
 
 mod count;
+mod keyed;
 mod lifecycle;
 mod movement;
 mod purchase;
@@ -35,7 +36,7 @@ pub use snapshot::{Changes, Snapshot};
 
 use crate::counting::{CountReport, CountThresholds, Investigation, InvestigationId};
 use crate::error::DomainError;
-use crate::id::{LocationId, ReservationId, Sku, SupplierId};
+use crate::id::{IdempotencyKey, LocationId, ReservationId, Sku, SupplierId};
 use crate::quantity::Quantity;
 use crate::reorder::plan::PlannedOrder;
 use crate::reorder::purchase::{PurchaseOrder, PurchaseOrderId};
@@ -145,6 +146,16 @@ pub enum Command {
         /// The order.
         id: PurchaseOrderId,
     },
+    /// A stock movement (`Receive`, `AddInTransit`, `ReceiveInTransit` or `Adjust`)
+    /// applied at most once per key: the same movement under a used key returns the
+    /// row as that movement left it and writes nothing; a different one is refused with
+    /// [`DomainError::IdempotencyKeyReused`].
+    Once {
+        /// The caller's key for this movement.
+        idempotency_key: IdempotencyKey,
+        /// The movement.
+        movement: Box<Command>,
+    },
     /// Record a cycle count: on hand becomes what was found.
     RecordCount {
         /// The row counted.
@@ -215,6 +226,9 @@ pub struct LoadPlan {
     /// SKUs whose open (active or committed) reservations are loaded: who is short
     /// after a count.
     pub holders_of: Vec<Sku>,
+    /// Idempotency keys whose ledger entries are loaded, sorted; read after the stock
+    /// rows are locked, so a concurrent use of the same key for the same row is seen.
+    pub idempotency_keys: Vec<IdempotencyKey>,
 }
 
 impl Command {
@@ -251,6 +265,13 @@ impl Command {
             | Self::ReceivePurchaseOrder { id, .. }
             | Self::ClosePurchaseOrder { id }
             | Self::CancelPurchaseOrder { id } => plan.purchase_orders = vec![*id],
+            Self::Once {
+                idempotency_key,
+                movement,
+            } => {
+                plan = movement.plan();
+                plan.idempotency_keys = vec![idempotency_key.clone()];
+            }
         }
         plan.open_drafts.sort();
         plan.open_drafts.dedup();
@@ -274,7 +295,10 @@ impl LoadPlan {
             merged.open_drafts.extend(plan.open_drafts);
             merged.investigations.extend(plan.investigations);
             merged.holders_of.extend(plan.holders_of);
+            merged.idempotency_keys.extend(plan.idempotency_keys);
         }
+        merged.idempotency_keys.sort();
+        merged.idempotency_keys.dedup();
         merged.holders_of.sort();
         merged.holders_of.dedup();
         merged.investigations.sort();
@@ -312,71 +336,68 @@ pub fn decide(
     now: DateTime<Utc>,
 ) -> Result<Decision, DomainError> {
     let mut draft = snapshot::Draft::new(snapshot, now);
-    let outcome = match command {
+    let outcome = decide_in(&mut draft, command)?;
+    Ok(Decision {
+        outcome,
+        changes: draft.changes,
+    })
+}
+
+/// Decides `command` on top of what `draft` already holds.
+fn decide_in(draft: &mut snapshot::Draft<'_>, command: &Command) -> Result<Outcome, DomainError> {
+    Ok(match command {
         Command::Receive { key, quantity } => {
-            Outcome::Stock(movement::receive(&mut draft, key, *quantity)?)
+            Outcome::Stock(movement::receive(draft, key, *quantity)?)
         }
         Command::AddInTransit { key, quantity } => {
-            Outcome::Stock(movement::add_in_transit(&mut draft, key, *quantity)?)
+            Outcome::Stock(movement::add_in_transit(draft, key, *quantity)?)
         }
         Command::ReceiveInTransit { key, quantity } => {
-            Outcome::Stock(movement::receive_in_transit(&mut draft, key, *quantity)?)
+            Outcome::Stock(movement::receive_in_transit(draft, key, *quantity)?)
         }
         Command::Adjust { key, delta, reason } => {
-            Outcome::Stock(movement::adjust(&mut draft, key, *delta, reason)?)
+            Outcome::Stock(movement::adjust(draft, key, *delta, reason)?)
         }
         Command::Reserve { request } => {
-            let (reservation, created) = reserve::reserve(&mut draft, request)?;
+            let (reservation, created) = reserve::reserve(draft, request)?;
             Outcome::Reserved {
                 reservation,
                 created,
             }
         }
-        Command::Extend { id, ttl } => {
-            Outcome::Reservation(lifecycle::extend(&mut draft, id, *ttl)?)
-        }
-        Command::Commit { id } => Outcome::Reservation(lifecycle::commit(&mut draft, id)?),
-        Command::Ship { id } => Outcome::Reservation(lifecycle::ship(&mut draft, id)?),
-        Command::Release { id } => Outcome::Reservation(lifecycle::release(&mut draft, id)?),
+        Command::Extend { id, ttl } => Outcome::Reservation(lifecycle::extend(draft, id, *ttl)?),
+        Command::Commit { id } => Outcome::Reservation(lifecycle::commit(draft, id)?),
+        Command::Ship { id } => Outcome::Reservation(lifecycle::ship(draft, id)?),
+        Command::Release { id } => Outcome::Reservation(lifecycle::release(draft, id)?),
         Command::ExpireDue { limit } => {
             let limit = (*limit).min(EXPIRE_BATCH_MAX);
-            Outcome::Expired(lifecycle::expire_due(&mut draft, limit)?)
+            Outcome::Expired(lifecycle::expire_due(draft, limit)?)
         }
         Command::RaisePurchaseOrders { orders, location } => {
-            Outcome::PurchaseOrders(purchase::raise(&mut draft, orders, location))
+            Outcome::PurchaseOrders(purchase::raise(draft, orders, location))
         }
-        Command::SendPurchaseOrder { id } => {
-            Outcome::PurchaseOrder(purchase::send(&mut draft, id)?)
-        }
-        Command::ShipPurchaseOrder { id } => {
-            Outcome::PurchaseOrder(purchase::ship(&mut draft, id)?)
-        }
+        Command::SendPurchaseOrder { id } => Outcome::PurchaseOrder(purchase::send(draft, id)?),
+        Command::ShipPurchaseOrder { id } => Outcome::PurchaseOrder(purchase::ship(draft, id)?),
         Command::ReceivePurchaseOrder { id, lines } => {
-            Outcome::PurchaseOrder(purchase::receive(&mut draft, id, lines)?)
+            Outcome::PurchaseOrder(purchase::receive(draft, id, lines)?)
         }
-        Command::ClosePurchaseOrder { id } => {
-            Outcome::PurchaseOrder(purchase::close(&mut draft, id)?)
-        }
-        Command::CancelPurchaseOrder { id } => {
-            Outcome::PurchaseOrder(purchase::cancel(&mut draft, id)?)
-        }
+        Command::ClosePurchaseOrder { id } => Outcome::PurchaseOrder(purchase::close(draft, id)?),
+        Command::CancelPurchaseOrder { id } => Outcome::PurchaseOrder(purchase::cancel(draft, id)?),
         Command::RecordCount {
             key,
             counted,
             counted_by,
             thresholds,
-        } => Outcome::Counted(count::record(
-            &mut draft, key, *counted, counted_by, thresholds,
-        )?),
+        } => Outcome::Counted(count::record(draft, key, *counted, counted_by, thresholds)?),
         Command::ResolveInvestigation {
             id,
             recount,
             resolved_by,
-        } => Outcome::Resolved(count::resolve(&mut draft, id, *recount, resolved_by)?),
-    };
-    Ok(Decision {
-        outcome,
-        changes: draft.changes,
+        } => Outcome::Resolved(count::resolve(draft, id, *recount, resolved_by)?),
+        Command::Once {
+            idempotency_key,
+            movement,
+        } => keyed::once(draft, idempotency_key, movement)?,
     })
 }
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::counting::{CountRecord, Investigation, InvestigationId};
 use crate::error::DomainError;
-use crate::id::{LocationId, ReservationId, Sku};
+use crate::id::{IdempotencyKey, LocationId, ReservationId, Sku};
 use crate::ledger::{LedgerEntry, Movement};
 use crate::reorder::purchase::{PurchaseOrder, PurchaseOrderId};
 use crate::reservation::Reservation;
@@ -28,6 +28,9 @@ pub struct Snapshot {
     pub purchase_orders: BTreeMap<PurchaseOrderId, PurchaseOrder>,
     /// Investigations by id: the named ones and every open one of the SKUs loaded.
     pub investigations: BTreeMap<InvestigationId, Investigation>,
+    /// The ledger entries written under the idempotency keys the command names.
+    #[serde(default)]
+    pub keyed: BTreeMap<IdempotencyKey, LedgerEntry>,
 }
 
 impl Snapshot {
@@ -44,6 +47,11 @@ impl Snapshot {
         }
         for (id, investigation) in &changes.investigations {
             self.investigations.insert(*id, investigation.clone());
+        }
+        for entry in &changes.ledger {
+            if let Some(key) = &entry.idempotency_key {
+                self.keyed.insert(key.clone(), entry.clone());
+            }
         }
     }
 }
@@ -107,6 +115,16 @@ impl<'a> Draft<'a> {
             now,
             changes: Changes::default(),
         }
+    }
+
+    /// The entry written under `key`, by this decision or before it.
+    pub(crate) fn keyed(&self, key: &IdempotencyKey) -> Option<&LedgerEntry> {
+        self.changes
+            .ledger
+            .iter()
+            .rev()
+            .find(|entry| entry.idempotency_key.as_ref() == Some(key))
+            .or_else(|| self.base.keyed.get(key))
     }
 
     pub(crate) fn level(&self, key: &StockKey) -> Option<StockLevel> {
@@ -245,6 +263,7 @@ impl<'a> Draft<'a> {
             order_id,
             reason,
             unit_price: None,
+            idempotency_key: None,
         });
         Ok(after)
     }
