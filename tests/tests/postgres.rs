@@ -293,3 +293,66 @@ async fn two_servers_reordering_at_once_raise_one_draft_per_supplier() {
     }
     pg::drop_store(first).await;
 }
+
+/// Thirty-two retries of one keyed receipt from two pools at once receive the units
+/// once and all answer alike; one key sent for two different rows at once is applied
+/// to one of them and refused for the other (the unique index on keys decides).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_idempotency_key_from_two_servers_at_once_applies_once() {
+    use inventory_core::decide::Command;
+    use inventory_core::{AuditStore, IdempotencyKey, StockKey};
+
+    let Some(first) = pg::fresh_store(8).await else {
+        return;
+    };
+    let second = pg::second_pool(&first, 8).await;
+    let servers = [inventory(first.clone()), inventory(second)];
+    let receipt = |item: &str| Command::Receive {
+        key: StockKey::new(sku(item), loc("main")),
+        quantity: qty(10),
+    };
+    let key = IdempotencyKey::new("asn-9").unwrap();
+    let retries: Vec<_> = (0..32)
+        .map(|n| {
+            let (server, key, movement) = (servers[n % 2].clone(), key.clone(), receipt("TEE"));
+            tokio::spawn(async move { server.once(key, movement).await })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for retry in retries {
+        answers.push(retry.await.expect("task").expect("keyed receipt"));
+    }
+    assert!(
+        answers.iter().all(|answer| *answer == answers[0]),
+        "{answers:?}"
+    );
+    assert_eq!(answers[0].on_hand, 10);
+
+    let key = IdempotencyKey::new("asn-10").unwrap();
+    let rivals: Vec<_> = ["TEE", "MUG"]
+        .into_iter()
+        .zip(servers.iter().cloned())
+        .map(|(item, server)| {
+            let (key, movement) = (key.clone(), receipt(item));
+            tokio::spawn(async move { server.once(key, movement).await })
+        })
+        .collect();
+    let mut applied = 0;
+    for rival in rivals {
+        match rival.await.expect("task") {
+            Ok(_) => applied += 1,
+            Err(Error::Domain(inventory_core::DomainError::IdempotencyKeyReused { .. })) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(applied, 1);
+    let ledger = first.ledger().await.expect("ledger");
+    let keyed: Vec<_> = ledger
+        .iter()
+        .filter_map(|entry| entry.idempotency_key.as_ref())
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(keyed.len(), 2, "{keyed:?}");
+    assert_invariants(&first).await;
+    pg::drop_store(first).await;
+}
