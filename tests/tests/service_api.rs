@@ -3,15 +3,16 @@
 
 use std::time::Duration;
 
-use inventory_tests::service::{order, Backend};
+use inventory_tests::service::{answer, order, Backend};
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 inventory_tests::on_every_backend!(
     stock_endpoints_and_input_errors,
     reservation_lifecycle_and_its_errors,
     holds_expire_and_say_so,
     an_api_token_guards_the_api,
+    an_idempotency_key_applies_a_receipt_or_adjustment_once,
 );
 
 async fn stock_endpoints_and_input_errors(backend: Backend) {
@@ -390,5 +391,65 @@ async fn an_api_token_guards_the_api(backend: Backend) {
         StatusCode::NOT_FOUND,
         "the refused receipt changed nothing"
     );
+    service.stop().await;
+}
+
+async fn an_idempotency_key_applies_a_receipt_or_adjustment_once(backend: Backend) {
+    let Some(service) = backend.start_with("").await else {
+        return;
+    };
+    let keyed = |path: &str, key: &str, body: Value| {
+        let request = service
+            .client
+            .post(service.url(path))
+            .header("Idempotency-Key", key);
+        async move { answer(request.json(&body).send().await.expect("request")).await }
+    };
+    let receipt = |quantity: i64| json!({ "sku": "TEE", "location": "main", "quantity": quantity });
+    let (status, first) = keyed("/v1/receipts", "rcpt-1", receipt(10)).await;
+    assert_eq!(
+        (status, first["on_hand"].as_i64()),
+        (StatusCode::OK, Some(10))
+    );
+    let (status, again) = keyed("/v1/receipts", "rcpt-1", receipt(10)).await;
+    assert_eq!(
+        (status, &again),
+        (StatusCode::OK, &first),
+        "a retry gets the first answer"
+    );
+    let (status, error) = keyed("/v1/receipts", "rcpt-1", receipt(11)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(
+        (error["error"].as_str(), error["idempotency_key"].as_str()),
+        (Some("idempotency_conflict"), Some("rcpt-1"))
+    );
+
+    let adjustment = json!({ "sku": "TEE", "location": "main", "delta": -2, "reason": "damaged" });
+    let (_, first) = keyed("/v1/adjustments", "adj-1", adjustment.clone()).await;
+    let (status, again) = keyed("/v1/adjustments", "adj-1", adjustment).await;
+    assert_eq!(
+        (status, &again, first["on_hand"].as_i64()),
+        (StatusCode::OK, &first, Some(8))
+    );
+    for bad in ["", "tab\tinside", &"k".repeat(200)] {
+        let (status, error) = keyed("/v1/receipts", bad, receipt(1)).await;
+        assert_eq!(
+            (status, error["error"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_request")),
+            "{bad:?}"
+        );
+    }
+    let (_, stock) = service.get("/v1/stock/TEE").await;
+    assert_eq!(
+        stock["on_hand"].as_i64(),
+        Some(8),
+        "each keyed movement applied once"
+    );
+
+    // Without a key a receipt is applied each time it is sent.
+    service.receive("TEE", "main", 1).await;
+    service.receive("TEE", "main", 1).await;
+    let (_, stock) = service.get("/v1/stock/TEE").await;
+    assert_eq!(stock["on_hand"].as_i64(), Some(10));
     service.stop().await;
 }

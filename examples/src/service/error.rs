@@ -136,6 +136,10 @@ impl From<DomainError> for ApiError {
                     .with("id", id.to_string())
                     .with("expired_at", expired_at.to_rfc3339())
             }
+            DomainError::IdempotencyKeyReused { key } => {
+                Self::new(StatusCode::CONFLICT, "idempotency_conflict", message)
+                    .with("idempotency_key", key.as_str())
+            }
             DomainError::IdempotencyConflict { order_id } => {
                 Self::new(StatusCode::CONFLICT, "idempotency_conflict", message)
                     .with("order_id", order_id.as_str())
