@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use crate::counting::{CountStore, CountThresholds};
 use crate::decide::{Command, Outcome};
 use crate::error::{DomainError, Error};
-use crate::id::{OrderId, ReservationId, SupplierId};
+use crate::id::{IdempotencyKey, OrderId, ReservationId, SupplierId};
 use crate::quantity::Quantity;
 use crate::reorder::{PlannedLine, PlannedOrder, PurchaseStore};
 use crate::reservation::{AllocationStrategy, OrderLine, ReserveRequest};
@@ -100,7 +100,13 @@ pub enum Op {
     /// Resolve the open investigation at this index (modulo the count), with an
     /// optional recount.
     Resolve(u8, Option<i64>),
+    /// A receipt (`true`) or an adjustment under idempotency key number `u8` (below
+    /// [`KEYS`]): repeats and reuses collide often.
+    Keyed(u8, bool, RowOp),
 }
+
+/// How many distinct idempotency keys sequences use.
+pub const KEYS: u8 = 4;
 
 /// What to do with a purchase order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,6 +193,8 @@ pub fn op() -> impl Strategy<Value = Op> {
         3 => (any::<u8>(), purchase_step()).prop_map(|(index, step)| Op::Purchase(index, step)),
         2 => row(0..SKUS.len(), 0..LOCATIONS.len(), -1..=30i64).prop_map(Op::Count),
         1 => (any::<u8>(), proptest::option::of(0..=30i64)).prop_map(|(index, recount)| Op::Resolve(index, recount)),
+        2 => (0..KEYS, any::<bool>(), row(0..SKUS.len(), 0..LOCATIONS.len(), -3..=8i64))
+            .prop_map(|(key, receipt, row)| Op::Keyed(key, receipt, row)),
     ]
 }
 
@@ -309,6 +317,17 @@ pub fn command(op: &Op) -> Result<Option<Command>, DomainError> {
             counted_by: "counter".to_owned(),
             thresholds: CountThresholds::default(),
         },
+        Op::Keyed(number, receipt, row) => {
+            let movement = if *receipt {
+                command(&Op::Receive(row.clone()))?
+            } else {
+                command(&Op::Adjust(row.clone()))?
+            };
+            Command::Once {
+                idempotency_key: IdempotencyKey::new(format!("key-{number}")).expect("valid key"),
+                movement: Box::new(movement.expect("a movement")),
+            }
+        }
         Op::Advance(_) | Op::Purchase(..) | Op::Resolve(..) => return Ok(None),
     }))
 }
