@@ -131,7 +131,8 @@ fn schema_of(store: &PgStore) -> String {
 }
 
 /// A URL of `DATABASE_URL` that puts a new connection in `store`'s test schema (for a
-/// process started with `--db <url>`).
+/// process started with `--db <url>`), under the application name
+/// [`process_name`]`(store)`.
 ///
 /// # Panics
 ///
@@ -140,7 +141,39 @@ pub fn url_of(store: &PgStore) -> String {
     let url = database_url().expect("only called with a database");
     let schema = schema_of(store);
     let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}options=-c%20search_path%3D{schema}")
+    format!(
+        "{url}{separator}options=-c%20search_path%3D{schema}&application_name={}",
+        process_name(store)
+    )
+}
+
+/// The application name of the connections a process opens through [`url_of`].
+pub fn process_name(store: &PgStore) -> String {
+    format!("{}-process", schema_of(store))
+}
+
+/// Waits until the server has no connection left of a killed process of `store`'s
+/// schema ([`url_of`]): a transaction whose COMMIT was sent just before the kill
+/// finishes first, so what is read next is a settled state.
+///
+/// # Panics
+///
+/// When connections linger for 30 seconds.
+pub async fn wait_for_process_gone(store: &PgStore) {
+    let name = process_name(store);
+    for _ in 0..1_500 {
+        let left: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1")
+                .bind(&name)
+                .fetch_one(store.pool())
+                .await
+                .expect("read pg_stat_activity");
+        if left == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("connections of {name} outlived their process");
 }
 
 /// Closes `store`'s pool and drops its test schema.

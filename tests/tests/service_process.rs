@@ -15,7 +15,7 @@ use inventory_core::testkit::invariants::violations;
 use inventory_core::testkit::Snapshot;
 use inventory_core::{AuditStore, ReservationId, ReservationStatus};
 use inventory_sqlite::SqliteStore;
-use inventory_tests::histories_are_whole;
+use inventory_tests::{histories_are_whole, pg};
 use serde_json::json;
 
 const KILLS: u64 = 4;
@@ -198,18 +198,20 @@ async fn terminate_mid_load(mut running: Running, told: &mut Told) {
 /// mid-load, starts again, and stops cleanly on SIGTERM.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_by_url_survives_sigkill_and_stops_on_sigterm() {
-    let Some(store) = inventory_tests::pg::fresh_store(2).await else {
+    let Some(store) = pg::fresh_store(2).await else {
         return;
     };
-    let url = inventory_tests::pg::url_of(&store);
+    let url = pg::url_of(&store);
     let mut told = Told::new();
     let mut running = launch(OsStr::new(&url));
     let buyers = load(&running.base, 0, Duration::from_millis(300)).await;
     running.child.kill().expect("SIGKILL");
     running.child.wait().expect("reap");
     gather(buyers, &mut told).await;
+    pg::wait_for_process_gone(&store).await;
     let before = check(&store, &told, "after the kill").await;
     terminate_mid_load(launch(OsStr::new(&url)), &mut told).await;
+    pg::wait_for_process_gone(&store).await;
     let after = check(&store, &told, "after SIGTERM").await;
     assert!(
         after > before && before > 0,
