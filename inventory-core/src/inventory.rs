@@ -229,10 +229,9 @@ impl<S: Store> Inventory<S> {
     ///
     /// # Errors
     ///
-    /// [`DomainError::IdempotencyKeyReused`](crate::DomainError::IdempotencyKeyReused)
-    /// when the key was used for a different movement,
-    /// [`DomainError::InvalidRequest`](crate::DomainError::InvalidRequest) for another
-    /// kind of command, and the movement's own errors; storage errors.
+    /// [`DomainError::IdempotencyKeyReused`] when the key was used for a different
+    /// movement, [`DomainError::InvalidRequest`] for another kind of command, and the
+    /// movement's own errors; storage errors.
     pub async fn once(
         &self,
         idempotency_key: IdempotencyKey,
