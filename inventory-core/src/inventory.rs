@@ -227,6 +227,23 @@ impl<S: Store> Inventory<S> {
     /// `Adjust`) at most once per `idempotency_key`: a retry of the same request returns
     /// the row as the first run left it and changes nothing.
     ///
+    /// ```
+    /// use inventory_core::decide::Command;
+    /// use inventory_core::{IdempotencyKey, Inventory, LocationId, MemoryStore, Quantity, Sku,
+    ///     StockKey};
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let inventory = Inventory::new(MemoryStore::new());
+    /// let row = StockKey::new(Sku::new("TEE")?, LocationId::new("main")?);
+    /// let receipt = Command::Receive { key: row, quantity: Quantity::new(12)? };
+    /// let asn = IdempotencyKey::new("ASN-2026-0042")?;
+    /// let first = inventory.once(asn.clone(), receipt.clone()).await?;
+    /// let retry = inventory.once(asn, receipt).await?; // the client timed out and retried
+    /// assert_eq!((first.on_hand, retry.on_hand), (12, 12));
+    /// # Ok::<(), inventory_core::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`DomainError::IdempotencyKeyReused`] when the key was used for a different
