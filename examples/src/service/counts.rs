@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{ApiError, ApiResult};
 use super::views::{location, sku};
-use super::{optional_body, AppState, Body, Path, Query, ServiceStore};
+use super::{is_frozen, optional_body, AppState, Body, Path, Query, ServiceStore};
 
 /// Who a count or resolution is recorded under when the request names no one.
 const ACTOR_DEFAULT: &str = "api";
@@ -156,12 +156,7 @@ pub async fn unfreeze<S: ServiceStore>(
                 .await?,
         );
     }
-    let frozen = app
-        .inventory
-        .store()
-        .frozen(std::slice::from_ref(&sku))
-        .await?
-        .contains(&sku);
+    let frozen = is_frozen(&app, &sku).await?;
     Ok(Json(serde_json::json!({
         "sku": sku,
         "frozen": frozen,

@@ -191,6 +191,20 @@ async fn health<S: ServiceStore>(State(app): State<AppState<S>>) -> ApiResult<Js
     Ok(Json(json!({ "status": "ok" })))
 }
 
+/// Whether an open investigation freezes `sku`.
+///
+/// # Errors
+///
+/// Storage errors.
+pub async fn is_frozen<S: ServiceStore>(app: &AppState<S>, sku: &Sku) -> ApiResult<bool> {
+    let frozen = app
+        .inventory
+        .store()
+        .frozen(std::slice::from_ref(sku))
+        .await?;
+    Ok(frozen.contains(sku))
+}
+
 /// A JSON body that may be empty: empty means `T::default()`.
 ///
 /// # Errors

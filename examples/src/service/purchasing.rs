@@ -133,15 +133,7 @@ async fn outstanding<S: ServiceStore>(
         .purchase_order(&id)
         .await?
         .ok_or_else(|| ApiError::from(inventory_core::DomainError::PurchaseOrderNotFound { id }))?;
-    let lines: Vec<_> = order
-        .lines
-        .iter()
-        .filter_map(|line| {
-            Quantity::new(line.ordered - line.received)
-                .ok()
-                .map(|quantity| (line.sku.clone(), quantity))
-        })
-        .collect();
+    let lines = order.outstanding();
     if lines.is_empty() {
         return Err(ApiError::invalid_state(format!(
             "purchase order {id} has nothing outstanding"

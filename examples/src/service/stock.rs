@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::error::{ApiError, ApiResult};
 use super::views::{location, sku, Levels, RowView, StockView};
-use super::{AppState, Body, Path, ServiceStore};
+use super::{is_frozen, AppState, Body, Path, ServiceStore};
 
 /// The header that makes a receipt or adjustment idempotent.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -109,11 +109,6 @@ pub async fn show<S: ServiceStore>(
 ) -> ApiResult<Json<StockView>> {
     let sku = sku(&name)?;
     let stock = app.inventory.stock(&sku).await?;
-    let frozen = app
-        .inventory
-        .store()
-        .frozen(std::slice::from_ref(&sku))
-        .await?
-        .contains(&sku);
+    let frozen = is_frozen(&app, &sku).await?;
     Ok(Json(StockView::new(&stock, frozen)))
 }

@@ -125,7 +125,7 @@ pub(crate) fn receive(
     }
     for (sku, quantity) in receipt {
         let line = order.lines.iter_mut().find(|line| line.sku == *sku);
-        let outstanding = line.as_ref().map_or(0, |line| line.ordered - line.received);
+        let outstanding = line.as_ref().map_or(0, |line| line.outstanding());
         let line = line
             .filter(|_| quantity.get() <= outstanding)
             .ok_or_else(|| DomainError::ReceiptExceedsOrder {
@@ -167,13 +167,9 @@ pub(crate) fn close(
         Wanted::Close,
         &[Status::Received, Status::Shipped],
     )?;
-    for line in order
-        .lines
-        .iter()
-        .filter(|line| line.ordered > line.received)
-    {
+    for line in order.lines.iter().filter(|line| line.outstanding() > 0) {
         let key = StockKey::new(line.sku.clone(), order.location.clone());
-        let missing = line.ordered - line.received;
+        let missing = line.outstanding();
         draft.move_units(
             &key,
             Movement::TransitCancelled,

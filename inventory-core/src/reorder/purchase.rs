@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::id::{IdentifierKind, LocationId, Sku, SupplierId};
+use crate::quantity::Quantity;
 
 use super::rules::ReorderRule;
 
@@ -134,6 +135,13 @@ pub struct PurchaseOrderLine {
     pub unit_cost: Decimal,
 }
 
+impl PurchaseOrderLine {
+    /// Units still expected: ordered and not yet received.
+    pub fn outstanding(&self) -> i64 {
+        self.ordered - self.received
+    }
+}
+
 /// An order to a supplier.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PurchaseOrder {
@@ -160,6 +168,15 @@ impl PurchaseOrder {
         skus.sort();
         skus.dedup();
         skus
+    }
+
+    /// Every SKU with units still expected, and how many: the receipt that completes
+    /// the order.
+    pub fn outstanding(&self) -> Vec<(Sku, Quantity)> {
+        self.lines
+            .iter()
+            .filter_map(|line| Some((line.sku.clone(), Quantity::new(line.outstanding()).ok()?)))
+            .collect()
     }
 
     /// Its value: ordered units x unit cost, exactly.
