@@ -21,7 +21,7 @@ use crate::clock::Clock;
 use crate::decide::{decide, Changes, Command, LoadPlan, Outcome};
 use crate::error::{BoxError, DomainError, Error, StoreError};
 use crate::retry::RetryPolicy;
-use crate::store::{Store, StoreTx};
+use crate::store::{ReadMode, Store, StoreTx};
 
 /// Largest batch a lane may take at once.
 pub const BATCH_MAX: usize = 1_024;
@@ -222,12 +222,21 @@ impl<S: Store> Runner<S> {
         commands: &[&Command],
     ) -> Result<Vec<Result<Outcome, DomainError>>, Failure> {
         let plan = LoadPlan::merge(commands.iter().map(|command| command.plan()));
+        let mut mode = if plan.reads_are_guarded() {
+            ReadMode::Optimistic
+        } else {
+            ReadMode::Locking
+        };
         let mut attempt = 1;
         loop {
-            let failure = match self.run_unit(commands, &plan, self.now()).await {
+            let failure = match self.run_unit(commands, &plan, mode, self.now()).await {
                 Err(failure) if failure.error.is_transient() => failure,
                 done => return done,
             };
+            // An optimistic unit whose reads changed before its write runs again at
+            // once, locking, so a contended unit waits its turn instead of failing again.
+            let optimistic =
+                std::mem::replace(&mut mode, ReadMode::Locking) == ReadMode::Optimistic;
             let Some(delay) = self.retry.delay_after(attempt) else {
                 let source = match failure.error {
                     StoreError::Conflict(source) | StoreError::Interrupted(source) => source,
@@ -242,24 +251,27 @@ impl<S: Store> Runner<S> {
                     committing: false,
                 });
             };
-            tokio::time::sleep(delay).await;
+            if !optimistic {
+                tokio::time::sleep(delay).await;
+            }
             attempt += 1;
         }
     }
 
-    /// Lock and load, decide each command in order on the shared snapshot, persist what
-    /// was accepted, commit once.
+    /// Load (locking, or optimistically), decide each command in order on the shared
+    /// snapshot, persist what was accepted, commit once.
     async fn run_unit(
         &self,
         commands: &[&Command],
         plan: &LoadPlan,
+        mode: ReadMode,
         now: DateTime<Utc>,
     ) -> Result<Vec<Result<Outcome, DomainError>>, Failure> {
         let before = |error| Failure {
             error,
             committing: false,
         };
-        let mut tx = self.store.begin().await.map_err(before)?;
+        let mut tx = self.store.begin_with(mode).await.map_err(before)?;
         let mut snapshot = tx.load(plan, now).await.map_err(before)?;
         let mut changes = Changes::default();
         let outcomes = commands

@@ -33,4 +33,6 @@ pub use reservation::{
 };
 pub use retry::RetryPolicy;
 pub use stock::{LocationStock, SkuStock, StockKey, StockLevel};
-pub use store::{assemble, by_key, load_rows, skus_to_lock, AuditStore, RowSource, Store, StoreTx};
+pub use store::{
+    assemble, by_key, load_rows, skus_to_lock, AuditStore, ReadMode, RowSource, Store, StoreTx,
+};

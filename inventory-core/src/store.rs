@@ -20,6 +20,18 @@ use crate::reorder::purchase::{PurchaseOrder, PurchaseOrderId};
 use crate::reservation::Reservation;
 use crate::stock::{LocationStock, StockKey, StockLevel};
 
+/// How a unit of work reads the rows it decides on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReadMode {
+    /// Lock every row as it is read: nothing read can change before the commit.
+    #[default]
+    Locking,
+    /// Read without locks, then write only if nothing read has changed (checked under
+    /// lock by the write itself): a lone command needs no `BEGIN` and no locking round
+    /// trip. A unit whose check fails is run again with [`ReadMode::Locking`].
+    Optimistic,
+}
+
 /// A storage backend: opens transactions and answers plain reads.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -38,6 +50,25 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// [`StoreError`] when the store cannot start one.
     async fn begin(&self) -> Result<Self::Tx, StoreError>;
+
+    /// Opens a transaction that reads as `mode` says. A store without an optimistic
+    /// path ignores the mode and locks (the default).
+    ///
+    /// With [`ReadMode::Optimistic`] the transaction reads without locks and its
+    /// [`persist_and_commit`](StoreTx::persist_and_commit) must write only if every
+    /// stock row and reservation the unit read is unchanged, and every stock row it did
+    /// not see is still absent, checked under lock in the same atomic write; otherwise it
+    /// fails with [`StoreError::Conflict`] and writes nothing. The core asks for it only
+    /// for plans where that check covers everything the decision read
+    /// ([`LoadPlan::reads_are_guarded`]).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the store cannot start one.
+    async fn begin_with(&self, mode: ReadMode) -> Result<Self::Tx, StoreError> {
+        let _ = mode;
+        self.begin().await
+    }
 
     /// Every stock row of `sku` (any order; empty when the SKU is unknown).
     ///

@@ -10,7 +10,7 @@
 //! `DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo bench -p inventory-sqlx`
 //!
 //! One line per case:
-//! `bench postgres/<case> ours=<N>/s raw=<M>/s interactive=<K>/s ratio=<N/M> p99_ms=...`
+//! `bench postgres/<case> ours=<N>/s raw=<M>/s interactive=<K>/s ratio=<N/M> vs_interactive=<N/K> p99_ms=...`
 //! `BENCH_SCALE` (default 1.0) scales the number of reservations, `BENCH_ONLY=<text>`
 //! runs the cases whose name contains it, and `BENCH_LANES` with `BENCH_BATCH` set
 //! ours to other group-commit settings.
@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use inventory_core::{Inventory, OrderId, OrderLine, Quantity, ReserveRequest, Sku};
-use inventory_sqlx::sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use inventory_sqlx::sqlx::postgres::{PgConnectOptions, PgPool};
 use inventory_sqlx::sqlx::{self, Executor};
 use inventory_sqlx::PgStore;
 
@@ -46,7 +46,7 @@ async fn prepare(url: &str, name: &str, skus: usize, units: i64) -> PgPool {
     let options = PgConnectOptions::from_str(url)
         .unwrap()
         .options([("search_path", name)]);
-    let pool = PgPoolOptions::new()
+    let pool = PgStore::pool_options()
         .max_connections(POOL)
         .connect_with(options)
         .await
@@ -182,8 +182,9 @@ async fn case(url: &str, name: &str, skus: usize, tasks: usize, count: usize) {
 
     println!(
         "bench postgres/{name} ours={ours:.0}/s raw={raw:.0}/s interactive={interactive:.0}/s ratio={:.2} \
-         p99_ms={:.2} raw_p99_ms={:.2} interactive_p99_ms={:.2}",
+         vs_interactive={:.2} p99_ms={:.2} raw_p99_ms={:.2} interactive_p99_ms={:.2}",
         ours / raw,
+        ours / interactive,
         p99(&ours_latency),
         p99(&raw_latency),
         p99(&interactive_latency),

@@ -17,30 +17,35 @@ type Result<T> = std::result::Result<T, StoreError>;
 #[async_trait]
 impl CountStore for PgStore {
     async fn counts_of(&self, sku: &Sku) -> Result<Vec<CountRecord>> {
-        let bodies: Vec<String> =
-            sqlx::query_scalar("SELECT body::text FROM count_records WHERE sku = $1 ORDER BY id")
+        let bodies: Vec<String> = self
+            .retrying(|| {
+                sqlx::query_scalar(
+                    "SELECT body::text FROM count_records WHERE sku = $1 ORDER BY id",
+                )
                 .bind(sku.as_str())
                 .fetch_all(self.pool())
-                .await
-                .map_err(before)?;
+            })
+            .await?;
         decode_bodies(&bodies, "count")
     }
 
     async fn investigation(&self, id: &InvestigationId) -> Result<Option<Investigation>> {
-        let body: Option<String> =
-            sqlx::query_scalar("SELECT body::text FROM investigations WHERE id = $1")
-                .bind(id.as_uuid())
-                .fetch_optional(self.pool())
-                .await
-                .map_err(before)?;
+        let body: Option<String> = self
+            .retrying(|| {
+                sqlx::query_scalar("SELECT body::text FROM investigations WHERE id = $1")
+                    .bind(id.as_uuid())
+                    .fetch_optional(self.pool())
+            })
+            .await?;
         Ok(decode_bodies(&body.into_iter().collect::<Vec<_>>(), "investigation")?.pop())
     }
 
     async fn last_counted(&self) -> Result<BTreeMap<StockKey, DateTime<Utc>>> {
-        let found = sqlx::query("SELECT sku, location, at FROM last_counts")
-            .fetch_all(self.pool())
-            .await
-            .map_err(before)?;
+        let found = self
+            .retrying(|| {
+                sqlx::query("SELECT sku, location, at FROM last_counts").fetch_all(self.pool())
+            })
+            .await?;
         found
             .iter()
             .map(|row| {
@@ -57,11 +62,12 @@ impl CountStore for PgStore {
     }
 
     async fn open_investigations(&self) -> Result<Vec<Investigation>> {
-        let bodies: Vec<String> =
-            sqlx::query_scalar("SELECT body::text FROM investigations WHERE open ORDER BY id")
-                .fetch_all(self.pool())
-                .await
-                .map_err(before)?;
+        let bodies: Vec<String> = self
+            .retrying(|| {
+                sqlx::query_scalar("SELECT body::text FROM investigations WHERE open ORDER BY id")
+                    .fetch_all(self.pool())
+            })
+            .await?;
         decode_bodies(&bodies, "investigation")
     }
 }

@@ -3,12 +3,14 @@
 mod counting;
 mod error;
 mod purchase;
+mod read;
 mod rows;
+mod statement;
 mod store;
 mod sync;
 mod write;
 
-pub use store::{PgStore, PgTx, MIGRATOR, SCHEMA_VERSION};
+pub use store::{PgStore, PgTx, MIGRATOR, SCHEMA_VERSION, SESSION_SETTINGS};
 
 /// The sqlx version this crate is built on, for callers that configure pools.
 pub use sqlx;

@@ -8,7 +8,7 @@ use inventory_core::StoreError;
 
 use crate::error::corrupt;
 use crate::rows;
-use crate::store::{before, PgStore};
+use crate::store::PgStore;
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -17,10 +17,9 @@ async fn bodies<T: serde::de::DeserializeOwned>(
     sql: &'static str,
     what: &'static str,
 ) -> Result<Vec<T>> {
-    let texts: Vec<String> = sqlx::query_scalar(sql)
-        .fetch_all(store.pool())
-        .await
-        .map_err(before)?;
+    let texts: Vec<String> = store
+        .retrying(|| sqlx::query_scalar(sql).fetch_all(store.pool()))
+        .await?;
     rows::decode_bodies(&texts, what)
 }
 
@@ -28,12 +27,10 @@ async fn bodies<T: serde::de::DeserializeOwned>(
 impl PurchaseStore for PgStore {
     async fn put_supplier(&self, supplier: &Supplier) -> Result<()> {
         let body = serde_json::to_string(supplier).map_err(|e| corrupt("supplier", e))?;
-        sqlx::query("INSERT INTO suppliers (id, body) VALUES ($1, $2::jsonb) ON CONFLICT (id) DO UPDATE SET body = excluded.body")
+        self.retrying(|| sqlx::query("INSERT INTO suppliers (id, body) VALUES ($1, $2::jsonb) ON CONFLICT (id) DO UPDATE SET body = excluded.body")
             .bind(supplier.id.as_str())
-            .bind(body)
-            .execute(self.pool())
-            .await
-            .map_err(before)?;
+            .bind(body.as_str())
+            .execute(self.pool())).await?;
         Ok(())
     }
 
@@ -48,16 +45,17 @@ impl PurchaseStore for PgStore {
 
     async fn put_link(&self, link: &SupplierLink) -> Result<()> {
         let body = serde_json::to_string(link).map_err(|e| corrupt("link", e))?;
-        sqlx::query(
-            "INSERT INTO sku_suppliers (sku, supplier, body) VALUES ($1, $2, $3::jsonb)
+        self.retrying(|| {
+            sqlx::query(
+                "INSERT INTO sku_suppliers (sku, supplier, body) VALUES ($1, $2, $3::jsonb)
              ON CONFLICT (sku) DO UPDATE SET supplier = excluded.supplier, body = excluded.body",
-        )
-        .bind(link.sku.as_str())
-        .bind(link.supplier.as_str())
-        .bind(body)
-        .execute(self.pool())
-        .await
-        .map_err(before)?;
+            )
+            .bind(link.sku.as_str())
+            .bind(link.supplier.as_str())
+            .bind(body.as_str())
+            .execute(self.pool())
+        })
+        .await?;
         Ok(())
     }
 
@@ -71,19 +69,20 @@ impl PurchaseStore for PgStore {
     }
 
     async fn purchase_order(&self, id: &PurchaseOrderId) -> Result<Option<PurchaseOrder>> {
-        let found = sqlx::query(rows::SELECT_PURCHASE_ORDER)
-            .bind(id.as_uuid())
-            .fetch_optional(self.pool())
-            .await
-            .map_err(before)?;
+        let found = self
+            .retrying(|| {
+                sqlx::query(rows::SELECT_PURCHASE_ORDER)
+                    .bind(id.as_uuid())
+                    .fetch_optional(self.pool())
+            })
+            .await?;
         found.as_ref().map(rows::purchase_order).transpose()
     }
 
     async fn all_purchase_orders(&self) -> Result<Vec<PurchaseOrder>> {
-        let found = sqlx::query(rows::SELECT_PURCHASE_ORDERS)
-            .fetch_all(self.pool())
-            .await
-            .map_err(before)?;
+        let found = self
+            .retrying(|| sqlx::query(rows::SELECT_PURCHASE_ORDERS).fetch_all(self.pool()))
+            .await?;
         let mut all = found
             .iter()
             .map(rows::purchase_order)

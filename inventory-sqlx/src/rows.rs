@@ -28,11 +28,11 @@ pub(crate) const LOCK_RESERVATIONS: &str = concat!(
     reservation_columns!(),
     "
     FROM reservations
-    WHERE id IN (
+    WHERE id = ANY(ARRAY(
         SELECT unnest($1::uuid[])
         UNION
         SELECT reservation_id FROM active_holds WHERE sku = ANY($2::text[]) AND expires_at <= $3
-    )
+    ))
     ORDER BY id
     FOR UPDATE"
 );
@@ -57,124 +57,6 @@ pub(crate) const LOCK_STOCK: &str = "
     WHERE sku = ANY($1::text[])
     ORDER BY sku, location
     FOR UPDATE";
-
-/// All writes of a unit in one statement, so the row locks are held for one round
-/// trip, the outbox marks included. Inserts of rows and reservations the unit did not see report how many went
-/// in: fewer than sent means another unit created them first.
-pub(crate) const WRITE: &str = "
-WITH
-stock_updated AS (
-    UPDATE stock AS s
-    SET on_hand = v.on_hand, reserved = v.reserved, committed = v.committed,
-        in_transit = v.in_transit, version = v.version
-    FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int8[])
-        AS v(sku, location, on_hand, reserved, committed, in_transit, version)
-    WHERE s.sku = v.sku AND s.location = v.location
-    RETURNING 1
-),
-stock_inserted AS (
-    INSERT INTO stock (sku, location, on_hand, reserved, committed, in_transit, version)
-    SELECT * FROM UNNEST($8::text[], $9::text[], $10::int8[], $11::int8[], $12::int8[], $13::int8[], $14::int8[])
-    ON CONFLICT DO NOTHING
-    RETURNING 1
-),
-reservations_updated AS (
-    UPDATE reservations AS r
-    SET status = v.status, expires_at = v.expires_at, updated_at = v.updated_at
-    FROM UNNEST($15::uuid[], $16::text[], $17::timestamptz[], $18::timestamptz[])
-        AS v(id, status, expires_at, updated_at)
-    WHERE r.id = v.id
-    RETURNING 1
-),
-reservations_inserted AS (
-    INSERT INTO reservations (id, order_id, status, created_at, expires_at, updated_at, lines, request)
-    SELECT v.id, v.order_id, v.status, v.created_at, v.expires_at, v.updated_at, v.lines::jsonb, v.request::jsonb
-    FROM UNNEST($19::uuid[], $20::text[], $21::text[], $22::timestamptz[], $23::timestamptz[],
-                $24::timestamptz[], $25::text[], $26::text[])
-        AS v(id, order_id, status, created_at, expires_at, updated_at, lines, request)
-    ON CONFLICT DO NOTHING
-    RETURNING 1
-),
-holds_deleted AS (
-    DELETE FROM active_holds WHERE reservation_id = ANY($27::uuid[])
-    RETURNING 1
-),
-holds_upserted AS (
-    INSERT INTO active_holds (reservation_id, sku, expires_at)
-    SELECT * FROM UNNEST($28::uuid[], $29::text[], $30::timestamptz[])
-    ON CONFLICT (reservation_id, sku) DO UPDATE SET expires_at = excluded.expires_at
-    RETURNING 1
-),
-ledger_appended AS (
-    INSERT INTO ledger (sku, location, version, at, movement, quantity,
-        before_on_hand, before_reserved, before_committed, before_in_transit,
-        after_on_hand, after_reserved, after_committed, after_in_transit,
-        reservation_id, order_id, reason, unit_price, idempotency_key)
-    SELECT * FROM UNNEST($31::text[], $32::text[], $33::int8[], $34::timestamptz[], $35::text[],
-        $36::int8[], $37::int8[], $38::int8[], $39::int8[], $40::int8[], $41::int8[], $42::int8[],
-        $43::int8[], $44::int8[], $45::uuid[], $46::text[], $47::text[], $66::text[], $74::text[])
-    ON CONFLICT DO NOTHING
-    RETURNING 1
-),
-outbox_marked AS (
-    INSERT INTO sync_outbox (sku, generation)
-    SELECT unnest($48::text[]), 1
-    ON CONFLICT (sku) DO UPDATE SET generation = sync_outbox.generation + 1, retry_at = NULL
-    RETURNING 1
-),
-shipped_added AS (
-    INSERT INTO daily_shipped (sku, day, units, revenue)
-    SELECT v.sku, v.day, v.units, v.revenue::numeric
-    FROM UNNEST($49::text[], $50::date[], $51::int8[], $67::text[]) AS v(sku, day, units, revenue)
-    ON CONFLICT (sku, day) DO UPDATE SET units = daily_shipped.units + excluded.units,
-        revenue = daily_shipped.revenue + excluded.revenue
-    RETURNING 1
-),
-orders_written AS (
-    INSERT INTO purchase_orders (id, supplier, status, location, lines, created_at, updated_at)
-    SELECT v.id, v.supplier, v.status, v.location, v.lines::jsonb, v.created_at, v.updated_at
-    FROM UNNEST($52::uuid[], $53::text[], $54::text[], $55::text[], $56::text[], $57::timestamptz[],
-                $58::timestamptz[])
-        AS v(id, supplier, status, location, lines, created_at, updated_at)
-    ON CONFLICT (id) DO UPDATE SET status = excluded.status, lines = excluded.lines,
-        updated_at = excluded.updated_at
-    RETURNING 1
-),
-counts_appended AS (
-    INSERT INTO count_records (sku, body)
-    SELECT v.sku, v.body::jsonb
-    FROM UNNEST($59::text[], $60::text[]) WITH ORDINALITY AS v(sku, body, n)
-    ORDER BY v.n
-    RETURNING 1
-),
-last_counted AS (
-    INSERT INTO last_counts (sku, location, at)
-    SELECT v.sku, v.location, MAX(v.at) FROM UNNEST($68::text[], $69::text[], $70::int8[]) AS v(sku, location, at)
-    GROUP BY v.sku, v.location
-    ON CONFLICT (sku, location) DO UPDATE SET at = GREATEST(last_counts.at, excluded.at)
-    RETURNING 1
-),
-open_holds_closed AS (
-    DELETE FROM open_holds WHERE reservation_id = ANY($71::uuid[])
-    RETURNING 1
-),
-open_holds_added AS (
-    INSERT INTO open_holds (reservation_id, sku)
-    SELECT * FROM UNNEST($72::uuid[], $73::text[])
-    ON CONFLICT DO NOTHING
-    RETURNING 1
-),
-investigations_written AS (
-    INSERT INTO investigations (id, sku, open, freezes, body)
-    SELECT v.id, v.sku, v.open, v.freezes, v.body::jsonb
-    FROM UNNEST($61::uuid[], $62::text[], $63::bool[], $64::bool[], $65::text[])
-        AS v(id, sku, open, freezes, body)
-    ON CONFLICT (id) DO UPDATE SET open = excluded.open, body = excluded.body
-    RETURNING 1
-)
-SELECT (SELECT count(*) FROM stock_inserted),
-       (SELECT count(*) FROM reservations_inserted),
-       (SELECT count(*) FROM ledger_appended)";
 
 fn get<'r, T>(row: &'r PgRow, index: usize) -> Result<T>
 where
@@ -335,7 +217,7 @@ pub(crate) const LOCK_HOLDERS: &str = concat!(
     reservation_columns!(),
     "
     FROM reservations
-    WHERE id IN (SELECT reservation_id FROM open_holds WHERE sku = ANY($1::text[]))
+    WHERE id = ANY(ARRAY(SELECT reservation_id FROM open_holds WHERE sku = ANY($1::text[])))
     ORDER BY id
     FOR UPDATE"
 );

@@ -7,23 +7,30 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use inventory_core::decide::{Changes, LoadPlan, Snapshot};
 use inventory_core::{
-    assemble, by_key, skus_to_lock, AuditStore, LedgerEntry, LocationStock, Reservation,
+    assemble, by_key, skus_to_lock, AuditStore, LedgerEntry, LocationStock, ReadMode, Reservation,
     ReservationId, Sku, StockKey, StockLevel, Store, StoreError, StoreTx,
 };
 use sqlx::migrate::{MigrateError, Migrator};
-use sqlx::postgres::PgPool;
-use sqlx::{Postgres, Row, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgArguments, PgConnection, PgPool, PgPoolOptions};
+use sqlx::{AssertSqlSafe, Executor, Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::error::{store_error, Phase};
+use crate::read;
 use crate::rows;
-use crate::write;
+use crate::write::{self, Guard};
 
 /// The embedded migrations (`migrations/`), numbered as in `inventory-sqlite`.
 pub static MIGRATOR: Migrator = sqlx::migrate!();
 
+/// What [`PgStore::pool_options`] sets on each new connection: one plan per statement
+/// and connection, kept on the indexes.
+pub const SESSION_SETTINGS: &str =
+    "SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off";
+
 /// The schema version this build's migrations reach.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 pub(crate) fn before(error: sqlx::Error) -> StoreError {
     store_error(error, Phase::BeforeCommit)
@@ -65,13 +72,42 @@ impl PgStore {
         Self { pool }
     }
 
-    /// Connects a pool with default settings.
+    /// Connects a pool with [`PgStore::pool_options`].
     ///
     /// # Errors
     ///
-    /// The driver's error when the database cannot be reached.
+    /// The driver's error when the URL is malformed or the database cannot be reached.
     pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
-        Ok(Self::new(PgPool::connect(url).await?))
+        Ok(Self::new(Self::pool_options().connect(url).await?))
+    }
+
+    /// The pool settings this store is measured with, to start a pool of your own from:
+    ///
+    /// - no liveness query before each checkout (sqlx's default sends one, a round trip
+    ///   per command). A connection the server dropped fails its first statement
+    ///   instead, and the core runs the unit again on a fresh connection;
+    /// - each new connection plans a statement once ([`SESSION_SETTINGS`]):
+    ///   PostgreSQL otherwise plans every execution of a statement whose custom plan
+    ///   looks cheaper than its generic one (about half a millisecond for the write),
+    ///   and a generic plan it does keep is costed on the table sizes of that moment.
+    ///   With sequential scans priced out, the one plan stays on the indexes whatever
+    ///   the statistics say, at any table size. Whole-table reads (audits) still scan.
+    ///
+    /// ```
+    /// use inventory_sqlx::PgStore;
+    ///
+    /// let options = PgStore::pool_options().max_connections(16);
+    /// assert!(!options.get_test_before_acquire());
+    /// ```
+    pub fn pool_options() -> PgPoolOptions {
+        PgPoolOptions::new()
+            .test_before_acquire(false)
+            .after_connect(|connection, _| {
+                Box::pin(async move {
+                    connection.execute(SESSION_SETTINGS).await?;
+                    Ok(())
+                })
+            })
     }
 
     /// Creates or upgrades the schema with the embedded migrations.
@@ -88,20 +124,76 @@ impl PgStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+
+    /// Runs a statement outside a unit (a plain read, an idempotent upsert), again on
+    /// another connection while its connection turns out broken: with no liveness query
+    /// before checkout, a connection the server dropped while idle fails its first
+    /// statement, and the pool discards it. Bounded by the pool size (each try uses up
+    /// one dead connection); any other error is returned at once.
+    pub(crate) async fn retrying<T, F, Fut>(&self, statement: F) -> Result<T, StoreError>
+    where
+        F: Fn() -> Fut + Send + Sync,
+        Fut: std::future::Future<Output = Result<T, sqlx::Error>> + Send,
+        T: Send,
+    {
+        let tries = self.pool.options().get_max_connections().saturating_add(1);
+        let mut tried = 1;
+        loop {
+            match statement().await.map_err(before) {
+                Err(StoreError::Interrupted(_)) if tried < tries => tried += 1,
+                done => return done,
+            }
+        }
+    }
 }
 
-/// A transaction on one pooled connection. Dropping it rolls back.
+/// A unit of work on one pooled connection. Dropping it before the commit writes
+/// nothing.
+///
+/// A locking unit ([`ReadMode::Locking`], what [`Store::begin`] opens) is a
+/// transaction: `BEGIN`, locking reads, one write statement, `COMMIT`. An optimistic
+/// unit ([`ReadMode::Optimistic`]) needs no transaction around it: one read statement,
+/// then at commit one write statement that locks what was read, checks it is unchanged
+/// and writes, atomically (it fails with a serialization failure, and writes nothing,
+/// when something changed).
 #[derive(Debug)]
 pub struct PgTx {
-    tx: Transaction<'static, Postgres>,
+    connection: Connection,
     /// Version of each stock row the unit loaded (or wrote); rows absent are new.
     versions: HashMap<StockKey, i64>,
     /// Reservations the unit loaded (or wrote); others are new.
     known: HashSet<ReservationId>,
 }
 
+#[derive(Debug)]
+enum Connection {
+    Locking(Transaction<'static, Postgres>),
+    /// An optimistic unit before its read.
+    Unopened(PgPool),
+    Optimistic {
+        connection: PoolConnection<Postgres>,
+        /// What the read found, checked by the write.
+        guard: Box<Guard>,
+        /// The write, sent at commit.
+        pending: Option<Box<(String, PgArguments)>>,
+    },
+}
+
+impl Connection {
+    /// The connection of an opened unit.
+    fn get(&mut self) -> Result<&mut PgConnection, StoreError> {
+        match self {
+            Self::Locking(tx) => Ok(tx),
+            Self::Optimistic { connection, .. } => Ok(connection),
+            Self::Unopened(_) => Err(StoreError::Backend(
+                "an optimistic unit has no connection before its read".into(),
+            )),
+        }
+    }
+}
+
 impl PgTx {
-    /// The server process id of this transaction's connection, for diagnostics (and for
+    /// The server process id of this unit's connection, for diagnostics (and for
     /// fault tests that terminate it).
     ///
     /// # Errors
@@ -109,7 +201,7 @@ impl PgTx {
     /// [`StoreError`] when the query fails.
     pub async fn backend_pid(&mut self) -> Result<i32, StoreError> {
         sqlx::query_scalar("SELECT pg_backend_pid()")
-            .fetch_one(&mut *self.tx)
+            .fetch_one(self.connection.get()?)
             .await
             .map_err(before)
     }
@@ -123,7 +215,7 @@ impl PgTx {
         let bodies: Vec<String> = sqlx::query_scalar(rows::LOCK_INVESTIGATIONS)
             .bind(ids)
             .bind(strings(open_of))
-            .fetch_all(&mut *self.tx)
+            .fetch_all(self.connection.get()?)
             .await
             .map_err(before)?;
         rows::decode_bodies(&bodies, "investigation")
@@ -146,7 +238,7 @@ impl PgTx {
                 .bind(ids)
                 .bind(overdue_skus)
                 .bind(now)
-                .fetch_all(&mut *self.tx)
+                .fetch_all(self.connection.get()?)
                 .await
                 .map_err(before)?;
             for row in &found {
@@ -156,7 +248,7 @@ impl PgTx {
         if !plan.holders_of.is_empty() {
             let found = sqlx::query(rows::LOCK_HOLDERS)
                 .bind(strings(&plan.holders_of))
-                .fetch_all(&mut *self.tx)
+                .fetch_all(self.connection.get()?)
                 .await
                 .map_err(before)?;
             for row in &found {
@@ -168,7 +260,7 @@ impl PgTx {
             let found = sqlx::query(rows::LOCK_DUE_HOLDS)
                 .bind(now)
                 .bind(limit)
-                .fetch_all(&mut *self.tx)
+                .fetch_all(self.connection.get()?)
                 .await
                 .map_err(before)?;
             for row in &found {
@@ -184,30 +276,42 @@ impl Store for PgStore {
     type Tx = PgTx;
 
     async fn begin(&self) -> Result<PgTx, StoreError> {
+        self.begin_with(ReadMode::Locking).await
+    }
+
+    async fn begin_with(&self, mode: ReadMode) -> Result<PgTx, StoreError> {
+        let connection = match mode {
+            ReadMode::Locking => Connection::Locking(self.pool.begin().await.map_err(before)?),
+            ReadMode::Optimistic => Connection::Unopened(self.pool.clone()),
+        };
         Ok(PgTx {
-            tx: self.pool.begin().await.map_err(before)?,
+            connection,
             versions: HashMap::new(),
             known: HashSet::new(),
         })
     }
 
     async fn stock(&self, sku: &Sku) -> Result<Vec<LocationStock>, StoreError> {
-        let found = sqlx::query(
+        let found = self
+            .retrying(|| {
+                sqlx::query(
             "SELECT location, on_hand, reserved, committed, in_transit FROM stock WHERE sku = $1",
         )
         .bind(sku.as_str())
         .fetch_all(&self.pool)
-        .await
-        .map_err(before)?;
+            })
+            .await?;
         found.iter().map(rows::location_stock).collect()
     }
 
     async fn reservation(&self, id: &ReservationId) -> Result<Option<Reservation>, StoreError> {
-        let found = sqlx::query(rows::SELECT_RESERVATION)
-            .bind(id.as_uuid())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(before)?;
+        let found = self
+            .retrying(|| {
+                sqlx::query(rows::SELECT_RESERVATION)
+                    .bind(id.as_uuid())
+                    .fetch_optional(&self.pool)
+            })
+            .await?;
         found.as_ref().map(rows::reservation).transpose()
     }
 }
@@ -215,6 +319,23 @@ impl Store for PgStore {
 #[async_trait]
 impl StoreTx for PgTx {
     async fn load(&mut self, plan: &LoadPlan, now: DateTime<Utc>) -> Result<Snapshot, StoreError> {
+        if let Connection::Unopened(pool) = &self.connection {
+            if plan.reads_are_guarded() {
+                let mut connection = pool.acquire().await.map_err(before)?;
+                let found = read::read(&mut connection, plan, now).await?;
+                self.known
+                    .extend(found.snapshot.reservations.keys().copied());
+                self.versions = found.versions;
+                self.connection = Connection::Optimistic {
+                    connection,
+                    guard: Box::new(found.guard),
+                    pending: None,
+                };
+                return Ok(found.snapshot);
+            }
+            // A plan the write cannot guard is read as a locking unit reads it.
+            self.connection = Connection::Locking(pool.begin().await.map_err(before)?);
+        }
         let mut orders = Vec::new();
         if !plan.purchase_orders.is_empty() || !plan.open_drafts.is_empty() {
             let ids: Vec<Uuid> = plan.purchase_orders.iter().map(|id| id.as_uuid()).collect();
@@ -222,7 +343,7 @@ impl StoreTx for PgTx {
             let found = sqlx::query(rows::LOCK_PURCHASE_ORDERS)
                 .bind(ids)
                 .bind(suppliers)
-                .fetch_all(&mut *self.tx)
+                .fetch_all(self.connection.get()?)
                 .await
                 .map_err(before)?;
             for row in &found {
@@ -243,7 +364,7 @@ impl StoreTx for PgTx {
         if !skus.is_empty() {
             let found = sqlx::query(rows::LOCK_STOCK)
                 .bind(strings(&skus))
-                .fetch_all(&mut *self.tx)
+                .fetch_all(self.connection.get()?)
                 .await
                 .map_err(before)?;
             for row in &found {
@@ -271,7 +392,7 @@ impl StoreTx for PgTx {
                 .collect();
             let found = sqlx::query(rows::SELECT_KEYED)
                 .bind(keys)
-                .fetch_all(&mut *self.tx)
+                .fetch_all(self.connection.get()?)
                 .await
                 .map_err(before)?;
             let entries = found
@@ -287,40 +408,73 @@ impl StoreTx for PgTx {
         if changes.is_empty() {
             return Ok(());
         }
-        let (query, expected) = write::bind(
-            sqlx::query(rows::WRITE),
-            changes,
-            &mut self.versions,
-            &mut self.known,
-        )?;
-        let row = query.fetch_one(&mut *self.tx).await.map_err(before)?;
-        let count = |index: usize| row.try_get::<i64, _>(index).map_err(before);
-        let inserted = (count(0)?, count(1)?, count(2)?);
-        if inserted != (expected.stock, expected.reservations, expected.ledger) {
-            return Err(StoreError::Conflict(
-                "another unit created a stock row or reservation this unit had not seen".into(),
-            ));
+        match &mut self.connection {
+            Connection::Locking(tx) => {
+                let (text, arguments) =
+                    write::statement(changes, &mut self.versions, &mut self.known, None)?;
+                sqlx::query_with(AssertSqlSafe(text), arguments)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(before)?;
+            }
+            Connection::Optimistic { guard, pending, .. } => {
+                if pending.is_some() {
+                    return Err(StoreError::Backend(
+                        "an optimistic unit writes once: persist its changes together".into(),
+                    ));
+                }
+                *pending = Some(Box::new(write::statement(
+                    changes,
+                    &mut self.versions,
+                    &mut self.known,
+                    Some(guard),
+                )?));
+            }
+            Connection::Unopened(_) => {
+                return Err(StoreError::Backend(
+                    "an optimistic unit persists only what it decided on a read".into(),
+                ))
+            }
         }
         Ok(())
     }
 
     async fn commit(self) -> Result<(), StoreError> {
-        self.tx
-            .commit()
-            .await
-            .map_err(|error| store_error(error, Phase::Commit))
+        match self.connection {
+            Connection::Locking(tx) => tx
+                .commit()
+                .await
+                .map_err(|error| store_error(error, Phase::Commit)),
+            Connection::Optimistic {
+                mut connection,
+                pending: Some(pending),
+                ..
+            } => {
+                let (text, arguments) = *pending;
+                // One statement commits on its own: a broken connection leaves it
+                // unknown whether it did.
+                sqlx::query_with(AssertSqlSafe(text), arguments)
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(|error| store_error(error, Phase::Commit))?;
+                Ok(())
+            }
+            Connection::Optimistic { pending: None, .. } | Connection::Unopened(_) => Ok(()),
+        }
     }
 }
 
 #[async_trait]
 impl AuditStore for PgStore {
     async fn all_stock(&self) -> Result<BTreeMap<StockKey, StockLevel>, StoreError> {
-        let found = sqlx::query(
+        let found = self
+            .retrying(|| {
+                sqlx::query(
             "SELECT sku, location, on_hand, reserved, committed, in_transit, version FROM stock",
         )
         .fetch_all(&self.pool)
-        .await
-        .map_err(before)?;
+            })
+            .await?;
         found
             .iter()
             .map(|row| rows::stock_row(row).map(|(key, level, _)| (key, level)))
@@ -328,10 +482,9 @@ impl AuditStore for PgStore {
     }
 
     async fn all_reservations(&self) -> Result<Vec<Reservation>, StoreError> {
-        let found = sqlx::query(rows::SELECT_ALL_RESERVATIONS)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(before)?;
+        let found = self
+            .retrying(|| sqlx::query(rows::SELECT_ALL_RESERVATIONS).fetch_all(&self.pool))
+            .await?;
         let mut all = found
             .iter()
             .map(rows::reservation)
@@ -341,10 +494,9 @@ impl AuditStore for PgStore {
     }
 
     async fn ledger(&self) -> Result<Vec<LedgerEntry>, StoreError> {
-        let found = sqlx::query(rows::SELECT_LEDGER)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(before)?;
+        let found = self
+            .retrying(|| sqlx::query(rows::SELECT_LEDGER).fetch_all(&self.pool))
+            .await?;
         let mut entries = found
             .iter()
             .map(rows::ledger_entry)

@@ -27,8 +27,10 @@ impl SyncStore for PgStore {
         claim_until: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<DirtyMark>> {
-        let found = sqlx::query(
-            "UPDATE sync_outbox SET claimed_until = $2
+        let found = self
+            .retrying(|| {
+                sqlx::query(
+                    "UPDATE sync_outbox SET claimed_until = $2
              WHERE sku IN (
                 SELECT sku FROM sync_outbox
                 WHERE (claimed_until IS NULL OR claimed_until <= $1)
@@ -37,13 +39,13 @@ impl SyncStore for PgStore {
                 LIMIT $3
                 FOR UPDATE SKIP LOCKED)
              RETURNING sku, generation",
-        )
-        .bind(now)
-        .bind(claim_until)
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(self.pool())
-        .await
-        .map_err(before)?;
+                )
+                .bind(now)
+                .bind(claim_until)
+                .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                .fetch_all(self.pool())
+            })
+            .await?;
         found
             .iter()
             .map(|row| {
@@ -82,71 +84,69 @@ impl SyncStore for PgStore {
                  WHERE o.sku = m.sku"
             }
         };
-        sqlx::query(statement)
-            .bind(skus)
-            .bind(generations)
-            .bind(retry_at)
-            .execute(self.pool())
-            .await
-            .map_err(before)?;
+        self.retrying(|| {
+            sqlx::query(statement)
+                .bind(&skus)
+                .bind(&generations)
+                .bind(retry_at)
+                .execute(self.pool())
+        })
+        .await?;
         Ok(())
     }
 
     async fn mark_dirty(&self, skus: &[Sku]) -> Result<()> {
-        sqlx::query(
+        self.retrying(|| sqlx::query(
             "INSERT INTO sync_outbox (sku, generation) SELECT unnest($1::text[]), 1
              ON CONFLICT (sku) DO UPDATE SET generation = sync_outbox.generation + 1, retry_at = NULL",
         )
         .bind(strings(skus))
-        .execute(self.pool())
-        .await
-        .map_err(before)?;
+        .execute(self.pool())).await?;
         Ok(())
     }
 
     async fn frozen(&self, skus: &[Sku]) -> Result<BTreeSet<Sku>> {
-        let names: Vec<String> = sqlx::query_scalar(
+        let names: Vec<String> = self.retrying(|| sqlx::query_scalar(
             "SELECT DISTINCT sku FROM investigations WHERE open AND freezes AND sku = ANY($1::text[])",
         )
         .bind(strings(skus))
-        .fetch_all(self.pool())
-        .await
-        .map_err(before)?;
+        .fetch_all(self.pool())).await?;
         names.into_iter().map(rows::sku).collect()
     }
 
     async fn is_dirty(&self, sku: &Sku) -> Result<bool> {
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sync_outbox WHERE sku = $1)")
-            .bind(sku.as_str())
-            .fetch_one(self.pool())
-            .await
-            .map_err(before)
+        self.retrying(|| {
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sync_outbox WHERE sku = $1)")
+                .bind(sku.as_str())
+                .fetch_one(self.pool())
+        })
+        .await
     }
 
     async fn skus_after(&self, after: Option<&Sku>, limit: usize) -> Result<Vec<Sku>> {
         // Byte order (COLLATE "C"), the order of the core's `Sku`.
-        let names: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT sku COLLATE \"C\" AS sku FROM stock
+        let names: Vec<String> = self
+            .retrying(|| {
+                sqlx::query_scalar(
+                    "SELECT DISTINCT sku COLLATE \"C\" AS sku FROM stock
              WHERE $1::text IS NULL OR sku COLLATE \"C\" > $1
              ORDER BY 1 LIMIT $2",
-        )
-        .bind(after.map(Sku::as_str))
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(self.pool())
-        .await
-        .map_err(before)?;
+                )
+                .bind(after.map(Sku::as_str))
+                .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                .fetch_all(self.pool())
+            })
+            .await?;
         names.into_iter().map(rows::sku).collect()
     }
 
     async fn stock_of(&self, skus: &[Sku]) -> Result<BTreeMap<Sku, Vec<LocationStock>>> {
         // One statement: every SKU as of the same snapshot.
-        let found = sqlx::query(
+        let found = self.retrying(|| sqlx::query(
             "SELECT sku, location, on_hand, reserved, committed, in_transit FROM stock WHERE sku = ANY($1::text[])",
         )
         .bind(strings(skus))
-        .fetch_all(self.pool())
-        .await
-        .map_err(before)?;
+        .fetch_all(self.pool())).await?;
         let mut stock: BTreeMap<Sku, Vec<LocationStock>> =
             skus.iter().map(|sku| (sku.clone(), Vec::new())).collect();
         for row in &found {
@@ -161,12 +161,10 @@ impl SyncStore for PgStore {
     }
 
     async fn last_pushed(&self, channel: &str, skus: &[Sku]) -> Result<BTreeMap<Sku, Pushed>> {
-        let found = sqlx::query("SELECT sku, quantity, pushed_at FROM channel_state WHERE channel = $1 AND sku = ANY($2::text[])")
+        let found = self.retrying(|| sqlx::query("SELECT sku, quantity, pushed_at FROM channel_state WHERE channel = $1 AND sku = ANY($2::text[])")
             .bind(channel)
             .bind(strings(skus))
-            .fetch_all(self.pool())
-            .await
-            .map_err(before)?;
+            .fetch_all(self.pool())).await?;
         found
             .iter()
             .map(|row| {
@@ -191,18 +189,16 @@ impl SyncStore for PgStore {
             .map(|update| update.sku.to_string())
             .collect();
         let quantities: Vec<i64> = updates.iter().map(|update| update.quantity).collect();
-        sqlx::query(
+        self.retrying(|| sqlx::query(
             "INSERT INTO channel_state (channel, sku, quantity, pushed_at)
              SELECT $1, sku, quantity, $4 FROM UNNEST($2::text[], $3::int8[]) AS u(sku, quantity)
              ON CONFLICT (channel, sku) DO UPDATE SET quantity = excluded.quantity, pushed_at = excluded.pushed_at",
         )
         .bind(channel)
-        .bind(skus)
-        .bind(quantities)
+        .bind(&skus)
+        .bind(&quantities)
         .bind(at)
-        .execute(self.pool())
-        .await
-        .map_err(before)?;
+        .execute(self.pool())).await?;
         Ok(())
     }
 }
@@ -210,15 +206,17 @@ impl SyncStore for PgStore {
 #[async_trait]
 impl DemandStore for PgStore {
     async fn revenue(&self, first: NaiveDate, last: NaiveDate) -> Result<BTreeMap<Sku, Decimal>> {
-        let found = sqlx::query(
-            "SELECT sku, SUM(revenue)::text FROM daily_shipped WHERE day BETWEEN $1 AND $2
+        let found = self
+            .retrying(|| {
+                sqlx::query(
+                    "SELECT sku, SUM(revenue)::text FROM daily_shipped WHERE day BETWEEN $1 AND $2
              GROUP BY sku HAVING SUM(revenue) <> 0",
-        )
-        .bind(first)
-        .bind(last)
-        .fetch_all(self.pool())
-        .await
-        .map_err(before)?;
+                )
+                .bind(first)
+                .bind(last)
+                .fetch_all(self.pool())
+            })
+            .await?;
         found
             .iter()
             .map(|row| {
@@ -235,13 +233,14 @@ impl DemandStore for PgStore {
     }
 
     async fn shipped_per_day(&self, first: NaiveDate, last: NaiveDate) -> Result<ShippedPerDay> {
-        let found =
-            sqlx::query("SELECT sku, day, units FROM daily_shipped WHERE day BETWEEN $1 AND $2")
-                .bind(first)
-                .bind(last)
-                .fetch_all(self.pool())
-                .await
-                .map_err(before)?;
+        let found = self
+            .retrying(|| {
+                sqlx::query("SELECT sku, day, units FROM daily_shipped WHERE day BETWEEN $1 AND $2")
+                    .bind(first)
+                    .bind(last)
+                    .fetch_all(self.pool())
+            })
+            .await?;
         let mut shipped = ShippedPerDay::new();
         for row in &found {
             let sku = rows::sku(row.try_get(0).map_err(before)?)?;

@@ -1,17 +1,199 @@
-//! The columns of one unit's writes, as arrays for the single `WRITE` statement.
+//! The one statement that writes a unit's changes: a part per table that has something
+//! to write (nothing else is sent or planned), each part's parameters bound beside its
+//! text. An optimistic unit's statement first locks and checks what the unit read
+//! ([`Guard`]); every part waits for that check, so a stale unit writes nothing.
+//!
+//! The statement ends by checking that every insert of a row the unit had not seen went
+//! in; when one did not (another unit created it first) it raises a serialization
+//! failure, so the whole statement, and with it the transaction, is undone and retried.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use inventory_core::decide::Changes;
 use inventory_core::reorder::shipped_in;
-use inventory_core::{ReservationId, ReservationStatus, StockKey, StockLevel, StoreError};
+use inventory_core::{
+    LedgerEntry, Reservation, ReservationId, ReservationStatus, StockKey, StockLevel, StoreError,
+};
 use sqlx::postgres::PgArguments;
-use sqlx::query::Query;
-use sqlx::Postgres;
 use uuid::Uuid;
 
 use crate::error::corrupt;
+use crate::statement::Statement;
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// What an optimistic unit read: the write goes ahead only if all of it is unchanged.
+#[derive(Debug, Default)]
+pub(crate) struct Guard {
+    /// Every SKU whose rows were read (all its rows, at any location).
+    pub(crate) skus: Vec<String>,
+    /// The stock rows read, with their versions.
+    pub(crate) rows: Vec<(StockKey, i64)>,
+    /// The reservations read, as they were.
+    pub(crate) reservations: Vec<Reservation>,
+}
+
+/// Builds the statement writing `changes`. `versions` holds the version of every row
+/// the unit loaded (rows absent from it are new) and is advanced to the new versions;
+/// `known` holds the reservations the unit loaded and gains the new ones.
+pub(crate) fn statement(
+    changes: &Changes,
+    versions: &mut HashMap<StockKey, i64>,
+    known: &mut HashSet<ReservationId>,
+    guard: Option<&Guard>,
+) -> Result<(String, PgArguments)> {
+    let mut statement = Statement::default();
+    let gate = match guard {
+        Some(guard) => {
+            guard_parts(&mut statement, guard)?;
+            "(SELECT ok FROM guard)"
+        }
+        None => "true",
+    };
+    let mut checks = Vec::new();
+    if guard.is_some() {
+        checks.push("(SELECT ok FROM guard)".to_owned());
+    }
+    let ledger_versions = ledger_versions(changes, versions);
+    let inserted_rows = stock(&mut statement, changes, versions, &ledger_versions, gate)?;
+    let new_reservations = reservations(&mut statement, changes, known, gate)?;
+    holds(&mut statement, changes, gate)?;
+    ledger(
+        &mut statement,
+        &changes.ledger,
+        &ledger_versions.per_entry,
+        gate,
+    )?;
+    demand(&mut statement, changes, gate)?;
+    purchase_orders(&mut statement, changes, gate)?;
+    counting(&mut statement, changes, gate)?;
+    for (part, expected) in [
+        ("stock_inserted", inserted_rows),
+        ("reservations_inserted", new_reservations),
+        ("ledger_appended", changes.ledger.len()),
+    ] {
+        if statement.has(part) {
+            let expected = statement.bind(i64::try_from(expected).unwrap_or(i64::MAX), "int8")?;
+            checks.push(format!("(SELECT count(*) FROM {part}) = {expected}"));
+        }
+    }
+    let main = if checks.is_empty() {
+        "SELECT true".to_owned()
+    } else {
+        format!(
+            "SELECT CASE WHEN {} THEN true ELSE inventory_stale('a row this unit read or created was \
+             changed or created by another unit') END",
+            checks.join("\n    AND ")
+        )
+    };
+
+    for (key, version) in ledger_versions.last {
+        versions.insert(key, version);
+    }
+    for key in changes.stock.keys() {
+        versions.entry(key.clone()).or_insert(0);
+    }
+    known.extend(changes.reservations.keys().copied());
+    Ok(statement.finish(&main))
+}
+
+/// Locks what the unit read (reservations in id order, then every row of its SKUs in
+/// key order, as a locking unit does) and raises a serialization failure unless all of
+/// it is as it was read and no row of those SKUs has appeared.
+fn guard_parts(statement: &mut Statement, guard: &Guard) -> Result<()> {
+    let ids: Vec<Uuid> = guard.reservations.iter().map(|r| r.id.as_uuid()).collect();
+    let status: Vec<String> = guard
+        .reservations
+        .iter()
+        .map(|r| r.status.as_str().to_owned())
+        .collect();
+    let expires: Vec<DateTime<Utc>> = guard.reservations.iter().map(|r| r.expires_at).collect();
+    let updated: Vec<DateTime<Utc>> = guard.reservations.iter().map(|r| r.updated_at).collect();
+    let read_ids = statement.bind(ids, "uuid[]")?;
+    statement.part(
+        "held_locked",
+        format!(
+            "SELECT id, status, expires_at, updated_at FROM reservations
+             WHERE id = ANY({read_ids}) ORDER BY id FOR UPDATE"
+        ),
+    );
+    let skus = statement.bind(guard.skus.clone(), "text[]")?;
+    statement.part(
+        "stock_locked",
+        format!(
+            "SELECT sku, location, version FROM stock
+             WHERE sku = ANY({skus}) AND (SELECT count(*) FROM held_locked) >= 0
+             ORDER BY sku, location FOR UPDATE"
+        ),
+    );
+    let (status, expires, updated) = (
+        statement.bind(status, "text[]")?,
+        statement.bind(expires, "timestamptz[]")?,
+        statement.bind(updated, "timestamptz[]")?,
+    );
+    let read_reservations = statement.bind(count(guard.reservations.len()), "int8")?;
+    let row_sku: Vec<String> = guard.rows.iter().map(|(k, _)| k.sku.to_string()).collect();
+    let row_location: Vec<String> = guard
+        .rows
+        .iter()
+        .map(|(k, _)| k.location.to_string())
+        .collect();
+    let row_version: Vec<i64> = guard.rows.iter().map(|(_, version)| *version).collect();
+    let (row_sku, row_location, row_version) = (
+        statement.bind(row_sku, "text[]")?,
+        statement.bind(row_location, "text[]")?,
+        statement.bind(row_version, "int8[]")?,
+    );
+    let read_rows = statement.bind(count(guard.rows.len()), "int8")?;
+    statement.part(
+        "guard",
+        format!(
+            "SELECT CASE WHEN
+                (SELECT count(*) FROM held_locked h
+                 JOIN UNNEST({read_ids}, {status}, {expires}, {updated})
+                     AS v(id, status, expires_at, updated_at)
+                 ON h.id = v.id AND h.status = v.status AND h.expires_at = v.expires_at
+                    AND h.updated_at = v.updated_at) = {read_reservations}
+                AND (SELECT count(*) FROM stock_locked) = {read_rows}
+                AND (SELECT count(*) FROM stock_locked s
+                     JOIN UNNEST({row_sku}, {row_location}, {row_version})
+                         AS v(sku, location, version)
+                     ON s.sku = v.sku AND s.location = v.location AND s.version = v.version)
+                    = {read_rows}
+             THEN true
+             ELSE inventory_stale('a row this unit read was changed before its write') END AS ok"
+        ),
+    );
+    Ok(())
+}
+
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Ledger versions continue each row's count: the version of every new entry, and the
+/// last version of each row.
+struct LedgerVersions {
+    per_entry: Vec<i64>,
+    last: HashMap<StockKey, i64>,
+}
+
+fn ledger_versions(changes: &Changes, versions: &HashMap<StockKey, i64>) -> LedgerVersions {
+    let mut last: HashMap<StockKey, i64> = HashMap::new();
+    let per_entry = changes
+        .ledger
+        .iter()
+        .map(|entry| {
+            let version = last
+                .entry(entry.key.clone())
+                .or_insert_with(|| versions.get(&entry.key).copied().unwrap_or(0));
+            *version += 1;
+            *version
+        })
+        .collect();
+    LedgerVersions { per_entry, last }
+}
 
 /// Stock rows as column arrays.
 #[derive(Default)]
@@ -36,341 +218,535 @@ impl StockColumns {
         self.version.push(version);
     }
 
-    fn bind<'q>(self, query: Query<'q, Postgres, PgArguments>) -> Query<'q, Postgres, PgArguments> {
-        query
-            .bind(self.sku)
-            .bind(self.location)
-            .bind(self.on_hand)
-            .bind(self.reserved)
-            .bind(self.committed)
-            .bind(self.in_transit)
-            .bind(self.version)
+    /// `UNNEST(...)` of the seven columns.
+    fn unnest(self, statement: &mut Statement) -> Result<String> {
+        Ok(format!(
+            "UNNEST({}, {}, {}, {}, {}, {}, {})",
+            statement.bind(self.sku, "text[]")?,
+            statement.bind(self.location, "text[]")?,
+            statement.bind(self.on_hand, "int8[]")?,
+            statement.bind(self.reserved, "int8[]")?,
+            statement.bind(self.committed, "int8[]")?,
+            statement.bind(self.in_transit, "int8[]")?,
+            statement.bind(self.version, "int8[]")?,
+        ))
     }
 }
 
-/// What one `WRITE` must insert, to check that it did.
-pub(crate) struct Expected {
-    pub(crate) stock: i64,
-    pub(crate) reservations: i64,
-    pub(crate) ledger: i64,
-}
-
-/// Binds `changes` to the `WRITE` statement. `versions` holds the version of every row
-/// the unit loaded (rows absent from it are new) and is advanced to the new versions;
-/// `known` holds the reservations the unit loaded and gains the new ones.
-pub(crate) fn bind<'q>(
-    query: Query<'q, Postgres, PgArguments>,
+/// Updates the rows the unit loaded and inserts new ones; returns how many are new.
+fn stock(
+    statement: &mut Statement,
     changes: &Changes,
-    versions: &mut HashMap<StockKey, i64>,
-    known: &mut HashSet<ReservationId>,
-) -> Result<(Query<'q, Postgres, PgArguments>, Expected), StoreError> {
-    // Ledger versions continue each row's count.
-    let mut next: HashMap<&StockKey, i64> = HashMap::new();
-    let mut ledger_version = Vec::with_capacity(changes.ledger.len());
-    for entry in &changes.ledger {
-        let version = next
-            .entry(&entry.key)
-            .or_insert_with(|| versions.get(&entry.key).copied().unwrap_or(0));
-        *version += 1;
-        ledger_version.push(*version);
-    }
+    versions: &HashMap<StockKey, i64>,
+    ledger_versions: &LedgerVersions,
+    gate: &str,
+) -> Result<usize> {
     let (mut updated, mut inserted) = (StockColumns::default(), StockColumns::default());
     for (key, level) in &changes.stock {
         let old = versions.get(key).copied();
-        let version = next.get(key).copied().or(old).unwrap_or(0);
+        let version = ledger_versions.last.get(key).copied().or(old).unwrap_or(0);
         match old {
             Some(_) => updated.push(key, level, version),
             None => inserted.push(key, level, version),
         }
     }
-    let expected_stock = inserted.sku.len();
-    let query = inserted.bind(updated.bind(query));
+    let new_rows = inserted.sku.len();
+    if !updated.sku.is_empty() {
+        let rows = updated.unnest(statement)?;
+        statement.part(
+            "stock_updated",
+            format!(
+                "UPDATE stock AS s
+                 SET on_hand = v.on_hand, reserved = v.reserved, committed = v.committed,
+                     in_transit = v.in_transit, version = v.version
+                 FROM {rows} AS v(sku, location, on_hand, reserved, committed, in_transit, version)
+                 WHERE s.sku = v.sku AND s.location = v.location AND {gate}
+                 RETURNING 1"
+            ),
+        );
+    }
+    if new_rows > 0 {
+        let rows = inserted.unnest(statement)?;
+        statement.part(
+            "stock_inserted",
+            format!(
+                "INSERT INTO stock (sku, location, on_hand, reserved, committed, in_transit, version)
+                 SELECT * FROM {rows} AS v WHERE {gate}
+                 ON CONFLICT DO NOTHING
+                 RETURNING 1"
+            ),
+        );
+    }
+    Ok(new_rows)
+}
 
-    let (mut changed_id, mut changed_status, mut changed_expiry, mut changed_at) =
-        (vec![], vec![], vec![], vec![]);
-    let mut new_id = Vec::new();
-    let (mut new_order, mut new_status, mut new_created, mut new_expiry, mut new_updated) =
-        (vec![], vec![], vec![], vec![], vec![]);
-    let (mut new_lines, mut new_request) = (vec![], vec![]);
-    let (mut unheld, mut held_id, mut held_sku, mut held_expiry) = (vec![], vec![], vec![], vec![]);
+/// Updates the reservations the unit loaded and inserts new ones; returns how many are
+/// new.
+fn reservations(
+    statement: &mut Statement,
+    changes: &Changes,
+    known: &HashSet<ReservationId>,
+    gate: &str,
+) -> Result<usize> {
+    let (changed, new): (Vec<&Reservation>, Vec<&Reservation>) = changes
+        .reservations
+        .values()
+        .partition(|reservation| known.contains(&reservation.id));
+    if !changed.is_empty() {
+        let id = statement.bind(uuids(&changed), "uuid[]")?;
+        let status = statement.bind(statuses(&changed), "text[]")?;
+        let expires = statement.bind(
+            changed.iter().map(|r| r.expires_at).collect::<Vec<_>>(),
+            "timestamptz[]",
+        )?;
+        let updated = statement.bind(
+            changed.iter().map(|r| r.updated_at).collect::<Vec<_>>(),
+            "timestamptz[]",
+        )?;
+        statement.part(
+            "reservations_updated",
+            format!(
+                "UPDATE reservations AS r
+                 SET status = v.status, expires_at = v.expires_at, updated_at = v.updated_at
+                 FROM UNNEST({id}, {status}, {expires}, {updated})
+                     AS v(id, status, expires_at, updated_at)
+                 WHERE r.id = v.id AND {gate}
+                 RETURNING 1"
+            ),
+        );
+    }
+    if !new.is_empty() {
+        let lines = new
+            .iter()
+            .map(|r| serde_json::to_string(&r.lines).map_err(|e| corrupt("lines", e)))
+            .collect::<Result<Vec<String>>>()?;
+        let requests = new
+            .iter()
+            .map(|r| serde_json::to_string(&r.request).map_err(|e| corrupt("request", e)))
+            .collect::<Result<Vec<String>>>()?;
+        let times = |f: fn(&Reservation) -> DateTime<Utc>| new.iter().map(|r| f(r)).collect();
+        let columns = [
+            statement.bind(uuids(&new), "uuid[]")?,
+            statement.bind(
+                new.iter()
+                    .map(|r| r.order_id.to_string())
+                    .collect::<Vec<_>>(),
+                "text[]",
+            )?,
+            statement.bind(statuses(&new), "text[]")?,
+            statement.bind::<Vec<_>>(times(|r| r.created_at), "timestamptz[]")?,
+            statement.bind::<Vec<_>>(times(|r| r.expires_at), "timestamptz[]")?,
+            statement.bind::<Vec<_>>(times(|r| r.updated_at), "timestamptz[]")?,
+            statement.bind(lines, "text[]")?,
+            statement.bind(requests, "text[]")?,
+        ]
+        .join(", ");
+        statement.part(
+            "reservations_inserted",
+            format!(
+                "INSERT INTO reservations
+                     (id, order_id, status, created_at, expires_at, updated_at, lines, request)
+                 SELECT v.id, v.order_id, v.status, v.created_at, v.expires_at, v.updated_at,
+                        v.lines::jsonb, v.request::jsonb
+                 FROM UNNEST({columns})
+                     AS v(id, order_id, status, created_at, expires_at, updated_at, lines, request)
+                 WHERE {gate}
+                 ON CONFLICT DO NOTHING
+                 RETURNING 1"
+            ),
+        );
+    }
+    Ok(new.len())
+}
+
+fn uuids(reservations: &[&Reservation]) -> Vec<Uuid> {
+    reservations.iter().map(|r| r.id.as_uuid()).collect()
+}
+
+fn statuses(reservations: &[&Reservation]) -> Vec<String> {
+    reservations
+        .iter()
+        .map(|r| r.status.as_str().to_owned())
+        .collect()
+}
+
+/// Keeps `active_holds` (active reservations by SKU, with expiry) and `open_holds`
+/// (active or committed reservations by SKU) in step with the reservations written.
+fn holds(statement: &mut Statement, changes: &Changes, gate: &str) -> Result<()> {
+    let mut not_active = Vec::new();
+    let mut closed = Vec::new();
+    let (mut active_id, mut active_sku, mut active_expiry) = (vec![], vec![], vec![]);
+    let (mut open_id, mut open_sku) = (vec![], vec![]);
     for reservation in changes.reservations.values() {
         let id = reservation.id.as_uuid();
-        if known.contains(&reservation.id) {
-            changed_id.push(id);
-            changed_status.push(reservation.status.as_str().to_owned());
-            changed_expiry.push(reservation.expires_at);
-            changed_at.push(reservation.updated_at);
-        } else {
-            new_id.push(id);
-            new_order.push(reservation.order_id.to_string());
-            new_status.push(reservation.status.as_str().to_owned());
-            new_created.push(reservation.created_at);
-            new_expiry.push(reservation.expires_at);
-            new_updated.push(reservation.updated_at);
-            new_lines
-                .push(serde_json::to_string(&reservation.lines).map_err(|e| corrupt("lines", e))?);
-            new_request.push(
-                serde_json::to_string(&reservation.request).map_err(|e| corrupt("request", e))?,
-            );
-        }
-        if reservation.status == ReservationStatus::Active {
-            for sku in reservation.skus() {
-                held_id.push(id);
-                held_sku.push(sku.to_string());
-                held_expiry.push(reservation.expires_at);
+        let skus: BTreeSet<String> = reservation.skus().iter().map(ToString::to_string).collect();
+        match reservation.status {
+            ReservationStatus::Active => {
+                for sku in &skus {
+                    active_id.push(id);
+                    active_sku.push(sku.clone());
+                    active_expiry.push(reservation.expires_at);
+                }
             }
-        } else {
-            unheld.push(id);
+            _ => not_active.push(id),
+        }
+        match reservation.status {
+            ReservationStatus::Active | ReservationStatus::Committed => {
+                for sku in skus {
+                    open_id.push(id);
+                    open_sku.push(sku);
+                }
+            }
+            _ => closed.push(id),
         }
     }
-    let expected_reservations = new_id.len();
-    let query = query
-        .bind(changed_id)
-        .bind(changed_status)
-        .bind(changed_expiry)
-        .bind(changed_at)
-        .bind(new_id)
-        .bind(new_order)
-        .bind(new_status)
-        .bind(new_created)
-        .bind(new_expiry)
-        .bind(new_updated)
-        .bind(new_lines)
-        .bind(new_request)
-        .bind(unheld)
-        .bind(held_id)
-        .bind(held_sku)
-        .bind(held_expiry);
-    let query = bind_ledger(query, changes, ledger_version);
-    let dirty: Vec<String> = changes.dirty.iter().map(ToString::to_string).collect();
-    let query = query.bind(dirty);
-    let shipped = shipped_in(changes);
-    let shipped_sku: Vec<String> = shipped.keys().map(|(sku, _)| sku.to_string()).collect();
-    let shipped_day: Vec<chrono::NaiveDate> = shipped.keys().map(|(_, day)| *day).collect();
-    let shipped_units: Vec<i64> = shipped.values().map(|sales| sales.units).collect();
-    let shipped_revenue: Vec<String> = shipped
-        .values()
-        .map(|sales| sales.revenue.to_string())
-        .collect();
-    let query = query
-        .bind(shipped_sku)
-        .bind(shipped_day)
-        .bind(shipped_units);
-    let query = bind_orders(query, changes)?;
-    let query = bind_counting(query, changes)?;
-    let prices: Vec<Option<String>> = changes
-        .ledger
-        .iter()
-        .map(|entry| entry.unit_price.map(|price| price.to_string()))
-        .collect();
-    let query = query.bind(prices).bind(shipped_revenue);
-    let counts = &changes.counts;
-    let query = query
-        .bind(
-            counts
-                .iter()
-                .map(|count| count.sku.to_string())
-                .collect::<Vec<String>>(),
-        )
-        .bind(
-            counts
-                .iter()
-                .map(|count| count.location.to_string())
-                .collect::<Vec<String>>(),
-        )
-        .bind(
-            counts
-                .iter()
-                .map(|count| count.at.timestamp_micros())
-                .collect::<Vec<i64>>(),
+    if !not_active.is_empty() {
+        let ids = statement.bind(not_active, "uuid[]")?;
+        statement.part(
+            "holds_deleted",
+            format!(
+                "DELETE FROM active_holds WHERE reservation_id = ANY({ids}) AND {gate}
+                 RETURNING 1"
+            ),
         );
-    let query = bind_open_holds(query, changes).bind(
-        changes
-            .ledger
-            .iter()
-            .map(|entry| entry.idempotency_key.as_ref().map(ToString::to_string))
-            .collect::<Vec<Option<String>>>(),
-    );
-
-    for (key, version) in next {
-        versions.insert(key.clone(), version);
     }
-    for key in changes.stock.keys() {
-        versions.entry(key.clone()).or_insert(0);
+    if !active_id.is_empty() {
+        let (id, sku, expiry) = (
+            statement.bind(active_id, "uuid[]")?,
+            statement.bind(active_sku, "text[]")?,
+            statement.bind(active_expiry, "timestamptz[]")?,
+        );
+        statement.part(
+            "holds_upserted",
+            format!(
+                "INSERT INTO active_holds (reservation_id, sku, expires_at)
+                 SELECT * FROM UNNEST({id}, {sku}, {expiry}) AS v WHERE {gate}
+                 ON CONFLICT (reservation_id, sku) DO UPDATE SET expires_at = excluded.expires_at
+                 RETURNING 1"
+            ),
+        );
     }
-    known.extend(changes.reservations.keys().copied());
-    let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
-    Ok((
-        query,
-        Expected {
-            stock: count(expected_stock),
-            reservations: count(expected_reservations),
-            ledger: count(changes.ledger.len()),
-        },
-    ))
+    if !closed.is_empty() {
+        let ids = statement.bind(closed, "uuid[]")?;
+        statement.part(
+            "open_holds_closed",
+            format!(
+                "DELETE FROM open_holds WHERE reservation_id = ANY({ids}) AND {gate}
+                 RETURNING 1"
+            ),
+        );
+    }
+    if !open_id.is_empty() {
+        let (id, sku) = (
+            statement.bind(open_id, "uuid[]")?,
+            statement.bind(open_sku, "text[]")?,
+        );
+        statement.part(
+            "open_holds_added",
+            format!(
+                "INSERT INTO open_holds (reservation_id, sku)
+                 SELECT * FROM UNNEST({id}, {sku}) AS v WHERE {gate}
+                 ON CONFLICT DO NOTHING
+                 RETURNING 1"
+            ),
+        );
+    }
+    Ok(())
 }
 
-fn bind_ledger<'q>(
-    query: Query<'q, Postgres, PgArguments>,
-    changes: &Changes,
-    version: Vec<i64>,
-) -> Query<'q, Postgres, PgArguments> {
-    let entries = &changes.ledger;
-    let column = |f: &dyn Fn(&inventory_core::LedgerEntry) -> i64| {
-        entries.iter().map(f).collect::<Vec<i64>>()
+/// Appends the ledger entries, each at its row's next version.
+fn ledger(
+    statement: &mut Statement,
+    entries: &[LedgerEntry],
+    versions: &[i64],
+    gate: &str,
+) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let number = |f: fn(&LedgerEntry) -> i64| entries.iter().map(f).collect::<Vec<i64>>();
+    let text = |f: fn(&LedgerEntry) -> Option<String>| {
+        entries.iter().map(f).collect::<Vec<Option<String>>>()
     };
-    let sku: Vec<String> = entries.iter().map(|e| e.key.sku.to_string()).collect();
-    let location: Vec<String> = entries.iter().map(|e| e.key.location.to_string()).collect();
-    let at: Vec<DateTime<Utc>> = entries.iter().map(|e| e.at).collect();
-    let movement: Vec<String> = entries
-        .iter()
-        .map(|e| e.movement.as_str().to_owned())
-        .collect();
-    let reservation: Vec<Option<Uuid>> = entries
-        .iter()
-        .map(|e| e.reservation_id.map(|id| id.as_uuid()))
-        .collect();
-    let order: Vec<Option<String>> = entries
-        .iter()
-        .map(|e| e.order_id.as_ref().map(ToString::to_string))
-        .collect();
-    let reason: Vec<Option<String>> = entries.iter().map(|e| e.reason.clone()).collect();
-    query
-        .bind(sku)
-        .bind(location)
-        .bind(version)
-        .bind(at)
-        .bind(movement)
-        .bind(column(&|e| e.quantity))
-        .bind(column(&|e| e.before.on_hand))
-        .bind(column(&|e| e.before.reserved))
-        .bind(column(&|e| e.before.committed))
-        .bind(column(&|e| e.before.in_transit))
-        .bind(column(&|e| e.after.on_hand))
-        .bind(column(&|e| e.after.reserved))
-        .bind(column(&|e| e.after.committed))
-        .bind(column(&|e| e.after.in_transit))
-        .bind(reservation)
-        .bind(order)
-        .bind(reason)
+    let columns = [
+        statement.bind(text(|e| Some(e.key.sku.to_string())), "text[]")?,
+        statement.bind(text(|e| Some(e.key.location.to_string())), "text[]")?,
+        statement.bind(versions.to_vec(), "int8[]")?,
+        statement.bind(
+            entries.iter().map(|e| e.at).collect::<Vec<_>>(),
+            "timestamptz[]",
+        )?,
+        statement.bind(text(|e| Some(e.movement.as_str().to_owned())), "text[]")?,
+        statement.bind(number(|e| e.quantity), "int8[]")?,
+        statement.bind(number(|e| e.before.on_hand), "int8[]")?,
+        statement.bind(number(|e| e.before.reserved), "int8[]")?,
+        statement.bind(number(|e| e.before.committed), "int8[]")?,
+        statement.bind(number(|e| e.before.in_transit), "int8[]")?,
+        statement.bind(number(|e| e.after.on_hand), "int8[]")?,
+        statement.bind(number(|e| e.after.reserved), "int8[]")?,
+        statement.bind(number(|e| e.after.committed), "int8[]")?,
+        statement.bind(number(|e| e.after.in_transit), "int8[]")?,
+        statement.bind(
+            entries
+                .iter()
+                .map(|e| e.reservation_id.map(|id| id.as_uuid()))
+                .collect::<Vec<_>>(),
+            "uuid[]",
+        )?,
+        statement.bind(
+            text(|e| e.order_id.as_ref().map(ToString::to_string)),
+            "text[]",
+        )?,
+        statement.bind(text(|e| e.reason.clone()), "text[]")?,
+        statement.bind(text(|e| e.unit_price.map(|p| p.to_string())), "text[]")?,
+        statement.bind(
+            text(|e| e.idempotency_key.as_ref().map(ToString::to_string)),
+            "text[]",
+        )?,
+    ]
+    .join(", ");
+    statement.part(
+        "ledger_appended",
+        format!(
+            "INSERT INTO ledger (sku, location, version, at, movement, quantity,
+                 before_on_hand, before_reserved, before_committed, before_in_transit,
+                 after_on_hand, after_reserved, after_committed, after_in_transit,
+                 reservation_id, order_id, reason, unit_price, idempotency_key)
+             SELECT * FROM UNNEST({columns}) AS v WHERE {gate}
+             ON CONFLICT DO NOTHING
+             RETURNING 1"
+        ),
+    );
+    Ok(())
 }
 
-fn bind_orders<'q>(
-    query: Query<'q, Postgres, PgArguments>,
-    changes: &Changes,
-) -> Result<Query<'q, Postgres, PgArguments>, StoreError> {
+/// Marks dirty SKUs in the sync outbox and adds shipments to the daily sales.
+fn demand(statement: &mut Statement, changes: &Changes, gate: &str) -> Result<()> {
+    if !changes.dirty.is_empty() {
+        let dirty: Vec<String> = changes.dirty.iter().map(ToString::to_string).collect();
+        let skus = statement.bind(dirty, "text[]")?;
+        statement.part(
+            "outbox_marked",
+            format!(
+                "INSERT INTO sync_outbox (sku, generation)
+                 SELECT v.sku, 1 FROM UNNEST({skus}) AS v(sku) WHERE {gate}
+                 ON CONFLICT (sku) DO UPDATE
+                     SET generation = sync_outbox.generation + 1, retry_at = NULL
+                 RETURNING 1"
+            ),
+        );
+    }
+    let shipped = shipped_in(changes);
+    if !shipped.is_empty() {
+        let (sku, day, units, revenue) = (
+            statement.bind(
+                shipped
+                    .keys()
+                    .map(|(sku, _)| sku.to_string())
+                    .collect::<Vec<_>>(),
+                "text[]",
+            )?,
+            statement.bind(
+                shipped
+                    .keys()
+                    .map(|(_, day)| *day)
+                    .collect::<Vec<NaiveDate>>(),
+                "date[]",
+            )?,
+            statement.bind(
+                shipped
+                    .values()
+                    .map(|sales| sales.units)
+                    .collect::<Vec<_>>(),
+                "int8[]",
+            )?,
+            statement.bind(
+                shipped
+                    .values()
+                    .map(|sales| sales.revenue.to_string())
+                    .collect::<Vec<_>>(),
+                "text[]",
+            )?,
+        );
+        statement.part(
+            "shipped_added",
+            format!(
+                "INSERT INTO daily_shipped (sku, day, units, revenue)
+                 SELECT v.sku, v.day, v.units, v.revenue::numeric
+                 FROM UNNEST({sku}, {day}, {units}, {revenue}) AS v(sku, day, units, revenue)
+                 WHERE {gate}
+                 ON CONFLICT (sku, day) DO UPDATE SET units = daily_shipped.units + excluded.units,
+                     revenue = daily_shipped.revenue + excluded.revenue
+                 RETURNING 1"
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// Writes purchase orders raised or changed.
+fn purchase_orders(statement: &mut Statement, changes: &Changes, gate: &str) -> Result<()> {
     let orders: Vec<_> = changes.purchase_orders.values().collect();
+    if orders.is_empty() {
+        return Ok(());
+    }
     let lines = orders
         .iter()
         .map(|order| serde_json::to_string(&order.lines).map_err(|e| corrupt("lines", e)))
-        .collect::<Result<Vec<String>, StoreError>>()?;
-    Ok(query
-        .bind(
+        .collect::<Result<Vec<String>>>()?;
+    let columns = [
+        statement.bind(
+            orders.iter().map(|o| o.id.as_uuid()).collect::<Vec<_>>(),
+            "uuid[]",
+        )?,
+        statement.bind(
             orders
                 .iter()
-                .map(|order| order.id.as_uuid())
-                .collect::<Vec<Uuid>>(),
-        )
-        .bind(
+                .map(|o| o.supplier.to_string())
+                .collect::<Vec<_>>(),
+            "text[]",
+        )?,
+        statement.bind(
             orders
                 .iter()
-                .map(|order| order.supplier.to_string())
-                .collect::<Vec<String>>(),
-        )
-        .bind(
+                .map(|o| o.status.as_str().to_owned())
+                .collect::<Vec<_>>(),
+            "text[]",
+        )?,
+        statement.bind(
             orders
                 .iter()
-                .map(|order| order.status.as_str().to_owned())
-                .collect::<Vec<String>>(),
-        )
-        .bind(
-            orders
-                .iter()
-                .map(|order| order.location.to_string())
-                .collect::<Vec<String>>(),
-        )
-        .bind(lines)
-        .bind(
-            orders
-                .iter()
-                .map(|order| order.created_at)
-                .collect::<Vec<DateTime<Utc>>>(),
-        )
-        .bind(
-            orders
-                .iter()
-                .map(|order| order.updated_at)
-                .collect::<Vec<DateTime<Utc>>>(),
-        ))
+                .map(|o| o.location.to_string())
+                .collect::<Vec<_>>(),
+            "text[]",
+        )?,
+        statement.bind(lines, "text[]")?,
+        statement.bind(
+            orders.iter().map(|o| o.created_at).collect::<Vec<_>>(),
+            "timestamptz[]",
+        )?,
+        statement.bind(
+            orders.iter().map(|o| o.updated_at).collect::<Vec<_>>(),
+            "timestamptz[]",
+        )?,
+    ]
+    .join(", ");
+    statement.part(
+        "orders_written",
+        format!(
+            "INSERT INTO purchase_orders (id, supplier, status, location, lines, created_at, updated_at)
+             SELECT v.id, v.supplier, v.status, v.location, v.lines::jsonb, v.created_at, v.updated_at
+             FROM UNNEST({columns})
+                 AS v(id, supplier, status, location, lines, created_at, updated_at)
+             WHERE {gate}
+             ON CONFLICT (id) DO UPDATE SET status = excluded.status, lines = excluded.lines,
+                 updated_at = excluded.updated_at
+             RETURNING 1"
+        ),
+    );
+    Ok(())
 }
 
-fn bind_counting<'q>(
-    query: Query<'q, Postgres, PgArguments>,
-    changes: &Changes,
-) -> Result<Query<'q, Postgres, PgArguments>, StoreError> {
+/// Appends count records, moves each row's last count, writes investigations.
+fn counting(statement: &mut Statement, changes: &Changes, gate: &str) -> Result<()> {
     let counts = &changes.counts;
-    let count_bodies = counts
-        .iter()
-        .map(|count| serde_json::to_string(count).map_err(|e| corrupt("count", e)))
-        .collect::<Result<Vec<String>, StoreError>>()?;
-    let investigations: Vec<_> = changes.investigations.values().collect();
-    let investigation_bodies = investigations
-        .iter()
-        .map(|item| serde_json::to_string(item).map_err(|e| corrupt("investigation", e)))
-        .collect::<Result<Vec<String>, StoreError>>()?;
-    Ok(query
-        .bind(
-            counts
-                .iter()
-                .map(|count| count.sku.to_string())
-                .collect::<Vec<String>>(),
-        )
-        .bind(count_bodies)
-        .bind(
-            investigations
-                .iter()
-                .map(|item| item.id.as_uuid())
-                .collect::<Vec<Uuid>>(),
-        )
-        .bind(
-            investigations
-                .iter()
-                .map(|item| item.sku.to_string())
-                .collect::<Vec<String>>(),
-        )
-        .bind(
-            investigations
-                .iter()
-                .map(|item| item.resolved_at.is_none())
-                .collect::<Vec<bool>>(),
-        )
-        .bind(
-            investigations
-                .iter()
-                .map(|item| item.freezes)
-                .collect::<Vec<bool>>(),
-        )
-        .bind(investigation_bodies))
-}
-
-/// Keeps `open_holds` in step: reservations that closed leave it, open ones are in it.
-fn bind_open_holds<'q>(
-    query: Query<'q, Postgres, PgArguments>,
-    changes: &Changes,
-) -> Query<'q, Postgres, PgArguments> {
-    let (mut closed, mut held_id, mut held_sku) = (Vec::new(), Vec::new(), Vec::new());
-    for reservation in changes.reservations.values() {
-        if matches!(
-            reservation.status,
-            ReservationStatus::Active | ReservationStatus::Committed
-        ) {
-            for sku in reservation.skus() {
-                held_id.push(reservation.id.as_uuid());
-                held_sku.push(sku.to_string());
-            }
-        } else {
-            closed.push(reservation.id.as_uuid());
-        }
+    if !counts.is_empty() {
+        let bodies = counts
+            .iter()
+            .map(|count| serde_json::to_string(count).map_err(|e| corrupt("count", e)))
+            .collect::<Result<Vec<String>>>()?;
+        let skus: Vec<String> = counts.iter().map(|c| c.sku.to_string()).collect();
+        let (sku, body) = (
+            statement.bind(skus.clone(), "text[]")?,
+            statement.bind(bodies, "text[]")?,
+        );
+        statement.part(
+            "counts_appended",
+            format!(
+                "INSERT INTO count_records (sku, body)
+                 SELECT v.sku, v.body::jsonb
+                 FROM UNNEST({sku}, {body}) WITH ORDINALITY AS v(sku, body, n)
+                 WHERE {gate}
+                 ORDER BY v.n
+                 RETURNING 1"
+            ),
+        );
+        let (sku, location, at) = (
+            statement.bind(skus, "text[]")?,
+            statement.bind(
+                counts
+                    .iter()
+                    .map(|c| c.location.to_string())
+                    .collect::<Vec<_>>(),
+                "text[]",
+            )?,
+            statement.bind(
+                counts
+                    .iter()
+                    .map(|c| c.at.timestamp_micros())
+                    .collect::<Vec<_>>(),
+                "int8[]",
+            )?,
+        );
+        statement.part(
+            "last_counted",
+            format!(
+                "INSERT INTO last_counts (sku, location, at)
+                 SELECT v.sku, v.location, MAX(v.at)
+                 FROM UNNEST({sku}, {location}, {at}) AS v(sku, location, at)
+                 WHERE {gate}
+                 GROUP BY v.sku, v.location
+                 ON CONFLICT (sku, location) DO UPDATE SET at = GREATEST(last_counts.at, excluded.at)
+                 RETURNING 1"
+            ),
+        );
     }
-    query.bind(closed).bind(held_id).bind(held_sku)
+    let investigations: Vec<_> = changes.investigations.values().collect();
+    if !investigations.is_empty() {
+        let bodies = investigations
+            .iter()
+            .map(|item| serde_json::to_string(item).map_err(|e| corrupt("investigation", e)))
+            .collect::<Result<Vec<String>>>()?;
+        let columns = [
+            statement.bind(
+                investigations
+                    .iter()
+                    .map(|i| i.id.as_uuid())
+                    .collect::<Vec<_>>(),
+                "uuid[]",
+            )?,
+            statement.bind(
+                investigations
+                    .iter()
+                    .map(|i| i.sku.to_string())
+                    .collect::<Vec<_>>(),
+                "text[]",
+            )?,
+            statement.bind(
+                investigations
+                    .iter()
+                    .map(|i| i.resolved_at.is_none())
+                    .collect::<Vec<_>>(),
+                "bool[]",
+            )?,
+            statement.bind(
+                investigations.iter().map(|i| i.freezes).collect::<Vec<_>>(),
+                "bool[]",
+            )?,
+            statement.bind(bodies, "text[]")?,
+        ]
+        .join(", ");
+        statement.part(
+            "investigations_written",
+            format!(
+                "INSERT INTO investigations (id, sku, open, freezes, body)
+                 SELECT v.id, v.sku, v.open, v.freezes, v.body::jsonb
+                 FROM UNNEST({columns}) AS v(id, sku, open, freezes, body)
+                 WHERE {gate}
+                 ON CONFLICT (id) DO UPDATE SET open = excluded.open, body = excluded.body
+                 RETURNING 1"
+            ),
+        );
+    }
+    Ok(())
 }

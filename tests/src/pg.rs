@@ -110,7 +110,7 @@ pub async fn fresh_store(connections: u32) -> Option<PgStore> {
         .expect("a valid DATABASE_URL")
         .options([("search_path", schema.as_str())])
         .application_name(&schema);
-    let pool = PgPoolOptions::new()
+    let pool = PgStore::pool_options()
         .max_connections(connections)
         .connect_with(options)
         .await
@@ -202,7 +202,7 @@ pub async fn drop_store(store: PgStore) {
 /// When the database cannot be reached.
 pub async fn second_pool(store: &PgStore, connections: u32) -> PgStore {
     let options = store.pool().connect_options().as_ref().clone();
-    let pool = PgPoolOptions::new()
+    let pool = PgStore::pool_options()
         .max_connections(connections)
         .connect_with(options)
         .await

@@ -11,7 +11,6 @@ use inventory_core::reorder::{Notifier, PurchaseOrder};
 use inventory_core::sync::{SyncConfig, SyncWorker};
 use inventory_core::{DomainError, Inventory, StoreError};
 use inventory_sqlite::{OpenError, SqliteStore};
-use inventory_sqlx::sqlx::postgres::PgPoolOptions;
 use inventory_sqlx::PgStore;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -264,7 +263,7 @@ pub async fn run(
 ) -> Result<(), StartError> {
     let listener = TcpListener::bind(settings.addr).await?;
     let service = if settings.is_postgres() {
-        let pool = PgPoolOptions::new()
+        let pool = PgStore::pool_options()
             .max_connections(settings.config.postgres_connections())
             .acquire_timeout(std::time::Duration::from_secs(5))
             .connect(&settings.db)

@@ -282,6 +282,22 @@ impl Command {
 }
 
 impl LoadPlan {
+    /// Whether a decision on this plan reads only stock rows of its SKUs, reservations,
+    /// open investigations of its SKUs and keyed ledger entries, so that an optimistic
+    /// unit ([`ReadMode::Optimistic`](crate::store::ReadMode)) is safe: a write that
+    /// finds every stock row and reservation it read unchanged knows the decision still
+    /// holds. Open investigations are covered because opening one always changes a
+    /// stock row of its SKU (the count's adjustment); a keyed entry written meanwhile
+    /// makes the write fail on the key's unique index. Purchase orders, due holds and a
+    /// count's holders are read under locks.
+    pub fn reads_are_guarded(&self) -> bool {
+        self.purchase_orders.is_empty()
+            && self.open_drafts.is_empty()
+            && self.due_holds.is_none()
+            && self.holders_of.is_empty()
+            && self.investigations.is_empty()
+    }
+
     /// One plan that loads everything each of `plans` loads, for a batch of commands
     /// decided on one snapshot.
     pub fn merge(plans: impl IntoIterator<Item = LoadPlan>) -> Self {

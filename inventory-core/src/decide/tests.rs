@@ -202,3 +202,46 @@ fn commands_round_trip_through_json() {
     let bad = text.replace("\"quantity\":2", "\"quantity\":0");
     assert!(serde_json::from_str::<Command>(&bad).is_err());
 }
+
+/// What makes optimistic units safe: a count that opens an investigation (the only
+/// way a SKU freezes) always changes a stock row of that SKU, so a unit that read the
+/// SKU's rows before the freeze finds one changed when it writes.
+#[test]
+fn opening_an_investigation_changes_a_stock_row_of_its_sku() {
+    let row = key("MUG", "main");
+    let received = decide(
+        &Command::Receive {
+            key: row.clone(),
+            quantity: units(100),
+        },
+        &Snapshot::default(),
+        at(0),
+    )
+    .unwrap();
+    let mut snapshot = Snapshot::default();
+    snapshot.apply(&received.changes);
+    for counted in [0, 50, 89, 94, 96, 100, 106, 111, 200] {
+        let count = Command::RecordCount {
+            key: row.clone(),
+            counted,
+            counted_by: "ann".into(),
+            thresholds: crate::counting::CountThresholds::default(),
+        };
+        let decision = decide(&count, &snapshot, at(1)).unwrap();
+        if !decision.changes.investigations.is_empty() {
+            assert!(
+                decision.changes.stock.contains_key(&row),
+                "counted {counted}: an investigation opened without a stock change"
+            );
+        }
+    }
+    assert!(reserve("o1", "MUG", 1).plan().reads_are_guarded());
+    let count = Command::RecordCount {
+        key: row,
+        counted: 1,
+        counted_by: "ann".into(),
+        thresholds: crate::counting::CountThresholds::default(),
+    };
+    assert!(!count.plan().reads_are_guarded());
+    assert!(!Command::ExpireDue { limit: 5 }.plan().reads_are_guarded());
+}
