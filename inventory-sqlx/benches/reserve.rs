@@ -14,6 +14,12 @@
 //! `BENCH_SCALE` (default 1.0) scales the number of reservations, `BENCH_ONLY=<text>`
 //! runs the cases whose name contains it, and `BENCH_LANES` with `BENCH_BATCH` set
 //! ours to other group-commit settings.
+//!
+//! The `history` case keeps one pool, as an app server does: the 10,000-SKU, 8-task
+//! case on fresh SKUs, then `BENCH_HISTORY` (default 1,000,000) past reservations
+//! finished through the library (half shipped, half released), then the same case on
+//! fresh SKUs again, with no `ANALYZE` and no reconnect in between:
+//! `bench postgres/history finished=<K> ours_fresh=<N>/s ours_history=<M>/s ratio=<M/N>`.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -55,17 +61,77 @@ async fn prepare(url: &str, name: &str, skus: usize, units: i64) -> PgPool {
     pool.execute("CREATE TABLE bench_reservations (order_id TEXT PRIMARY KEY, sku TEXT NOT NULL, quantity BIGINT NOT NULL)")
         .await
         .expect("baseline table");
-    let names: Vec<String> = (0..skus).map(sku).collect();
+    stock(&pool, "", skus, units).await;
+    pool
+}
+
+/// Rows `<prefix>SKU-00000` and up at `main`, `units` each.
+async fn stock(pool: &PgPool, prefix: &str, skus: usize, units: i64) {
+    let names: Vec<String> = (0..skus).map(|i| format!("{prefix}{}", sku(i))).collect();
     sqlx::query(
         "INSERT INTO stock (sku, location, on_hand, reserved, committed, in_transit, version)
          SELECT s, 'main', $2, 0, 0, 0, 0 FROM UNNEST($1::text[]) AS s",
     )
     .bind(names)
     .bind(units)
-    .execute(&pool)
+    .execute(pool)
     .await
     .expect("stock");
-    pool
+}
+
+/// Finishes `count` reservations through the library, as days of trade leave them:
+/// every one reserved, then half committed and shipped, half released.
+async fn load_history(inventory: &Inventory<PgStore>, skus: usize, count: usize) {
+    let inventory = inventory.clone();
+    run_tasks(64, count, move |task, step| {
+        let inventory = inventory.clone();
+        async move {
+            let line = OrderLine::new(
+                Sku::new(format!("past-{}", sku(pick(task, step, skus)))).unwrap(),
+                Quantity::new(1).unwrap(),
+            );
+            let order = OrderId::new(format!("past-{step}")).unwrap();
+            let id = inventory
+                .reserve(ReserveRequest::new(order, vec![line]))
+                .await
+                .expect("reserve")
+                .reservation
+                .id;
+            if step % 2 == 0 {
+                inventory.commit(id).await.expect("commit");
+                inventory.ship(id).await.expect("ship");
+            } else {
+                inventory.release(id).await.expect("release");
+            }
+        }
+    })
+    .await;
+}
+
+/// One pool, as an app server lives: the spread case on fresh SKUs, then `finished`
+/// past reservations, then the same case on fresh SKUs again, with no `ANALYZE` and no
+/// new connection in between.
+async fn history(url: &str, finished: usize, count: usize) {
+    let (skus, tasks) = (10_000, 8);
+    let units = i64::try_from(count).unwrap() * 3 + 1;
+    let pool = prepare(url, "inv_bench", 0, units).await;
+    let inventory = inventory_on(&pool);
+    stock(&pool, "fresh-", skus, units).await;
+    let (fresh, _) = reserve_spread(&inventory, "fresh-", skus, tasks, count).await;
+    let per_sku = i64::try_from(finished).unwrap() + 1;
+    stock(&pool, "past-", skus, per_sku).await;
+    let started = Instant::now();
+    load_history(&inventory, skus, finished).await;
+    let loaded = started.elapsed().as_secs_f64();
+    stock(&pool, "later-", skus, units).await;
+    let (later, latency) = reserve_spread(&inventory, "later-", skus, tasks, count).await;
+    pool.close().await;
+    println!(
+        "bench postgres/history finished={finished} ours_fresh={fresh:.0}/s ours_history={later:.0}/s \
+         ratio={:.2} p99_ms={:.2} load_seconds={loaded:.0}",
+        later / fresh,
+        p99(&latency),
+    );
 }
 
 async fn run_tasks<F, Fut>(tasks: usize, count: usize, one: F) -> (f64, Vec<Duration>)
@@ -102,25 +168,24 @@ fn p99(sorted: &[Duration]) -> f64 {
     sorted[index].as_secs_f64() * 1_000.0
 }
 
-async fn case(url: &str, name: &str, skus: usize, tasks: usize, count: usize) {
-    let units = i64::try_from(count).unwrap() * 3 + 1;
-    let pool = prepare(url, "inv_bench", skus, units).await;
-
-    let mut inventory = Inventory::new(PgStore::new(pool.clone()));
-    if let (Ok(lanes), Ok(batch)) = (std::env::var("BENCH_LANES"), std::env::var("BENCH_BATCH")) {
-        inventory = inventory.with_group_commit(inventory_core::GroupCommit {
-            lanes: lanes.parse().unwrap(),
-            max_batch: batch.parse().unwrap(),
-        });
-    }
-    let (ours, ours_latency) = run_tasks(tasks, count, move |task, step| {
+/// `count` reservations of one unit each by `tasks` tasks over SKUs `<prefix>SKU-00000`
+/// and up, order ids `<prefix>ours-<step>`.
+async fn reserve_spread(
+    inventory: &Inventory<PgStore>,
+    prefix: &'static str,
+    skus: usize,
+    tasks: usize,
+    count: usize,
+) -> (f64, Vec<Duration>) {
+    let inventory = inventory.clone();
+    run_tasks(tasks, count, move |task, step| {
         let inventory = inventory.clone();
         async move {
             let line = OrderLine::new(
-                Sku::new(sku(pick(task, step, skus))).unwrap(),
+                Sku::new(format!("{prefix}{}", sku(pick(task, step, skus)))).unwrap(),
                 Quantity::new(1).unwrap(),
             );
-            let order = OrderId::new(format!("ours-{step}")).unwrap();
+            let order = OrderId::new(format!("{prefix}ours-{step}")).unwrap();
             let held = inventory
                 .reserve(ReserveRequest::new(order, vec![line]))
                 .await
@@ -128,7 +193,26 @@ async fn case(url: &str, name: &str, skus: usize, tasks: usize, count: usize) {
             assert!(held.created);
         }
     })
-    .await;
+    .await
+}
+
+fn inventory_on(pool: &PgPool) -> Inventory<PgStore> {
+    let inventory = Inventory::new(PgStore::new(pool.clone()));
+    match (std::env::var("BENCH_LANES"), std::env::var("BENCH_BATCH")) {
+        (Ok(lanes), Ok(batch)) => inventory.with_group_commit(inventory_core::GroupCommit {
+            lanes: lanes.parse().unwrap(),
+            max_batch: batch.parse().unwrap(),
+        }),
+        _ => inventory,
+    }
+}
+
+async fn case(url: &str, name: &str, skus: usize, tasks: usize, count: usize) {
+    let units = i64::try_from(count).unwrap() * 3 + 1;
+    let pool = prepare(url, "inv_bench", skus, units).await;
+
+    let inventory = inventory_on(&pool);
+    let (ours, ours_latency) = reserve_spread(&inventory, "", skus, tasks, count).await;
 
     let raw_pool = pool.clone();
     let (raw, raw_latency) = run_tasks(tasks, count, move |task, step| {
@@ -218,6 +302,13 @@ fn main() {
                 let count = ((if tasks == 1 { 1_000.0 } else { 4_000.0 }) * scale) as usize;
                 case(&url, &name, skus, tasks, count.max(tasks)).await;
             }
+        }
+        if only.as_ref().is_none_or(|only| "history".contains(only.as_str())) {
+            let finished = std::env::var("BENCH_HISTORY")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1_000_000);
+            history(&url, finished, (4_000.0 * scale) as usize).await;
         }
         let admin = PgPool::connect(&url).await.expect("connect");
         let _ = admin

@@ -1,0 +1,186 @@
+//! PostgreSQL optimistic units: a unit read without locks writes only if nothing it read
+//! changed in between. Each case reads, lets another unit (another app server) change
+//! what was read, then writes: the write fails with a retryable conflict and changes
+//! nothing, and the command run again through the inventory sees the new state.
+
+use inventory_core::counting::CountThresholds;
+use inventory_core::decide::{decide, Command};
+use inventory_core::testkit::invariants::assert_invariants;
+use inventory_core::testkit::{loc, order, qty, sku, Harness, Snapshot};
+use inventory_core::{
+    DomainError, Error, Inventory, ReadMode, ReservationId, Store, StoreError, StoreTx,
+};
+use inventory_sqlx::PgStore;
+use inventory_tests::pg;
+
+fn inventory(store: PgStore) -> Inventory<PgStore> {
+    Harness::new(store).inventory
+}
+
+/// Reads and decides `command` optimistically, runs `meanwhile`, then writes; returns
+/// the write's error.
+async fn stale_write<F: std::future::Future<Output = ()>>(
+    store: &PgStore,
+    inventory: &Inventory<PgStore>,
+    command: Command,
+    meanwhile: F,
+) -> StoreError {
+    let now = inventory.now();
+    let mut tx = store.begin_with(ReadMode::Optimistic).await.unwrap();
+    let snapshot = tx.load(&command.plan(), now).await.unwrap();
+    let decision = decide(&command, &snapshot, now).expect("accepted on the read");
+    meanwhile.await;
+    let before = Snapshot::capture(store).await;
+    let error = tx
+        .persist_and_commit(&decision.changes)
+        .await
+        .expect_err("the write finds its read stale");
+    assert_eq!(
+        Snapshot::capture(store).await,
+        before,
+        "a stale write changes nothing"
+    );
+    assert!(error.is_transient(), "{error:?}");
+    assert!(matches!(error, StoreError::Conflict(_)), "{error:?}");
+    error
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_changed_after_the_read_fails_the_write() {
+    let Some(store) = pg::fresh_store(4).await else {
+        return;
+    };
+    let other = inventory(pg::second_pool(&store, 2).await);
+    let inventory = inventory(store.clone());
+    inventory.receive(sku("A"), loc("main"), qty(4)).await.unwrap();
+    let command = Command::Reserve {
+        request: order("first", &[("A", 3)]),
+    };
+    stale_write(&store, &inventory, command, async {
+        other.reserve(order("second", &[("A", 3)])).await.unwrap();
+    })
+    .await;
+    let error = inventory
+        .reserve(order("first", &[("A", 3)]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Domain(DomainError::InsufficientStock { available: 1, .. })
+        ),
+        "{error:?}"
+    );
+    assert_invariants(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_freeze_after_the_read_fails_the_write() {
+    let Some(store) = pg::fresh_store(4).await else {
+        return;
+    };
+    let other = inventory(pg::second_pool(&store, 2).await);
+    let inventory = inventory(store.clone());
+    inventory
+        .receive(sku("A"), loc("main"), qty(100))
+        .await
+        .unwrap();
+    inventory.receive(sku("A"), loc("east"), qty(5)).await.unwrap();
+    // The reservation takes units at `east`; the freezing count is at `main`.
+    let mut request = order("first", &[("A", 5)]);
+    request.lines[0].location = Some(loc("east"));
+    let command = Command::Reserve {
+        request: request.clone(),
+    };
+    stale_write(&store, &inventory, command, async {
+        let report = other
+            .record_count(
+                sku("A"),
+                loc("main"),
+                50,
+                "ann",
+                CountThresholds::default(),
+            )
+            .await
+            .unwrap();
+        assert!(report.investigation.is_some_and(|i| i.freezes));
+    })
+    .await;
+    let error = inventory.reserve(request).await.unwrap_err();
+    assert!(
+        matches!(error, Error::Domain(DomainError::SkuFrozen { .. })),
+        "{error:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_created_after_the_read_fails_the_write() {
+    let Some(store) = pg::fresh_store(4).await else {
+        return;
+    };
+    let other = inventory(pg::second_pool(&store, 2).await);
+    let inventory = inventory(store.clone());
+    inventory.receive(sku("A"), loc("main"), qty(5)).await.unwrap();
+    let command = Command::Reserve {
+        request: order("first", &[("A", 2)]),
+    };
+    stale_write(&store, &inventory, command, async {
+        other.receive(sku("A"), loc("east"), qty(9)).await.unwrap();
+    })
+    .await;
+    let held = inventory
+        .reserve(order("first", &[("A", 2)]))
+        .await
+        .unwrap();
+    assert!(held.created);
+    assert_invariants(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reservation_changed_after_the_read_fails_the_write() {
+    let Some(store) = pg::fresh_store(4).await else {
+        return;
+    };
+    let other = inventory(pg::second_pool(&store, 2).await);
+    let inventory = inventory(store.clone());
+    inventory.receive(sku("A"), loc("main"), qty(5)).await.unwrap();
+    let id: ReservationId = inventory
+        .reserve(order("first", &[("A", 2)]))
+        .await
+        .unwrap()
+        .reservation
+        .id;
+    stale_write(&store, &inventory, Command::Commit { id }, async {
+        other.release(id).await.unwrap();
+    })
+    .await;
+    let error = inventory.commit(id).await.unwrap_err();
+    assert!(
+        matches!(error, Error::Domain(DomainError::InvalidState { .. })),
+        "{error:?}"
+    );
+    assert_invariants(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reservation_created_after_the_read_fails_the_write() {
+    let Some(store) = pg::fresh_store(4).await else {
+        return;
+    };
+    let other = inventory(pg::second_pool(&store, 2).await);
+    let inventory = inventory(store.clone());
+    inventory.receive(sku("A"), loc("main"), qty(9)).await.unwrap();
+    let command = Command::Reserve {
+        request: order("same", &[("A", 2)]),
+    };
+    stale_write(&store, &inventory, command, async {
+        other.reserve(order("same", &[("A", 2)])).await.unwrap();
+    })
+    .await;
+    let again = inventory
+        .reserve(order("same", &[("A", 2)]))
+        .await
+        .unwrap();
+    assert!(!again.created, "the first server's reservation stands");
+    assert_eq!(inventory.stock(&sku("A")).await.unwrap().total.reserved, 2);
+}
