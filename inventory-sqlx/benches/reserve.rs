@@ -113,18 +113,19 @@ async fn load_history(inventory: &Inventory<PgStore>, skus: usize, count: usize)
 /// new connection in between.
 async fn history(url: &str, finished: usize, count: usize) {
     let (skus, tasks) = (10_000, 8);
-    let units = i64::try_from(count).unwrap() * 3 + 1;
+    let units = i64::try_from(count + WARMUP).unwrap() * 3 + 1;
     let pool = prepare(url, "inv_bench", 0, units).await;
     let inventory = inventory_on(&pool);
     stock(&pool, "fresh-", skus, units).await;
-    let (fresh, _) = reserve_spread(&inventory, "fresh-", skus, tasks, count).await;
+    reserve_spread(&inventory, "fresh-", "warm-", skus, tasks, WARMUP).await;
+    let (fresh, _) = reserve_spread(&inventory, "fresh-", "ours-", skus, tasks, count).await;
     let per_sku = i64::try_from(finished).unwrap() + 1;
     stock(&pool, "past-", skus, per_sku).await;
     let started = Instant::now();
     load_history(&inventory, skus, finished).await;
     let loaded = started.elapsed().as_secs_f64();
     stock(&pool, "later-", skus, units).await;
-    let (later, latency) = reserve_spread(&inventory, "later-", skus, tasks, count).await;
+    let (later, latency) = reserve_spread(&inventory, "later-", "ours-", skus, tasks, count).await;
     pool.close().await;
     println!(
         "bench postgres/history finished={finished} ours_fresh={fresh:.0}/s ours_history={later:.0}/s \
@@ -169,10 +170,11 @@ fn p99(sorted: &[Duration]) -> f64 {
 }
 
 /// `count` reservations of one unit each by `tasks` tasks over SKUs `<prefix>SKU-00000`
-/// and up, order ids `<prefix>ours-<step>`.
+/// and up, order ids `<prefix><round><step>`.
 async fn reserve_spread(
     inventory: &Inventory<PgStore>,
     prefix: &'static str,
+    round: &'static str,
     skus: usize,
     tasks: usize,
     count: usize,
@@ -185,7 +187,7 @@ async fn reserve_spread(
                 Sku::new(format!("{prefix}{}", sku(pick(task, step, skus)))).unwrap(),
                 Quantity::new(1).unwrap(),
             );
-            let order = OrderId::new(format!("{prefix}ours-{step}")).unwrap();
+            let order = OrderId::new(format!("{prefix}{round}{step}")).unwrap();
             let held = inventory
                 .reserve(ReserveRequest::new(order, vec![line]))
                 .await
@@ -207,61 +209,77 @@ fn inventory_on(pool: &PgPool) -> Inventory<PgStore> {
     }
 }
 
+/// The bare statement: one autocommit conditional update.
+async fn raw_reserve(pool: PgPool, name: String) {
+    let done = sqlx::query(
+        "UPDATE stock SET reserved = reserved + $1
+         WHERE sku = $2 AND location = $3 AND on_hand - reserved - committed >= $1",
+    )
+    .bind(1_i64)
+    .bind(name)
+    .bind("main")
+    .execute(&pool)
+    .await
+    .expect("update");
+    assert_eq!(done.rows_affected(), 1);
+}
+
+/// The interactive transaction peers write by hand.
+async fn interactive_reserve(pool: PgPool, name: String, order: String) {
+    let mut tx = pool.begin().await.expect("begin");
+    let (on_hand, reserved, committed): (i64, i64, i64) = sqlx::query_as(
+        "SELECT on_hand, reserved, committed FROM stock WHERE sku = $1 AND location = 'main' FOR UPDATE",
+    )
+    .bind(&name)
+    .fetch_one(&mut *tx)
+    .await
+    .expect("select");
+    assert!(on_hand - reserved - committed >= 1);
+    sqlx::query("UPDATE stock SET reserved = reserved + 1 WHERE sku = $1 AND location = 'main'")
+        .bind(&name)
+        .execute(&mut *tx)
+        .await
+        .expect("update");
+    sqlx::query("INSERT INTO bench_reservations (order_id, sku, quantity) VALUES ($1, $2, 1)")
+        .bind(order)
+        .bind(&name)
+        .execute(&mut *tx)
+        .await
+        .expect("insert");
+    tx.commit().await.expect("commit");
+}
+
+/// Untimed calls of each method before it is timed, so that every pooled connection
+/// has prepared (and planned) its statements: the steady state of a server that runs
+/// for more than a few hundred commands.
+const WARMUP: usize = 4 * POOL as usize;
+
 async fn case(url: &str, name: &str, skus: usize, tasks: usize, count: usize) {
-    let units = i64::try_from(count).unwrap() * 3 + 1;
+    let units = i64::try_from(count + WARMUP).unwrap() * 3 + 1;
     let pool = prepare(url, "inv_bench", skus, units).await;
 
     let inventory = inventory_on(&pool);
-    let (ours, ours_latency) = reserve_spread(&inventory, "", skus, tasks, count).await;
+    reserve_spread(&inventory, "", "warm-", skus, tasks, WARMUP).await;
+    let (ours, ours_latency) = reserve_spread(&inventory, "", "ours-", skus, tasks, count).await;
 
-    let raw_pool = pool.clone();
-    let (raw, raw_latency) = run_tasks(tasks, count, move |task, step| {
-        let pool = raw_pool.clone();
-        async move {
-            let done = sqlx::query(
-                "UPDATE stock SET reserved = reserved + $1
-                 WHERE sku = $2 AND location = $3 AND on_hand - reserved - committed >= $1",
-            )
-            .bind(1_i64)
-            .bind(sku(pick(task, step, skus)))
-            .bind("main")
-            .execute(&pool)
-            .await
-            .expect("update");
-            assert_eq!(done.rows_affected(), 1);
-        }
-    })
-    .await;
+    let raw = |count: usize| {
+        let pool = pool.clone();
+        run_tasks(tasks, count, move |task, step| {
+            raw_reserve(pool.clone(), sku(pick(task, step, skus)))
+        })
+    };
+    raw(WARMUP).await;
+    let (raw, raw_latency) = raw(count).await;
 
-    let interactive_pool = pool.clone();
-    let (interactive, interactive_latency) = run_tasks(tasks, count, move |task, step| {
-        let pool = interactive_pool.clone();
-        async move {
-            let name = sku(pick(task, step, skus));
-            let mut tx = pool.begin().await.expect("begin");
-            let (on_hand, reserved, committed): (i64, i64, i64) = sqlx::query_as(
-                "SELECT on_hand, reserved, committed FROM stock WHERE sku = $1 AND location = 'main' FOR UPDATE",
-            )
-            .bind(&name)
-            .fetch_one(&mut *tx)
-            .await
-            .expect("select");
-            assert!(on_hand - reserved - committed >= 1);
-            sqlx::query("UPDATE stock SET reserved = reserved + 1 WHERE sku = $1 AND location = 'main'")
-                .bind(&name)
-                .execute(&mut *tx)
-                .await
-                .expect("update");
-            sqlx::query("INSERT INTO bench_reservations (order_id, sku, quantity) VALUES ($1, $2, 1)")
-                .bind(format!("interactive-{step}"))
-                .bind(&name)
-                .execute(&mut *tx)
-                .await
-                .expect("insert");
-            tx.commit().await.expect("commit");
-        }
-    })
-    .await;
+    let interactive = |round: &'static str, count: usize| {
+        let pool = pool.clone();
+        run_tasks(tasks, count, move |task, step| {
+            let order = format!("{round}{step}");
+            interactive_reserve(pool.clone(), sku(pick(task, step, skus)), order)
+        })
+    };
+    interactive("warm-", WARMUP).await;
+    let (interactive, interactive_latency) = interactive("interactive-", count).await;
     pool.close().await;
 
     println!(
@@ -303,7 +321,10 @@ fn main() {
                 case(&url, &name, skus, tasks, count.max(tasks)).await;
             }
         }
-        if only.as_ref().is_none_or(|only| "history".contains(only.as_str())) {
+        if only
+            .as_ref()
+            .is_none_or(|only| "history".contains(only.as_str()))
+        {
             let finished = std::env::var("BENCH_HISTORY")
                 .ok()
                 .and_then(|n| n.parse().ok())

@@ -52,7 +52,10 @@ async fn a_row_changed_after_the_read_fails_the_write() {
     };
     let other = inventory(pg::second_pool(&store, 2).await);
     let inventory = inventory(store.clone());
-    inventory.receive(sku("A"), loc("main"), qty(4)).await.unwrap();
+    inventory
+        .receive(sku("A"), loc("main"), qty(4))
+        .await
+        .unwrap();
     let command = Command::Reserve {
         request: order("first", &[("A", 3)]),
     };
@@ -85,7 +88,10 @@ async fn a_freeze_after_the_read_fails_the_write() {
         .receive(sku("A"), loc("main"), qty(100))
         .await
         .unwrap();
-    inventory.receive(sku("A"), loc("east"), qty(5)).await.unwrap();
+    inventory
+        .receive(sku("A"), loc("east"), qty(5))
+        .await
+        .unwrap();
     // The reservation takes units at `east`; the freezing count is at `main`.
     let mut request = order("first", &[("A", 5)]);
     request.lines[0].location = Some(loc("east"));
@@ -94,13 +100,7 @@ async fn a_freeze_after_the_read_fails_the_write() {
     };
     stale_write(&store, &inventory, command, async {
         let report = other
-            .record_count(
-                sku("A"),
-                loc("main"),
-                50,
-                "ann",
-                CountThresholds::default(),
-            )
+            .record_count(sku("A"), loc("main"), 50, "ann", CountThresholds::default())
             .await
             .unwrap();
         assert!(report.investigation.is_some_and(|i| i.freezes));
@@ -120,7 +120,10 @@ async fn a_row_created_after_the_read_fails_the_write() {
     };
     let other = inventory(pg::second_pool(&store, 2).await);
     let inventory = inventory(store.clone());
-    inventory.receive(sku("A"), loc("main"), qty(5)).await.unwrap();
+    inventory
+        .receive(sku("A"), loc("main"), qty(5))
+        .await
+        .unwrap();
     let command = Command::Reserve {
         request: order("first", &[("A", 2)]),
     };
@@ -143,7 +146,10 @@ async fn a_reservation_changed_after_the_read_fails_the_write() {
     };
     let other = inventory(pg::second_pool(&store, 2).await);
     let inventory = inventory(store.clone());
-    inventory.receive(sku("A"), loc("main"), qty(5)).await.unwrap();
+    inventory
+        .receive(sku("A"), loc("main"), qty(5))
+        .await
+        .unwrap();
     let id: ReservationId = inventory
         .reserve(order("first", &[("A", 2)]))
         .await
@@ -169,7 +175,10 @@ async fn a_reservation_created_after_the_read_fails_the_write() {
     };
     let other = inventory(pg::second_pool(&store, 2).await);
     let inventory = inventory(store.clone());
-    inventory.receive(sku("A"), loc("main"), qty(9)).await.unwrap();
+    inventory
+        .receive(sku("A"), loc("main"), qty(9))
+        .await
+        .unwrap();
     let command = Command::Reserve {
         request: order("same", &[("A", 2)]),
     };
@@ -177,10 +186,7 @@ async fn a_reservation_created_after_the_read_fails_the_write() {
         other.reserve(order("same", &[("A", 2)])).await.unwrap();
     })
     .await;
-    let again = inventory
-        .reserve(order("same", &[("A", 2)]))
-        .await
-        .unwrap();
+    let again = inventory.reserve(order("same", &[("A", 2)])).await.unwrap();
     assert!(!again.created, "the first server's reservation stands");
     assert_eq!(inventory.stock(&sku("A")).await.unwrap().total.reserved, 2);
 }
