@@ -5,10 +5,19 @@
 //! `cargo bench -p inventory-sqlite`
 //!
 //! Prints one line per case:
-//! `bench sqlite/<case> ours=<N>/s raw=<M>/s ratio=<N/M> p99_ms=<P> max_ms=<X>`
-//! (latencies are ours, per reservation, as each caller sees it).
+//! `bench sqlite/<case> ours=<N>/s raw=<M>/s ratio=<N/M> p99_ms=<P> max_ms=<X>
+//! pages_per_reservation=<F>` (latencies are ours, per reservation, as each caller sees
+//! it; pages are WAL frames written per reservation, from the WAL's size after a short
+//! untimed run of the same case that starts on an empty WAL).
 //!
-//! `BENCH_SCALE` (default 1.0) scales the number of reservations per case.
+//! Then the `history` case, in one store as an app server keeps it: the 10,000-SKU,
+//! 8-task case on fresh SKUs, `BENCH_HISTORY` (default 1,000,000) past reservations
+//! finished through the library (half shipped, half released), and the same case on
+//! fresh SKUs again:
+//! `bench sqlite/history finished=<K> ours_fresh=<N>/s ours_history=<M>/s ratio=<M/N>`.
+//!
+//! `BENCH_SCALE` (default 1.0) scales the number of reservations per case,
+//! `BENCH_ONLY=<text>` runs the cases whose name contains it.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -25,8 +34,8 @@ struct Case {
     reservations: usize,
 }
 
-fn sku(index: usize) -> Sku {
-    Sku::new(format!("SKU-{index:05}")).expect("valid sku")
+fn sku(prefix: &str, index: usize) -> Sku {
+    Sku::new(format!("{prefix}SKU-{index:05}")).expect("valid sku")
 }
 
 fn location() -> LocationId {
@@ -38,22 +47,25 @@ fn pick(task: usize, step: usize, skus: usize) -> usize {
     (task.wrapping_mul(7_919) + step.wrapping_mul(104_729)) % skus
 }
 
-async fn ours(path: &Path, case: &Case) -> (f64, Vec<Duration>) {
-    let mut options = SqliteOptions::default();
-    if std::env::var("BENCH_SYNC_NORMAL").is_ok() {
-        options.synchronous = inventory_sqlite::Synchronous::Normal;
-    }
-    let store = SqliteStore::open_with(path, options).await.expect("open");
-    let inventory = Inventory::new(store);
-    let per_sku = i64::try_from(case.reservations).expect("fits") + 1;
-    let setup: Vec<_> = (0..case.tasks)
+/// Stocks `skus` rows named `<prefix>SKU-...` with `units` each, from `tasks` tasks.
+async fn stock(
+    inventory: &Inventory<SqliteStore>,
+    prefix: &'static str,
+    skus: usize,
+    tasks: usize,
+    units: i64,
+) {
+    let setup: Vec<_> = (0..tasks)
         .map(|task| {
             let inventory = inventory.clone();
-            let (skus, tasks) = (case.skus, case.tasks);
             tokio::spawn(async move {
                 for index in (task..skus).step_by(tasks) {
                     inventory
-                        .receive(sku(index), location(), Quantity::new(per_sku).unwrap())
+                        .receive(
+                            sku(prefix, index),
+                            location(),
+                            Quantity::new(units).unwrap(),
+                        )
                         .await
                         .unwrap();
                 }
@@ -63,34 +75,132 @@ async fn ours(path: &Path, case: &Case) -> (f64, Vec<Duration>) {
     for task in setup {
         task.await.expect("setup");
     }
+}
+
+/// `count` reservations of one unit from `tasks` tasks over `<prefix>SKU-...`, order ids
+/// `<prefix><round><step>`; with `finish`, each is then shipped (even steps) or
+/// released (odd steps). Returns the rate and each reservation's latency.
+async fn reserve(
+    inventory: &Inventory<SqliteStore>,
+    (prefix, round): (&'static str, &'static str),
+    (skus, tasks, count): (usize, usize, usize),
+    finish: bool,
+) -> (f64, Vec<Duration>) {
     let started = Instant::now();
-    let workers: Vec<_> = (0..case.tasks)
+    let workers: Vec<_> = (0..tasks)
         .map(|task| {
             let inventory = inventory.clone();
-            let (count, tasks, skus) = (case.reservations, case.tasks, case.skus);
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 for step in (task..count).step_by(tasks) {
-                    let order = OrderId::new(format!("bench-{step}")).unwrap();
-                    let line =
-                        OrderLine::new(sku(pick(task, step, skus)), Quantity::new(1).unwrap());
+                    let order = OrderId::new(format!("{prefix}{round}{step}")).unwrap();
+                    let line = OrderLine::new(
+                        sku(prefix, pick(task, step, skus)),
+                        Quantity::new(1).unwrap(),
+                    );
                     let began = Instant::now();
-                    inventory
+                    let id = inventory
                         .reserve(ReserveRequest::new(order, vec![line]))
                         .await
-                        .expect("reserve");
+                        .expect("reserve")
+                        .reservation
+                        .id;
                     latencies.push(began.elapsed());
+                    if finish && step % 2 == 0 {
+                        inventory.commit(id).await.expect("commit");
+                        inventory.ship(id).await.expect("ship");
+                    } else if finish {
+                        inventory.release(id).await.expect("release");
+                    }
                 }
                 latencies
             })
         })
         .collect();
-    let mut latencies = Vec::with_capacity(case.reservations);
+    let mut latencies = Vec::with_capacity(count);
     for worker in workers {
         latencies.extend(worker.await.expect("worker"));
     }
-    let rate = case.reservations as f64 / started.elapsed().as_secs_f64();
+    let rate = count as f64 / started.elapsed().as_secs_f64();
     (rate, latencies)
+}
+
+async fn open(path: &Path) -> Inventory<SqliteStore> {
+    let mut options = SqliteOptions::default();
+    if std::env::var("BENCH_SYNC_NORMAL").is_ok() {
+        options.synchronous = inventory_sqlite::Synchronous::Normal;
+    }
+    Inventory::new(SqliteStore::open_with(path, options).await.expect("open"))
+}
+
+/// Untimed reservations of each case, to count the WAL frames they write. Few enough
+/// that the automatic checkpoint (every 1,000 frames) does not restart the WAL.
+const MEASURED: usize = 48;
+
+/// WAL frames per reservation: a checkpoint empties the WAL, then `MEASURED`
+/// reservations of the case, then the WAL's size says how many frames they wrote.
+async fn pages_per_reservation(
+    path: &Path,
+    inventory: &Inventory<SqliteStore>,
+    case: &Case,
+) -> f64 {
+    let wal = path.with_extension("db-wal");
+    let connection = Connection::open(path).expect("open");
+    let page_size: i64 = connection
+        .query_row("PRAGMA page_size", [], |row| row.get(0))
+        .unwrap();
+    connection
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
+    assert_eq!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0), 0);
+    let work = (case.skus, case.tasks.min(MEASURED), MEASURED);
+    reserve(inventory, ("", "measured-"), work, false).await;
+    let bytes = std::fs::metadata(&wal).expect("wal").len();
+    let frames = bytes.saturating_sub(32) / (u64::try_from(page_size).unwrap() + 24);
+    assert!(frames < 1_000, "the WAL restarted while measuring");
+    frames as f64 / MEASURED as f64
+}
+
+async fn ours(path: &Path, case: &Case) -> (f64, Vec<Duration>, f64) {
+    let inventory = open(path).await;
+    let per_sku = i64::try_from(case.reservations + MEASURED).expect("fits") + 1;
+    stock(&inventory, "", case.skus, case.tasks, per_sku).await;
+    let work = (case.skus, case.tasks, case.reservations);
+    let (rate, latencies) = reserve(&inventory, ("", "bench-"), work, false).await;
+    let pages = pages_per_reservation(path, &inventory, case).await;
+    (rate, latencies, pages)
+}
+
+/// One store, as an app server keeps it: the spread case on fresh SKUs, `finished` past
+/// reservations, then the spread case on fresh SKUs again.
+async fn history(path: &Path, finished: usize, count: usize) {
+    let (skus, tasks) = (10_000, 8);
+    let inventory = open(path).await;
+    let units = i64::try_from(count).unwrap() + 1;
+    stock(&inventory, "fresh-", skus, 32, units).await;
+    let (fresh, _) = reserve(&inventory, ("fresh-", "o-"), (skus, tasks, count), false).await;
+    stock(
+        &inventory,
+        "past-",
+        skus,
+        32,
+        i64::try_from(finished).unwrap() + 1,
+    )
+    .await;
+    let started = Instant::now();
+    reserve(&inventory, ("past-", "o-"), (skus, 64, finished), true).await;
+    let loaded = started.elapsed().as_secs_f64();
+    stock(&inventory, "later-", skus, 32, units).await;
+    let (later, mut latencies) =
+        reserve(&inventory, ("later-", "o-"), (skus, tasks, count), false).await;
+    latencies.sort_unstable();
+    let megabytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) / 1_000_000;
+    println!(
+        "bench sqlite/history finished={finished} ours_fresh={fresh:.0}/s ours_history={later:.0}/s \
+         ratio={:.2} p99_ms={:.2} load_seconds={loaded:.0} file_mb={megabytes}",
+        later / fresh,
+        percentile(&latencies, 0.99),
+    );
 }
 
 /// The bare statement, one autocommit per reservation, on one connection: SQLite
@@ -111,7 +221,7 @@ fn raw(path: &Path, case: &Case) -> f64 {
         for index in 0..case.skus {
             tx.execute(
                 "INSERT INTO stock (sku, location, on_hand, reserved, committed, in_transit) VALUES (?1, 'main', ?2, 0, 0, 0)",
-                params![sku(index).as_str(), case.reservations as i64 + 1],
+                params![sku("", index).as_str(), case.reservations as i64 + 1],
             )
             .unwrap();
         }
@@ -124,7 +234,7 @@ fn raw(path: &Path, case: &Case) -> f64 {
         )
         .unwrap();
     let names: Vec<String> = (0..case.skus)
-        .map(|index| sku(index).as_str().to_owned())
+        .map(|index| sku("", index).as_str().to_owned())
         .collect();
     let started = Instant::now();
     for step in 0..case.reservations {
@@ -159,24 +269,43 @@ fn main() {
             reservations: scaled(20_000.0),
         },
         Case {
+            name: "10000_skus_1_task",
+            tasks: 1,
+            skus: 10_000,
+            reservations: scaled(2_000.0),
+        },
+        Case {
+            name: "10000_skus_8_tasks",
+            tasks: 8,
+            skus: 10_000,
+            reservations: scaled(10_000.0),
+        },
+        Case {
             name: "10000_skus_32_tasks",
             tasks: 32,
             skus: 10_000,
             reservations: scaled(20_000.0),
         },
     ];
+    let only = std::env::var("BENCH_ONLY").ok();
+    let wanted = |name: &str| {
+        only.as_ref()
+            .is_none_or(|only| name.contains(only.as_str()))
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    for case in &cases {
+    for case in cases.iter().filter(|case| wanted(case.name)) {
         let folder = tempfile::tempdir().expect("temporary folder");
-        let (rate, mut latencies) = runtime.block_on(ours(&folder.path().join("ours.db"), case));
+        let (rate, mut latencies, pages) =
+            runtime.block_on(ours(&folder.path().join("ours.db"), case));
         let baseline = raw(&folder.path().join("raw.db"), case);
         latencies.sort_unstable();
         let shared = Arc::new(latencies);
         println!(
-            "bench sqlite/{} ours={:.0}/s raw={:.0}/s ratio={:.2} p99_ms={:.2} max_ms={:.2}",
+            "bench sqlite/{} ours={:.0}/s raw={:.0}/s ratio={:.2} p99_ms={:.2} max_ms={:.2} \
+             pages_per_reservation={pages:.1}",
             case.name,
             rate,
             baseline,
@@ -184,5 +313,14 @@ fn main() {
             percentile(&shared, 0.99),
             percentile(&shared, 1.0),
         );
+    }
+    if wanted("history") {
+        let finished = std::env::var("BENCH_HISTORY")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1_000_000);
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let path = folder.path().join("history.db");
+        runtime.block_on(history(&path, finished, scaled(10_000.0)));
     }
 }
