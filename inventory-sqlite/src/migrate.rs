@@ -15,10 +15,11 @@ const MIGRATIONS: &[(u32, &str)] = &[
         include_str!("../migrations/0006_one_draft_per_supplier.sql"),
     ),
     (7, include_str!("../migrations/0007_idempotency_keys.sql")),
+    (8, include_str!("../migrations/0008_command_cost.sql")),
 ];
 
 /// The schema version this build creates and understands.
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 
 /// The schema version stored in the file (0 for a new, empty database).
 ///

@@ -21,14 +21,7 @@ pub(crate) struct Rows<'c>(pub(crate) &'c Connection);
 
 impl RowSource for Rows<'_> {
     fn holders(&mut self, skus: &[Sku]) -> Result<Vec<Reservation>> {
-        let mut found: BTreeMap<ReservationId, Reservation> = BTreeMap::new();
-        for sku_name in skus {
-            let condition = "id IN (SELECT reservation_id FROM open_holds WHERE sku = ?1)";
-            for held in reservations_where(self.0, condition, [sku_name.as_str()])? {
-                found.insert(held.id, held);
-            }
-        }
-        Ok(found.into_values().collect())
+        held_on(self.0, skus, "", [])
     }
 
     fn reservations(&mut self, ids: &[ReservationId]) -> Result<Vec<Reservation>> {
@@ -196,12 +189,41 @@ pub(crate) fn overdue_holds(
     skus: &[Sku],
     now: DateTime<Utc>,
 ) -> Result<Vec<Reservation>> {
+    held_on(connection, skus, "AND h.expires_at <= ?2", [micros(now)])
+}
+
+/// The reservations holding any of `skus` (one `holds` row per SKU of an open
+/// reservation) whose hold meets `condition` (`?2` is `extra`), without repeats: an
+/// index range of `holds_by_sku` per SKU, joined to the reservation by its key.
+fn held_on<const N: usize>(
+    connection: &Connection,
+    skus: &[Sku],
+    condition: &str,
+    extra: [i64; N],
+) -> Result<Vec<Reservation>> {
+    let columns = RESERVATION_COLUMNS
+        .split(", ")
+        .map(|column| format!("r.{column}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {columns} FROM holds h JOIN reservations r ON r.id = h.reservation_id
+         WHERE h.sku = ?1 {condition}"
+    );
+    let mut statement = connection.prepare_cached(&sql).map_err(store_error)?;
     let mut found: BTreeMap<ReservationId, Reservation> = BTreeMap::new();
     for sku in skus {
-        let condition =
-            "id IN (SELECT reservation_id FROM active_holds WHERE sku = ?1 AND expires_at <= ?2)";
-        for hold in reservations_where(connection, condition, params![sku.as_str(), micros(now)])? {
-            found.insert(hold.id, hold);
+        let sku_text = sku.as_str();
+        let mut bind: Vec<&dyn rusqlite::ToSql> = vec![&sku_text];
+        bind.extend(extra.iter().map(|value| value as &dyn rusqlite::ToSql));
+        let raw = statement
+            .query_map(bind.as_slice(), RawReservation::read)
+            .map_err(store_error)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(store_error)?;
+        for held in raw {
+            let held = held.into_reservation()?;
+            found.insert(held.id, held);
         }
     }
     Ok(found.into_values().collect())
@@ -384,7 +406,7 @@ fn ledger_where(
     Ok(entries)
 }
 
-/// Writes decided changes: upserts rows and reservations (keeping `active_holds` in
+/// Writes decided changes: upserts rows and reservations (keeping `holds` in
 /// step), appends ledger entries.
 pub(crate) fn persist(connection: &Connection, changes: &Changes) -> Result<()> {
     let mut upsert_stock = connection
@@ -512,46 +534,29 @@ fn persist_reservation(connection: &Connection, reservation: &Reservation) -> Re
             request,
         ])
         .map_err(store_error)?;
-    let open = matches!(
-        reservation.status,
-        ReservationStatus::Active | ReservationStatus::Committed
-    );
-    if !open {
-        connection
-            .prepare_cached("DELETE FROM open_holds WHERE reservation_id = ?1")
-            .map_err(store_error)?
-            .execute([&id])
-            .map_err(store_error)?;
-    } else {
-        let mut hold = connection
-            .prepare_cached(
-                "INSERT OR IGNORE INTO open_holds (reservation_id, sku) VALUES (?1, ?2)",
-            )
-            .map_err(store_error)?;
-        for sku_name in reservation.skus() {
-            hold.execute(params![id, sku_name.as_str()])
+    // One `holds` row per SKU while the reservation is open, with its expiry while it
+    // is active; none once it is closed.
+    let expires_at = match reservation.status {
+        ReservationStatus::Active => Some(micros(reservation.expires_at)),
+        ReservationStatus::Committed => None,
+        _ => {
+            connection
+                .prepare_cached("DELETE FROM holds WHERE reservation_id = ?1")
+                .map_err(store_error)?
+                .execute([&id])
                 .map_err(store_error)?;
+            return Ok(());
         }
-    }
-    connection
-        .prepare_cached("DELETE FROM active_holds WHERE reservation_id = ?1")
-        .map_err(store_error)?
-        .execute([&id])
+    };
+    let mut hold = connection
+        .prepare_cached(
+            "INSERT INTO holds (reservation_id, sku, expires_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (reservation_id, sku) DO UPDATE SET expires_at = excluded.expires_at",
+        )
         .map_err(store_error)?;
-    if reservation.status == ReservationStatus::Active {
-        let mut hold = connection
-            .prepare_cached(
-                "INSERT INTO active_holds (reservation_id, sku, expires_at) VALUES (?1, ?2, ?3)",
-            )
+    for sku_name in reservation.skus() {
+        hold.execute(params![id, sku_name.as_str(), expires_at])
             .map_err(store_error)?;
-        for sku_name in reservation.skus() {
-            hold.execute(params![
-                id,
-                sku_name.as_str(),
-                micros(reservation.expires_at)
-            ])
-            .map_err(store_error)?;
-        }
     }
     Ok(())
 }

@@ -33,7 +33,7 @@ overdue AS (
     SELECT id, order_id, status, created_at, expires_at, updated_at, lines, request
     FROM reservations
     WHERE id = ANY(ARRAY(
-            SELECT reservation_id FROM active_holds
+            SELECT reservation_id FROM holds
             WHERE $3::bool AND sku = ANY($2::text[]) AND expires_at <= $4::timestamptz))
       AND id <> ALL($1::uuid[])
 ),

@@ -31,7 +31,7 @@ pub(crate) const LOCK_RESERVATIONS: &str = concat!(
     WHERE id = ANY(ARRAY(
         SELECT unnest($1::uuid[])
         UNION
-        SELECT reservation_id FROM active_holds WHERE sku = ANY($2::text[]) AND expires_at <= $3
+        SELECT reservation_id FROM holds WHERE sku = ANY($2::text[]) AND expires_at <= $3
     ))
     ORDER BY id
     FOR UPDATE"
@@ -217,7 +217,7 @@ pub(crate) const LOCK_HOLDERS: &str = concat!(
     reservation_columns!(),
     "
     FROM reservations
-    WHERE id = ANY(ARRAY(SELECT reservation_id FROM open_holds WHERE sku = ANY($1::text[])))
+    WHERE id = ANY(ARRAY(SELECT reservation_id FROM holds WHERE sku = ANY($1::text[])))
     ORDER BY id
     FOR UPDATE"
 );

@@ -370,83 +370,46 @@ fn statuses(reservations: &[&Reservation]) -> Vec<String> {
         .collect()
 }
 
-/// Keeps `active_holds` (active reservations by SKU, with expiry) and `open_holds`
-/// (active or committed reservations by SKU) in step with the reservations written.
+/// Keeps `holds` in step with the reservations written: one row per SKU of an open
+/// reservation, with its expiry while active (NULL once committed), none once closed.
 fn holds(statement: &mut Statement, changes: &Changes, gate: &str) -> Result<()> {
-    let mut not_active = Vec::new();
     let mut closed = Vec::new();
-    let (mut active_id, mut active_sku, mut active_expiry) = (vec![], vec![], vec![]);
-    let (mut open_id, mut open_sku) = (vec![], vec![]);
+    let (mut id, mut sku, mut expiry) = (vec![], vec![], vec![]);
     for reservation in changes.reservations.values() {
-        let id = reservation.id.as_uuid();
+        let expires_at = match reservation.status {
+            ReservationStatus::Active => Some(reservation.expires_at),
+            ReservationStatus::Committed => None,
+            _ => {
+                closed.push(reservation.id.as_uuid());
+                continue;
+            }
+        };
         let skus: BTreeSet<String> = reservation.skus().iter().map(ToString::to_string).collect();
-        match reservation.status {
-            ReservationStatus::Active => {
-                for sku in &skus {
-                    active_id.push(id);
-                    active_sku.push(sku.clone());
-                    active_expiry.push(reservation.expires_at);
-                }
-            }
-            _ => not_active.push(id),
+        for name in skus {
+            id.push(reservation.id.as_uuid());
+            sku.push(name);
+            expiry.push(expires_at);
         }
-        match reservation.status {
-            ReservationStatus::Active | ReservationStatus::Committed => {
-                for sku in skus {
-                    open_id.push(id);
-                    open_sku.push(sku);
-                }
-            }
-            _ => closed.push(id),
-        }
-    }
-    if !not_active.is_empty() {
-        let ids = statement.bind(not_active, "uuid[]")?;
-        statement.part(
-            "holds_deleted",
-            format!(
-                "DELETE FROM active_holds WHERE reservation_id = ANY({ids}) AND {gate}
-                 RETURNING 1"
-            ),
-        );
-    }
-    if !active_id.is_empty() {
-        let (id, sku, expiry) = (
-            statement.bind(active_id, "uuid[]")?,
-            statement.bind(active_sku, "text[]")?,
-            statement.bind(active_expiry, "timestamptz[]")?,
-        );
-        statement.part(
-            "holds_upserted",
-            format!(
-                "INSERT INTO active_holds (reservation_id, sku, expires_at)
-                 SELECT * FROM UNNEST({id}, {sku}, {expiry}) AS v WHERE {gate}
-                 ON CONFLICT (reservation_id, sku) DO UPDATE SET expires_at = excluded.expires_at
-                 RETURNING 1"
-            ),
-        );
     }
     if !closed.is_empty() {
         let ids = statement.bind(closed, "uuid[]")?;
         statement.part(
-            "open_holds_closed",
-            format!(
-                "DELETE FROM open_holds WHERE reservation_id = ANY({ids}) AND {gate}
-                 RETURNING 1"
-            ),
+            "holds_closed",
+            format!("DELETE FROM holds WHERE reservation_id = ANY({ids}) AND {gate} RETURNING 1"),
         );
     }
-    if !open_id.is_empty() {
-        let (id, sku) = (
-            statement.bind(open_id, "uuid[]")?,
-            statement.bind(open_sku, "text[]")?,
+    if !id.is_empty() {
+        let (id, sku, expiry) = (
+            statement.bind(id, "uuid[]")?,
+            statement.bind(sku, "text[]")?,
+            statement.bind(expiry, "timestamptz[]")?,
         );
         statement.part(
-            "open_holds_added",
+            "holds_written",
             format!(
-                "INSERT INTO open_holds (reservation_id, sku)
-                 SELECT * FROM UNNEST({id}, {sku}) AS v WHERE {gate}
-                 ON CONFLICT DO NOTHING
+                "INSERT INTO holds (reservation_id, sku, expires_at)
+                 SELECT * FROM UNNEST({id}, {sku}, {expiry}) AS v WHERE {gate}
+                 ON CONFLICT (reservation_id, sku) DO UPDATE SET expires_at = excluded.expires_at
                  RETURNING 1"
             ),
         );

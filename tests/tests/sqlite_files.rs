@@ -158,8 +158,8 @@ async fn an_older_database_is_upgraded_and_data_survives_reopening() {
     assert_eq!(version, SCHEMA_VERSION);
 }
 
-/// A version-2 file (before the daily shipped aggregate, purchasing, counting and
-/// idempotency keys) is upgraded
+/// A version-2 file (before the daily shipped aggregate, purchasing, counting,
+/// idempotency keys and the one holds table) is upgraded
 /// through every later migration, and the aggregate is filled from its ledger.
 #[tokio::test]
 async fn upgrading_to_version_3_fills_the_shipped_aggregate_from_the_ledger() {
@@ -188,7 +188,11 @@ async fn upgrading_to_version_3_fills_the_shipped_aggregate_from_the_ledger() {
         .execute_batch(
             "DROP TABLE daily_shipped; DROP TABLE suppliers; DROP TABLE sku_suppliers;
              DROP TABLE purchase_orders; DROP TABLE count_records; DROP TABLE investigations;
-             DROP TABLE last_counts; DROP TABLE open_holds; ALTER TABLE ledger DROP COLUMN unit_price;
+             DROP TABLE last_counts; ALTER TABLE ledger DROP COLUMN unit_price;
+             DROP TABLE holds;
+             CREATE TABLE active_holds (reservation_id TEXT NOT NULL, sku TEXT NOT NULL,
+                 expires_at INTEGER NOT NULL, PRIMARY KEY (reservation_id, sku)) WITHOUT ROWID;
+             CREATE INDEX active_holds_by_sku ON active_holds (sku, expires_at);
              DROP INDEX ledger_by_idempotency_key; ALTER TABLE ledger DROP COLUMN idempotency_key;
              PRAGMA user_version = 2;",
         )
@@ -200,4 +204,76 @@ async fn upgrading_to_version_3_fills_the_shipped_aggregate_from_the_ledger() {
         .expect("upgrade from version 2");
     let shipped = store.shipped_per_day(today, today).await.unwrap();
     assert_eq!(shipped[&sku("A")][&today], 4);
+}
+
+/// A version-7 file with open reservations (active holds and open holds in two tables)
+/// is upgraded to the one holds table: the same holds, expiry kept while active, and
+/// the store keeps working on them.
+#[tokio::test]
+async fn upgrading_to_version_8_keeps_every_open_hold() {
+    use inventory_core::testkit::invariants::assert_invariants;
+    use inventory_core::testkit::order;
+
+    let folder = folder();
+    let path = folder.path().join("v7.db");
+    let inventory = Inventory::new(SqliteStore::open(&path).await.unwrap());
+    for name in ["A", "B"] {
+        inventory
+            .receive(sku(name), loc("W"), qty(10))
+            .await
+            .unwrap();
+    }
+    inventory
+        .reserve(order("active", &[("A", 2), ("B", 1)]))
+        .await
+        .unwrap();
+    let committed = inventory
+        .reserve(order("committed", &[("A", 3)]))
+        .await
+        .unwrap()
+        .reservation;
+    inventory.commit(committed.id).await.unwrap();
+    drop(inventory);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let holds = |connection: &rusqlite::Connection| -> Vec<(String, String, Option<i64>)> {
+        let mut statement = connection
+            .prepare("SELECT reservation_id, sku, expires_at FROM holds ORDER BY 1, 2")
+            .unwrap();
+        statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    let downgrade = rusqlite::Connection::open(&path).unwrap();
+    let before = holds(&downgrade);
+    assert_eq!(before.len(), 3, "two SKUs active, one committed");
+    downgrade
+        .execute_batch(
+            "CREATE TABLE active_holds (reservation_id TEXT NOT NULL, sku TEXT NOT NULL,
+                 expires_at INTEGER NOT NULL, PRIMARY KEY (reservation_id, sku)) WITHOUT ROWID;
+             CREATE INDEX active_holds_by_sku ON active_holds (sku, expires_at);
+             CREATE TABLE open_holds (reservation_id TEXT NOT NULL, sku TEXT NOT NULL,
+                 PRIMARY KEY (reservation_id, sku)) WITHOUT ROWID;
+             CREATE INDEX open_holds_by_sku ON open_holds (sku);
+             INSERT INTO active_holds SELECT reservation_id, sku, expires_at FROM holds
+                 WHERE expires_at IS NOT NULL;
+             INSERT INTO open_holds SELECT reservation_id, sku FROM holds;
+             DROP TABLE holds;
+             PRAGMA user_version = 7;",
+        )
+        .unwrap();
+    drop(downgrade);
+
+    let store = SqliteStore::open(&path)
+        .await
+        .expect("upgrade from version 7");
+    let upgraded = rusqlite::Connection::open(&path).unwrap();
+    assert_eq!(holds(&upgraded), before);
+    drop(upgraded);
+    assert_invariants(&store).await;
+    let inventory = Inventory::new(store);
+    inventory.ship(committed.id).await.unwrap();
+    let total = inventory.stock(&sku("A")).await.unwrap().total;
+    assert_eq!((total.on_hand, total.reserved, total.committed), (7, 2, 0));
 }
