@@ -39,3 +39,44 @@ SELECT id, order_id, status, created_at, expires_at, updated_at, lines, request 
 DROP TABLE reservations;
 ALTER TABLE reservations_v8 RENAME TO reservations;
 CREATE INDEX reservations_due ON reservations (expires_at, id) WHERE status = 'active';
+
+-- The ledger kept in (sku, location, seq) order, where seq counts each row's entries:
+-- an entry is written into its row's history directly, one B-tree page, instead of a
+-- page at the end of the table plus a page of the (sku, location, seq) index. Entries
+-- of different rows are no longer numbered in one sequence (nothing read them that
+-- way); each row's entries keep their order, and the old numbers are kept.
+CREATE TABLE ledger_v8 (
+    sku                 TEXT    NOT NULL,
+    location            TEXT    NOT NULL,
+    seq                 INTEGER NOT NULL,
+    at                  INTEGER NOT NULL,
+    movement            TEXT    NOT NULL,
+    quantity            INTEGER NOT NULL,
+    before_on_hand      INTEGER NOT NULL,
+    before_reserved     INTEGER NOT NULL,
+    before_committed    INTEGER NOT NULL,
+    before_in_transit   INTEGER NOT NULL,
+    after_on_hand       INTEGER NOT NULL,
+    after_reserved      INTEGER NOT NULL,
+    after_committed     INTEGER NOT NULL,
+    after_in_transit    INTEGER NOT NULL,
+    reservation_id      TEXT,
+    order_id            TEXT,
+    reason              TEXT,
+    unit_price          TEXT,
+    idempotency_key     TEXT,
+    PRIMARY KEY (sku, location, seq)
+) WITHOUT ROWID;
+INSERT INTO ledger_v8 (sku, location, seq, at, movement, quantity,
+    before_on_hand, before_reserved, before_committed, before_in_transit,
+    after_on_hand, after_reserved, after_committed, after_in_transit,
+    reservation_id, order_id, reason, unit_price, idempotency_key)
+SELECT sku, location, seq, at, movement, quantity,
+    before_on_hand, before_reserved, before_committed, before_in_transit,
+    after_on_hand, after_reserved, after_committed, after_in_transit,
+    reservation_id, order_id, reason, unit_price, idempotency_key
+FROM ledger;
+DROP TABLE ledger;
+ALTER TABLE ledger_v8 RENAME TO ledger;
+CREATE UNIQUE INDEX ledger_by_idempotency_key ON ledger (idempotency_key)
+    WHERE idempotency_key IS NOT NULL;

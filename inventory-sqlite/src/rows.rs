@@ -306,7 +306,7 @@ pub(crate) fn all_reservations(connection: &Connection) -> Result<Vec<Reservatio
     Ok(found)
 }
 
-/// The whole ledger, in the order it was written.
+/// The whole ledger, row by row, each row's entries in the order they were written.
 pub(crate) fn ledger(connection: &Connection) -> Result<Vec<LedgerEntry>> {
     ledger_where(connection, "1 = 1", [])
 }
@@ -324,7 +324,7 @@ pub(crate) fn keyed(connection: &Connection, keys: &[IdempotencyKey]) -> Result<
     Ok(found)
 }
 
-/// The ledger entries matching `condition`, in the order they were written.
+/// The ledger entries matching `condition`, row by row in the order they were written.
 fn ledger_where(
     connection: &Connection,
     condition: &str,
@@ -335,7 +335,7 @@ fn ledger_where(
                 before_on_hand, before_reserved, before_committed, before_in_transit,
                 after_on_hand, after_reserved, after_committed, after_in_transit,
                 reservation_id, order_id, reason, unit_price, idempotency_key
-         FROM ledger WHERE {condition} ORDER BY seq"
+         FROM ledger WHERE {condition} ORDER BY sku, location, seq"
     );
     let mut statement = connection.prepare_cached(&sql).map_err(store_error)?;
     let mut rows = statement.query(bind).map_err(store_error)?;
@@ -473,12 +473,13 @@ pub(crate) fn persist(connection: &Connection, changes: &Changes) -> Result<()> 
     }
     let mut append = connection
         .prepare_cached(
-            "INSERT INTO ledger (at, sku, location, movement, quantity,
+            "INSERT INTO ledger (seq, at, sku, location, movement, quantity,
                 before_on_hand, before_reserved, before_committed, before_in_transit,
                 after_on_hand, after_reserved, after_committed, after_in_transit,
                 reservation_id, order_id, reason, unit_price, idempotency_key)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                     ?18)",
+             VALUES (
+                (SELECT COALESCE(MAX(seq), 0) + 1 FROM ledger WHERE sku = ?2 AND location = ?3),
+                ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         )
         .map_err(store_error)?;
     for entry in &changes.ledger {
