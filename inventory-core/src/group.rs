@@ -1,11 +1,12 @@
 //! Group commit: commands waiting on the same lane are decided one after another on one
 //! locked snapshot and committed in one transaction, each with its own outcome.
 //!
-//! A lane is a queue with at most one worker task. The first command to find its lane
-//! idle spawns the worker; the worker takes up to `max_batch` waiting commands, runs
-//! them as one unit (lock and load the union of their plans, decide each in order,
-//! persist what was accepted, commit once), answers each, and repeats until the lane is
-//! empty. A refused command writes nothing and does not disturb the others. The unit is
+//! A lane is a queue with at most one unit running at a time. A command that finds its
+//! lane idle runs alone, in its caller's task (a lone caller pays for no queue and no
+//! worker). Commands that arrive while the lane is busy queue; when the running unit
+//! ends, a worker task takes up to `max_batch` waiting commands, runs them as one unit
+//! (load the union of their plans, decide each in order, persist what was accepted,
+//! commit once), answers each, and repeats until the lane is empty. A refused command writes nothing and does not disturb the others. The unit is
 //! retried whole on a transient conflict; a failure before commit re-runs the commands
 //! one by one, so one bad command cannot fail its neighbours.
 
@@ -128,19 +129,42 @@ impl Lanes {
     ) -> Answer {
         let index = self.lane_of(&command.plan());
         let (reply, answer) = oneshot::channel();
-        let start = {
+        let alone = {
             let mut lane = lock(&self.lanes[index]);
-            lane.pending.push_back(Job { command, reply });
-            !std::mem::replace(&mut lane.draining, true)
+            if lane.draining {
+                lane.pending.push_back(Job { command, reply });
+                None
+            } else {
+                lane.draining = true;
+                Some(command)
+            }
         };
-        if start {
-            let lanes = Arc::clone(self);
-            let runner = runner.clone();
-            tokio::spawn(async move { lanes.drain(index, runner).await });
+        if let Some(command) = alone {
+            // The lane was idle: this command runs alone, in the caller's task, with no
+            // worker to spawn and no answer to pass between tasks. Commands that arrive
+            // meanwhile queue and are drained by a worker once it is done.
+            let _hand_over = HandOver {
+                lanes: self,
+                index,
+                runner,
+            };
+            return runner.run_alone(&command).await;
         }
         answer.await.unwrap_or_else(|_| {
             Err(StoreError::Unavailable("the group commit worker stopped".into()).into())
         })
+    }
+
+    /// Marks the lane idle, or hands its queue to a new worker if commands are waiting.
+    fn hand_over<S: Store>(self: &Arc<Self>, index: usize, runner: &Runner<S>) {
+        let mut lane = lock(&self.lanes[index]);
+        if lane.pending.is_empty() {
+            lane.draining = false;
+        } else {
+            let lanes = Arc::clone(self);
+            let runner = runner.clone();
+            tokio::spawn(async move { lanes.drain(index, runner).await });
+        }
     }
 
     async fn drain<S: Store>(&self, index: usize, runner: Runner<S>) {
@@ -174,6 +198,20 @@ impl Drop for DrainGuard<'_> {
     }
 }
 
+/// Ends a lone command's turn on its lane, also when the caller stops waiting (its
+/// future is dropped): the lane never stays marked busy with nobody draining it.
+struct HandOver<'a, S: Store> {
+    lanes: &'a Arc<Lanes>,
+    index: usize,
+    runner: &'a Runner<S>,
+}
+
+impl<S: Store> Drop for HandOver<'_, S> {
+    fn drop(&mut self) {
+        self.lanes.hand_over(self.index, self.runner);
+    }
+}
+
 /// Why a unit failed, and whether it may have been committed all the same (a broken
 /// connection during commit): then it must not be run again.
 struct Failure {
@@ -188,6 +226,14 @@ impl<S: Store> Runner<S> {
         DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
     }
 
+    /// Runs one command as a unit of its own.
+    async fn run_alone(&self, command: &Command) -> Answer {
+        match self.run_with_retry(&[command]).await {
+            Ok(mut outcomes) => outcomes.remove(0).map_err(Error::from),
+            Err(failure) => Err(failure.error.into()),
+        }
+    }
+
     async fn run(&self, jobs: Vec<Job>) {
         let commands: Vec<&Command> = jobs.iter().map(|job| &job.command).collect();
         match self.run_with_retry(&commands).await {
@@ -198,10 +244,7 @@ impl<S: Store> Runner<S> {
             }
             Err(failure) if !failure.committing && jobs.len() > 1 => {
                 for job in jobs {
-                    let answer = match self.run_with_retry(&[&job.command]).await {
-                        Ok(mut outcomes) => outcomes.remove(0).map_err(Error::from),
-                        Err(failure) => Err(failure.error.into()),
-                    };
+                    let answer = self.run_alone(&job.command).await;
                     let _ = job.reply.send(answer);
                 }
             }

@@ -66,7 +66,7 @@ mod tests {
                 |row| row.get(0),
             )
             .unwrap();
-        assert_eq!(tables, 14);
+        assert_eq!(tables, 13, "two holds tables became one");
     }
 
     #[test]

@@ -234,3 +234,45 @@ async fn a_batch_that_fails_before_commit_reruns_its_commands_alone() {
         .collect();
     assert_eq!(on_hand, [("A".to_owned(), 2), ("B".to_owned(), 1)]);
 }
+
+/// A command running alone in its caller's task, whose caller stops waiting (its future
+/// is dropped, as a web framework does when the client hangs up), does not strand the
+/// commands that queued behind it: they are still run and answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_that_stops_waiting_does_not_strand_the_queue() {
+    let store = FlakyStore {
+        gate: Some(Arc::new(Semaphore::new(0))),
+        ..FlakyStore::default()
+    };
+    let inventory = Harness::new(store.clone()).inventory;
+    let alone = {
+        let inventory = inventory.clone();
+        tokio::spawn(async move { inventory.receive(sku("A"), loc("W"), qty(1)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let queued: Vec<_> = (0..3)
+        .map(|_| {
+            let inventory = inventory.clone();
+            tokio::spawn(async move { inventory.receive(sku("A"), loc("W"), qty(1)).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    alone.abort();
+    assert!(alone.await.unwrap_err().is_cancelled());
+    store.gate.as_ref().expect("gated store").add_permits(1_000);
+    for task in queued {
+        let level = tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("the queue was drained")
+            .expect("task")
+            .expect("received");
+        assert!(level.on_hand >= 1);
+    }
+    assert_eq!(store.ledger().await.unwrap().len(), 3);
+    inventory.receive(sku("A"), loc("W"), qty(1)).await.unwrap();
+    assert_eq!(
+        store.ledger().await.unwrap().len(),
+        4,
+        "the lane is idle again"
+    );
+}
