@@ -6,9 +6,11 @@
 //! worker). Commands that arrive while the lane is busy queue; when the running unit
 //! ends, a worker task takes up to `max_batch` waiting commands, runs them as one unit
 //! (load the union of their plans, decide each in order, persist what was accepted,
-//! commit once), answers each, and repeats until the lane is empty. A refused command writes nothing and does not disturb the others. The unit is
-//! retried whole on a transient conflict; a failure before commit re-runs the commands
-//! one by one, so one bad command cannot fail its neighbours.
+//! commit once), answers each, and repeats until the lane is empty. A refused command
+//! writes nothing and does not disturb the others. The unit is retried whole on a
+//! transient conflict (an optimistic unit whose reads went stale at once, locking); a
+//! failure before commit re-runs the commands one by one, so one bad command cannot
+//! fail its neighbours.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::VecDeque;

@@ -8,9 +8,11 @@ mod rows;
 mod statement;
 mod store;
 mod sync;
+mod tx;
 mod write;
 
-pub use store::{PgStore, PgTx, MIGRATOR, SCHEMA_VERSION, SESSION_SETTINGS};
+pub use store::{PgStore, MIGRATOR, SCHEMA_VERSION, SESSION_SETTINGS};
+pub use tx::PgTx;
 
 /// The sqlx version this crate is built on, for callers that configure pools.
 pub use sqlx;

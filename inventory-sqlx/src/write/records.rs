@@ -1,0 +1,312 @@
+//! The parts that append records: ledger entries, outbox marks, daily sales, purchase
+//! orders, counts and investigations.
+
+use chrono::NaiveDate;
+use inventory_core::decide::Changes;
+use inventory_core::reorder::shipped_in;
+use inventory_core::LedgerEntry;
+
+use super::Result;
+use crate::error::corrupt;
+use crate::statement::Statement;
+
+/// Appends the ledger entries, each at its row's next version.
+pub(super) fn ledger(
+    statement: &mut Statement,
+    entries: &[LedgerEntry],
+    versions: &[i64],
+    gate: &str,
+) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let number = |f: fn(&LedgerEntry) -> i64| entries.iter().map(f).collect::<Vec<i64>>();
+    let text = |f: fn(&LedgerEntry) -> Option<String>| {
+        entries.iter().map(f).collect::<Vec<Option<String>>>()
+    };
+    let columns = [
+        statement.bind(text(|e| Some(e.key.sku.to_string())), "text[]")?,
+        statement.bind(text(|e| Some(e.key.location.to_string())), "text[]")?,
+        statement.bind(versions.to_vec(), "int8[]")?,
+        statement.bind(
+            entries.iter().map(|e| e.at).collect::<Vec<_>>(),
+            "timestamptz[]",
+        )?,
+        statement.bind(text(|e| Some(e.movement.as_str().to_owned())), "text[]")?,
+        statement.bind(number(|e| e.quantity), "int8[]")?,
+        statement.bind(number(|e| e.before.on_hand), "int8[]")?,
+        statement.bind(number(|e| e.before.reserved), "int8[]")?,
+        statement.bind(number(|e| e.before.committed), "int8[]")?,
+        statement.bind(number(|e| e.before.in_transit), "int8[]")?,
+        statement.bind(number(|e| e.after.on_hand), "int8[]")?,
+        statement.bind(number(|e| e.after.reserved), "int8[]")?,
+        statement.bind(number(|e| e.after.committed), "int8[]")?,
+        statement.bind(number(|e| e.after.in_transit), "int8[]")?,
+        statement.bind(
+            entries
+                .iter()
+                .map(|e| e.reservation_id.map(|id| id.as_uuid()))
+                .collect::<Vec<_>>(),
+            "uuid[]",
+        )?,
+        statement.bind(
+            text(|e| e.order_id.as_ref().map(ToString::to_string)),
+            "text[]",
+        )?,
+        statement.bind(text(|e| e.reason.clone()), "text[]")?,
+        statement.bind(text(|e| e.unit_price.map(|p| p.to_string())), "text[]")?,
+        statement.bind(
+            text(|e| e.idempotency_key.as_ref().map(ToString::to_string)),
+            "text[]",
+        )?,
+    ]
+    .join(", ");
+    statement.part(
+        "ledger_appended",
+        format!(
+            "INSERT INTO ledger (sku, location, version, at, movement, quantity,
+                 before_on_hand, before_reserved, before_committed, before_in_transit,
+                 after_on_hand, after_reserved, after_committed, after_in_transit,
+                 reservation_id, order_id, reason, unit_price, idempotency_key)
+             SELECT * FROM UNNEST({columns}) AS v WHERE {gate}
+             ON CONFLICT DO NOTHING
+             RETURNING 1"
+        ),
+    );
+    Ok(())
+}
+
+/// Marks dirty SKUs in the sync outbox and adds shipments to the daily sales.
+pub(super) fn demand(statement: &mut Statement, changes: &Changes, gate: &str) -> Result<()> {
+    if !changes.dirty.is_empty() {
+        let dirty: Vec<String> = changes.dirty.iter().map(ToString::to_string).collect();
+        let skus = statement.bind(dirty, "text[]")?;
+        statement.part(
+            "outbox_marked",
+            format!(
+                "INSERT INTO sync_outbox (sku, generation)
+                 SELECT v.sku, 1 FROM UNNEST({skus}) AS v(sku) WHERE {gate}
+                 ON CONFLICT (sku) DO UPDATE
+                     SET generation = sync_outbox.generation + 1, retry_at = NULL
+                 RETURNING 1"
+            ),
+        );
+    }
+    let shipped = shipped_in(changes);
+    if !shipped.is_empty() {
+        let (sku, day, units, revenue) = (
+            statement.bind(
+                shipped
+                    .keys()
+                    .map(|(sku, _)| sku.to_string())
+                    .collect::<Vec<_>>(),
+                "text[]",
+            )?,
+            statement.bind(
+                shipped
+                    .keys()
+                    .map(|(_, day)| *day)
+                    .collect::<Vec<NaiveDate>>(),
+                "date[]",
+            )?,
+            statement.bind(
+                shipped
+                    .values()
+                    .map(|sales| sales.units)
+                    .collect::<Vec<_>>(),
+                "int8[]",
+            )?,
+            statement.bind(
+                shipped
+                    .values()
+                    .map(|sales| sales.revenue.to_string())
+                    .collect::<Vec<_>>(),
+                "text[]",
+            )?,
+        );
+        statement.part(
+            "shipped_added",
+            format!(
+                "INSERT INTO daily_shipped (sku, day, units, revenue)
+                 SELECT v.sku, v.day, v.units, v.revenue::numeric
+                 FROM UNNEST({sku}, {day}, {units}, {revenue}) AS v(sku, day, units, revenue)
+                 WHERE {gate}
+                 ON CONFLICT (sku, day) DO UPDATE SET units = daily_shipped.units + excluded.units,
+                     revenue = daily_shipped.revenue + excluded.revenue
+                 RETURNING 1"
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// Writes purchase orders raised or changed.
+pub(super) fn purchase_orders(
+    statement: &mut Statement,
+    changes: &Changes,
+    gate: &str,
+) -> Result<()> {
+    let orders: Vec<_> = changes.purchase_orders.values().collect();
+    if orders.is_empty() {
+        return Ok(());
+    }
+    let lines = orders
+        .iter()
+        .map(|order| serde_json::to_string(&order.lines).map_err(|e| corrupt("lines", e)))
+        .collect::<Result<Vec<String>>>()?;
+    let columns = [
+        statement.bind(
+            orders.iter().map(|o| o.id.as_uuid()).collect::<Vec<_>>(),
+            "uuid[]",
+        )?,
+        statement.bind(
+            orders
+                .iter()
+                .map(|o| o.supplier.to_string())
+                .collect::<Vec<_>>(),
+            "text[]",
+        )?,
+        statement.bind(
+            orders
+                .iter()
+                .map(|o| o.status.as_str().to_owned())
+                .collect::<Vec<_>>(),
+            "text[]",
+        )?,
+        statement.bind(
+            orders
+                .iter()
+                .map(|o| o.location.to_string())
+                .collect::<Vec<_>>(),
+            "text[]",
+        )?,
+        statement.bind(lines, "text[]")?,
+        statement.bind(
+            orders.iter().map(|o| o.created_at).collect::<Vec<_>>(),
+            "timestamptz[]",
+        )?,
+        statement.bind(
+            orders.iter().map(|o| o.updated_at).collect::<Vec<_>>(),
+            "timestamptz[]",
+        )?,
+    ]
+    .join(", ");
+    statement.part(
+        "orders_written",
+        format!(
+            "INSERT INTO purchase_orders (id, supplier, status, location, lines, created_at, updated_at)
+             SELECT v.id, v.supplier, v.status, v.location, v.lines::jsonb, v.created_at, v.updated_at
+             FROM UNNEST({columns})
+                 AS v(id, supplier, status, location, lines, created_at, updated_at)
+             WHERE {gate}
+             ON CONFLICT (id) DO UPDATE SET status = excluded.status, lines = excluded.lines,
+                 updated_at = excluded.updated_at
+             RETURNING 1"
+        ),
+    );
+    Ok(())
+}
+
+/// Appends count records, moves each row's last count, writes investigations.
+pub(super) fn counting(statement: &mut Statement, changes: &Changes, gate: &str) -> Result<()> {
+    let counts = &changes.counts;
+    if !counts.is_empty() {
+        let bodies = counts
+            .iter()
+            .map(|count| serde_json::to_string(count).map_err(|e| corrupt("count", e)))
+            .collect::<Result<Vec<String>>>()?;
+        let skus: Vec<String> = counts.iter().map(|c| c.sku.to_string()).collect();
+        let (sku, body) = (
+            statement.bind(skus.clone(), "text[]")?,
+            statement.bind(bodies, "text[]")?,
+        );
+        statement.part(
+            "counts_appended",
+            format!(
+                "INSERT INTO count_records (sku, body)
+                 SELECT v.sku, v.body::jsonb
+                 FROM UNNEST({sku}, {body}) WITH ORDINALITY AS v(sku, body, n)
+                 WHERE {gate}
+                 ORDER BY v.n
+                 RETURNING 1"
+            ),
+        );
+        let (sku, location, at) = (
+            statement.bind(skus, "text[]")?,
+            statement.bind(
+                counts
+                    .iter()
+                    .map(|c| c.location.to_string())
+                    .collect::<Vec<_>>(),
+                "text[]",
+            )?,
+            statement.bind(
+                counts
+                    .iter()
+                    .map(|c| c.at.timestamp_micros())
+                    .collect::<Vec<_>>(),
+                "int8[]",
+            )?,
+        );
+        statement.part(
+            "last_counted",
+            format!(
+                "INSERT INTO last_counts (sku, location, at)
+                 SELECT v.sku, v.location, MAX(v.at)
+                 FROM UNNEST({sku}, {location}, {at}) AS v(sku, location, at)
+                 WHERE {gate}
+                 GROUP BY v.sku, v.location
+                 ON CONFLICT (sku, location) DO UPDATE SET at = GREATEST(last_counts.at, excluded.at)
+                 RETURNING 1"
+            ),
+        );
+    }
+    let investigations: Vec<_> = changes.investigations.values().collect();
+    if !investigations.is_empty() {
+        let bodies = investigations
+            .iter()
+            .map(|item| serde_json::to_string(item).map_err(|e| corrupt("investigation", e)))
+            .collect::<Result<Vec<String>>>()?;
+        let columns = [
+            statement.bind(
+                investigations
+                    .iter()
+                    .map(|i| i.id.as_uuid())
+                    .collect::<Vec<_>>(),
+                "uuid[]",
+            )?,
+            statement.bind(
+                investigations
+                    .iter()
+                    .map(|i| i.sku.to_string())
+                    .collect::<Vec<_>>(),
+                "text[]",
+            )?,
+            statement.bind(
+                investigations
+                    .iter()
+                    .map(|i| i.resolved_at.is_none())
+                    .collect::<Vec<_>>(),
+                "bool[]",
+            )?,
+            statement.bind(
+                investigations.iter().map(|i| i.freezes).collect::<Vec<_>>(),
+                "bool[]",
+            )?,
+            statement.bind(bodies, "text[]")?,
+        ]
+        .join(", ");
+        statement.part(
+            "investigations_written",
+            format!(
+                "INSERT INTO investigations (id, sku, open, freezes, body)
+                 SELECT v.id, v.sku, v.open, v.freezes, v.body::jsonb
+                 FROM UNNEST({columns}) AS v(id, sku, open, freezes, body)
+                 WHERE {gate}
+                 ON CONFLICT (id) DO UPDATE SET open = excluded.open, body = excluded.body
+                 RETURNING 1"
+            ),
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,234 @@
+//! The parts that write stock rows, reservations and their holds.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use inventory_core::decide::Changes;
+use inventory_core::{Reservation, ReservationId, ReservationStatus, StockKey, StockLevel};
+use uuid::Uuid;
+
+use super::{LedgerVersions, Result};
+use crate::error::corrupt;
+use crate::statement::Statement;
+
+/// Stock rows as column arrays.
+#[derive(Default)]
+struct StockColumns {
+    sku: Vec<String>,
+    location: Vec<String>,
+    on_hand: Vec<i64>,
+    reserved: Vec<i64>,
+    committed: Vec<i64>,
+    in_transit: Vec<i64>,
+    version: Vec<i64>,
+}
+
+impl StockColumns {
+    fn push(&mut self, key: &StockKey, level: &StockLevel, version: i64) {
+        self.sku.push(key.sku.to_string());
+        self.location.push(key.location.to_string());
+        self.on_hand.push(level.on_hand);
+        self.reserved.push(level.reserved);
+        self.committed.push(level.committed);
+        self.in_transit.push(level.in_transit);
+        self.version.push(version);
+    }
+
+    /// `UNNEST(...)` of the seven columns.
+    fn unnest(self, statement: &mut Statement) -> Result<String> {
+        Ok(format!(
+            "UNNEST({}, {}, {}, {}, {}, {}, {})",
+            statement.bind(self.sku, "text[]")?,
+            statement.bind(self.location, "text[]")?,
+            statement.bind(self.on_hand, "int8[]")?,
+            statement.bind(self.reserved, "int8[]")?,
+            statement.bind(self.committed, "int8[]")?,
+            statement.bind(self.in_transit, "int8[]")?,
+            statement.bind(self.version, "int8[]")?,
+        ))
+    }
+}
+
+/// Updates the rows the unit loaded and inserts new ones; returns how many are new.
+pub(super) fn stock(
+    statement: &mut Statement,
+    changes: &Changes,
+    versions: &HashMap<StockKey, i64>,
+    ledger_versions: &LedgerVersions,
+    gate: &str,
+) -> Result<usize> {
+    let (mut updated, mut inserted) = (StockColumns::default(), StockColumns::default());
+    for (key, level) in &changes.stock {
+        let old = versions.get(key).copied();
+        let version = ledger_versions.last.get(key).copied().or(old).unwrap_or(0);
+        match old {
+            Some(_) => updated.push(key, level, version),
+            None => inserted.push(key, level, version),
+        }
+    }
+    let new_rows = inserted.sku.len();
+    if !updated.sku.is_empty() {
+        let rows = updated.unnest(statement)?;
+        statement.part(
+            "stock_updated",
+            format!(
+                "UPDATE stock AS s
+                 SET on_hand = v.on_hand, reserved = v.reserved, committed = v.committed,
+                     in_transit = v.in_transit, version = v.version
+                 FROM {rows} AS v(sku, location, on_hand, reserved, committed, in_transit, version)
+                 WHERE s.sku = v.sku AND s.location = v.location AND {gate}
+                 RETURNING 1"
+            ),
+        );
+    }
+    if new_rows > 0 {
+        let rows = inserted.unnest(statement)?;
+        statement.part(
+            "stock_inserted",
+            format!(
+                "INSERT INTO stock (sku, location, on_hand, reserved, committed, in_transit, version)
+                 SELECT * FROM {rows} AS v WHERE {gate}
+                 ON CONFLICT DO NOTHING
+                 RETURNING 1"
+            ),
+        );
+    }
+    Ok(new_rows)
+}
+
+/// Updates the reservations the unit loaded and inserts new ones; returns how many are
+/// new.
+pub(super) fn reservations(
+    statement: &mut Statement,
+    changes: &Changes,
+    known: &HashSet<ReservationId>,
+    gate: &str,
+) -> Result<usize> {
+    let (changed, new): (Vec<&Reservation>, Vec<&Reservation>) = changes
+        .reservations
+        .values()
+        .partition(|reservation| known.contains(&reservation.id));
+    if !changed.is_empty() {
+        let id = statement.bind(uuids(&changed), "uuid[]")?;
+        let status = statement.bind(statuses(&changed), "text[]")?;
+        let expires = statement.bind(
+            changed.iter().map(|r| r.expires_at).collect::<Vec<_>>(),
+            "timestamptz[]",
+        )?;
+        let updated = statement.bind(
+            changed.iter().map(|r| r.updated_at).collect::<Vec<_>>(),
+            "timestamptz[]",
+        )?;
+        statement.part(
+            "reservations_updated",
+            format!(
+                "UPDATE reservations AS r
+                 SET status = v.status, expires_at = v.expires_at, updated_at = v.updated_at
+                 FROM UNNEST({id}, {status}, {expires}, {updated})
+                     AS v(id, status, expires_at, updated_at)
+                 WHERE r.id = v.id AND {gate}
+                 RETURNING 1"
+            ),
+        );
+    }
+    if !new.is_empty() {
+        let lines = new
+            .iter()
+            .map(|r| serde_json::to_string(&r.lines).map_err(|e| corrupt("lines", e)))
+            .collect::<Result<Vec<String>>>()?;
+        let requests = new
+            .iter()
+            .map(|r| serde_json::to_string(&r.request).map_err(|e| corrupt("request", e)))
+            .collect::<Result<Vec<String>>>()?;
+        let times = |f: fn(&Reservation) -> DateTime<Utc>| new.iter().map(|r| f(r)).collect();
+        let columns = [
+            statement.bind(uuids(&new), "uuid[]")?,
+            statement.bind(
+                new.iter()
+                    .map(|r| r.order_id.to_string())
+                    .collect::<Vec<_>>(),
+                "text[]",
+            )?,
+            statement.bind(statuses(&new), "text[]")?,
+            statement.bind::<Vec<_>>(times(|r| r.created_at), "timestamptz[]")?,
+            statement.bind::<Vec<_>>(times(|r| r.expires_at), "timestamptz[]")?,
+            statement.bind::<Vec<_>>(times(|r| r.updated_at), "timestamptz[]")?,
+            statement.bind(lines, "text[]")?,
+            statement.bind(requests, "text[]")?,
+        ]
+        .join(", ");
+        statement.part(
+            "reservations_inserted",
+            format!(
+                "INSERT INTO reservations
+                     (id, order_id, status, created_at, expires_at, updated_at, lines, request)
+                 SELECT v.id, v.order_id, v.status, v.created_at, v.expires_at, v.updated_at,
+                        v.lines::jsonb, v.request::jsonb
+                 FROM UNNEST({columns})
+                     AS v(id, order_id, status, created_at, expires_at, updated_at, lines, request)
+                 WHERE {gate}
+                 ON CONFLICT DO NOTHING
+                 RETURNING 1"
+            ),
+        );
+    }
+    Ok(new.len())
+}
+
+fn uuids(reservations: &[&Reservation]) -> Vec<Uuid> {
+    reservations.iter().map(|r| r.id.as_uuid()).collect()
+}
+
+fn statuses(reservations: &[&Reservation]) -> Vec<String> {
+    reservations
+        .iter()
+        .map(|r| r.status.as_str().to_owned())
+        .collect()
+}
+
+/// Keeps `holds` in step with the reservations written: one row per SKU of an open
+/// reservation, with its expiry while active (NULL once committed), none once closed.
+pub(super) fn holds(statement: &mut Statement, changes: &Changes, gate: &str) -> Result<()> {
+    let mut closed = Vec::new();
+    let (mut id, mut sku, mut expiry) = (vec![], vec![], vec![]);
+    for reservation in changes.reservations.values() {
+        let expires_at = match reservation.status {
+            ReservationStatus::Active => Some(reservation.expires_at),
+            ReservationStatus::Committed => None,
+            _ => {
+                closed.push(reservation.id.as_uuid());
+                continue;
+            }
+        };
+        let skus: BTreeSet<String> = reservation.skus().iter().map(ToString::to_string).collect();
+        for name in skus {
+            id.push(reservation.id.as_uuid());
+            sku.push(name);
+            expiry.push(expires_at);
+        }
+    }
+    if !closed.is_empty() {
+        let ids = statement.bind(closed, "uuid[]")?;
+        statement.part(
+            "holds_closed",
+            format!("DELETE FROM holds WHERE reservation_id = ANY({ids}) AND {gate} RETURNING 1"),
+        );
+    }
+    if !id.is_empty() {
+        let (id, sku, expiry) = (
+            statement.bind(id, "uuid[]")?,
+            statement.bind(sku, "text[]")?,
+            statement.bind(expiry, "timestamptz[]")?,
+        );
+        statement.part(
+            "holds_written",
+            format!(
+                "INSERT INTO holds (reservation_id, sku, expires_at)
+                 SELECT * FROM UNNEST({id}, {sku}, {expiry}) AS v WHERE {gate}
+                 ON CONFLICT (reservation_id, sku) DO UPDATE SET expires_at = excluded.expires_at
+                 RETURNING 1"
+            ),
+        );
+    }
+    Ok(())
+}
