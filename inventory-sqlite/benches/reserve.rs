@@ -208,6 +208,7 @@ async fn history(path: &Path, finished: usize, count: usize) {
     let started = Instant::now();
     reserve(&inventory, ("past-", "o-"), (skus, 64, finished), true).await;
     let loaded = started.elapsed().as_secs_f64();
+    eprintln!("history: {finished} finished in {loaded:.0} s; measuring again");
     stock(&inventory, "later-", skus, 32, units).await;
     let (later, mut latencies) =
         reserve(&inventory, ("later-", "o-"), (skus, tasks, count), false).await;

@@ -20,12 +20,17 @@ LEFT JOIN active_holds a ON a.reservation_id = o.reservation_id AND a.sku = o.sk
 DROP TABLE active_holds;
 DROP TABLE open_holds;
 
--- Reservations without the unique index on order_id (the id is derived from the order
--- id, so the primary key already keeps one reservation per order: one page less per
--- reservation) and without the status CHECK (SQLite built a temporary table for it on
--- every insert; a status this build cannot read is reported as corrupt when read).
+-- Reservations in the order they were made (an append-only row key, `seq`), found by
+-- id through a small unique index: a new reservation goes on the table's last page,
+-- not on a random page of a table that grows with every order ever taken (the id is a
+-- hash of the order id), so the pages a day of trade dirties, and each checkpoint
+-- writes back, stay few however long the history. Without the unique index on
+-- order_id (the id is derived from the order id, so the id's index already keeps one
+-- reservation per order) and without the status CHECK (SQLite built a temporary table
+-- for it on every insert; a status this build cannot read is reported as corrupt).
 CREATE TABLE reservations_v8 (
-    id          TEXT    NOT NULL PRIMARY KEY,
+    seq         INTEGER PRIMARY KEY,
+    id          TEXT    NOT NULL UNIQUE,
     order_id    TEXT    NOT NULL,
     status      TEXT    NOT NULL,
     created_at  INTEGER NOT NULL,
@@ -33,9 +38,10 @@ CREATE TABLE reservations_v8 (
     updated_at  INTEGER NOT NULL,
     lines       TEXT    NOT NULL,
     request     TEXT    NOT NULL
-) WITHOUT ROWID;
+);
 INSERT INTO reservations_v8 (id, order_id, status, created_at, expires_at, updated_at, lines, request)
-SELECT id, order_id, status, created_at, expires_at, updated_at, lines, request FROM reservations;
+SELECT id, order_id, status, created_at, expires_at, updated_at, lines, request FROM reservations
+ORDER BY created_at, id;
 DROP TABLE reservations;
 ALTER TABLE reservations_v8 RENAME TO reservations;
 CREATE INDEX reservations_due ON reservations (expires_at, id) WHERE status = 'active';
