@@ -34,6 +34,19 @@ impl Statement {
         Ok(format!("${}::{sql_type}", self.arguments.len()))
     }
 
+    /// Binds `value` of every item as one array parameter and returns its placeholder.
+    pub(crate) fn column<I, T>(
+        &mut self,
+        items: &[I],
+        value: impl Fn(&I) -> T,
+        sql_type: &str,
+    ) -> Result<String, StoreError>
+    where
+        Vec<T>: for<'q> Encode<'q, Postgres> + Type<Postgres>,
+    {
+        self.bind(items.iter().map(value).collect::<Vec<T>>(), sql_type)
+    }
+
     /// Adds the part `name AS (body)`.
     pub(crate) fn part(&mut self, name: &'static str, body: String) {
         self.parts.push((name, body));

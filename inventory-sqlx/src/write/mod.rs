@@ -9,11 +9,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Utc};
 use inventory_core::decide::Changes;
 use inventory_core::{Reservation, ReservationId, StockKey, StoreError};
 use sqlx::postgres::PgArguments;
-use uuid::Uuid;
 
 use crate::statement::Statement;
 
@@ -104,15 +102,8 @@ pub(crate) fn statement(
 /// key order, as a locking unit does) and raises a serialization failure unless all of
 /// it is as it was read and no row of those SKUs has appeared.
 fn guard_parts(statement: &mut Statement, guard: &Guard) -> Result<()> {
-    let ids: Vec<Uuid> = guard.reservations.iter().map(|r| r.id.as_uuid()).collect();
-    let status: Vec<String> = guard
-        .reservations
-        .iter()
-        .map(|r| r.status.as_str().to_owned())
-        .collect();
-    let expires: Vec<DateTime<Utc>> = guard.reservations.iter().map(|r| r.expires_at).collect();
-    let updated: Vec<DateTime<Utc>> = guard.reservations.iter().map(|r| r.updated_at).collect();
-    let read_ids = statement.bind(ids, "uuid[]")?;
+    let held = &guard.reservations;
+    let read_ids = statement.column(held, |r| r.id.as_uuid(), "uuid[]")?;
     statement.part(
         "held_locked",
         format!(
@@ -130,22 +121,15 @@ fn guard_parts(statement: &mut Statement, guard: &Guard) -> Result<()> {
         ),
     );
     let (status, expires, updated) = (
-        statement.bind(status, "text[]")?,
-        statement.bind(expires, "timestamptz[]")?,
-        statement.bind(updated, "timestamptz[]")?,
+        statement.column(held, |r| r.status.as_str(), "text[]")?,
+        statement.column(held, |r| r.expires_at, "timestamptz[]")?,
+        statement.column(held, |r| r.updated_at, "timestamptz[]")?,
     );
-    let read_reservations = statement.bind(count(guard.reservations.len()), "int8")?;
-    let row_sku: Vec<String> = guard.rows.iter().map(|(k, _)| k.sku.to_string()).collect();
-    let row_location: Vec<String> = guard
-        .rows
-        .iter()
-        .map(|(k, _)| k.location.to_string())
-        .collect();
-    let row_version: Vec<i64> = guard.rows.iter().map(|(_, version)| *version).collect();
+    let read_reservations = statement.bind(count(held.len()), "int8")?;
     let (row_sku, row_location, row_version) = (
-        statement.bind(row_sku, "text[]")?,
-        statement.bind(row_location, "text[]")?,
-        statement.bind(row_version, "int8[]")?,
+        statement.column(&guard.rows, |(key, _)| key.sku.to_string(), "text[]")?,
+        statement.column(&guard.rows, |(key, _)| key.location.to_string(), "text[]")?,
+        statement.column(&guard.rows, |(_, version)| *version, "int8[]")?,
     );
     let read_rows = statement.bind(count(guard.rows.len()), "int8")?;
     statement.part(

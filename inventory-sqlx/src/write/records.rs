@@ -1,7 +1,6 @@
 //! The parts that append records: ledger entries, outbox marks, daily sales, purchase
 //! orders, counts and investigations.
 
-use chrono::NaiveDate;
 use inventory_core::decide::Changes;
 use inventory_core::reorder::shipped_in;
 use inventory_core::LedgerEntry;
@@ -20,43 +19,36 @@ pub(super) fn ledger(
     if entries.is_empty() {
         return Ok(());
     }
-    let number = |f: fn(&LedgerEntry) -> i64| entries.iter().map(f).collect::<Vec<i64>>();
-    let text = |f: fn(&LedgerEntry) -> Option<String>| {
-        entries.iter().map(f).collect::<Vec<Option<String>>>()
-    };
     let columns = [
-        statement.bind(text(|e| Some(e.key.sku.to_string())), "text[]")?,
-        statement.bind(text(|e| Some(e.key.location.to_string())), "text[]")?,
+        statement.column(entries, |e| e.key.sku.to_string(), "text[]")?,
+        statement.column(entries, |e| e.key.location.to_string(), "text[]")?,
         statement.bind(versions.to_vec(), "int8[]")?,
-        statement.bind(
-            entries.iter().map(|e| e.at).collect::<Vec<_>>(),
-            "timestamptz[]",
-        )?,
-        statement.bind(text(|e| Some(e.movement.as_str().to_owned())), "text[]")?,
-        statement.bind(number(|e| e.quantity), "int8[]")?,
-        statement.bind(number(|e| e.before.on_hand), "int8[]")?,
-        statement.bind(number(|e| e.before.reserved), "int8[]")?,
-        statement.bind(number(|e| e.before.committed), "int8[]")?,
-        statement.bind(number(|e| e.before.in_transit), "int8[]")?,
-        statement.bind(number(|e| e.after.on_hand), "int8[]")?,
-        statement.bind(number(|e| e.after.reserved), "int8[]")?,
-        statement.bind(number(|e| e.after.committed), "int8[]")?,
-        statement.bind(number(|e| e.after.in_transit), "int8[]")?,
-        statement.bind(
-            entries
-                .iter()
-                .map(|e| e.reservation_id.map(|id| id.as_uuid()))
-                .collect::<Vec<_>>(),
+        statement.column(entries, |e| e.at, "timestamptz[]")?,
+        statement.column(entries, |e| e.movement.as_str(), "text[]")?,
+        statement.column(entries, |e| e.quantity, "int8[]")?,
+        statement.column(entries, |e| e.before.on_hand, "int8[]")?,
+        statement.column(entries, |e| e.before.reserved, "int8[]")?,
+        statement.column(entries, |e| e.before.committed, "int8[]")?,
+        statement.column(entries, |e| e.before.in_transit, "int8[]")?,
+        statement.column(entries, |e| e.after.on_hand, "int8[]")?,
+        statement.column(entries, |e| e.after.reserved, "int8[]")?,
+        statement.column(entries, |e| e.after.committed, "int8[]")?,
+        statement.column(entries, |e| e.after.in_transit, "int8[]")?,
+        statement.column(
+            entries,
+            |e| e.reservation_id.map(|id| id.as_uuid()),
             "uuid[]",
         )?,
-        statement.bind(
-            text(|e| e.order_id.as_ref().map(ToString::to_string)),
+        statement.column(
+            entries,
+            |e| e.order_id.as_ref().map(ToString::to_string),
             "text[]",
         )?,
-        statement.bind(text(|e| e.reason.clone()), "text[]")?,
-        statement.bind(text(|e| e.unit_price.map(|p| p.to_string())), "text[]")?,
-        statement.bind(
-            text(|e| e.idempotency_key.as_ref().map(ToString::to_string)),
+        statement.column(entries, |e| e.reason.clone(), "text[]")?,
+        statement.column(entries, |e| e.unit_price.map(|p| p.to_string()), "text[]")?,
+        statement.column(
+            entries,
+            |e| e.idempotency_key.as_ref().map(ToString::to_string),
             "text[]",
         )?,
     ]
@@ -92,37 +84,13 @@ pub(super) fn demand(statement: &mut Statement, changes: &Changes, gate: &str) -
             ),
         );
     }
-    let shipped = shipped_in(changes);
+    let shipped: Vec<_> = shipped_in(changes).into_iter().collect();
     if !shipped.is_empty() {
         let (sku, day, units, revenue) = (
-            statement.bind(
-                shipped
-                    .keys()
-                    .map(|(sku, _)| sku.to_string())
-                    .collect::<Vec<_>>(),
-                "text[]",
-            )?,
-            statement.bind(
-                shipped
-                    .keys()
-                    .map(|(_, day)| *day)
-                    .collect::<Vec<NaiveDate>>(),
-                "date[]",
-            )?,
-            statement.bind(
-                shipped
-                    .values()
-                    .map(|sales| sales.units)
-                    .collect::<Vec<_>>(),
-                "int8[]",
-            )?,
-            statement.bind(
-                shipped
-                    .values()
-                    .map(|sales| sales.revenue.to_string())
-                    .collect::<Vec<_>>(),
-                "text[]",
-            )?,
+            statement.column(&shipped, |((sku, _), _)| sku.to_string(), "text[]")?,
+            statement.column(&shipped, |((_, day), _)| *day, "date[]")?,
+            statement.column(&shipped, |(_, sales)| sales.units, "int8[]")?,
+            statement.column(&shipped, |(_, sales)| sales.revenue.to_string(), "text[]")?,
         );
         statement.part(
             "shipped_added",
@@ -155,40 +123,13 @@ pub(super) fn purchase_orders(
         .map(|order| serde_json::to_string(&order.lines).map_err(|e| corrupt("lines", e)))
         .collect::<Result<Vec<String>>>()?;
     let columns = [
-        statement.bind(
-            orders.iter().map(|o| o.id.as_uuid()).collect::<Vec<_>>(),
-            "uuid[]",
-        )?,
-        statement.bind(
-            orders
-                .iter()
-                .map(|o| o.supplier.to_string())
-                .collect::<Vec<_>>(),
-            "text[]",
-        )?,
-        statement.bind(
-            orders
-                .iter()
-                .map(|o| o.status.as_str().to_owned())
-                .collect::<Vec<_>>(),
-            "text[]",
-        )?,
-        statement.bind(
-            orders
-                .iter()
-                .map(|o| o.location.to_string())
-                .collect::<Vec<_>>(),
-            "text[]",
-        )?,
+        statement.column(&orders, |o| o.id.as_uuid(), "uuid[]")?,
+        statement.column(&orders, |o| o.supplier.to_string(), "text[]")?,
+        statement.column(&orders, |o| o.status.as_str().to_owned(), "text[]")?,
+        statement.column(&orders, |o| o.location.to_string(), "text[]")?,
         statement.bind(lines, "text[]")?,
-        statement.bind(
-            orders.iter().map(|o| o.created_at).collect::<Vec<_>>(),
-            "timestamptz[]",
-        )?,
-        statement.bind(
-            orders.iter().map(|o| o.updated_at).collect::<Vec<_>>(),
-            "timestamptz[]",
-        )?,
+        statement.column(&orders, |o| o.created_at, "timestamptz[]")?,
+        statement.column(&orders, |o| o.updated_at, "timestamptz[]")?,
     ]
     .join(", ");
     statement.part(
@@ -233,20 +174,8 @@ pub(super) fn counting(statement: &mut Statement, changes: &Changes, gate: &str)
         );
         let (sku, location, at) = (
             statement.bind(skus, "text[]")?,
-            statement.bind(
-                counts
-                    .iter()
-                    .map(|c| c.location.to_string())
-                    .collect::<Vec<_>>(),
-                "text[]",
-            )?,
-            statement.bind(
-                counts
-                    .iter()
-                    .map(|c| c.at.timestamp_micros())
-                    .collect::<Vec<_>>(),
-                "int8[]",
-            )?,
+            statement.column(counts, |c| c.location.to_string(), "text[]")?,
+            statement.column(counts, |c| c.at.timestamp_micros(), "int8[]")?,
         );
         statement.part(
             "last_counted",
@@ -268,31 +197,10 @@ pub(super) fn counting(statement: &mut Statement, changes: &Changes, gate: &str)
             .map(|item| serde_json::to_string(item).map_err(|e| corrupt("investigation", e)))
             .collect::<Result<Vec<String>>>()?;
         let columns = [
-            statement.bind(
-                investigations
-                    .iter()
-                    .map(|i| i.id.as_uuid())
-                    .collect::<Vec<_>>(),
-                "uuid[]",
-            )?,
-            statement.bind(
-                investigations
-                    .iter()
-                    .map(|i| i.sku.to_string())
-                    .collect::<Vec<_>>(),
-                "text[]",
-            )?,
-            statement.bind(
-                investigations
-                    .iter()
-                    .map(|i| i.resolved_at.is_none())
-                    .collect::<Vec<_>>(),
-                "bool[]",
-            )?,
-            statement.bind(
-                investigations.iter().map(|i| i.freezes).collect::<Vec<_>>(),
-                "bool[]",
-            )?,
+            statement.column(&investigations, |i| i.id.as_uuid(), "uuid[]")?,
+            statement.column(&investigations, |i| i.sku.to_string(), "text[]")?,
+            statement.column(&investigations, |i| i.resolved_at.is_none(), "bool[]")?,
+            statement.column(&investigations, |i| i.freezes, "bool[]")?,
             statement.bind(bodies, "text[]")?,
         ]
         .join(", ");

@@ -2,10 +2,8 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use chrono::{DateTime, Utc};
 use inventory_core::decide::Changes;
 use inventory_core::{Reservation, ReservationId, ReservationStatus, StockKey, StockLevel};
-use uuid::Uuid;
 
 use super::{LedgerVersions, Result};
 use crate::error::corrupt;
@@ -109,16 +107,10 @@ pub(super) fn reservations(
         .values()
         .partition(|reservation| known.contains(&reservation.id));
     if !changed.is_empty() {
-        let id = statement.bind(uuids(&changed), "uuid[]")?;
-        let status = statement.bind(statuses(&changed), "text[]")?;
-        let expires = statement.bind(
-            changed.iter().map(|r| r.expires_at).collect::<Vec<_>>(),
-            "timestamptz[]",
-        )?;
-        let updated = statement.bind(
-            changed.iter().map(|r| r.updated_at).collect::<Vec<_>>(),
-            "timestamptz[]",
-        )?;
+        let id = statement.column(&changed, |r| r.id.as_uuid(), "uuid[]")?;
+        let status = statement.column(&changed, |r| r.status.as_str(), "text[]")?;
+        let expires = statement.column(&changed, |r| r.expires_at, "timestamptz[]")?;
+        let updated = statement.column(&changed, |r| r.updated_at, "timestamptz[]")?;
         statement.part(
             "reservations_updated",
             format!(
@@ -140,19 +132,13 @@ pub(super) fn reservations(
             .iter()
             .map(|r| serde_json::to_string(&r.request).map_err(|e| corrupt("request", e)))
             .collect::<Result<Vec<String>>>()?;
-        let times = |f: fn(&Reservation) -> DateTime<Utc>| new.iter().map(|r| f(r)).collect();
         let columns = [
-            statement.bind(uuids(&new), "uuid[]")?,
-            statement.bind(
-                new.iter()
-                    .map(|r| r.order_id.to_string())
-                    .collect::<Vec<_>>(),
-                "text[]",
-            )?,
-            statement.bind(statuses(&new), "text[]")?,
-            statement.bind::<Vec<_>>(times(|r| r.created_at), "timestamptz[]")?,
-            statement.bind::<Vec<_>>(times(|r| r.expires_at), "timestamptz[]")?,
-            statement.bind::<Vec<_>>(times(|r| r.updated_at), "timestamptz[]")?,
+            statement.column(&new, |r| r.id.as_uuid(), "uuid[]")?,
+            statement.column(&new, |r| r.order_id.to_string(), "text[]")?,
+            statement.column(&new, |r| r.status.as_str(), "text[]")?,
+            statement.column(&new, |r| r.created_at, "timestamptz[]")?,
+            statement.column(&new, |r| r.expires_at, "timestamptz[]")?,
+            statement.column(&new, |r| r.updated_at, "timestamptz[]")?,
             statement.bind(lines, "text[]")?,
             statement.bind(requests, "text[]")?,
         ]
@@ -173,17 +159,6 @@ pub(super) fn reservations(
         );
     }
     Ok(new.len())
-}
-
-fn uuids(reservations: &[&Reservation]) -> Vec<Uuid> {
-    reservations.iter().map(|r| r.id.as_uuid()).collect()
-}
-
-fn statuses(reservations: &[&Reservation]) -> Vec<String> {
-    reservations
-        .iter()
-        .map(|r| r.status.as_str().to_owned())
-        .collect()
 }
 
 /// Keeps `holds` in step with the reservations written: one row per SKU of an open
