@@ -125,7 +125,7 @@ async fn reserve(
     (rate, latencies)
 }
 
-/// The store's options, with `BENCH_SYNC_NORMAL` and `BENCH_CHECKPOINT=<pages>` applied.
+/// The store's options, with `BENCH_CHECKPOINT=<pages>` and `BENCH_CACHE_KIB` applied.
 fn options() -> SqliteOptions {
     let mut options = SqliteOptions::default();
     if let Some(pages) = std::env::var("BENCH_CHECKPOINT")
@@ -133,6 +133,12 @@ fn options() -> SqliteOptions {
         .and_then(|p| p.parse().ok())
     {
         options.checkpoint_pages = pages;
+    }
+    if let Some(kib) = std::env::var("BENCH_CACHE_KIB")
+        .ok()
+        .and_then(|k| k.parse().ok())
+    {
+        options.cache_kib = kib;
     }
     options
 }
