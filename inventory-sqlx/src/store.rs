@@ -120,11 +120,12 @@ impl PgStore {
         &self.pool
     }
 
-    /// Runs a statement outside a unit (a plain read, an idempotent upsert), again on
-    /// another connection while its connection turns out broken: with no liveness query
-    /// before checkout, a connection the server dropped while idle fails its first
-    /// statement, and the pool discards it. Bounded by the pool size (each try uses up
-    /// one dead connection); any other error is returned at once.
+    /// Runs a statement outside a unit (a plain read, an idempotent upsert or release),
+    /// again while it fails transiently: on another connection when its connection
+    /// turns out broken (with no liveness query before checkout, a connection the
+    /// server dropped while idle fails its first statement, and the pool discards it),
+    /// or at once after a deadlock or serialization failure (the statement was undone
+    /// whole). Bounded by the pool size; any other error is returned at once.
     pub(crate) async fn retrying<T, F, Fut>(&self, statement: F) -> Result<T, StoreError>
     where
         F: Fn() -> Fut + Send + Sync,
@@ -135,7 +136,9 @@ impl PgStore {
         let mut tried = 1;
         loop {
             match statement().await.map_err(before) {
-                Err(StoreError::Interrupted(_)) if tried < tries => tried += 1,
+                Err(StoreError::Interrupted(_) | StoreError::Conflict(_)) if tried < tries => {
+                    tried += 1;
+                }
                 done => return done,
             }
         }

@@ -70,18 +70,25 @@ impl SyncStore for PgStore {
         let statement = match retry_at {
             None => {
                 "WITH marks AS (SELECT * FROM UNNEST($1::text[], $2::int8[]) AS m(sku, generation)),
+                 locked AS (
+                    SELECT sku FROM sync_outbox WHERE sku = ANY($1::text[])
+                    ORDER BY sku FOR UPDATE),
                  done AS (
                     DELETE FROM sync_outbox o USING marks m
                     WHERE o.sku = m.sku AND o.generation = m.generation
+                      AND o.sku IN (SELECT sku FROM locked)
                     RETURNING o.sku)
                  UPDATE sync_outbox o SET claimed_until = NULL
                  FROM marks m WHERE o.sku = m.sku AND o.sku NOT IN (SELECT sku FROM done)"
             }
             Some(_) => {
-                "UPDATE sync_outbox o SET claimed_until = NULL,
+                "WITH locked AS (
+                    SELECT sku FROM sync_outbox WHERE sku = ANY($1::text[])
+                    ORDER BY sku FOR UPDATE)
+                 UPDATE sync_outbox o SET claimed_until = NULL,
                     retry_at = CASE WHEN o.generation = m.generation THEN $3 ELSE o.retry_at END
                  FROM UNNEST($1::text[], $2::int8[]) AS m(sku, generation)
-                 WHERE o.sku = m.sku"
+                 WHERE o.sku = m.sku AND o.sku IN (SELECT sku FROM locked)"
             }
         };
         self.retrying(|| {
