@@ -47,6 +47,21 @@ impl Statement {
         self.bind(items.iter().map(value).collect::<Vec<T>>(), sql_type)
     }
 
+    /// Binds `value` of every item, as JSON text, as one array parameter (`what` names
+    /// it in errors) and returns its placeholder.
+    pub(crate) fn json_column<I, T: serde::Serialize + ?Sized>(
+        &mut self,
+        items: &[I],
+        value: impl Fn(&I) -> &T,
+        what: &str,
+    ) -> Result<String, StoreError> {
+        let texts = items
+            .iter()
+            .map(|item| serde_json::to_string(value(item)).map_err(|e| corrupt(what, e)))
+            .collect::<Result<Vec<String>, StoreError>>()?;
+        self.bind(texts, "text[]")
+    }
+
     /// Adds the part `name AS (body)`.
     pub(crate) fn part(&mut self, name: &'static str, body: String) {
         self.parts.push((name, body));

@@ -109,6 +109,18 @@ impl PgTx {
         rows::decode_bodies(&bodies, "investigation")
     }
 
+    /// Runs a locking read of reservation rows (`reservation_columns!` order).
+    async fn reservations_of(
+        &mut self,
+        query: sqlx::query::Query<'_, Postgres, PgArguments>,
+    ) -> Result<Vec<Reservation>, StoreError> {
+        let found = query
+            .fetch_all(self.connection.get()?)
+            .await
+            .map_err(before)?;
+        found.iter().map(rows::reservation).collect()
+    }
+
     async fn lock_reservations(
         &mut self,
         plan: &LoadPlan,
@@ -122,38 +134,20 @@ impl PgTx {
         };
         let mut held = Vec::new();
         if !ids.is_empty() || !overdue_skus.is_empty() {
-            let found = sqlx::query(rows::LOCK_RESERVATIONS)
+            let query = sqlx::query(rows::LOCK_RESERVATIONS)
                 .bind(ids)
                 .bind(overdue_skus)
-                .bind(now)
-                .fetch_all(self.connection.get()?)
-                .await
-                .map_err(before)?;
-            for row in &found {
-                held.push(rows::reservation(row)?);
-            }
+                .bind(now);
+            held.extend(self.reservations_of(query).await?);
         }
         if !plan.holders_of.is_empty() {
-            let found = sqlx::query(rows::LOCK_HOLDERS)
-                .bind(strings(&plan.holders_of))
-                .fetch_all(self.connection.get()?)
-                .await
-                .map_err(before)?;
-            for row in &found {
-                held.push(rows::reservation(row)?);
-            }
+            let query = sqlx::query(rows::LOCK_HOLDERS).bind(strings(&plan.holders_of));
+            held.extend(self.reservations_of(query).await?);
         }
         if let Some(limit) = plan.due_holds {
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            let found = sqlx::query(rows::LOCK_DUE_HOLDS)
-                .bind(now)
-                .bind(limit)
-                .fetch_all(self.connection.get()?)
-                .await
-                .map_err(before)?;
-            for row in &found {
-                held.push(rows::reservation(row)?);
-            }
+            let query = sqlx::query(rows::LOCK_DUE_HOLDS).bind(now).bind(limit);
+            held.extend(self.reservations_of(query).await?);
         }
         Ok(held)
     }

@@ -17,6 +17,14 @@ fn inventory(store: PgStore) -> Inventory<PgStore> {
     Harness::new(store).inventory
 }
 
+/// A fresh store, this server's inventory on it, and another app server's (its own
+/// pool); `None` when PostgreSQL tests are skipped.
+async fn two_servers() -> Option<(PgStore, Inventory<PgStore>, Inventory<PgStore>)> {
+    let store = pg::fresh_store(4).await?;
+    let other = inventory(pg::second_pool(&store, 2).await);
+    Some((store.clone(), inventory(store), other))
+}
+
 /// Reads and decides `command` optimistically, runs `meanwhile`, then writes; returns
 /// the write's error.
 async fn stale_write<F: std::future::Future<Output = ()>>(
@@ -47,11 +55,9 @@ async fn stale_write<F: std::future::Future<Output = ()>>(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_row_changed_after_the_read_fails_the_write() {
-    let Some(store) = pg::fresh_store(4).await else {
+    let Some((store, inventory, other)) = two_servers().await else {
         return;
     };
-    let other = inventory(pg::second_pool(&store, 2).await);
-    let inventory = inventory(store.clone());
     inventory
         .receive(sku("A"), loc("main"), qty(4))
         .await
@@ -79,11 +85,9 @@ async fn a_row_changed_after_the_read_fails_the_write() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_freeze_after_the_read_fails_the_write() {
-    let Some(store) = pg::fresh_store(4).await else {
+    let Some((store, inventory, other)) = two_servers().await else {
         return;
     };
-    let other = inventory(pg::second_pool(&store, 2).await);
-    let inventory = inventory(store.clone());
     inventory
         .receive(sku("A"), loc("main"), qty(100))
         .await
@@ -115,11 +119,9 @@ async fn a_freeze_after_the_read_fails_the_write() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_row_created_after_the_read_fails_the_write() {
-    let Some(store) = pg::fresh_store(4).await else {
+    let Some((store, inventory, other)) = two_servers().await else {
         return;
     };
-    let other = inventory(pg::second_pool(&store, 2).await);
-    let inventory = inventory(store.clone());
     inventory
         .receive(sku("A"), loc("main"), qty(5))
         .await
@@ -141,11 +143,9 @@ async fn a_row_created_after_the_read_fails_the_write() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reservation_changed_after_the_read_fails_the_write() {
-    let Some(store) = pg::fresh_store(4).await else {
+    let Some((store, inventory, other)) = two_servers().await else {
         return;
     };
-    let other = inventory(pg::second_pool(&store, 2).await);
-    let inventory = inventory(store.clone());
     inventory
         .receive(sku("A"), loc("main"), qty(5))
         .await
@@ -170,11 +170,9 @@ async fn a_reservation_changed_after_the_read_fails_the_write() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reservation_created_after_the_read_fails_the_write() {
-    let Some(store) = pg::fresh_store(4).await else {
+    let Some((store, inventory, other)) = two_servers().await else {
         return;
     };
-    let other = inventory(pg::second_pool(&store, 2).await);
-    let inventory = inventory(store.clone());
     inventory
         .receive(sku("A"), loc("main"), qty(9))
         .await

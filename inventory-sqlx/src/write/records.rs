@@ -6,7 +6,6 @@ use inventory_core::reorder::shipped_in;
 use inventory_core::LedgerEntry;
 
 use super::Result;
-use crate::error::corrupt;
 use crate::statement::Statement;
 
 /// Appends the ledger entries, each at its row's next version.
@@ -118,16 +117,12 @@ pub(super) fn purchase_orders(
     if orders.is_empty() {
         return Ok(());
     }
-    let lines = orders
-        .iter()
-        .map(|order| serde_json::to_string(&order.lines).map_err(|e| corrupt("lines", e)))
-        .collect::<Result<Vec<String>>>()?;
     let columns = [
         statement.column(&orders, |o| o.id.as_uuid(), "uuid[]")?,
         statement.column(&orders, |o| o.supplier.to_string(), "text[]")?,
         statement.column(&orders, |o| o.status.as_str().to_owned(), "text[]")?,
         statement.column(&orders, |o| o.location.to_string(), "text[]")?,
-        statement.bind(lines, "text[]")?,
+        statement.json_column(&orders, |o| &o.lines, "lines")?,
         statement.column(&orders, |o| o.created_at, "timestamptz[]")?,
         statement.column(&orders, |o| o.updated_at, "timestamptz[]")?,
     ]
@@ -152,14 +147,10 @@ pub(super) fn purchase_orders(
 pub(super) fn counting(statement: &mut Statement, changes: &Changes, gate: &str) -> Result<()> {
     let counts = &changes.counts;
     if !counts.is_empty() {
-        let bodies = counts
-            .iter()
-            .map(|count| serde_json::to_string(count).map_err(|e| corrupt("count", e)))
-            .collect::<Result<Vec<String>>>()?;
         let skus: Vec<String> = counts.iter().map(|c| c.sku.to_string()).collect();
         let (sku, body) = (
             statement.bind(skus.clone(), "text[]")?,
-            statement.bind(bodies, "text[]")?,
+            statement.json_column(counts, |count| count, "count")?,
         );
         statement.part(
             "counts_appended",
@@ -192,16 +183,12 @@ pub(super) fn counting(statement: &mut Statement, changes: &Changes, gate: &str)
     }
     let investigations: Vec<_> = changes.investigations.values().collect();
     if !investigations.is_empty() {
-        let bodies = investigations
-            .iter()
-            .map(|item| serde_json::to_string(item).map_err(|e| corrupt("investigation", e)))
-            .collect::<Result<Vec<String>>>()?;
         let columns = [
             statement.column(&investigations, |i| i.id.as_uuid(), "uuid[]")?,
             statement.column(&investigations, |i| i.sku.to_string(), "text[]")?,
             statement.column(&investigations, |i| i.resolved_at.is_none(), "bool[]")?,
             statement.column(&investigations, |i| i.freezes, "bool[]")?,
-            statement.bind(bodies, "text[]")?,
+            statement.json_column(&investigations, |i| *i, "investigation")?,
         ]
         .join(", ");
         statement.part(

@@ -6,7 +6,6 @@ use inventory_core::decide::Changes;
 use inventory_core::{Reservation, ReservationId, ReservationStatus, StockKey, StockLevel};
 
 use super::{LedgerVersions, Result};
-use crate::error::corrupt;
 use crate::statement::Statement;
 
 /// Stock rows as column arrays.
@@ -124,14 +123,6 @@ pub(super) fn reservations(
         );
     }
     if !new.is_empty() {
-        let lines = new
-            .iter()
-            .map(|r| serde_json::to_string(&r.lines).map_err(|e| corrupt("lines", e)))
-            .collect::<Result<Vec<String>>>()?;
-        let requests = new
-            .iter()
-            .map(|r| serde_json::to_string(&r.request).map_err(|e| corrupt("request", e)))
-            .collect::<Result<Vec<String>>>()?;
         let columns = [
             statement.column(&new, |r| r.id.as_uuid(), "uuid[]")?,
             statement.column(&new, |r| r.order_id.to_string(), "text[]")?,
@@ -139,8 +130,8 @@ pub(super) fn reservations(
             statement.column(&new, |r| r.created_at, "timestamptz[]")?,
             statement.column(&new, |r| r.expires_at, "timestamptz[]")?,
             statement.column(&new, |r| r.updated_at, "timestamptz[]")?,
-            statement.bind(lines, "text[]")?,
-            statement.bind(requests, "text[]")?,
+            statement.json_column(&new, |r| &r.lines, "lines")?,
+            statement.json_column(&new, |r| &r.request, "request")?,
         ]
         .join(", ");
         statement.part(
