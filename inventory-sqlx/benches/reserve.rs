@@ -10,7 +10,10 @@
 //! `DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo bench -p inventory-sqlx`
 //!
 //! One line per case:
-//! `bench postgres/<case> ours=<N>/s raw=<M>/s interactive=<K>/s ratio=<N/M> vs_interactive=<N/K> p99_ms=...`
+//! `bench postgres/<case> ours=<N>/s raw=<M>/s interactive=<K>/s ratio=<N/M> vs_interactive=<N/K> p99_ms=...
+//! cpu_us=<C>+<S> interactive_cpu_us=<C>+<S>`, where `cpu_us` is the CPU time per
+//! reservation of this process (C) and of the rest of the machine (S: the server, when
+//! it runs here), from Linux's `/proc`.
 //! `BENCH_SCALE` (default 1.0) scales the number of reservations, `BENCH_ONLY=<text>`
 //! runs the cases whose name contains it, and `BENCH_LANES` with `BENCH_BATCH` set
 //! ours to other group-commit settings.
@@ -164,6 +167,43 @@ where
     (count as f64 / started.elapsed().as_secs_f64(), latencies)
 }
 
+/// CPU seconds used so far by this process and by the rest of the machine (the
+/// database server when it runs here), from Linux's `/proc` (zero elsewhere).
+fn cpu_seconds() -> (f64, f64) {
+    let own = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| {
+            let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+            Some(fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?)
+        })
+        .unwrap_or(0.0);
+    let all = std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|stat| {
+            let cpu: Vec<f64> = stat
+                .lines()
+                .next()?
+                .split_whitespace()
+                .skip(1)
+                .filter_map(|n| n.parse().ok())
+                .collect();
+            Some(cpu.iter().sum::<f64>() - cpu.get(3)? - cpu.get(4)?)
+        })
+        .unwrap_or(0.0);
+    (own / 100.0, (all - own) / 100.0)
+}
+
+/// CPU microseconds per call since `before`, as `<this process>+<the rest>`.
+fn cpu_per_call(before: (f64, f64), calls: usize) -> String {
+    let after = cpu_seconds();
+    let per_call = |used: f64| used * 1e6 / calls as f64;
+    format!(
+        "{:.0}+{:.0}",
+        per_call(after.0 - before.0),
+        per_call(after.1 - before.1)
+    )
+}
+
 fn p99(sorted: &[Duration]) -> f64 {
     let index = ((sorted.len() as f64 * 0.99).ceil() as usize).clamp(1, sorted.len()) - 1;
     sorted[index].as_secs_f64() * 1_000.0
@@ -260,7 +300,9 @@ async fn case(url: &str, name: &str, skus: usize, tasks: usize, count: usize) {
 
     let inventory = inventory_on(&pool);
     reserve_spread(&inventory, "", "warm-", skus, tasks, WARMUP).await;
+    let before = cpu_seconds();
     let (ours, ours_latency) = reserve_spread(&inventory, "", "ours-", skus, tasks, count).await;
+    let ours_cpu = cpu_per_call(before, count);
 
     let raw = |count: usize| {
         let pool = pool.clone();
@@ -279,12 +321,15 @@ async fn case(url: &str, name: &str, skus: usize, tasks: usize, count: usize) {
         })
     };
     interactive("warm-", WARMUP).await;
+    let before = cpu_seconds();
     let (interactive, interactive_latency) = interactive("interactive-", count).await;
+    let interactive_cpu = cpu_per_call(before, count);
     pool.close().await;
 
     println!(
         "bench postgres/{name} ours={ours:.0}/s raw={raw:.0}/s interactive={interactive:.0}/s ratio={:.2} \
-         vs_interactive={:.2} p99_ms={:.2} raw_p99_ms={:.2} interactive_p99_ms={:.2}",
+         vs_interactive={:.2} p99_ms={:.2} raw_p99_ms={:.2} interactive_p99_ms={:.2} \
+         cpu_us={ours_cpu} interactive_cpu_us={interactive_cpu}",
         ours / raw,
         ours / interactive,
         p99(&ours_latency),

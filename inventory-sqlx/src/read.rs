@@ -3,6 +3,7 @@
 //! that follows checks under lock that none of it changed ([`Guard`]).
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use inventory_core::counting::Investigation;
@@ -21,25 +22,55 @@ use crate::write::Guard;
 
 /// One row per item read: `kind` (0 reservation, 1 stock row, 2 open investigation,
 /// 3 keyed ledger entry) and its JSON, in the core types' serde form. `$1` reservation
-/// ids, `$2` SKUs, `$3` whether overdue holds on them are wanted, `$4` now, `$5`
-/// idempotency keys. Every lookup is an index probe with a parameter list.
-const READ: &str = "
+/// ids, `$2` SKUs, `$3` now, `$4` idempotency keys. Every lookup is an index probe with
+/// a parameter list. Overdue holds and keyed entries are asked for only by the plans
+/// that need them (a statement per shape, each planned once per connection), so a plan
+/// runs no part it does not use.
+fn statement(overdue: bool, keyed: bool) -> &'static str {
+    static SHAPES: LazyLock<[String; 4]> = LazyLock::new(|| {
+        let shape = |overdue: bool, keyed: bool| {
+            let held = if overdue { OVERDUE } else { NO_OVERDUE };
+            let keyed = if keyed { KEYED } else { "" };
+            [HEAD, held, BODY, keyed].concat()
+        };
+        [
+            shape(false, false),
+            shape(false, true),
+            shape(true, false),
+            shape(true, true),
+        ]
+    });
+    &SHAPES[usize::from(overdue) * 2 + usize::from(keyed)]
+}
+
+macro_rules! parts {
+    ($($name:ident = $text:literal;)*) => { $(const $name: &str = $text;)* };
+}
+
+parts! {
+HEAD = "
 WITH
 named AS (
     SELECT id, order_id, status, created_at, expires_at, updated_at, lines, request
     FROM reservations WHERE id = ANY($1::uuid[])
-),
+),";
+OVERDUE = "
 overdue AS (
     SELECT id, order_id, status, created_at, expires_at, updated_at, lines, request
     FROM reservations
     WHERE id = ANY(ARRAY(
             SELECT reservation_id FROM holds
-            WHERE $3::bool AND sku = ANY($2::text[]) AND expires_at <= $4::timestamptz))
+            WHERE sku = ANY($2::text[]) AND expires_at <= $3::timestamptz))
       AND id <> ALL($1::uuid[])
 ),
 held AS (
     SELECT * FROM named UNION ALL SELECT * FROM overdue
-),
+),";
+NO_OVERDUE = "
+held AS (
+    SELECT * FROM named
+),";
+BODY = "
 skus AS (
     SELECT unnest($2::text[]) AS sku
     UNION
@@ -56,7 +87,8 @@ SELECT 1, json_build_object(
 FROM stock WHERE sku = ANY(ARRAY(SELECT sku FROM skus))
 UNION ALL
 SELECT 2, body::text
-FROM investigations WHERE open AND sku = ANY(ARRAY(SELECT sku FROM skus))
+FROM investigations WHERE open AND sku = ANY(ARRAY(SELECT sku FROM skus))";
+KEYED = "
 UNION ALL
 SELECT 3, json_build_object(
         'at', at, 'key', json_build_object('sku', sku, 'location', location),
@@ -67,9 +99,10 @@ SELECT 3, json_build_object(
             'committed', after_committed, 'in_transit', after_in_transit),
         'reservation_id', reservation_id, 'order_id', order_id, 'reason', reason,
         'unit_price', unit_price, 'idempotency_key', idempotency_key)::text
-FROM ledger WHERE idempotency_key = ANY($5::text[])";
+FROM ledger WHERE idempotency_key = ANY($4::text[])";
+}
 
-/// A `stock` row as [`READ`] returns it.
+/// A `stock` row as the read returns it.
 #[derive(Deserialize)]
 struct StockRow {
     #[serde(flatten)]
@@ -99,10 +132,10 @@ pub(crate) async fn read(
         .iter()
         .map(ToString::to_string)
         .collect();
-    let found = sqlx::query(READ)
+    let text = statement(plan.overdue_holds, !keys.is_empty());
+    let found = sqlx::query(sqlx::AssertSqlSafe(text))
         .bind(ids)
         .bind(strings(&plan.skus))
-        .bind(plan.overdue_holds)
         .bind(now)
         .bind(keys)
         .fetch_all(connection)

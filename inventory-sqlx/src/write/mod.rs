@@ -100,55 +100,66 @@ pub(crate) fn statement(
 
 /// Locks what the unit read (reservations in id order, then every row of its SKUs in
 /// key order, as a locking unit does) and raises a serialization failure unless all of
-/// it is as it was read and no row of those SKUs has appeared.
+/// it is as it was read and no row of those SKUs has appeared. Only what the unit read
+/// is planned: a unit that found no reservation locks none.
 fn guard_parts(statement: &mut Statement, guard: &Guard) -> Result<()> {
     let held = &guard.reservations;
-    let read_ids = statement.column(held, |r| r.id.as_uuid(), "uuid[]")?;
-    statement.part(
-        "held_locked",
-        format!(
-            "SELECT id, status, expires_at, updated_at FROM reservations
-             WHERE id = ANY({read_ids}) ORDER BY id FOR UPDATE"
-        ),
-    );
+    let mut checks = Vec::new();
+    let mut after_held = "";
+    if !held.is_empty() {
+        let read_ids = statement.column(held, |r| r.id.as_uuid(), "uuid[]")?;
+        statement.part(
+            "held_locked",
+            format!(
+                "SELECT id, status, expires_at, updated_at FROM reservations
+                 WHERE id = ANY({read_ids}) ORDER BY id FOR UPDATE"
+            ),
+        );
+        let (status, expires, updated) = (
+            statement.column(held, |r| r.status.as_str(), "text[]")?,
+            statement.column(held, |r| r.expires_at, "timestamptz[]")?,
+            statement.column(held, |r| r.updated_at, "timestamptz[]")?,
+        );
+        let read_reservations = statement.bind(count(held.len()), "int8")?;
+        checks.push(format!(
+            "(SELECT count(*) FROM held_locked h
+              JOIN UNNEST({read_ids}, {status}, {expires}, {updated})
+                  AS v(id, status, expires_at, updated_at)
+              ON h.id = v.id AND h.status = v.status AND h.expires_at = v.expires_at
+                 AND h.updated_at = v.updated_at) = {read_reservations}"
+        ));
+        after_held = " AND (SELECT count(*) FROM held_locked) >= 0";
+    }
     let skus = statement.bind(guard.skus.clone(), "text[]")?;
     statement.part(
         "stock_locked",
         format!(
             "SELECT sku, location, version FROM stock
-             WHERE sku = ANY({skus}) AND (SELECT count(*) FROM held_locked) >= 0
+             WHERE sku = ANY({skus}){after_held}
              ORDER BY sku, location FOR UPDATE"
         ),
     );
-    let (status, expires, updated) = (
-        statement.column(held, |r| r.status.as_str(), "text[]")?,
-        statement.column(held, |r| r.expires_at, "timestamptz[]")?,
-        statement.column(held, |r| r.updated_at, "timestamptz[]")?,
-    );
-    let read_reservations = statement.bind(count(held.len()), "int8")?;
     let (row_sku, row_location, row_version) = (
         statement.column(&guard.rows, |(key, _)| key.sku.to_string(), "text[]")?,
         statement.column(&guard.rows, |(key, _)| key.location.to_string(), "text[]")?,
         statement.column(&guard.rows, |(_, version)| *version, "int8[]")?,
     );
     let read_rows = statement.bind(count(guard.rows.len()), "int8")?;
+    // Every row locked now is a row read, at the version read: as many locked as read,
+    // and every one of them matched.
+    checks.push(format!(
+        "(SELECT count(*) = {read_rows} AND count(v.sku) = {read_rows}
+          FROM stock_locked s
+          LEFT JOIN UNNEST({row_sku}, {row_location}, {row_version}) AS v(sku, location, version)
+          ON s.sku = v.sku AND s.location = v.location AND s.version = v.version)"
+    ));
     statement.part(
         "guard",
         format!(
-            "SELECT CASE WHEN
-                (SELECT count(*) FROM held_locked h
-                 JOIN UNNEST({read_ids}, {status}, {expires}, {updated})
-                     AS v(id, status, expires_at, updated_at)
-                 ON h.id = v.id AND h.status = v.status AND h.expires_at = v.expires_at
-                    AND h.updated_at = v.updated_at) = {read_reservations}
-                AND (SELECT count(*) FROM stock_locked) = {read_rows}
-                AND (SELECT count(*) FROM stock_locked s
-                     JOIN UNNEST({row_sku}, {row_location}, {row_version})
-                         AS v(sku, location, version)
-                     ON s.sku = v.sku AND s.location = v.location AND s.version = v.version)
-                    = {read_rows}
+            "SELECT CASE WHEN {}
              THEN true
-             ELSE inventory_stale('a row this unit read was changed before its write') END AS ok"
+             ELSE inventory_stale('a row this unit read was changed before its write') END AS ok",
+            checks.join("\n AND ")
         ),
     );
     Ok(())
