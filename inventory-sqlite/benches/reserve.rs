@@ -4,9 +4,13 @@
 //!
 //! `cargo bench -p inventory-sqlite`
 //!
+//! A second baseline, `hand_written`, is the transaction a peer would write by hand for
+//! the rows a reservation of ours writes (stock row, reservation, hold, ledger entry,
+//! outbox mark) on the library's schema, one commit per reservation.
+//!
 //! Prints one line per case:
-//! `bench sqlite/<case> ours=<N>/s raw=<M>/s ratio=<N/M> p99_ms=<P> max_ms=<X>
-//! pages_per_reservation=<F>` (latencies are ours, per reservation, as each caller sees
+//! `bench sqlite/<case> ours=<N>/s raw=<M>/s ratio=<N/M> hand_written=<H>/s
+//! vs_hand_written=<N/H> p99_ms=<P> max_ms=<X> pages_per_reservation=<F>` (latencies are ours, per reservation, as each caller sees
 //! it; pages are WAL frames written per reservation, from the WAL's size after a short
 //! untimed run of the same case that starts on an empty WAL).
 //!
@@ -271,6 +275,94 @@ fn raw(path: &Path, case: &Case) -> f64 {
     case.reservations as f64 / started.elapsed().as_secs_f64()
 }
 
+/// The hand-written transaction a peer would write for the same rows a reservation of
+/// ours writes, on the library's schema, one connection, SQLite's defaults otherwise
+/// (as `raw`): `BEGIN IMMEDIATE`, read and check the stock row, update it, insert the
+/// reservation (the same id and JSON as ours), its hold, its ledger entry and the
+/// outbox mark, `COMMIT`. Where the cost of those rows ends and the library's begins.
+fn hand_written(path: &Path, case: &Case) -> f64 {
+    let mut connection = Connection::open(path).expect("open");
+    connection.busy_timeout(Duration::from_secs(5)).unwrap();
+    let mode: String = connection
+        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    connection
+        .pragma_update(None, "synchronous", "FULL")
+        .unwrap();
+    inventory_sqlite::migrate::migrate(&mut connection).expect("schema");
+    let units = case.reservations as i64 + 1;
+    {
+        let tx = connection.transaction().unwrap();
+        for index in 0..case.skus {
+            tx.execute(
+                "INSERT INTO stock (sku, location, on_hand, reserved, committed, in_transit) VALUES (?1, 'main', ?2, 0, 0, 0)",
+                params![sku("", index).as_str(), units],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let started = Instant::now();
+    for step in 0..case.reservations {
+        let name = sku("", pick(step % case.tasks, step, case.skus));
+        let order = OrderId::new(format!("hand-{step}")).unwrap();
+        let line = OrderLine::new(name.clone(), Quantity::new(1).unwrap());
+        let request = ReserveRequest::new(order.clone(), vec![line.clone()]);
+        let id = inventory_core::ReservationId::for_order(&order).to_string();
+        let lines = serde_json::to_string(&vec![line]).unwrap();
+        let request = serde_json::to_string(&request).unwrap();
+        let now = chrono::Utc::now().timestamp_micros();
+        let (name, order) = (name.as_str(), order.as_str());
+        let tx = connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .unwrap();
+        let (on_hand, reserved, committed): (i64, i64, i64) = tx
+            .prepare_cached("SELECT on_hand, reserved, committed FROM stock WHERE sku = ?1 AND location = 'main'")
+            .unwrap()
+            .query_row([name], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .unwrap();
+        assert!(on_hand - reserved - committed >= 1);
+        let statements: [(&str, Vec<&dyn rusqlite::ToSql>); 5] = [
+            (
+                "UPDATE stock SET reserved = reserved + 1 WHERE sku = ?1 AND location = 'main'",
+                vec![&name],
+            ),
+            (
+                "INSERT INTO reservations (id, order_id, status, created_at, expires_at, updated_at, lines, request)
+                 VALUES (?1, ?2, 'active', ?3, ?3 + 900000000, ?3, ?4, ?5)",
+                vec![&id, &order, &now, &lines, &request],
+            ),
+            (
+                "INSERT INTO holds (reservation_id, sku, expires_at) VALUES (?1, ?2, ?3 + 900000000)",
+                vec![&id, &name, &now],
+            ),
+            (
+                "INSERT INTO ledger (seq, at, sku, location, movement, quantity,
+                    before_on_hand, before_reserved, before_committed, before_in_transit,
+                    after_on_hand, after_reserved, after_committed, after_in_transit,
+                    reservation_id, order_id)
+                 VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM ledger WHERE sku = ?2 AND location = 'main'),
+                    ?1, ?2, 'main', 'reserve', 1, ?3, ?4, ?5, 0, ?3, ?4 + 1, ?5, 0, ?6, ?7)",
+                vec![&now, &name, &on_hand, &reserved, &committed, &id, &order],
+            ),
+            (
+                "INSERT INTO sync_outbox (sku, generation) VALUES (?1, 1)
+                 ON CONFLICT (sku) DO UPDATE SET generation = generation + 1, retry_at = NULL",
+                vec![&name],
+            ),
+        ];
+        for (text, values) in statements {
+            tx.prepare_cached(text)
+                .unwrap()
+                .execute(values.as_slice())
+                .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    case.reservations as f64 / started.elapsed().as_secs_f64()
+}
+
 fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
     let index = ((sorted.len() as f64 * fraction).ceil() as usize).clamp(1, sorted.len()) - 1;
     sorted[index].as_secs_f64() * 1_000.0
@@ -328,15 +420,17 @@ fn main() {
         let (rate, mut latencies, pages) =
             runtime.block_on(ours(&folder.path().join("ours.db"), case));
         let baseline = raw(&folder.path().join("raw.db"), case);
+        let by_hand = hand_written(&folder.path().join("hand.db"), case);
         latencies.sort_unstable();
         let shared = Arc::new(latencies);
         println!(
-            "bench sqlite/{} ours={:.0}/s raw={:.0}/s ratio={:.2} p99_ms={:.2} max_ms={:.2} \
-             pages_per_reservation={pages:.1}",
+            "bench sqlite/{} ours={:.0}/s raw={:.0}/s ratio={:.2} hand_written={by_hand:.0}/s \
+             vs_hand_written={:.2} p99_ms={:.2} max_ms={:.2} pages_per_reservation={pages:.1}",
             case.name,
             rate,
             baseline,
             rate / baseline,
+            rate / by_hand,
             percentile(&shared, 0.99),
             percentile(&shared, 1.0),
         );
