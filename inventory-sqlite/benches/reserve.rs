@@ -10,9 +10,10 @@
 //!
 //! Prints one line per case:
 //! `bench sqlite/<case> ours=<N>/s raw=<M>/s ratio=<N/M> hand_written=<H>/s
-//! vs_hand_written=<N/H> p99_ms=<P> max_ms=<X> pages_per_reservation=<F>` (latencies are ours, per reservation, as each caller sees
-//! it; pages are WAL frames written per reservation, from the WAL's size after a short
-//! untimed run of the same case that starts on an empty WAL).
+//! vs_hand_written=<N/H> p99_ms=<P> max_ms=<X> pages_per_reservation=<F>` (latencies
+//! are ours, per reservation, as each caller sees it; pages are WAL frames written per
+//! reservation, from the WAL's size after a short untimed run of the same case that
+//! starts on an empty WAL).
 //!
 //! Then the `history` case, in one store as an app server keeps it: the 10,000-SKU,
 //! 8-task case on fresh SKUs, `BENCH_HISTORY` (default 1,000,000) past reservations
