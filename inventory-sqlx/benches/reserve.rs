@@ -11,9 +11,12 @@
 //!
 //! One line per case:
 //! `bench postgres/<case> ours=<N>/s raw=<M>/s interactive=<K>/s ratio=<N/M> vs_interactive=<N/K> p99_ms=...
-//! cpu_us=<C>+<S> interactive_cpu_us=<C>+<S>`, where `cpu_us` is the CPU time per
-//! reservation of this process (C) and of the rest of the machine (S: the server, when
-//! it runs here), from Linux's `/proc`.
+//! cpu_us=<C>+<S> interactive_cpu_us=<C>+<S> hand_written=<H>/s vs_hand_written=<N/H>`,
+//! where `cpu_us` is the CPU time per reservation of this process (C) and of the rest
+//! of the machine (S: the server, when it runs here), from Linux's `/proc`, and
+//! `hand_written` is a third baseline: the transaction a peer would write by hand for
+//! the rows a reservation of ours writes (stock row, reservation, hold, ledger entry,
+//! outbox mark), one round trip per statement.
 //! `BENCH_SCALE` (default 1.0) scales the number of reservations, `BENCH_ONLY=<text>`
 //! runs the cases whose name contains it, and `BENCH_LANES` with `BENCH_BATCH` set
 //! ours to other group-commit settings.
@@ -116,7 +119,7 @@ async fn load_history(inventory: &Inventory<PgStore>, skus: usize, count: usize)
 /// new connection in between.
 async fn history(url: &str, finished: usize, count: usize) {
     let (skus, tasks) = (10_000, 8);
-    let units = i64::try_from(count + WARMUP).unwrap() * 3 + 1;
+    let units = i64::try_from(count + WARMUP).unwrap() * 4 + 1;
     let pool = prepare(url, "inv_bench", 0, units).await;
     let inventory = inventory_on(&pool);
     stock(&pool, "fresh-", skus, units).await;
@@ -289,13 +292,93 @@ async fn interactive_reserve(pool: PgPool, name: String, order: String) {
     tx.commit().await.expect("commit");
 }
 
+/// The transaction a peer would write by hand for the rows a reservation of ours
+/// writes, on the library's schema: lock and check the stock row, update it, insert the
+/// reservation (the same id and JSON as ours), its hold, its ledger entry and the outbox
+/// mark, commit: eight round trips.
+async fn hand_written_reserve(pool: PgPool, name: String, order: String) {
+    let order = OrderId::new(order).unwrap();
+    let line = OrderLine::new(Sku::new(name.clone()).unwrap(), Quantity::new(1).unwrap());
+    let request = ReserveRequest::new(order.clone(), vec![line.clone()]);
+    let id = inventory_core::ReservationId::for_order(&order).as_uuid();
+    let lines = serde_json::to_string(&vec![line]).unwrap();
+    let request = serde_json::to_string(&request).unwrap();
+    let now = chrono::Utc::now();
+    let mut tx = pool.begin().await.expect("begin");
+    let (on_hand, reserved, committed, version): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT on_hand, reserved, committed, version FROM stock
+         WHERE sku = $1 AND location = 'main' FOR UPDATE",
+    )
+    .bind(&name)
+    .fetch_one(&mut *tx)
+    .await
+    .expect("select");
+    assert!(on_hand - reserved - committed >= 1);
+    sqlx::query(
+        "UPDATE stock SET reserved = reserved + 1, version = version + 1
+         WHERE sku = $1 AND location = 'main'",
+    )
+    .bind(&name)
+    .execute(&mut *tx)
+    .await
+    .expect("update");
+    sqlx::query(
+        "INSERT INTO reservations (id, order_id, status, created_at, expires_at, updated_at, lines, request)
+         VALUES ($1, $2, 'active', $3, $3 + interval '15 minutes', $3, $4::jsonb, $5::jsonb)",
+    )
+    .bind(id)
+    .bind(order.as_str())
+    .bind(now)
+    .bind(&lines)
+    .bind(&request)
+    .execute(&mut *tx)
+    .await
+    .expect("reservation");
+    sqlx::query(
+        "INSERT INTO holds (reservation_id, sku, expires_at) VALUES ($1, $2, $3 + interval '15 minutes')",
+    )
+    .bind(id)
+    .bind(&name)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .expect("hold");
+    sqlx::query(
+        "INSERT INTO ledger (sku, location, version, at, movement, quantity,
+            before_on_hand, before_reserved, before_committed, before_in_transit,
+            after_on_hand, after_reserved, after_committed, after_in_transit,
+            reservation_id, order_id)
+         VALUES ($1, 'main', $2, $3, 'reserve', 1, $4, $5, $6, 0, $4, $5 + 1, $6, 0, $7, $8)",
+    )
+    .bind(&name)
+    .bind(version + 1)
+    .bind(now)
+    .bind(on_hand)
+    .bind(reserved)
+    .bind(committed)
+    .bind(id)
+    .bind(order.as_str())
+    .execute(&mut *tx)
+    .await
+    .expect("ledger");
+    sqlx::query(
+        "INSERT INTO sync_outbox (sku, generation) VALUES ($1, 1)
+         ON CONFLICT (sku) DO UPDATE SET generation = sync_outbox.generation + 1, retry_at = NULL",
+    )
+    .bind(&name)
+    .execute(&mut *tx)
+    .await
+    .expect("outbox");
+    tx.commit().await.expect("commit");
+}
+
 /// Untimed calls of each method before it is timed, so that every pooled connection
 /// has prepared (and planned) its statements: the steady state of a server that runs
 /// for more than a few hundred commands.
 const WARMUP: usize = 4 * POOL as usize;
 
 async fn case(url: &str, name: &str, skus: usize, tasks: usize, count: usize) {
-    let units = i64::try_from(count + WARMUP).unwrap() * 3 + 1;
+    let units = i64::try_from(count + WARMUP).unwrap() * 4 + 1;
     let pool = prepare(url, "inv_bench", skus, units).await;
 
     let inventory = inventory_on(&pool);
@@ -324,17 +407,29 @@ async fn case(url: &str, name: &str, skus: usize, tasks: usize, count: usize) {
     let before = cpu_seconds();
     let (interactive, interactive_latency) = interactive("interactive-", count).await;
     let interactive_cpu = cpu_per_call(before, count);
+
+    let hand_written = |round: &'static str, count: usize| {
+        let pool = pool.clone();
+        run_tasks(tasks, count, move |task, step| {
+            let order = format!("hand-{round}{step}");
+            hand_written_reserve(pool.clone(), sku(pick(task, step, skus)), order)
+        })
+    };
+    hand_written("warm-", WARMUP).await;
+    let (hand_written, _) = hand_written("timed-", count).await;
     pool.close().await;
 
     println!(
         "bench postgres/{name} ours={ours:.0}/s raw={raw:.0}/s interactive={interactive:.0}/s ratio={:.2} \
          vs_interactive={:.2} p99_ms={:.2} raw_p99_ms={:.2} interactive_p99_ms={:.2} \
-         cpu_us={ours_cpu} interactive_cpu_us={interactive_cpu}",
+         cpu_us={ours_cpu} interactive_cpu_us={interactive_cpu} hand_written={hand_written:.0}/s \
+         vs_hand_written={:.2}",
         ours / raw,
         ours / interactive,
         p99(&ours_latency),
         p99(&raw_latency),
         p99(&interactive_latency),
+        ours / hand_written,
     );
 }
 
