@@ -21,10 +21,10 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{oneshot, Notify};
 
 use crate::clock::Clock;
-use crate::decide::{decide, Changes, Command, LoadPlan, Outcome};
+use crate::decide::{decide, Changes, Command, LoadPlan, Outcome, Snapshot};
 use crate::error::{BoxError, DomainError, Error, StoreError};
 use crate::retry::RetryPolicy;
-use crate::store::{ReadMode, Store, StoreTx};
+use crate::store::{Decide, ReadMode, Store, StoreTx, UnitFailure};
 
 /// Largest batch a lane may take at once.
 pub const BATCH_MAX: usize = 1_024;
@@ -312,35 +312,53 @@ impl<S: Store> Runner<S> {
         mode: ReadMode,
         now: DateTime<Utc>,
     ) -> Result<Vec<Result<Outcome, DomainError>>, Failure> {
-        let before = |error| Failure {
+        let tx = self.store.begin_with(mode).await.map_err(|error| Failure {
             error,
             committing: false,
-        };
-        let mut tx = self.store.begin_with(mode).await.map_err(before)?;
-        let mut snapshot = tx.load(plan, now).await.map_err(before)?;
-        let mut changes = Changes::default();
-        let outcomes = commands
-            .iter()
-            .map(|command| {
-                let decision = decide(command, &snapshot, now)?;
-                snapshot.apply(&decision.changes);
-                changes.merge(decision.changes);
-                Ok(decision.outcome)
-            })
-            .collect();
-        if !changes.is_empty() {
-            tx.persist_and_commit(&changes)
+        })?;
+        let commands: Vec<Command> = commands.iter().map(|command| (*command).clone()).collect();
+        let decide: Decide<(Vec<Result<Outcome, DomainError>>, bool)> =
+            Box::new(move |snapshot| decide_all(&commands, snapshot, now));
+        let (outcomes, dirty) =
+            tx.run_unit(plan, now, decide)
                 .await
-                .map_err(|error| Failure {
-                    committing: matches!(error, StoreError::Unavailable(_)),
-                    error,
+                .map_err(|failure| match failure {
+                    UnitFailure::Load(error) => Failure {
+                        error,
+                        committing: false,
+                    },
+                    UnitFailure::Commit(error) => Failure {
+                        committing: matches!(error, StoreError::Unavailable(_)),
+                        error,
+                    },
                 })?;
-            if !changes.dirty.is_empty() {
-                self.committed.notify_one();
-            }
+        if dirty {
+            self.committed.notify_one();
         }
         Ok(outcomes)
     }
+}
+
+/// Decides each command in order on the shared snapshot (each sees what the ones before
+/// it changed): the changes to write, each command's outcome, and whether a SKU was
+/// marked for sync.
+fn decide_all(
+    commands: &[Command],
+    mut snapshot: Snapshot,
+    now: DateTime<Utc>,
+) -> (Changes, (Vec<Result<Outcome, DomainError>>, bool)) {
+    let mut changes = Changes::default();
+    let outcomes = commands
+        .iter()
+        .map(|command| {
+            let decision = decide(command, &snapshot, now)?;
+            snapshot.apply(&decision.changes);
+            changes.merge(decision.changes);
+            Ok(decision.outcome)
+        })
+        .collect();
+    let dirty = !changes.dirty.is_empty();
+    (changes, (outcomes, dirty))
 }
 
 /// The source of an error shared by every command of a failed batch.

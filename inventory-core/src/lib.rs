@@ -34,5 +34,6 @@ pub use reservation::{
 pub use retry::RetryPolicy;
 pub use stock::{LocationStock, SkuStock, StockKey, StockLevel};
 pub use store::{
-    assemble, by_key, load_rows, skus_to_lock, AuditStore, ReadMode, RowSource, Store, StoreTx,
+    assemble, by_key, load_rows, run_in_steps, skus_to_lock, AuditStore, Decide, ReadMode,
+    RowSource, Store, StoreTx, UnitFailure,
 };

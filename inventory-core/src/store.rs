@@ -119,6 +119,30 @@ pub trait StoreTx: Send {
     /// commit took effect, every other error means it did not.
     async fn commit(self) -> Result<(), StoreError>;
 
+    /// A whole unit of work: [`load`](StoreTx::load) what `plan` names, hand the
+    /// snapshot to `decide` (pure: no I/O, no waiting), then, unless the changes it
+    /// returns are empty, [`persist_and_commit`](StoreTx::persist_and_commit) them; the
+    /// value `decide` returns with the changes is the unit's result. A backend whose
+    /// connection lives on a thread of its own may run all of it in one visit to that
+    /// thread (the default makes one call per step).
+    ///
+    /// # Errors
+    ///
+    /// [`UnitFailure::Load`] when loading failed (nothing was written);
+    /// [`UnitFailure::Commit`] when persisting or committing failed (as
+    /// `persist_and_commit`: only [`StoreError::Unavailable`] leaves the outcome unknown).
+    async fn run_unit<T: Send + 'static>(
+        mut self,
+        plan: &LoadPlan,
+        now: DateTime<Utc>,
+        decide: Decide<T>,
+    ) -> Result<T, UnitFailure>
+    where
+        Self: Sized,
+    {
+        run_in_steps(self, plan, now, decide).await
+    }
+
     /// [`persist`](StoreTx::persist) then [`commit`](StoreTx::commit); a backend may do
     /// both in one round trip.
     ///
@@ -132,6 +156,41 @@ pub trait StoreTx: Send {
         self.persist(changes).await?;
         self.commit().await
     }
+}
+
+/// [`StoreTx::run_unit`] one step at a time: load, decide, then persist and commit
+/// (what the default does; a backend that overrides it may fall back on this).
+///
+/// # Errors
+///
+/// As [`StoreTx::run_unit`].
+pub async fn run_in_steps<Tx: StoreTx, T: Send + 'static>(
+    mut tx: Tx,
+    plan: &LoadPlan,
+    now: DateTime<Utc>,
+    decide: Decide<T>,
+) -> Result<T, UnitFailure> {
+    let snapshot = tx.load(plan, now).await.map_err(UnitFailure::Load)?;
+    let (changes, value) = decide(snapshot);
+    if !changes.is_empty() {
+        tx.persist_and_commit(&changes)
+            .await
+            .map_err(UnitFailure::Commit)?;
+    }
+    Ok(value)
+}
+
+/// The decision step of [`StoreTx::run_unit`]: the changes to write and the unit's
+/// result, from the loaded snapshot.
+pub type Decide<T> = Box<dyn FnOnce(Snapshot) -> (Changes, T) + Send>;
+
+/// Where [`StoreTx::run_unit`] failed.
+#[derive(Debug)]
+pub enum UnitFailure {
+    /// Loading failed: nothing was written.
+    Load(StoreError),
+    /// Persisting or committing failed.
+    Commit(StoreError),
 }
 
 /// Synchronous row reads inside an open transaction, for backends whose connection is

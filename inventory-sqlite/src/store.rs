@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use inventory_core::decide::{Changes, LoadPlan, Snapshot};
 use inventory_core::{
-    load_rows, AuditStore, LedgerEntry, LocationStock, Reservation, ReservationId, Sku, StockKey,
-    StockLevel, Store, StoreError, StoreTx,
+    load_rows, run_in_steps, AuditStore, Decide, LedgerEntry, LocationStock, Reservation,
+    ReservationId, Sku, StockKey, StockLevel, Store, StoreError, StoreTx, UnitFailure,
 };
 use rusqlite::Connection;
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -155,9 +155,10 @@ impl SqliteStore {
     }
 }
 
-/// A write transaction on the writer connection. `BEGIN IMMEDIATE` goes with its first
-/// statement, so a unit costs two round trips to the writer thread: load, then persist
-/// and commit. Dropping it unfinished rolls back.
+/// A write transaction on the writer connection. A unit of work runs whole in one job
+/// on the writer thread ([`StoreTx::run_unit`]: begin, load, decide, persist, commit);
+/// step by step, `BEGIN IMMEDIATE` goes with the first statement. Dropping it
+/// unfinished rolls back.
 #[derive(Debug)]
 pub struct SqliteTx {
     writer: Worker,
@@ -259,6 +260,76 @@ impl StoreTx for SqliteTx {
         self.call(move |connection| finish(connection, rows::persist(connection, &changes)))
             .await
     }
+
+    /// The whole unit in one job on the writer thread: `BEGIN IMMEDIATE`, load, decide,
+    /// persist, `COMMIT` (or roll back), with no trip back to the caller's task in
+    /// between.
+    async fn run_unit<T: Send + 'static>(
+        mut self,
+        plan: &LoadPlan,
+        now: DateTime<Utc>,
+        decide: Decide<T>,
+    ) -> Result<T, UnitFailure> {
+        if self.begun {
+            // Part of this transaction already ran step by step: finish it that way.
+            return run_in_steps(self, plan, now, decide).await;
+        }
+        self.finished = true;
+        let plan = plan.clone();
+        let ran = self
+            .writer
+            .run(move |connection| Ok(whole_unit(connection, &plan, now, decide)))
+            .await;
+        match ran {
+            Ok(Ok(done)) => done,
+            // The decision panicked: the caller sees the panic, as on every backend.
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            Err(error) => Err(UnitFailure::Load(error)),
+        }
+    }
+}
+
+/// What a panic carries.
+type Panic = Box<dyn std::any::Any + Send>;
+
+/// Runs a unit on the writer connection; whatever does not commit is rolled back. A
+/// panic in `decide` is caught here and handed back, so the writer thread outlives it.
+fn whole_unit<T>(
+    connection: &mut Connection,
+    plan: &LoadPlan,
+    now: DateTime<Utc>,
+    decide: Decide<T>,
+) -> Result<Result<T, UnitFailure>, Panic> {
+    let roll_back = |connection: &Connection| {
+        if !connection.is_autocommit() {
+            let _ = connection.execute_batch("ROLLBACK");
+        }
+    };
+    if let Err(error) = connection.execute_batch("BEGIN IMMEDIATE") {
+        return Ok(Err(UnitFailure::Load(store_error(error))));
+    }
+    let snapshot = match load_rows(&mut rows::Rows(connection), plan, now) {
+        Ok(snapshot) => snapshot,
+        Err(error) => {
+            roll_back(connection);
+            return Ok(Err(UnitFailure::Load(error)));
+        }
+    };
+    let (changes, value) =
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decide(snapshot))) {
+            Ok(decided) => decided,
+            Err(panic) => {
+                roll_back(connection);
+                return Err(panic);
+            }
+        };
+    if changes.is_empty() {
+        roll_back(connection);
+        return Ok(Ok(value));
+    }
+    Ok(finish(connection, rows::persist(connection, &changes))
+        .map(|()| value)
+        .map_err(UnitFailure::Commit))
 }
 
 impl Drop for SqliteTx {
@@ -294,5 +365,49 @@ impl AuditStore for SqliteStore {
             .reader
             .run(|connection| rows::ledger(connection))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use inventory_core::decide::Changes;
+    use inventory_core::{Inventory, LocationId, Quantity};
+
+    /// A decision that panics inside the writer's job reaches the caller as a panic,
+    /// rolls its transaction back, and leaves the writer thread serving later units.
+    #[tokio::test]
+    async fn a_panicking_decision_leaves_the_writer_working() {
+        let store = SqliteStore::temporary(SqliteOptions::default())
+            .await
+            .unwrap();
+        let sku = Sku::new("MUG").unwrap();
+        let plan = LoadPlan {
+            skus: vec![sku.clone()],
+            ..LoadPlan::default()
+        };
+        let tx = store.begin().await.unwrap();
+        let decide: Decide<()> = Box::new(|_snapshot| panic!("a bug in a decision"));
+        let unit = tokio::spawn(async move { tx.run_unit(&plan, Utc::now(), decide).await });
+        assert!(unit.await.unwrap_err().is_panic());
+
+        let tx = store.begin().await.unwrap();
+        let plan = LoadPlan {
+            skus: vec![sku.clone()],
+            ..LoadPlan::default()
+        };
+        let empty: Decide<u8> = Box::new(|_snapshot| (Changes::default(), 7));
+        assert_eq!(tx.run_unit(&plan, Utc::now(), empty).await.unwrap(), 7);
+
+        let inventory = Inventory::new(store);
+        let level = inventory
+            .receive(
+                sku,
+                LocationId::new("main").unwrap(),
+                Quantity::new(3).unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(level.available(), 3);
     }
 }
