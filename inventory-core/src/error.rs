@@ -219,6 +219,16 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// [`StoreError::Contention`] after `attempts` runs that ended in this error (its
+    /// source kept as the last conflict).
+    pub fn after_attempts(self, attempts: u32) -> Self {
+        let source = match self {
+            Self::Conflict(source) | Self::Interrupted(source) => source,
+            other => Box::new(other),
+        };
+        Self::Contention { attempts, source }
+    }
+
     /// Whether running the unit again may succeed.
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::Conflict(_) | Self::Interrupted(_))

@@ -283,14 +283,7 @@ impl<S: Store> Runner<S> {
             let optimistic =
                 std::mem::replace(&mut mode, ReadMode::Locking) == ReadMode::Optimistic;
             let Some(delay) = self.retry.delay_after(attempt) else {
-                let source = match failure.error {
-                    StoreError::Conflict(source) | StoreError::Interrupted(source) => source,
-                    other => Box::new(other),
-                };
-                let error = StoreError::Contention {
-                    attempts: attempt,
-                    source,
-                };
+                let error = failure.error.after_attempts(attempt);
                 return Err(Failure {
                     error,
                     committing: false,

@@ -9,7 +9,7 @@ use tokio::sync::Notify;
 
 use crate::clock::{Clock, SystemClock};
 use crate::decide::{Command, Outcome};
-use crate::error::{DomainError, Result};
+use crate::error::{DomainError, Result, StoreError};
 use crate::group::{GroupCommit, Lanes, Runner};
 use crate::id::{IdempotencyKey, LocationId, ReservationId, Sku};
 use crate::quantity::Quantity;
@@ -341,7 +341,7 @@ impl<S: Store> Inventory<S> {
     /// [`DomainError::UnknownSku`] when it has no row; [`DomainError::Overflow`] when a
     /// total passes `i64::MAX`; storage errors.
     pub async fn stock(&self, sku: &Sku) -> Result<SkuStock> {
-        let rows = self.store().stock(sku).await?;
+        let rows = self.read(|store| store.stock(sku)).await?;
         if rows.is_empty() {
             return Err(DomainError::UnknownSku { sku: sku.clone() }.into());
         }
@@ -354,10 +354,37 @@ impl<S: Store> Inventory<S> {
     ///
     /// [`DomainError::ReservationNotFound`]; storage errors.
     pub async fn reservation(&self, id: ReservationId) -> Result<Reservation> {
-        self.store()
-            .reservation(&id)
+        self.read(|store| store.reservation(&id))
             .await?
             .ok_or_else(|| DomainError::ReservationNotFound { id }.into())
+    }
+
+    /// Runs a read of the store, retried after a transient failure (a dropped
+    /// connection, a busy database) as commands are, by this inventory's
+    /// [`RetryPolicy`]. The read must be safe to repeat.
+    ///
+    /// ```
+    /// use inventory_core::{AuditStore, Inventory, MemoryStore};
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let inventory = Inventory::new(MemoryStore::default());
+    /// let rows = inventory.read(|store| store.all_stock()).await?;
+    /// assert!(rows.is_empty());
+    /// # Ok::<(), inventory_core::StoreError>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The read's error when it is not transient; [`StoreError::Contention`]
+    /// when every run failed transiently.
+    pub async fn read<'a, T, F, Fut>(&'a self, read: F) -> std::result::Result<T, StoreError>
+    where
+        F: Fn(&'a S) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<T, StoreError>> + 'a,
+    {
+        let store = self.store();
+        self.runner.retry.run(|| read(store)).await
     }
 }
 

@@ -1,6 +1,9 @@
 //! The one place transient storage conflicts are retried: [`RetryPolicy`].
 
+use std::future::Future;
 use std::time::Duration;
+
+use crate::error::StoreError;
 
 /// How often and how patiently a unit of work is run again after a transient conflict
 /// (deadlock, serialization failure, busy database).
@@ -48,6 +51,35 @@ impl RetryPolicy {
         let ceiling = self.base_delay.saturating_mul(factor).min(self.max_delay);
         let micros = u64::try_from(ceiling.as_micros()).unwrap_or(u64::MAX);
         Some(Duration::from_micros(fastrand::u64(0..=micros)))
+    }
+}
+
+impl RetryPolicy {
+    /// Runs `operation` (a read, or a statement that is safe to repeat) until it
+    /// succeeds or fails with an error that is not transient, waiting as
+    /// [`delay_after`](RetryPolicy::delay_after) says between runs.
+    ///
+    /// # Errors
+    ///
+    /// The first error that is not transient; [`StoreError::Contention`] when every run
+    /// failed transiently.
+    pub async fn run<T, F, Fut>(&self, mut operation: F) -> Result<T, StoreError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, StoreError>>,
+    {
+        let mut attempt = 1;
+        loop {
+            let error = match operation().await {
+                Err(error) if error.is_transient() => error,
+                done => return done,
+            };
+            let Some(delay) = self.delay_after(attempt) else {
+                return Err(error.after_attempts(attempt));
+            };
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
     }
 }
 

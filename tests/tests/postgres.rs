@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use inventory_core::counting::CountStore;
 use inventory_core::decide::{decide, Command};
 use inventory_core::testkit::invariants::assert_invariants;
 use inventory_core::testkit::race::hot_sku_race;
@@ -218,6 +219,62 @@ async fn terminating_connections_under_load_leaves_everything_whole() {
         "terminated {killed} connections: {} held, {} clean errors",
         totals.0, totals.1
     );
+}
+
+/// Reads while connections are terminated again and again: every read of stock, of a
+/// reservation and of the open investigations answers (a dropped connection is retried
+/// as a command is), none fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_survive_terminated_connections() {
+    let Some(store) = pg::fresh_store(4).await else {
+        return;
+    };
+    let inventory = inventory(store.clone());
+    inventory
+        .receive(sku("A"), loc("main"), qty(10))
+        .await
+        .unwrap();
+    let held = inventory
+        .reserve(order("read-1", &[("A", 2)]))
+        .await
+        .unwrap();
+    let id = held.reservation.id;
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let inventory = inventory.clone();
+            tokio::spawn(async move {
+                for _ in 0..150 {
+                    let stock = inventory.stock(&sku("A")).await.expect("stock read");
+                    assert_eq!(stock.total.reserved, 2);
+                    let found = inventory.reservation(id).await.expect("reservation read");
+                    assert_eq!(found.id, id);
+                    inventory
+                        .read(|store| store.open_investigations())
+                        .await
+                        .expect("investigations read");
+                }
+            })
+        })
+        .collect();
+    let killer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut killed = 0;
+            for _ in 0..25 {
+                tokio::time::sleep(Duration::from_millis(15)).await;
+                killed += pg::terminate_connections(&store).await;
+            }
+            killed
+        })
+    };
+    for reader in readers {
+        tokio::time::timeout(RACE_TIMEOUT, reader)
+            .await
+            .expect("no hang")
+            .expect("every read answered");
+    }
+    let killed = killer.await.unwrap();
+    assert!(killed > 0, "the killer found no connection to terminate");
 }
 
 /// Two app servers (two pools) run the reorder at the same moment, five times over new

@@ -29,7 +29,14 @@ struct FlakyStore {
     gate: Option<Arc<Semaphore>>,
     /// When set, persisting a change to this SKU fails (not transiently).
     poison: Option<Sku>,
+    /// The next `read_failures` stock reads fail as a dropped connection does.
+    read_failures: Arc<AtomicU32>,
+    reads_tried: Arc<AtomicU32>,
 }
+
+#[derive(Debug, thiserror::Error)]
+#[error("connection reset (simulated)")]
+struct Dropped;
 
 #[derive(Debug, thiserror::Error)]
 #[error("poisoned sku (simulated)")]
@@ -59,6 +66,15 @@ impl Store for FlakyStore {
     }
 
     async fn stock(&self, sku: &Sku) -> Result<Vec<LocationStock>, StoreError> {
+        self.reads_tried.fetch_add(1, Ordering::SeqCst);
+        let failing = self
+            .read_failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            });
+        if failing.is_ok() {
+            return Err(StoreError::Interrupted(Box::new(Dropped)));
+        }
         self.inner.stock(sku).await
     }
 
@@ -127,6 +143,30 @@ async fn a_transient_conflict_is_retried_and_applied_once() {
     let ledger = store.ledger().await.unwrap();
     assert_eq!(ledger.len(), 1, "each failed attempt rolled back");
     assert_eq!(h.level("A", "W").await.on_hand, 5);
+}
+
+#[tokio::test]
+async fn a_read_after_a_dropped_connection_is_retried() {
+    let store = FlakyStore::default();
+    let h = Harness::new(store.clone());
+    h.inventory
+        .receive(sku("A"), loc("W"), qty(5))
+        .await
+        .unwrap();
+    store.read_failures.store(3, Ordering::SeqCst);
+    let stock = h.inventory.stock(&sku("A")).await.unwrap();
+    assert_eq!(stock.total.on_hand, 5);
+    assert_eq!(store.reads_tried.load(Ordering::SeqCst), 4);
+
+    let inventory = h.inventory.clone().with_retry(RetryPolicy {
+        attempts: 2,
+        ..RetryPolicy::default()
+    });
+    store.read_failures.store(u32::MAX, Ordering::SeqCst);
+    match inventory.stock(&sku("A")).await {
+        Err(Error::Store(StoreError::Contention { attempts: 2, .. })) => {}
+        other => panic!("expected contention after two reads, got {other:?}"),
+    }
 }
 
 #[tokio::test]

@@ -135,8 +135,7 @@ pub async fn unfreeze<S: ServiceStore>(
     app.inventory.stock(&sku).await?;
     let open: Vec<Investigation> = app
         .inventory
-        .store()
-        .open_investigations()
+        .read(|store| store.open_investigations())
         .await?
         .into_iter()
         .filter(|investigation| investigation.sku == sku)

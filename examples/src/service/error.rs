@@ -160,7 +160,10 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         let message = error.to_string();
         match &error {
-            StoreError::Contention { .. } | StoreError::Unavailable(..) => {
+            StoreError::Contention { .. }
+            | StoreError::Unavailable(..)
+            | StoreError::Conflict(..)
+            | StoreError::Interrupted(..) => {
                 tracing::warn!(error = ?error, "storage busy or unavailable");
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
             }
@@ -219,3 +222,27 @@ pub async fn no_route() -> ApiError {
 
 /// The body of a 2xx answer or an [`ApiError`].
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("connection reset")]
+    struct Reset;
+
+    /// A storage failure a caller can retry is a 503 with `Retry-After`, never a 500.
+    #[test]
+    fn transient_storage_failures_answer_503_with_retry_after() {
+        for error in [
+            StoreError::Interrupted(Box::new(Reset)),
+            StoreError::Conflict(Box::new(Reset)),
+            StoreError::Unavailable(Box::new(Reset)),
+            StoreError::Interrupted(Box::new(Reset)).after_attempts(10),
+        ] {
+            let response = ApiError::from(error).into_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        }
+    }
+}

@@ -199,8 +199,7 @@ async fn health<S: ServiceStore>(State(app): State<AppState<S>>) -> ApiResult<Js
 pub async fn is_frozen<S: ServiceStore>(app: &AppState<S>, sku: &Sku) -> ApiResult<bool> {
     let frozen = app
         .inventory
-        .store()
-        .frozen(std::slice::from_ref(sku))
+        .read(|store| store.frozen(std::slice::from_ref(sku)))
         .await?;
     Ok(frozen.contains(sku))
 }

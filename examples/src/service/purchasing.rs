@@ -81,7 +81,10 @@ pub async fn reorder<S: ServiceStore>(
 pub async fn list<S: ServiceStore>(
     State(app): State<AppState<S>>,
 ) -> ApiResult<Json<Vec<PurchaseOrder>>> {
-    let mut orders = app.inventory.store().all_purchase_orders().await?;
+    let mut orders = app
+        .inventory
+        .read(|store| store.all_purchase_orders())
+        .await?;
     orders.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
     Ok(Json(orders))
 }
@@ -129,8 +132,7 @@ async fn outstanding<S: ServiceStore>(
 ) -> Result<Vec<(Sku, Quantity)>, ApiError> {
     let order = app
         .inventory
-        .store()
-        .purchase_order(&id)
+        .read(|store| store.purchase_order(&id))
         .await?
         .ok_or_else(|| ApiError::from(inventory_core::DomainError::PurchaseOrderNotFound { id }))?;
     let lines = order.outstanding();

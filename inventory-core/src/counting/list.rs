@@ -35,13 +35,14 @@ pub async fn count_list<S>(
 where
     S: AuditStore + DemandStore + CountStore,
 {
-    let store = inventory.store();
-    let rows = store.all_stock().await?;
+    let rows = inventory.read(|store| store.all_stock()).await?;
     let last_day = date.pred_opt().unwrap_or(date);
     let first_day = last_day
         .checked_sub_days(Days::new(REVENUE_WINDOW_DAYS - 1))
         .unwrap_or(last_day);
-    let earned = store.revenue(first_day, last_day).await?;
+    let earned = inventory
+        .read(|store| store.revenue(first_day, last_day))
+        .await?;
     let revenue: BTreeMap<_, Decimal> = rows
         .keys()
         .map(|key| {
@@ -52,7 +53,7 @@ where
         })
         .collect();
     let classes = classify(&revenue, config);
-    let last = store.last_counted().await?;
+    let last = inventory.read(|store| store.last_counted()).await?;
     let items: Vec<CountItem> = rows
         .keys()
         .map(|key| CountItem {
