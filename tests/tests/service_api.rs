@@ -13,7 +13,90 @@ inventory_tests::on_every_backend!(
     holds_expire_and_say_so,
     an_api_token_guards_the_api,
     an_idempotency_key_applies_a_receipt_or_adjustment_once,
+    a_wrong_method_answers_405_as_json_with_allow,
 );
+
+/// Every route called with a method it does not take: 405, the JSON error body, and
+/// the `Allow` header naming what it does take; nothing changes.
+async fn a_wrong_method_answers_405_as_json_with_allow(backend: Backend) {
+    let Some(service) = backend.start_with("").await else {
+        return;
+    };
+    service.receive("TEE", "main", 4).await;
+    let id = "00000000-0000-0000-0000-000000000000";
+    let cases: Vec<(reqwest::Method, String, &str)> = vec![
+        (reqwest::Method::GET, "/v1/receipts".into(), "POST"),
+        (reqwest::Method::PUT, "/v1/adjustments".into(), "POST"),
+        (reqwest::Method::DELETE, "/v1/stock/TEE".into(), "GET"),
+        (reqwest::Method::PUT, "/v1/reservations".into(), "POST"),
+        (
+            reqwest::Method::DELETE,
+            format!("/v1/reservations/{id}"),
+            "GET",
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/v1/reservations/{id}/commit"),
+            "POST",
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/v1/reservations/{id}/ship"),
+            "POST",
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/v1/reservations/{id}/release"),
+            "POST",
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/v1/reservations/{id}/extend"),
+            "POST",
+        ),
+        (reqwest::Method::GET, "/v1/counts".into(), "POST"),
+        (reqwest::Method::POST, "/v1/counts/due".into(), "GET"),
+        (reqwest::Method::GET, "/v1/skus/TEE/unfreeze".into(), "POST"),
+        (
+            reqwest::Method::POST,
+            "/v1/channels/web/stock/TEE".into(),
+            "GET",
+        ),
+        (reqwest::Method::GET, "/v1/reorder/run".into(), "POST"),
+        (reqwest::Method::POST, "/v1/purchase-orders".into(), "GET"),
+        (
+            reqwest::Method::GET,
+            format!("/v1/purchase-orders/{id}/send"),
+            "POST",
+        ),
+        (reqwest::Method::GET, "/v1/webhooks/shopify".into(), "POST"),
+        (reqwest::Method::POST, "/healthz".into(), "GET"),
+        (reqwest::Method::DELETE, "/metrics".into(), "GET"),
+    ];
+    for (method, path, allowed) in cases {
+        let response = service
+            .client
+            .request(method.clone(), service.url(&path))
+            .send()
+            .await
+            .expect("request");
+        let allow = response
+            .headers()
+            .get(reqwest::header::ALLOW)
+            .map(|value| value.to_str().expect("Allow is text").to_owned());
+        let (status, error) = answer(response).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        assert_eq!(error["error"], "method_not_allowed", "{method} {path}");
+        let allow = allow.unwrap_or_else(|| panic!("{method} {path}: no Allow header"));
+        assert!(
+            allow.split(',').any(|m| m.trim() == allowed),
+            "{method} {path}: Allow is {allow:?}"
+        );
+    }
+    let (_, stock) = service.get("/v1/stock/TEE").await;
+    assert_eq!(stock["on_hand"].as_i64(), Some(4));
+    service.stop().await;
+}
 
 async fn stock_endpoints_and_input_errors(backend: Backend) {
     let Some(service) = backend.start_with("").await else {

@@ -1,7 +1,7 @@
 //! The API's error body: `{"error": "<code>", "message": "...", ...context}`.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use inventory_core::{DomainError, Error, StoreError};
@@ -218,6 +218,16 @@ impl From<QueryRejection> for ApiError {
 /// Answers a route that does not exist.
 pub async fn no_route() -> ApiError {
     ApiError::not_found("no such route")
+}
+
+/// Answers a route that exists, called with a method it does not take: 405
+/// `method_not_allowed` (axum adds the `Allow` header with the methods it does take).
+pub async fn wrong_method(method: Method) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed on this route"),
+    )
 }
 
 /// The body of a 2xx answer or an [`ApiError`].

@@ -146,6 +146,7 @@ pub fn router<S: ServiceStore>(state: AppState<S>) -> Router {
         // Webhooks carry their own signature instead of the API token.
         .route("/v1/webhooks/shopify", post(shopify::webhook::<S>))
         .merge(api)
+        .method_not_allowed_fallback(error::wrong_method)
         .route_layer(middleware::from_fn_with_state(metrics, metrics::track))
         .fallback(error::no_route)
         .layer(DefaultBodyLimit::max(config::BODY_BYTES_MAX))
