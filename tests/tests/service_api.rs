@@ -14,7 +14,28 @@ inventory_tests::on_every_backend!(
     an_api_token_guards_the_api,
     an_idempotency_key_applies_a_receipt_or_adjustment_once,
     a_wrong_method_answers_405_as_json_with_allow,
+    a_receipt_that_would_overflow_the_sku_total_is_refused,
 );
+
+/// Two receipts of 2^62 units at two locations: the second would make the SKU's total
+/// pass `i64::MAX`, so it is refused (422, nothing changed) and the SKU stays readable.
+async fn a_receipt_that_would_overflow_the_sku_total_is_refused(backend: Backend) {
+    let Some(service) = backend.start_with("").await else {
+        return;
+    };
+    let units = 1_i64 << 62;
+    let receipt = |location: &str| json!({ "sku": "BIG", "location": location, "quantity": units });
+    let (status, _) = service.post("/v1/receipts", receipt("east")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, error) = service.post("/v1/receipts", receipt("west")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error["error"], "invalid_request");
+    let (status, stock) = service.get("/v1/stock/BIG").await;
+    assert_eq!(status, StatusCode::OK, "the SKU stays readable: {stock}");
+    assert_eq!(stock["on_hand"].as_i64(), Some(units));
+    assert_eq!(stock["locations"].as_array().map(Vec::len), Some(1));
+    service.stop().await;
+}
 
 /// Every route called with a method it does not take: 405, the JSON error body, and
 /// the `Allow` header naming what it does take; nothing changes.

@@ -353,10 +353,39 @@ pub fn decide(
 ) -> Result<Decision, DomainError> {
     let mut draft = snapshot::Draft::new(snapshot, now);
     let outcome = decide_in(&mut draft, command)?;
+    totals_fit(&draft)?;
     Ok(Decision {
         outcome,
         changes: draft.changes,
     })
+}
+
+/// Every SKU whose rows the draft changed keeps totals over its locations that fit an
+/// `i64`: on hand and in transit, each summed over every location (reserved and
+/// committed are parts of on hand, so their totals fit too). A read of the SKU and the
+/// numbers derived from it are computed from these totals, so a command that would make
+/// them overflow is refused here instead of making the SKU unreadable later.
+fn totals_fit(draft: &snapshot::Draft<'_>) -> Result<(), DomainError> {
+    let mut skus: Vec<&Sku> = draft.changes.stock.keys().map(|key| &key.sku).collect();
+    skus.dedup();
+    for sku in skus {
+        let total = draft.locations_of(sku).values().try_fold(
+            (0_i64, 0_i64),
+            |(on_hand, in_transit), level| {
+                Some((
+                    on_hand.checked_add(level.on_hand)?,
+                    in_transit.checked_add(level.in_transit)?,
+                ))
+            },
+        );
+        if total.is_none() {
+            return Err(DomainError::Overflow {
+                sku: sku.clone(),
+                location: None,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Decides `command` on top of what `draft` already holds.

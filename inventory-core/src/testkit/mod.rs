@@ -42,6 +42,7 @@ macro_rules! conformance_suite {
                 receive_creates_row_and_ledger,
                 receive_accumulates_and_totals_locations,
                 receive_overflow_changes_nothing,
+                sku_total_overflow_is_refused,
                 keyed_receipt_applies_once,
                 reused_idempotency_key_is_refused,
                 refused_keyed_movement_leaves_the_key_free,

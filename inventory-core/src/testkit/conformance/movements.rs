@@ -65,6 +65,47 @@ pub async fn receive_overflow_changes_nothing<S: AuditStore>(store: S) {
     assert_invariants(h.inventory.store()).await;
 }
 
+/// Receipts at two locations whose sum over the SKU would pass `i64::MAX`: the second
+/// is refused as an overflow of the SKU's total and changes nothing, and the SKU stays
+/// readable; the same for units in transit.
+pub async fn sku_total_overflow_is_refused<S: AuditStore>(store: S) {
+    let h = Harness::new(store);
+    let half = i64::MAX / 2 + 1;
+    h.stocked("TEE", "east", half).await;
+    let before = h.snapshot().await;
+    let error = h
+        .inventory
+        .receive(sku("TEE"), loc("west"), qty(half))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        domain_error(error),
+        DomainError::Overflow { location: None, .. }
+    ));
+    h.inventory
+        .add_in_transit(sku("TEE"), loc("east"), qty(half))
+        .await
+        .unwrap();
+    let error = h
+        .inventory
+        .add_in_transit(sku("TEE"), loc("west"), qty(half))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        domain_error(error),
+        DomainError::Overflow { location: None, .. }
+    ));
+    let after = h.snapshot().await;
+    assert_eq!(after.ledger.len(), before.ledger.len() + 1);
+    let stock = h
+        .inventory
+        .stock(&sku("TEE"))
+        .await
+        .expect("still readable");
+    assert_eq!((stock.total.on_hand, stock.total.in_transit), (half, half));
+    assert_invariants(h.inventory.store()).await;
+}
+
 /// Units in transit are not sellable; receiving them moves them to `on_hand`.
 pub async fn transit_moves_units_to_on_hand<S: AuditStore>(store: S) {
     let h = Harness::new(store);
