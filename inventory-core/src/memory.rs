@@ -174,6 +174,16 @@ impl Store for MemoryStore {
     async fn reservation(&self, id: &ReservationId) -> Result<Option<Reservation>, StoreError> {
         Ok(self.state.lock().await.reservations.get(id).cloned())
     }
+
+    async fn next_expiry(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let state = self.state.lock().await;
+        Ok(state
+            .reservations
+            .values()
+            .filter(|reservation| reservation.status == ReservationStatus::Active)
+            .map(|reservation| reservation.expires_at)
+            .min())
+    }
 }
 
 impl RowSource for MemoryState {

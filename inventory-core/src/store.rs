@@ -83,6 +83,14 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// [`StoreError`] when the read fails.
     async fn reservation(&self, id: &ReservationId) -> Result<Option<Reservation>, StoreError>;
+
+    /// When the next active hold runs out: the earliest `expires_at` of an active
+    /// reservation (`None` when there is none). An expiry sweeper sleeps until then.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the read fails.
+    async fn next_expiry(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
 }
 
 /// An open transaction. What [`load`](StoreTx::load) returns stays locked until

@@ -171,6 +171,16 @@ pub(crate) fn reservation(
     raw.map(RawReservation::into_reservation).transpose()
 }
 
+/// The earliest expiry of an active reservation (on the partial index
+/// `reservations_due`).
+pub(crate) fn next_expiry(connection: &Connection) -> Result<Option<DateTime<Utc>>> {
+    let earliest: Option<i64> = connection
+        .prepare_cached("SELECT MIN(expires_at) FROM reservations WHERE status = 'active'")
+        .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
+        .map_err(store_error)?;
+    earliest.map(time).transpose()
+}
+
 /// The reservations with these ids that exist.
 pub(crate) fn reservations(
     connection: &Connection,

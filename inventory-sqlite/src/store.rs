@@ -228,6 +228,13 @@ impl Store for SqliteStore {
             .run(move |connection| rows::reservation(connection, id))
             .await
     }
+
+    async fn next_expiry(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.shared
+            .reader
+            .run(|connection| rows::next_expiry(connection))
+            .await
+    }
 }
 
 #[async_trait]

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use inventory_core::{
     AuditStore, LedgerEntry, LocationStock, ReadMode, Reservation, ReservationId, Sku, StockKey,
     StockLevel, Store, StoreError,
@@ -179,6 +180,14 @@ impl Store for PgStore {
             })
             .await?;
         found.as_ref().map(rows::reservation).transpose()
+    }
+
+    async fn next_expiry(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.retrying(|| {
+            sqlx::query_scalar("SELECT MIN(expires_at) FROM reservations WHERE status = 'active'")
+                .fetch_one(&self.pool)
+        })
+        .await
     }
 }
 

@@ -81,6 +81,10 @@ impl Store for FlakyStore {
     async fn reservation(&self, id: &ReservationId) -> Result<Option<Reservation>, StoreError> {
         self.inner.reservation(id).await
     }
+
+    async fn next_expiry(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.inner.next_expiry().await
+    }
 }
 
 #[async_trait]

@@ -74,6 +74,7 @@ macro_rules! conformance_suite {
                 commit_after_expiry_is_refused,
                 reserve_reclaims_expired_holds,
                 expiry_sweep_respects_its_limit,
+                next_expiry_is_the_earliest_active_hold,
                 expired_hold_can_still_be_released,
                 changes_mark_skus_dirty_in_their_transaction,
                 sync_pushes_buffered_numbers_once,

@@ -167,3 +167,29 @@ pub async fn expired_hold_can_still_be_released<S: AuditStore>(store: S) {
     assert!(h.inventory.expire_due(10).await.unwrap().is_empty());
     assert_invariants(h.inventory.store()).await;
 }
+
+/// The store names when the next active hold runs out: none before any hold, the
+/// earliest active one (extensions counted), and none once every hold is committed or
+/// released.
+pub async fn next_expiry_is_the_earliest_active_hold<S: AuditStore>(store: S) {
+    let h = Harness::new(store);
+    h.stocked("TEE", "main", 5).await;
+    let store = h.inventory.store();
+    assert_eq!(store.next_expiry().await.unwrap(), None);
+    let later = h
+        .held(order("later", &[("TEE", 1)]).with_ttl(2 * MINUTE))
+        .await;
+    let sooner = h
+        .held(order("sooner", &[("TEE", 1)]).with_ttl(MINUTE))
+        .await;
+    assert_eq!(store.next_expiry().await.unwrap(), Some(sooner.expires_at));
+    let extended = h.inventory.extend(sooner.id, 3 * MINUTE).await.unwrap();
+    assert_eq!(store.next_expiry().await.unwrap(), Some(later.expires_at));
+    h.inventory.commit(later.id).await.unwrap();
+    assert_eq!(
+        store.next_expiry().await.unwrap(),
+        Some(extended.expires_at)
+    );
+    h.inventory.release(sooner.id).await.unwrap();
+    assert_eq!(store.next_expiry().await.unwrap(), None);
+}
