@@ -15,7 +15,51 @@ inventory_tests::on_every_backend!(
     an_idempotency_key_applies_a_receipt_or_adjustment_once,
     a_wrong_method_answers_405_as_json_with_allow,
     a_receipt_that_would_overflow_the_sku_total_is_refused,
+    an_expired_hold_stops_counting_within_a_second,
 );
+
+/// With a 60-second sweep interval, a 1-second hold stops counting in stock within a
+/// second of its time (the sweeper wakes at the next expiry), also when it is made while
+/// the sweeper sleeps towards a later one.
+async fn an_expired_hold_stops_counting_within_a_second(backend: Backend) {
+    let Some(service) = backend.start_with("sweep_interval_seconds = 60").await else {
+        return;
+    };
+    service.receive("TEE", "main", 3).await;
+    let mut short = order("short-1", "TEE", 2);
+    short["ttl_seconds"] = json!(1);
+    let (status, held) = service.post("/v1/reservations", short).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, stock) = service.get("/v1/stock/TEE").await;
+    assert_eq!(stock["reserved"].as_i64(), Some(2));
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    let (_, stock) = service.get("/v1/stock/TEE").await;
+    assert_eq!(
+        (stock["reserved"].as_i64(), stock["available"].as_i64()),
+        (Some(0), Some(3)),
+        "a second after its expiry the hold still counts: {stock}"
+    );
+    let id = held["id"].as_str().expect("id");
+    let (_, read) = service.get(&format!("/v1/reservations/{id}")).await;
+    assert_eq!(read["status"], "expired");
+
+    let mut long = order("long-1", "TEE", 1);
+    long["ttl_seconds"] = json!(600);
+    assert_eq!(
+        service.post("/v1/reservations", long).await.0,
+        StatusCode::CREATED
+    );
+    let mut short = order("short-2", "TEE", 1);
+    short["ttl_seconds"] = json!(1);
+    assert_eq!(
+        service.post("/v1/reservations", short).await.0,
+        StatusCode::CREATED
+    );
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    let (_, stock) = service.get("/v1/stock/TEE").await;
+    assert_eq!(stock["reserved"].as_i64(), Some(1), "{stock}");
+    service.stop().await;
+}
 
 /// Two receipts of 2^62 units at two locations: the second would make the SKU's total
 /// pass `i64::MAX`, so it is refused (422, nothing changed) and the SKU stays readable.

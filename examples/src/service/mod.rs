@@ -10,6 +10,7 @@ pub mod channel_http;
 pub mod config;
 mod counts;
 pub mod error;
+pub mod expiry;
 pub mod metrics;
 mod purchasing;
 mod reservations;
@@ -66,6 +67,8 @@ pub struct AppState<S: ServiceStore> {
     pub metrics: Arc<Metrics>,
     /// Webhook ids already applied.
     pub webhooks: Arc<SeenWebhooks>,
+    /// Wakes the expiry sweeper for a hold that runs out sooner than it planned.
+    pub expiry: Arc<expiry::ExpiryAlarm>,
 }
 
 impl<S: ServiceStore> Clone for AppState<S> {
@@ -76,6 +79,7 @@ impl<S: ServiceStore> Clone for AppState<S> {
             config: Arc::clone(&self.config),
             metrics: Arc::clone(&self.metrics),
             webhooks: Arc::clone(&self.webhooks),
+            expiry: Arc::clone(&self.expiry),
         }
     }
 }

@@ -18,11 +18,9 @@ use tokio::task::JoinHandle;
 
 use super::channel_http::HttpChannel;
 use super::config::{ConfigError, ServiceConfig, Settings};
+use super::expiry::{self, ExpiryAlarm};
 use super::metrics::Metrics;
 use super::{router, AppState, SeenWebhooks, ServiceStore};
-
-/// Most holds one sweep releases per transaction.
-const SWEEP_BATCH: usize = 500;
 
 /// The service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -155,13 +153,14 @@ pub async fn start<S: ServiceStore>(
     }
     let worker = Arc::new(builder.spawn());
     let (shutdown, stopping) = watch::channel(false);
+    let expiry = Arc::new(ExpiryAlarm::default());
     let background = [
-        tokio::spawn({
-            let inventory = inventory.clone();
-            every(config.sweep_interval(), stopping.clone(), move || {
-                sweep(inventory.clone())
-            })
-        }),
+        tokio::spawn(expiry::run(
+            inventory.clone(),
+            Arc::clone(&expiry),
+            config.sweep_interval(),
+            stopping.clone(),
+        )),
         tokio::spawn({
             let worker = Arc::clone(&worker);
             every(config.reconcile_interval(), stopping.clone(), move || {
@@ -175,6 +174,7 @@ pub async fn start<S: ServiceStore>(
         config: Arc::new(config),
         metrics,
         webhooks: Arc::new(SeenWebhooks::default()),
+        expiry,
     };
     let app = router(state);
     let mut stopped = stopping;
@@ -218,25 +218,6 @@ async fn every<F, Fut>(
         tokio::select! {
             () = work() => {}
             _ = stopping.wait_for(|stop| *stop) => return,
-        }
-    }
-}
-
-/// Releases every hold past its time, a batch per transaction.
-async fn sweep<S: ServiceStore>(inventory: Inventory<S>) {
-    loop {
-        match inventory.expire_due(SWEEP_BATCH).await {
-            Ok(expired) if expired.is_empty() => return,
-            Ok(expired) => {
-                tracing::info!(count = expired.len(), "expired holds released");
-                if expired.len() < SWEEP_BATCH {
-                    return;
-                }
-            }
-            Err(error) => {
-                tracing::warn!(%error, "expiry sweep failed; next tick retries");
-                return;
-            }
         }
     }
 }

@@ -16,13 +16,20 @@ fn find(draft: &Draft<'_>, id: &ReservationId) -> Result<Reservation, DomainErro
         .ok_or(DomainError::ReservationNotFound { id: *id })
 }
 
-/// The reservation, if it is active and its hold has not run out.
+/// The reservation, if it is active and its hold has not run out. A hold past its time
+/// is refused as expired whether or not the sweep has written it so yet.
 fn live_hold(
     draft: &Draft<'_>,
     id: &ReservationId,
     wanted: Transition,
 ) -> Result<Reservation, DomainError> {
     let reservation = find(draft, id)?;
+    if reservation.status == ReservationStatus::Expired {
+        return Err(DomainError::Expired {
+            id: *id,
+            expired_at: reservation.expires_at,
+        });
+    }
     if reservation.status != ReservationStatus::Active {
         return Err(DomainError::InvalidState {
             id: *id,

@@ -158,7 +158,8 @@ pub struct ServiceConfig {
     /// Hold time of reservations made by Shopify's `orders/create` (default 7 days: the
     /// order is placed and paid, it waits for fulfilment).
     pub shopify_hold_seconds: Option<u64>,
-    /// Seconds between expiry sweeps (default 5).
+    /// Longest sleep of the expiry sweeper, in seconds (default 5); it also wakes when
+    /// the next hold runs out.
     pub sweep_interval_seconds: Option<u64>,
     /// Seconds between full reconciliations of every channel (default 3,600; one also
     /// runs at start).
@@ -266,7 +267,7 @@ impl ServiceConfig {
         Duration::from_secs(self.reconcile_interval_seconds.unwrap_or(3_600).max(1))
     }
 
-    /// Time between expiry sweeps.
+    /// Longest time between expiry sweeps.
     pub fn sweep_interval(&self) -> Duration {
         Duration::from_secs(self.sweep_interval_seconds.unwrap_or(5).max(1))
     }

@@ -93,15 +93,17 @@ pub async fn commit_after_expiry_is_refused<S: AuditStore>(store: S) {
     let hold = h.held(order("o1", &[("TEE", 2)]).with_ttl(MINUTE)).await;
     h.advance(MINUTE);
     let before = h.snapshot().await;
+    let expired = DomainError::Expired {
+        id: hold.id,
+        expired_at: hold.expires_at,
+    };
     let error = h.inventory.commit(hold.id).await.unwrap_err();
-    assert_eq!(
-        domain_error(error),
-        DomainError::Expired {
-            id: hold.id,
-            expired_at: hold.expires_at,
-        }
-    );
+    assert_eq!(domain_error(error), expired);
     assert_eq!(h.snapshot().await, before);
+    // The same answer once the sweep has written the expiry.
+    assert_eq!(h.inventory.expire_due(10).await.unwrap(), vec![hold.id]);
+    let error = h.inventory.commit(hold.id).await.unwrap_err();
+    assert_eq!(domain_error(error), expired);
 }
 
 /// A reserve that finds too little stock expires overdue holds on its SKUs first; one
