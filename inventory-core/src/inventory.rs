@@ -313,6 +313,17 @@ impl<S: Store> Inventory<S> {
         reservation_of(self.execute(Command::Ship { id }).await?)
     }
 
+    /// Fulfils an order in one transaction: an active hold is committed and shipped, a
+    /// committed reservation shipped. No crash can leave it committed but not shipped.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::ReservationNotFound`], [`DomainError::InvalidState`] (shipped,
+    /// released), [`DomainError::Expired`]; storage errors.
+    pub async fn fulfil(&self, id: ReservationId) -> Result<Reservation> {
+        reservation_of(self.execute(Command::Fulfil { id }).await?)
+    }
+
     /// Cancels an active or committed reservation; its units are available again.
     ///
     /// # Errors

@@ -95,6 +95,8 @@ pub enum Transition {
     Release,
     /// Lengthen an active hold.
     Extend,
+    /// Commit and ship at once.
+    Fulfil,
 }
 
 impl fmt::Display for Transition {
@@ -104,6 +106,7 @@ impl fmt::Display for Transition {
             Self::Ship => "ship",
             Self::Release => "release",
             Self::Extend => "extend",
+            Self::Fulfil => "fulfil",
         })
     }
 }

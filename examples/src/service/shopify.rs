@@ -1,5 +1,5 @@
 //! Shopify-style order webhooks: `orders/create` reserves, `orders/cancelled`
-//! releases, `orders/fulfilled` commits and ships.
+//! releases, `orders/fulfilled` commits and ships in one transaction.
 //!
 //! Each delivery is checked against `X-Shopify-Hmac-Sha256` (base64 HMAC-SHA256 of the
 //! raw body with the shared secret, compared in constant time) before anything else.
@@ -249,8 +249,9 @@ async fn created<S: ServiceStore>(app: &AppState<S>, order: &ShopifyOrder) -> Re
 }
 
 /// `orders/cancelled` (`Transition::Release`) or `orders/fulfilled`
-/// (`Transition::Ship`, committing first when needed); an order already there is a
-/// duplicate delivery.
+/// (`Transition::Ship`: committed and shipped in one transaction by
+/// [`Inventory::fulfil`](inventory_core::Inventory::fulfil)); an order already there is
+/// a duplicate delivery.
 async fn settled<S: ServiceStore>(
     app: &AppState<S>,
     order: &ShopifyOrder,
@@ -267,11 +268,7 @@ async fn settled<S: ServiceStore>(
         (Transition::Release, _) | (Transition::Ship, Shipped) => {
             return Ok(json!({ "status": "duplicate", "reservation_status": current }));
         }
-        (_, Active) => match app.inventory.commit(id).await {
-            Ok(_) => app.inventory.ship(id).await,
-            Err(error) => Err(error),
-        },
-        (_, Committed) => app.inventory.ship(id).await,
+        (_, Active | Committed) => app.inventory.fulfil(id).await,
         (_, current) => Err(DomainError::InvalidState {
             id,
             current,

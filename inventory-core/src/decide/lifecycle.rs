@@ -121,6 +121,25 @@ pub(crate) fn ship(draft: &mut Draft<'_>, id: &ReservationId) -> Result<Reservat
     )
 }
 
+/// Ships an active hold (committing it first, in the same decision) or a committed
+/// reservation.
+pub(crate) fn fulfil(
+    draft: &mut Draft<'_>,
+    id: &ReservationId,
+) -> Result<Reservation, DomainError> {
+    let current = find(draft, id)?.status;
+    if current == ReservationStatus::Active || current == ReservationStatus::Expired {
+        commit(draft, id)?;
+    } else if current != ReservationStatus::Committed {
+        return Err(DomainError::InvalidState {
+            id: *id,
+            current,
+            wanted: Transition::Fulfil,
+        });
+    }
+    ship(draft, id)
+}
+
 /// Cancels an active or committed reservation, giving its units back to available.
 /// An active hold past its expiry may still be released.
 pub(crate) fn release(

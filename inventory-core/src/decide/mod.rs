@@ -102,6 +102,12 @@ pub enum Command {
         /// The reservation.
         id: ReservationId,
     },
+    /// Commit an active hold and ship it, or ship a committed reservation, in one
+    /// transaction: an order fulfilled in one go.
+    Fulfil {
+        /// The reservation.
+        id: ReservationId,
+    },
     /// Cancel an active or committed reservation.
     Release {
         /// The reservation.
@@ -253,6 +259,7 @@ impl Command {
             Self::Extend { id, .. }
             | Self::Commit { id }
             | Self::Ship { id }
+            | Self::Fulfil { id }
             | Self::Release { id } => {
                 plan.reservations = vec![*id];
             }
@@ -413,6 +420,7 @@ fn decide_in(draft: &mut snapshot::Draft<'_>, command: &Command) -> Result<Outco
         Command::Extend { id, ttl } => Outcome::Reservation(lifecycle::extend(draft, id, *ttl)?),
         Command::Commit { id } => Outcome::Reservation(lifecycle::commit(draft, id)?),
         Command::Ship { id } => Outcome::Reservation(lifecycle::ship(draft, id)?),
+        Command::Fulfil { id } => Outcome::Reservation(lifecycle::fulfil(draft, id)?),
         Command::Release { id } => Outcome::Reservation(lifecycle::release(draft, id)?),
         Command::ExpireDue { limit } => {
             let limit = (*limit).min(EXPIRE_BATCH_MAX);

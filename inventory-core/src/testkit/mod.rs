@@ -68,6 +68,7 @@ macro_rules! conformance_suite {
                 release_returns_units_from_active_and_committed,
                 wrong_state_transitions_are_refused,
                 unknown_reservations_are_refused,
+                fulfil_commits_and_ships_at_once,
                 holds_expire_after_the_default_ttl,
                 custom_ttl_and_extend,
                 extend_refuses_expired_and_never_shortens,

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::error::DomainError;
 use crate::id::{OrderId, ReservationId};
+use crate::ledger::Movement;
 use crate::reservation::{ReservationStatus, Transition};
 use crate::store::AuditStore;
 use crate::testkit::invariants::assert_invariants;
@@ -93,6 +94,8 @@ pub async fn wrong_state_transitions_are_refused<S: AuditStore>(store: S) {
         (released, Transition::Commit, ReservationStatus::Released),
         (released, Transition::Ship, ReservationStatus::Released),
         (released, Transition::Extend, ReservationStatus::Released),
+        (shipped, Transition::Fulfil, ReservationStatus::Shipped),
+        (released, Transition::Fulfil, ReservationStatus::Released),
     ];
     for (id, wanted, current) in cases {
         let result = match wanted {
@@ -100,6 +103,7 @@ pub async fn wrong_state_transitions_are_refused<S: AuditStore>(store: S) {
             Transition::Ship => h.inventory.ship(id).await,
             Transition::Release => h.inventory.release(id).await,
             Transition::Extend => h.inventory.extend(id, Duration::from_secs(60)).await,
+            Transition::Fulfil => h.inventory.fulfil(id).await,
         };
         assert_eq!(
             domain_error(result.unwrap_err()),
@@ -124,6 +128,7 @@ pub async fn unknown_reservations_are_refused<S: AuditStore>(store: S) {
         h.inventory.ship(id).await,
         h.inventory.release(id).await,
         h.inventory.extend(id, Duration::from_secs(60)).await,
+        h.inventory.fulfil(id).await,
         h.inventory.reservation(id).await,
     ];
     for result in results {
@@ -133,4 +138,49 @@ pub async fn unknown_reservations_are_refused<S: AuditStore>(store: S) {
         );
     }
     assert_eq!(h.snapshot().await, before);
+}
+
+/// Fulfil ships an order in one transaction: an active hold is committed and shipped
+/// (two ledger entries per line, one commit), a committed one shipped; a hold past its
+/// time is refused as expired and nothing changes.
+pub async fn fulfil_commits_and_ships_at_once<S: AuditStore>(store: S) {
+    let h = Harness::new(store);
+    h.stocked("TEE", "main", 10).await;
+    h.stocked("MUG", "main", 10).await;
+    let active = h.held(order("active", &[("TEE", 2), ("MUG", 1)])).await;
+    let before = h.snapshot().await;
+    let shipped = h.inventory.fulfil(active.id).await.unwrap();
+    assert_eq!(shipped.status, ReservationStatus::Shipped);
+    let after = h.snapshot().await;
+    assert_eq!(after.ledger.len(), before.ledger.len() + 4);
+    let movements: Vec<_> = after
+        .ledger
+        .iter()
+        .filter(|entry| entry.reservation_id == Some(active.id))
+        .filter(|entry| entry.movement != Movement::Reserved)
+        .map(|entry| (entry.key.sku.to_string(), entry.movement))
+        .collect();
+    assert_eq!(movements.len(), 4, "{movements:?}");
+    for sku in ["TEE", "MUG"] {
+        assert!(movements.contains(&(sku.to_owned(), Movement::Committed)));
+        assert!(movements.contains(&(sku.to_owned(), Movement::Shipped)));
+    }
+    let tee = h.level("TEE", "main").await;
+    assert_eq!((tee.on_hand, tee.reserved, tee.committed), (8, 0, 0));
+
+    let committed = h.held(order("committed", &[("TEE", 1)])).await;
+    h.inventory.commit(committed.id).await.unwrap();
+    let shipped = h.inventory.fulfil(committed.id).await.unwrap();
+    assert_eq!(shipped.status, ReservationStatus::Shipped);
+    assert_eq!(h.level("TEE", "main").await.on_hand, 7);
+
+    let late = h
+        .held(order("late", &[("TEE", 1)]).with_ttl(Duration::from_secs(60)))
+        .await;
+    h.advance(Duration::from_secs(60));
+    let before = h.snapshot().await;
+    let error = h.inventory.fulfil(late.id).await.unwrap_err();
+    assert!(matches!(domain_error(error), DomainError::Expired { .. }));
+    assert_eq!(h.snapshot().await, before);
+    assert_invariants(h.inventory.store()).await;
 }
