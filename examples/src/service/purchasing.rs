@@ -106,15 +106,16 @@ pub async fn transition<S: ServiceStore>(
         "cancel" => inventory.cancel_purchase_order(id).await?,
         "receive" => {
             let body: ReceiveBody = optional_body(&body)?;
-            let lines = if body.lines.is_empty() {
-                outstanding(&app, id).await?
+            if body.lines.is_empty() {
+                inventory.receive_outstanding(id).await?
             } else {
-                body.lines
+                let lines = body
+                    .lines
                     .iter()
                     .map(|line| Ok((sku(&line.sku)?, Quantity::new(line.quantity)?)))
-                    .collect::<Result<Vec<_>, ApiError>>()?
-            };
-            inventory.receive_purchase_order(id, lines).await?
+                    .collect::<Result<Vec<_>, ApiError>>()?;
+                inventory.receive_purchase_order(id, lines).await?
+            }
         }
         other => {
             return Err(ApiError::not_found(format!(
@@ -123,23 +124,4 @@ pub async fn transition<S: ServiceStore>(
         }
     };
     Ok(Json(order))
-}
-
-/// Every unit still expected on an order.
-async fn outstanding<S: ServiceStore>(
-    app: &AppState<S>,
-    id: PurchaseOrderId,
-) -> Result<Vec<(Sku, Quantity)>, ApiError> {
-    let order = app
-        .inventory
-        .read(|store| store.purchase_order(&id))
-        .await?
-        .ok_or_else(|| ApiError::from(inventory_core::DomainError::PurchaseOrderNotFound { id }))?;
-    let lines = order.outstanding();
-    if lines.is_empty() {
-        return Err(ApiError::invalid_state(format!(
-            "purchase order {id} has nothing outstanding"
-        )));
-    }
-    Ok(lines)
 }

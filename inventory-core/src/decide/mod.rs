@@ -142,6 +142,11 @@ pub enum Command {
         /// Units received per SKU.
         lines: Vec<(Sku, Quantity)>,
     },
+    /// Receive every unit still expected on a shipped order, in one transaction.
+    ReceiveOutstanding {
+        /// The order.
+        id: PurchaseOrderId,
+    },
     /// Close a received or partly received order.
     ClosePurchaseOrder {
         /// The order.
@@ -270,6 +275,7 @@ impl Command {
             Self::SendPurchaseOrder { id }
             | Self::ShipPurchaseOrder { id }
             | Self::ReceivePurchaseOrder { id, .. }
+            | Self::ReceiveOutstanding { id }
             | Self::ClosePurchaseOrder { id }
             | Self::CancelPurchaseOrder { id } => plan.purchase_orders = vec![*id],
             Self::Once {
@@ -433,6 +439,9 @@ fn decide_in(draft: &mut snapshot::Draft<'_>, command: &Command) -> Result<Outco
         Command::ShipPurchaseOrder { id } => Outcome::PurchaseOrder(purchase::ship(draft, id)?),
         Command::ReceivePurchaseOrder { id, lines } => {
             Outcome::PurchaseOrder(purchase::receive(draft, id, lines)?)
+        }
+        Command::ReceiveOutstanding { id } => {
+            Outcome::PurchaseOrder(purchase::receive_outstanding(draft, id)?)
         }
         Command::ClosePurchaseOrder { id } => Outcome::PurchaseOrder(purchase::close(draft, id)?),
         Command::CancelPurchaseOrder { id } => Outcome::PurchaseOrder(purchase::cancel(draft, id)?),

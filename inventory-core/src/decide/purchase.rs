@@ -155,6 +155,15 @@ pub(crate) fn receive(
     ))
 }
 
+/// Receives every unit still expected on a shipped order.
+pub(crate) fn receive_outstanding(
+    draft: &mut Draft<'_>,
+    id: &PurchaseOrderId,
+) -> Result<PurchaseOrder, DomainError> {
+    let lines = find(draft, id, Wanted::Receive, &[Status::Shipped])?.outstanding();
+    receive(draft, id, &lines)
+}
+
 /// Received (or shipped and partly received) to closed; units that never arrived are
 /// written off from in transit.
 pub(crate) fn close(

@@ -184,6 +184,16 @@ impl<S: Store> Inventory<S> {
         )
     }
 
+    /// Receives every unit still expected on a shipped order, in one transaction (the
+    /// order is read and received under the same lock).
+    ///
+    /// # Errors
+    ///
+    /// As [`Inventory::send_purchase_order`].
+    pub async fn receive_outstanding(&self, id: PurchaseOrderId) -> Result<PurchaseOrder> {
+        purchase_order(self.execute(Command::ReceiveOutstanding { id }).await?)
+    }
+
     /// Closes a received or partly received order, writing off what never arrived.
     ///
     /// # Errors

@@ -63,6 +63,44 @@ async fn draft<S: AuditStore>(
     }
 }
 
+/// An order from `acme` with `lines`, sent, shipped, and 6 units of TEE received.
+async fn partly_received<S: AuditStore>(h: &Harness<S>, lines: &[(&str, i64)]) -> PurchaseOrder {
+    let po = draft(h, "acme", lines).await;
+    h.inventory.send_purchase_order(po.id).await.unwrap();
+    h.inventory.ship_purchase_order(po.id).await.unwrap();
+    h.inventory
+        .receive_purchase_order(po.id, vec![(sku("TEE"), qty(6))])
+        .await
+        .unwrap()
+}
+
+/// Receiving everything outstanding takes what is still expected on every line in one
+/// transaction (after a partial receipt, only the rest), completes the order, and is
+/// refused with nothing changed once nothing is expected.
+pub async fn receiving_everything_outstanding_completes_an_order<S: AuditStore + PurchaseStore>(
+    store: S,
+) {
+    let h = Harness::new(store);
+    let po = partly_received(&h, &[("TEE", 10), ("MUG", 4)]).await;
+    let received = h.inventory.receive_outstanding(po.id).await.unwrap();
+    assert_eq!(received.status, Status::Received);
+    assert!(received.outstanding().is_empty());
+    let (tee, mug) = (h.level("TEE", "main").await, h.level("MUG", "main").await);
+    assert_eq!((tee.on_hand, tee.in_transit), (10, 0));
+    assert_eq!((mug.on_hand, mug.in_transit), (4, 0));
+    let before = h.snapshot().await;
+    assert_eq!(
+        domain_error(h.inventory.receive_outstanding(po.id).await.unwrap_err()),
+        DomainError::InvalidPurchaseOrderState {
+            id: po.id,
+            current: Status::Received,
+            wanted: Wanted::Receive
+        }
+    );
+    assert_eq!(h.snapshot().await, before);
+    assert_invariants(h.inventory.store()).await;
+}
+
 /// draft -> sent -> shipped (in transit) -> partial and full receipts (on hand) ->
 /// closed, with every wrong transition refused and nothing changed by a refusal.
 pub async fn purchase_orders_move_stock_through_their_lifecycle<S: AuditStore + PurchaseStore>(
@@ -165,13 +203,7 @@ pub async fn closing_early_writes_off_and_cancel_moves_nothing<S: AuditStore + P
     store: S,
 ) {
     let h = Harness::new(store);
-    let po = draft(&h, "acme", &[("TEE", 10)]).await;
-    h.inventory.send_purchase_order(po.id).await.unwrap();
-    h.inventory.ship_purchase_order(po.id).await.unwrap();
-    h.inventory
-        .receive_purchase_order(po.id, vec![(sku("TEE"), qty(6))])
-        .await
-        .unwrap();
+    let po = partly_received(&h, &[("TEE", 10)]).await;
     h.inventory.close_purchase_order(po.id).await.unwrap();
     let tee = h.level("TEE", "main").await;
     assert_eq!((tee.on_hand, tee.in_transit), (6, 0));
