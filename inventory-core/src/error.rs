@@ -133,6 +133,12 @@ pub enum DomainError {
         /// The id asked for.
         id: InvestigationId,
     },
+    /// The SKU has no open investigation to resolve.
+    #[error("{sku} has no open investigation")]
+    NoOpenInvestigation {
+        /// The SKU.
+        sku: Sku,
+    },
     /// The investigation was already resolved.
     #[error("investigation {id} is already resolved")]
     InvestigationResolved {

@@ -4,11 +4,11 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::Json;
 use chrono::NaiveDate;
-use inventory_core::counting::{count_list, CountAction, CountItem, Investigation};
+use inventory_core::counting::{count_list, CountAction, CountItem};
 use inventory_core::{LocationId, ReservationId, Sku};
 use serde::{Deserialize, Serialize};
 
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
 use super::views::{location, sku};
 use super::{is_frozen, optional_body, AppState, Body, Path, Query, ServiceStore};
 
@@ -132,29 +132,7 @@ pub async fn unfreeze<S: ServiceStore>(
     for recount in &body.recounts {
         recounts.insert(location(&recount.location)?, recount.counted);
     }
-    app.inventory.stock(&sku).await?;
-    let open: Vec<Investigation> = app
-        .inventory
-        .read(|store| store.open_investigations())
-        .await?
-        .into_iter()
-        .filter(|investigation| investigation.sku == sku)
-        .collect();
-    if open.is_empty() {
-        return Err(
-            ApiError::invalid_state(format!("sku {sku} has no open investigation"))
-                .with("sku", sku.as_str()),
-        );
-    }
-    let mut resolved = Vec::with_capacity(open.len());
-    for investigation in open {
-        let recount = recounts.get(&investigation.location).copied();
-        resolved.push(
-            app.inventory
-                .resolve_investigation(investigation.id, recount, by)
-                .await?,
-        );
-    }
+    let resolved = app.inventory.unfreeze(sku.clone(), recounts, by).await?;
     let frozen = is_frozen(&app, &sku).await?;
     Ok(Json(serde_json::json!({
         "sku": sku,

@@ -128,6 +128,9 @@ impl From<DomainError> for ApiError {
             DomainError::InvestigationResolved { id } => {
                 Self::invalid_state(message).with("id", id.to_string())
             }
+            DomainError::NoOpenInvestigation { sku } => {
+                Self::invalid_state(message).with("sku", sku.as_str())
+            }
             DomainError::InsufficientInTransit { sku, .. } => {
                 Self::invalid_state(message).with("sku", sku.as_str())
             }

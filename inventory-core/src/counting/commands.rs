@@ -1,5 +1,7 @@
 //! The count commands on [`Inventory`].
 
+use std::collections::BTreeMap;
+
 use crate::decide::{Command, Outcome};
 use crate::error::Result;
 use crate::id::{LocationId, Sku};
@@ -63,6 +65,33 @@ impl<S: Store> Inventory<S> {
         match self.execute(command).await? {
             Outcome::Resolved(investigation) => Ok(investigation),
             other => unreachable!("a resolution decided {other:?}"),
+        }
+    }
+
+    /// Resolves every open investigation of `sku` in one transaction, each after the
+    /// recount `recounts` names for its location (if any): the SKU sells again.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::UnknownSku`](crate::DomainError::UnknownSku),
+    /// [`DomainError::NoOpenInvestigation`](crate::DomainError::NoOpenInvestigation),
+    /// [`DomainError::InvalidRequest`](crate::DomainError::InvalidRequest) for a recount
+    /// at a location without an open investigation, and the errors of a count; storage
+    /// errors. Nothing is resolved unless all of it is.
+    pub async fn unfreeze(
+        &self,
+        sku: Sku,
+        recounts: BTreeMap<LocationId, i64>,
+        resolved_by: &str,
+    ) -> Result<Vec<Investigation>> {
+        let command = Command::Unfreeze {
+            sku,
+            recounts,
+            resolved_by: resolved_by.to_owned(),
+        };
+        match self.execute(command).await? {
+            Outcome::Unfrozen(resolved) => Ok(resolved),
+            other => unreachable!("an unfreeze decided {other:?}"),
         }
     }
 }

@@ -1,11 +1,14 @@
 //! Decisions of cycle counting: record a count (adjust, investigate, freeze) and
 //! resolve an investigation (optionally with a recount), which unfreezes the SKU.
 
+use std::collections::BTreeMap;
+
 use crate::counting::{
     check_name, discrepancy_basis_points, evaluate, shortage, CountAction, CountRecord,
     CountReport, CountThresholds, Investigation, InvestigationId,
 };
 use crate::error::DomainError;
+use crate::id::{LocationId, Sku};
 use crate::ledger::Movement;
 use crate::stock::StockKey;
 
@@ -126,6 +129,39 @@ pub(crate) fn resolve(
     }
     draft.put_investigation(investigation.clone());
     Ok(investigation)
+}
+
+/// Resolves every open investigation of `sku`, each after the recount `recounts` gives
+/// its location, if any; a recount at a location without an open investigation is
+/// refused.
+pub(crate) fn unfreeze(
+    draft: &mut Draft<'_>,
+    sku: &Sku,
+    recounts: &BTreeMap<LocationId, i64>,
+    resolved_by: &str,
+) -> Result<Vec<Investigation>, DomainError> {
+    if draft.locations_of(sku).is_empty() {
+        return Err(DomainError::UnknownSku { sku: sku.clone() });
+    }
+    let open: Vec<(InvestigationId, LocationId)> = draft
+        .investigations()
+        .filter(|investigation| investigation.sku == *sku && investigation.resolved_at.is_none())
+        .map(|investigation| (investigation.id, investigation.location.clone()))
+        .collect();
+    if open.is_empty() {
+        return Err(DomainError::NoOpenInvestigation { sku: sku.clone() });
+    }
+    if let Some(location) = recounts
+        .keys()
+        .find(|location| open.iter().all(|(_, at)| at != *location))
+    {
+        return Err(DomainError::InvalidRequest {
+            reason: format!("{sku} has no open investigation at {location} to recount"),
+        });
+    }
+    open.into_iter()
+        .map(|(id, location)| resolve(draft, &id, recounts.get(&location).copied(), resolved_by))
+        .collect()
 }
 
 /// The reservations at `key` that a shortage of `units` leaves unfilled: active holds

@@ -27,6 +27,7 @@ mod purchase;
 mod reserve;
 mod snapshot;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -187,6 +188,16 @@ pub enum Command {
         /// Who resolved it.
         resolved_by: String,
     },
+    /// Resolve every open investigation of a SKU in one transaction, each after an
+    /// optional recount of its row, so the SKU sells again.
+    Unfreeze {
+        /// The SKU.
+        sku: Sku,
+        /// Units found by recounts, per location with an open investigation.
+        recounts: BTreeMap<LocationId, i64>,
+        /// Who resolved them.
+        resolved_by: String,
+    },
 }
 
 /// What a command returns to its caller.
@@ -214,6 +225,8 @@ pub enum Outcome {
     Counted(CountReport),
     /// A resolved investigation.
     Resolved(Investigation),
+    /// Every investigation an unfreeze resolved.
+    Unfrozen(Vec<Investigation>),
 }
 
 /// What a backend must lock and load before deciding a command.
@@ -240,6 +253,10 @@ pub struct LoadPlan {
     /// Idempotency keys whose ledger entries are loaded, sorted; read after the stock
     /// rows are locked, so a concurrent use of the same key for the same row is seen.
     pub idempotency_keys: Vec<IdempotencyKey>,
+    /// SKUs whose open investigations the command resolves, sorted (their rows and
+    /// open investigations are loaded through `skus`). Such a plan is read under locks:
+    /// resolving need not change a stock row the optimistic write would check.
+    pub resolving: Vec<Sku>,
 }
 
 impl Command {
@@ -256,6 +273,10 @@ impl Command {
                 plan.holders_of.push(key.sku.clone());
             }
             Self::ResolveInvestigation { id, .. } => plan.investigations = vec![*id],
+            Self::Unfreeze { sku, .. } => {
+                plan.skus = vec![sku.clone()];
+                plan.resolving = vec![sku.clone()];
+            }
             Self::Reserve { request } => {
                 plan.reservations = vec![ReservationId::for_order(&request.order_id)];
                 plan.skus = request.lines.iter().map(|line| line.sku.clone()).collect();
@@ -309,6 +330,7 @@ impl LoadPlan {
             && self.due_holds.is_none()
             && self.holders_of.is_empty()
             && self.investigations.is_empty()
+            && self.resolving.is_empty()
     }
 
     /// One plan that loads everything each of `plans` loads, for a batch of commands
@@ -324,12 +346,15 @@ impl LoadPlan {
             merged.open_drafts.extend(plan.open_drafts);
             merged.investigations.extend(plan.investigations);
             merged.holders_of.extend(plan.holders_of);
+            merged.resolving.extend(plan.resolving);
             merged.idempotency_keys.extend(plan.idempotency_keys);
         }
         merged.idempotency_keys.sort();
         merged.idempotency_keys.dedup();
         merged.holders_of.sort();
         merged.holders_of.dedup();
+        merged.resolving.sort();
+        merged.resolving.dedup();
         merged.investigations.sort();
         merged.investigations.dedup();
         merged.purchase_orders.sort();
@@ -456,6 +481,11 @@ fn decide_in(draft: &mut snapshot::Draft<'_>, command: &Command) -> Result<Outco
             recount,
             resolved_by,
         } => Outcome::Resolved(count::resolve(draft, id, *recount, resolved_by)?),
+        Command::Unfreeze {
+            sku,
+            recounts,
+            resolved_by,
+        } => Outcome::Unfrozen(count::unfreeze(draft, sku, recounts, resolved_by)?),
         Command::Once {
             idempotency_key,
             movement,

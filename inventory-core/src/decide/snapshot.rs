@@ -204,6 +204,17 @@ impl<'a> Draft<'a> {
             .or_else(|| self.base.investigations.get(id))
     }
 
+    /// Every investigation in view, as this decision leaves it, by id.
+    pub(crate) fn investigations(&self) -> impl Iterator<Item = &Investigation> {
+        let ids: BTreeSet<&InvestigationId> = self
+            .base
+            .investigations
+            .keys()
+            .chain(self.changes.investigations.keys())
+            .collect();
+        ids.into_iter().filter_map(|id| self.investigation(id))
+    }
+
     /// Whether an open investigation in view freezes `sku`.
     pub(crate) fn is_frozen(&self, sku: &Sku) -> bool {
         let base = self.base.investigations.keys();

@@ -89,6 +89,7 @@ macro_rules! conformance_suite {
                 reorder_runs_raise_one_order_per_supplier_once,
                 counts_adjust_investigate_or_freeze,
                 resolving_an_investigation_unfreezes,
+                unfreezing_resolves_every_open_investigation_at_once,
                 a_short_count_reports_the_shortage,
                 frozen_skus_are_told_zero,
                 revenue_ranks_the_count_list,

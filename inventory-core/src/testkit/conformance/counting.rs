@@ -168,6 +168,91 @@ pub async fn resolving_an_investigation_unfreezes<S: AuditStore + CountStore>(st
     assert_invariants(h.inventory.store()).await;
 }
 
+/// Unfreezing a SKU frozen at two locations resolves both investigations in one
+/// transaction, recounting the one a recount names; a recount at a location without an
+/// open investigation, a SKU with none, or an unknown SKU is refused and changes
+/// nothing.
+pub async fn unfreezing_resolves_every_open_investigation_at_once<S: AuditStore + CountStore>(
+    store: S,
+) {
+    let h = Harness::new(store);
+    h.stocked("D", "east", 50).await;
+    h.stocked("D", "west", 50).await;
+    h.stocked("D", "north", 50).await;
+    for location in ["east", "west"] {
+        let report = h
+            .inventory
+            .record_count(
+                sku("D"),
+                loc(location),
+                38,
+                "maria",
+                CountThresholds::default(),
+            )
+            .await
+            .unwrap();
+        assert!(report.investigation.is_some());
+    }
+    assert!(h
+        .inventory
+        .reserve(order("frozen", &[("D", 1)]))
+        .await
+        .is_err());
+    let before = h.snapshot().await;
+    let stray = std::collections::BTreeMap::from([(loc("north"), 50)]);
+    let error = h
+        .inventory
+        .unfreeze(sku("D"), stray, "lead")
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        domain_error(error),
+        DomainError::InvalidRequest { .. }
+    ));
+    assert_eq!(h.snapshot().await, before);
+
+    let recounts = std::collections::BTreeMap::from([(loc("east"), 40)]);
+    let resolved = h
+        .inventory
+        .unfreeze(sku("D"), recounts, "lead")
+        .await
+        .unwrap();
+    assert_eq!(resolved.len(), 2);
+    assert!(resolved
+        .iter()
+        .all(|investigation| investigation.resolved_by.as_deref() == Some("lead")));
+    assert_eq!(h.level("D", "east").await.on_hand, 40);
+    assert_eq!(h.level("D", "west").await.on_hand, 38);
+    assert!(h
+        .inventory
+        .reserve(order("sells", &[("D", 1)]))
+        .await
+        .is_ok());
+
+    let before = h.snapshot().await;
+    let none = std::collections::BTreeMap::new();
+    let error = h
+        .inventory
+        .unfreeze(sku("D"), none.clone(), "lead")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        domain_error(error),
+        DomainError::NoOpenInvestigation { sku: sku("D") }
+    );
+    let error = h
+        .inventory
+        .unfreeze(sku("X"), none, "lead")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        domain_error(error),
+        DomainError::UnknownSku { sku: sku("X") }
+    );
+    assert_eq!(h.snapshot().await, before);
+    assert_invariants(h.inventory.store()).await;
+}
+
 /// A count below what is promised leaves available negative and reports the shortage
 /// and who is short (active holds before committed ones, newest first); reserved and
 /// committed are untouched.
