@@ -36,22 +36,21 @@ impl ChannelConfig {
     ///
     /// [`DomainError`] for a buffer outside 0..=1, negative units or a bad location.
     pub fn policy(&self) -> Result<ChannelPolicy, DomainError> {
-        let points = self.buffer * 10_000.0;
-        if !(0.0..=10_000.0).contains(&points) || (points - points.round()).abs() > 1e-6 {
-            return Err(invalid(format!(
-                "channel {}: buffer {} is not a share from 0 to 1 with at most four decimals",
+        // The shortest text that reads back as the same number is the decimal the file
+        // holds (0.9 for `0.90`); the core's exact parser takes it from there.
+        let buffer = Buffer::decimal(&self.buffer.to_string()).map_err(|error| {
+            invalid(format!(
+                "channel {}: buffer {} is not a share from 0 to 1 with at most four decimals \
+                 ({error})",
                 self.name, self.buffer
-            )));
-        }
+            ))
+        })?;
         if self.safety_units < 0 || self.cap.is_some_and(|cap| cap < 0) {
             return Err(invalid(format!(
                 "channel {}: safety_units and cap must be >= 0",
                 self.name
             )));
         }
-        // Checked just above: the share is a whole number of basis points in range.
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let buffer = Buffer::basis_points(points.round() as u32)?;
         let mut policy = ChannelPolicy::buffered(buffer).with_safety_units(self.safety_units);
         if let Some(cap) = self.cap {
             policy = policy.with_cap(cap);

@@ -88,6 +88,35 @@ fn channels_become_policies() {
     assert_eq!(policy.locations.map(|set| set.len()), Some(1));
 }
 
+/// Buffers go through the core's exact decimal parser: every share the file can write
+/// with four places is that many basis points, and a fifth place is refused.
+#[test]
+fn buffers_are_exact_decimals() {
+    for (text, points) in [
+        ("0", 0),
+        ("0.0001", 1),
+        ("0.57", 5_700),
+        ("0.2857", 2_857),
+        ("1.0", 10_000),
+    ] {
+        let config = ServiceConfig::parse(&format!(
+            "[[channels]]\nname = \"a\"\nbuffer = {text}\nwebhook = \"http://x\""
+        ))
+        .unwrap();
+        assert_eq!(
+            config.channels[0].policy().unwrap().terms.buffer.get(),
+            points,
+            "{text}"
+        );
+    }
+    for text in ["0.00001", "1.0001", "-0.5"] {
+        let parsed = ServiceConfig::parse(&format!(
+            "[[channels]]\nname = \"a\"\nbuffer = {text}\nwebhook = \"http://x\""
+        ));
+        assert!(parsed.is_err(), "{text}");
+    }
+}
+
 #[test]
 fn bad_values_are_refused_with_their_reason() {
     let cases = [
