@@ -16,7 +16,28 @@ inventory_tests::on_every_backend!(
     a_wrong_method_answers_405_as_json_with_allow,
     a_receipt_that_would_overflow_the_sku_total_is_refused,
     an_expired_hold_stops_counting_within_a_second,
+    a_negative_unit_price_is_refused_and_holds_nothing,
 );
+
+/// A line priced below zero is refused by the core's reserve rule (422), and nothing
+/// is held.
+async fn a_negative_unit_price_is_refused_and_holds_nothing(backend: Backend) {
+    let Some(service) = backend.start_with("").await else {
+        return;
+    };
+    service.receive("TEE", "main", 3).await;
+    let mut body = order("priced", "TEE", 1);
+    body["lines"][0]["unit_price"] = json!("-1.00");
+    let (status, error) = service.post("/v1/reservations", body).await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_request")),
+        "{error}"
+    );
+    let (_, stock) = service.get("/v1/stock/TEE").await;
+    assert_eq!(stock["reserved"].as_i64(), Some(0));
+    service.stop().await;
+}
 
 /// With a 60-second sweep interval, a 1-second hold stops counting in stock within a
 /// second of its time (the sweeper wakes at the next expiry), also when it is made while

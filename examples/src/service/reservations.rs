@@ -54,10 +54,8 @@ impl ReserveBody {
                     Some(name) => OrderLine::at(sku, quantity, location(&name)?),
                     None => OrderLine::new(sku, quantity),
                 };
+                // A negative price is refused by the core's reserve rule.
                 if let Some(price) = line.unit_price {
-                    if price.is_sign_negative() {
-                        return Err(ApiError::invalid(format!("unit price {price} is negative")));
-                    }
                     order_line = order_line.priced(price);
                 }
                 Ok(order_line)

@@ -127,11 +127,10 @@ impl ReservationView {
     /// The view of `reservation` at `now`: an active hold past its time shows as
     /// expired even before the sweep writes it so.
     pub fn new(reservation: &Reservation, now: DateTime<Utc>) -> Self {
-        let status = match reservation.status {
-            ReservationStatus::Active if reservation.expires_at <= now => {
-                ReservationStatus::Expired
-            }
-            status => status,
+        let status = if reservation.is_expired_at(now) {
+            ReservationStatus::Expired
+        } else {
+            reservation.status
         };
         Self {
             id: reservation.id,
