@@ -142,7 +142,7 @@ impl<S: Store> Inventory<S> {
     ///
     /// [`Error::Domain`](crate::Error::Domain) when a rule refuses it (nothing changed);
     /// [`Error::Store`](crate::Error::Store) when storage fails, with
-    /// [`StoreError::Contention`](crate::StoreError::Contention) once every retry
+    /// [`StoreError::Contention`] once every retry
     /// conflicted.
     pub async fn execute(&self, mut command: Command) -> Result<Outcome> {
         if let Command::Reserve { request } = &mut command {

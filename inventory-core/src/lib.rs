@@ -6,6 +6,7 @@ pub mod decide;
 pub mod error;
 pub mod group;
 pub mod id;
+pub mod inbox;
 pub mod inventory;
 pub mod ledger;
 pub mod memory;

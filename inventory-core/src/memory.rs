@@ -17,6 +17,7 @@ use crate::counting::{CountRecord, CountStore, Investigation, InvestigationId};
 use crate::decide::{Changes, LoadPlan, Snapshot};
 use crate::error::StoreError;
 use crate::id::{IdempotencyKey, LocationId, ReservationId, Sku, SupplierId};
+use crate::inbox::InboxStore;
 use crate::ledger::LedgerEntry;
 use crate::reorder::{
     shipped_in, DaySales, DemandStore, PurchaseOrder, PurchaseOrderId, PurchaseOrderStatus,
@@ -64,6 +65,8 @@ struct MemoryState {
     purchase_orders: BTreeMap<PurchaseOrderId, PurchaseOrder>,
     counts: Vec<CountRecord>,
     investigations: BTreeMap<InvestigationId, Investigation>,
+    /// Handled messages by source and id.
+    inbox: BTreeMap<(String, String), DateTime<Utc>>,
 }
 
 /// One dirty SKU of the outbox.
@@ -294,6 +297,36 @@ impl StoreTx for MemoryTx {
         let staged = std::mem::take(&mut self.staged);
         self.state.apply(&staged);
         Ok(())
+    }
+}
+
+#[async_trait]
+impl InboxStore for MemoryStore {
+    async fn handled(&self, source: &str, id: &str) -> Result<bool, StoreError> {
+        let key = (source.to_owned(), id.to_owned());
+        Ok(self.state.lock().await.inbox.contains_key(&key))
+    }
+
+    async fn record_handled(
+        &self,
+        source: &str,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let key = (source.to_owned(), id.to_owned());
+        let mut state = self.state.lock().await;
+        if state.inbox.contains_key(&key) {
+            return Ok(false);
+        }
+        state.inbox.insert(key, at);
+        Ok(true)
+    }
+
+    async fn forget_handled_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut state = self.state.lock().await;
+        let count = state.inbox.len();
+        state.inbox.retain(|_, at| *at >= before);
+        Ok(u64::try_from(count - state.inbox.len()).unwrap_or(u64::MAX))
     }
 }
 

@@ -16,10 +16,11 @@ const MIGRATIONS: &[(u32, &str)] = &[
     ),
     (7, include_str!("../migrations/0007_idempotency_keys.sql")),
     (8, include_str!("../migrations/0008_command_cost.sql")),
+    (9, include_str!("../migrations/0009_inbox.sql")),
 ];
 
 /// The schema version this build creates and understands.
-pub const SCHEMA_VERSION: u32 = 8;
+pub const SCHEMA_VERSION: u32 = 9;
 
 /// The schema version stored in the file (0 for a new, empty database).
 ///

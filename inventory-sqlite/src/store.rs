@@ -7,6 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use inventory_core::decide::{Changes, LoadPlan, Snapshot};
+use inventory_core::inbox::InboxStore;
 use inventory_core::{
     load_rows, run_in_steps, AuditStore, Decide, LedgerEntry, LocationStock, Reservation,
     ReservationId, Sku, StockKey, StockLevel, Store, StoreError, StoreTx, UnitFailure,
@@ -348,6 +349,53 @@ impl Drop for SqliteTx {
                 }
             });
         }
+    }
+}
+
+#[async_trait]
+impl InboxStore for SqliteStore {
+    async fn handled(&self, source: &str, id: &str) -> Result<bool, StoreError> {
+        let (source, id) = (source.to_owned(), id.to_owned());
+        self.read(move |connection| {
+            connection
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM inbox WHERE source = ?1 AND id = ?2)")
+                .and_then(|mut statement| statement.query_row([&source, &id], |row| row.get(0)))
+                .map_err(store_error)
+        })
+        .await
+    }
+
+    async fn record_handled(
+        &self,
+        source: &str,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (source, id) = (source.to_owned(), id.to_owned());
+        self.write(move |connection| {
+            connection
+                .prepare_cached(
+                    "INSERT INTO inbox (source, id, handled_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (source, id) DO NOTHING",
+                )
+                .and_then(|mut statement| {
+                    statement.execute(rusqlite::params![source, id, at.timestamp_micros()])
+                })
+                .map(|inserted| inserted == 1)
+                .map_err(store_error)
+        })
+        .await
+    }
+
+    async fn forget_handled_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.write(move |connection| {
+            connection
+                .prepare_cached("DELETE FROM inbox WHERE handled_at < ?1")
+                .and_then(|mut statement| statement.execute([before.timestamp_micros()]))
+                .map(|deleted| u64::try_from(deleted).unwrap_or(u64::MAX))
+                .map_err(store_error)
+        })
+        .await
     }
 }
 

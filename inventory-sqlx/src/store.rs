@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use inventory_core::inbox::InboxStore;
 use inventory_core::{
     AuditStore, LedgerEntry, LocationStock, ReadMode, Reservation, ReservationId, Sku, StockKey,
     StockLevel, Store, StoreError,
@@ -26,7 +27,7 @@ pub const SESSION_SETTINGS: &str =
     "SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off";
 
 /// The schema version this build's migrations reach.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 pub(crate) fn before(error: sqlx::Error) -> StoreError {
     store_error(error, Phase::BeforeCommit)
@@ -188,6 +189,51 @@ impl Store for PgStore {
                 .fetch_one(&self.pool)
         })
         .await
+    }
+}
+
+#[async_trait]
+impl InboxStore for PgStore {
+    async fn handled(&self, source: &str, id: &str) -> Result<bool, StoreError> {
+        self.retrying(|| {
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM inbox WHERE source = $1 AND id = $2)")
+                .bind(source)
+                .bind(id)
+                .fetch_one(&self.pool)
+        })
+        .await
+    }
+
+    async fn record_handled(
+        &self,
+        source: &str,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = self
+            .retrying(|| {
+                sqlx::query(
+                    "INSERT INTO inbox (source, id, handled_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (source, id) DO NOTHING",
+                )
+                .bind(source)
+                .bind(id)
+                .bind(at)
+                .execute(&self.pool)
+            })
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn forget_handled_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = self
+            .retrying(|| {
+                sqlx::query("DELETE FROM inbox WHERE handled_at < $1")
+                    .bind(before)
+                    .execute(&self.pool)
+            })
+            .await?;
+        Ok(done.rows_affected())
     }
 }
 

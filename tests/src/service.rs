@@ -197,6 +197,35 @@ impl TestService {
             .expect("metrics text")
     }
 
+    /// Stops the service and starts a new one with `config` on the same database, as a
+    /// restarted process would.
+    ///
+    /// # Panics
+    ///
+    /// When the service fails to stop or start.
+    pub async fn restart(self, config: ServiceConfig) -> TestService {
+        self.service.stop().await.expect("service stops cleanly");
+        let listener = free_listener().await;
+        let service = match (&self.pg, &self._dir) {
+            (Some(store), _) => start(store.clone(), config, listener).await,
+            (None, Some(dir)) => {
+                let store = SqliteStore::open(dir.path().join("inventory.db"))
+                    .await
+                    .expect("reopen SQLite");
+                start(store, config, listener).await
+            }
+            (None, None) => unreachable!("a test service has a database"),
+        }
+        .expect("restart");
+        TestService {
+            base: format!("http://{}", service.addr()),
+            client: self.client,
+            service,
+            pg: self.pg,
+            _dir: self._dir,
+        }
+    }
+
     /// Stops the service and drops its PostgreSQL schema.
     ///
     /// # Panics

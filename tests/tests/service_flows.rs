@@ -16,7 +16,35 @@ inventory_tests::on_every_backend!(
     shopify_webhooks_reserve_once_and_refuse_bad_signatures,
     a_channel_ends_with_the_formula_after_a_burst,
     a_thousand_buyers_for_two_hundred_units,
+    a_redelivered_webhook_is_recognised_after_a_restart,
 );
+
+/// A webhook id applied before a restart is recognised by the new process (the store's
+/// inbox), not applied or re-decided again.
+async fn a_redelivered_webhook_is_recognised_after_a_restart(backend: Backend) {
+    let config =
+        || ServiceConfig::parse(&format!("shopify_webhook_secret = \"{SECRET}\"")).expect("config");
+    let Some(service) = backend.start(config()).await else {
+        return;
+    };
+    service.receive("TEE", "main", 10).await;
+    let order = shopify_order(9_001, &[(Some("TEE"), 2)]);
+    let (status, first) = deliver(&service, "orders/create", "w-9001", &order, None).await;
+    assert_eq!(
+        (status, first["status"].as_str()),
+        (StatusCode::OK, Some("applied"))
+    );
+    let service = service.restart(config()).await;
+    let (status, again) = deliver(&service, "orders/create", "w-9001", &order, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        again,
+        json!({ "status": "duplicate", "webhook_id": "w-9001" }),
+        "recognised by its id, not re-decided"
+    );
+    assert_eq!(available(&service, "TEE").await, (10, 2, 8));
+    service.stop().await;
+}
 
 const SECRET: &str = "shpss_test_secret";
 

@@ -194,6 +194,7 @@ async fn upgrading_to_version_3_fills_the_shipped_aggregate_from_the_ledger() {
                  expires_at INTEGER NOT NULL, PRIMARY KEY (reservation_id, sku)) WITHOUT ROWID;
              CREATE INDEX active_holds_by_sku ON active_holds (sku, expires_at);
              DROP INDEX ledger_by_idempotency_key; ALTER TABLE ledger DROP COLUMN idempotency_key;
+             DROP TABLE inbox;
              PRAGMA user_version = 2;",
         )
         .unwrap();
@@ -260,6 +261,7 @@ async fn upgrading_to_version_8_keeps_every_open_hold() {
                  WHERE expires_at IS NOT NULL;
              INSERT INTO open_holds SELECT reservation_id, sku FROM holds;
              DROP TABLE holds;
+             DROP TABLE inbox;
              PRAGMA user_version = 7;",
         )
         .unwrap();

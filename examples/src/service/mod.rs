@@ -29,6 +29,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
 use inventory_core::counting::CountStore;
+use inventory_core::inbox::InboxStore;
 use inventory_core::reorder::{DemandStore, PurchaseStore};
 use inventory_core::sync::{SyncStore, SyncWorker};
 use inventory_core::{AuditStore, Inventory, Sku};
@@ -46,12 +47,12 @@ pub use shopify::{sign, SeenWebhooks};
 /// Every storage capability the service uses; the SQLite, PostgreSQL and memory stores
 /// all have them.
 pub trait ServiceStore:
-    AuditStore + SyncStore + DemandStore + PurchaseStore + CountStore + Clone
+    AuditStore + SyncStore + DemandStore + PurchaseStore + CountStore + InboxStore + Clone
 {
 }
 
 impl<T> ServiceStore for T where
-    T: AuditStore + SyncStore + DemandStore + PurchaseStore + CountStore + Clone
+    T: AuditStore + SyncStore + DemandStore + PurchaseStore + CountStore + InboxStore + Clone
 {
 }
 

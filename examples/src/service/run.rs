@@ -167,6 +167,13 @@ pub async fn start<S: ServiceStore>(
                 reconcile(Arc::clone(&worker))
             })
         }),
+        tokio::spawn({
+            let inventory = inventory.clone();
+            let retention = config.webhook_retention();
+            every(INBOX_PURGE_INTERVAL, stopping.clone(), move || {
+                forget_old_webhooks(inventory.clone(), retention)
+            })
+        }),
     ];
     let state = AppState {
         inventory,
@@ -219,6 +226,28 @@ async fn every<F, Fut>(
             () = work() => {}
             _ = stopping.wait_for(|stop| *stop) => return,
         }
+    }
+}
+
+/// How often handled webhook ids past their retention are forgotten.
+const INBOX_PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3_600);
+
+/// Forgets handled webhook ids older than `retention`.
+async fn forget_old_webhooks<S: ServiceStore>(
+    inventory: Inventory<S>,
+    retention: std::time::Duration,
+) {
+    let cutoff = chrono::TimeDelta::from_std(retention)
+        .ok()
+        .and_then(|age| inventory.now().checked_sub_signed(age));
+    let Some(cutoff) = cutoff else { return };
+    match inventory
+        .read(|store| store.forget_handled_before(cutoff))
+        .await
+    {
+        Ok(0) => {}
+        Ok(forgotten) => tracing::info!(forgotten, "old webhook ids forgotten"),
+        Err(error) => tracing::warn!(%error, "forgetting old webhook ids failed; next run retries"),
     }
 }
 

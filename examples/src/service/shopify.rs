@@ -34,8 +34,10 @@ use super::{AppState, ServiceStore};
 
 /// Longest webhook id accepted.
 pub const WEBHOOK_ID_LENGTH_MAX: usize = 256;
-/// Webhook ids remembered per process.
+/// Webhook ids remembered per process (in front of the store's inbox).
 pub const SEEN_WEBHOOKS_MAX: usize = 100_000;
+/// The inbox source of Shopify deliveries.
+pub const INBOX_SOURCE: &str = "shopify";
 
 /// The base64 HMAC-SHA256 of `body` under `secret`, as Shopify sends it.
 pub fn sign(secret: &[u8], body: &[u8]) -> String {
@@ -56,7 +58,8 @@ fn verified(secret: &[u8], body: &[u8], signature: &str) -> bool {
     mac.verify_slice(&expected).is_ok()
 }
 
-/// The webhook ids this process has applied, the oldest forgotten first.
+/// The webhook ids this process has applied, the oldest forgotten first: a cache in
+/// front of the store's durable inbox, which every app server shares.
 #[derive(Debug, Default)]
 pub struct SeenWebhooks {
     inner: Mutex<(HashSet<String>, VecDeque<String>)>,
@@ -157,7 +160,13 @@ async fn deliver<S: ServiceStore>(
         .filter(|id| !id.is_empty() && id.len() <= WEBHOOK_ID_LENGTH_MAX)
         .ok_or_else(|| ApiError::invalid("missing or over-long X-Shopify-Webhook-Id"))?
         .to_owned();
-    if app.webhooks.contains(&webhook_id) {
+    let seen = app.webhooks.contains(&webhook_id)
+        || app
+            .inventory
+            .read(|store| store.handled(INBOX_SOURCE, &webhook_id))
+            .await
+            .map_err(ApiError::from)?;
+    if seen {
         tracing::info!(%webhook_id, %topic, "webhook seen before; acknowledged");
         return Ok(json!({ "status": "duplicate", "webhook_id": webhook_id }));
     }
@@ -180,6 +189,16 @@ async fn deliver<S: ServiceStore>(
     match answer {
         Ok(mut answer) => {
             app.webhooks.insert(&webhook_id);
+            let now = app.inventory.now();
+            if let Err(error) = app
+                .inventory
+                .store()
+                .record_handled(INBOX_SOURCE, &webhook_id, now)
+                .await
+            {
+                // Applied all the same; a redelivery is still caught by the order's state.
+                tracing::warn!(%error, %webhook_id, "could not record the webhook as handled");
+            }
             answer["webhook_id"] = Value::from(webhook_id);
             Ok(answer)
         }

@@ -30,7 +30,7 @@ pub use fixtures::{domain_error, loc, order, qty, sku, Harness, Snapshot, START}
 /// Stamps every conformance case onto a backend, as `#[tokio::test]`s in `mod $backend`.
 ///
 /// `$factory` is evaluated once per case and must yield a future of `Option<S>` where
-/// `S: AuditStore + SyncStore + DemandStore + PurchaseStore + CountStore`. The calling crate needs `tokio` with the `macros` and
+/// `S: AuditStore + SyncStore + DemandStore + PurchaseStore + CountStore + InboxStore`. The calling crate needs `tokio` with the `macros` and
 /// `rt-multi-thread` features.
 #[macro_export]
 macro_rules! conformance_suite {
@@ -76,6 +76,7 @@ macro_rules! conformance_suite {
                 reserve_reclaims_expired_holds,
                 expiry_sweep_respects_its_limit,
                 next_expiry_is_the_earliest_active_hold,
+                the_inbox_recognises_handled_messages,
                 expired_hold_can_still_be_released,
                 changes_mark_skus_dirty_in_their_transaction,
                 sync_pushes_buffered_numbers_once,

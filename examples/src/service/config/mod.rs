@@ -164,6 +164,9 @@ pub struct ServiceConfig {
     /// Seconds between full reconciliations of every channel (default 3,600; one also
     /// runs at start).
     pub reconcile_interval_seconds: Option<u64>,
+    /// Hours a handled webhook id is remembered (default 48: Shopify retries a delivery
+    /// for 48 hours).
+    pub webhook_retention_hours: Option<u64>,
     /// Connections in the PostgreSQL pool (default 16).
     pub postgres_connections: Option<u32>,
     /// Milliseconds between the sync worker's safety passes (default 2,000).
@@ -265,6 +268,11 @@ impl ServiceConfig {
     /// Time between full channel reconciliations.
     pub fn reconcile_interval(&self) -> Duration {
         Duration::from_secs(self.reconcile_interval_seconds.unwrap_or(3_600).max(1))
+    }
+
+    /// How long a handled webhook id is remembered.
+    pub fn webhook_retention(&self) -> Duration {
+        Duration::from_secs(self.webhook_retention_hours.unwrap_or(48).max(1) * 3_600)
     }
 
     /// Longest time between expiry sweeps.
