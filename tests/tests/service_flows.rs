@@ -17,7 +17,42 @@ inventory_tests::on_every_backend!(
     a_channel_ends_with_the_formula_after_a_burst,
     a_thousand_buyers_for_two_hundred_units,
     a_redelivered_webhook_is_recognised_after_a_restart,
+    a_cancellation_before_the_creation_leaves_nothing_held,
 );
+
+/// `orders/cancelled` delivered before its `orders/create` leaves a tombstone: the late
+/// create holds nothing, even after a restart.
+async fn a_cancellation_before_the_creation_leaves_nothing_held(backend: Backend) {
+    let config =
+        || ServiceConfig::parse(&format!("shopify_webhook_secret = \"{SECRET}\"")).expect("config");
+    let Some(service) = backend.start(config()).await else {
+        return;
+    };
+    service.receive("TEE", "main", 10).await;
+    let order = shopify_order(7_001, &[(Some("TEE"), 3)]);
+    let (status, cancelled) = deliver(&service, "orders/cancelled", "w-c", &order, None).await;
+    assert_eq!(
+        (status, cancelled["status"].as_str()),
+        (StatusCode::OK, Some("tombstoned"))
+    );
+    let service = service.restart(config()).await;
+    let (status, created) = deliver(&service, "orders/create", "w-a", &order, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (created["status"].as_str(), created["error"].as_str()),
+        (Some("refused"), Some("cancelled")),
+        "{created}"
+    );
+    assert_eq!(available(&service, "TEE").await, (10, 0, 10));
+    let other = shopify_order(7_002, &[(Some("TEE"), 1)]);
+    let (_, held) = deliver(&service, "orders/create", "w-b", &other, None).await;
+    assert_eq!(
+        held["status"].as_str(),
+        Some("applied"),
+        "other orders still hold"
+    );
+    service.stop().await;
+}
 
 /// A webhook id applied before a restart is recognised by the new process (the store's
 /// inbox), not applied or re-decided again.

@@ -207,6 +207,43 @@ async fn deliver<S: ServiceStore>(
     }
 }
 
+/// The inbox source of orders cancelled before they were created (tombstones).
+const CANCELLED_SOURCE: &str = "shopify-cancelled";
+
+/// Whether a cancellation of `order_id` arrived before its creation.
+async fn cancelled_before<S: ServiceStore>(
+    app: &AppState<S>,
+    order_id: &OrderId,
+) -> Result<bool, Error> {
+    Ok(app
+        .inventory
+        .read(|store| store.handled(CANCELLED_SOURCE, order_id.as_str()))
+        .await?)
+}
+
+/// Releases the reservation `id` if it exists and is still open.
+async fn release_if_open<S: ServiceStore>(
+    app: &AppState<S>,
+    id: ReservationId,
+) -> Result<(), Error> {
+    match app.inventory.release(id).await {
+        Ok(_)
+        | Err(Error::Domain(
+            DomainError::ReservationNotFound { .. } | DomainError::InvalidState { .. },
+        )) => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+/// The answer to a creation whose cancellation came first.
+fn cancelled_first(order: &ShopifyOrder) -> Value {
+    tracing::info!(
+        order = order.id,
+        "order created after its cancellation; nothing held"
+    );
+    json!({ "status": "refused", "error": "cancelled", "message": "the order was cancelled before it was created" })
+}
+
 fn order_id(order: &ShopifyOrder) -> Result<OrderId, Error> {
     Ok(OrderId::new(format!("shopify:{}", order.id))?)
 }
@@ -257,8 +294,21 @@ async fn created<S: ServiceStore>(app: &AppState<S>, order: &ShopifyOrder) -> Re
             None => line,
         });
     }
-    let request = ReserveRequest::new(order_id(order)?, lines).with_ttl(app.config.shopify_hold()?);
-    match reserve(app, request, "shopify").await {
+    let order_id = order_id(order)?;
+    if cancelled_before(app, &order_id).await? {
+        return Ok(cancelled_first(order));
+    }
+    let request = ReserveRequest::new(order_id.clone(), lines).with_ttl(app.config.shopify_hold()?);
+    let reserved = reserve(app, request, "shopify").await;
+    // A cancellation handled meanwhile (on another server) left its tombstone before
+    // looking for the reservation: one of the two sees the other.
+    if reserved.as_ref().is_ok_and(|reserved| reserved.created)
+        && cancelled_before(app, &order_id).await?
+    {
+        release_if_open(app, ReservationId::for_order(&order_id)).await?;
+        return Ok(cancelled_first(order));
+    }
+    match reserved {
         Ok(reserved) => Ok(json!({
             "status": if reserved.created { "applied" } else { "duplicate" },
             "reservation": ReservationView::new(&reserved.reservation, app.inventory.now()),
@@ -277,9 +327,22 @@ async fn settled<S: ServiceStore>(
     wanted: Transition,
 ) -> Result<Value, Error> {
     use ReservationStatus::{Active, Committed, Shipped};
-    let id = ReservationId::for_order(&order_id(order)?);
+    let order_id = order_id(order)?;
+    let id = ReservationId::for_order(&order_id);
     let current = match app.inventory.reservation(id).await {
         Ok(reservation) => reservation.status,
+        Err(Error::Domain(DomainError::ReservationNotFound { .. }))
+            if wanted == Transition::Release =>
+        {
+            // Cancelled before it was created (Shopify does not promise the order of
+            // deliveries): a tombstone keeps the late create from holding stock.
+            app.inventory
+                .store()
+                .record_handled(CANCELLED_SOURCE, order_id.as_str(), app.inventory.now())
+                .await?;
+            release_if_open(app, id).await?;
+            return Ok(json!({ "status": "tombstoned", "order_id": order_id.as_str() }));
+        }
         Err(error) => return refused(error, order),
     };
     let step = match (wanted, current) {
