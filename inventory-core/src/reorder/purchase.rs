@@ -200,3 +200,22 @@ pub struct SupplierLink {
     /// How its reorder point and quantity are set.
     pub rule: ReorderRule,
 }
+
+impl SupplierLink {
+    /// The link, checked: a price that is not negative and a rule in range.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::InvalidRequest`] naming what is out of range.
+    pub fn checked(self) -> Result<Self, crate::error::DomainError> {
+        if self.unit_cost.is_sign_negative() {
+            return Err(crate::error::DomainError::InvalidRequest {
+                reason: format!("unit cost {} is negative", self.unit_cost),
+            });
+        }
+        Ok(Self {
+            rule: self.rule.checked()?,
+            ..self
+        })
+    }
+}

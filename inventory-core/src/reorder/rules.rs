@@ -80,6 +80,9 @@ impl Supplier {
 pub struct ServiceLevel(f64);
 
 impl ServiceLevel {
+    /// The level a dynamic rule uses when none is given: 95%.
+    pub const DEFAULT: Self = Self(0.95);
+
     /// A service level such as 0.95.
     ///
     /// # Errors
@@ -176,6 +179,29 @@ pub enum ReorderRule {
     },
 }
 
+impl ReorderRule {
+    /// Days a dynamic rule's run looks ahead when none is given.
+    pub const REVIEW_DAYS_DEFAULT: u32 = 7;
+
+    /// The rule, checked: a static point and any fixed quantity in range.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::InvalidRequest`] for a negative point or a quantity below 1.
+    pub fn checked(self) -> Result<Self, DomainError> {
+        let (Self::Static { quantity, .. } | Self::Dynamic { quantity, .. }) = &self;
+        if quantity.is_some_and(|quantity| quantity < 1) {
+            return Err(invalid("an order quantity must be >= 1".to_owned()));
+        }
+        if let Self::Static { point, .. } = self {
+            if point < 0 {
+                return Err(invalid(format!("reorder point {point} is below 0")));
+            }
+        }
+        Ok(self)
+    }
+}
+
 /// Units held against demand and lead-time variability.
 pub fn safety_stock(demand: &DemandStats, supplier: &Supplier, service_level: ServiceLevel) -> f64 {
     let lead_time = supplier.lead_time_days;
@@ -259,6 +285,35 @@ mod tests {
 
     fn supplier(lead_time: f64) -> Supplier {
         Supplier::new(SupplierId::new("acme").unwrap(), lead_time).unwrap()
+    }
+
+    #[test]
+    fn rules_and_links_are_checked_in_one_place() {
+        let fixed = |quantity| ReorderRule::Static {
+            point: 5,
+            quantity: Some(quantity),
+        };
+        assert!(fixed(1).checked().is_ok());
+        assert!(fixed(0).checked().is_err());
+        let below = ReorderRule::Static {
+            point: -1,
+            quantity: None,
+        };
+        assert!(below.checked().is_err());
+        let dynamic = ReorderRule::Dynamic {
+            service_level: ServiceLevel::DEFAULT,
+            review_days: ReorderRule::REVIEW_DAYS_DEFAULT,
+            quantity: Some(-3),
+        };
+        assert!(dynamic.checked().is_err());
+        let link = |cost: &str| crate::reorder::SupplierLink {
+            sku: crate::id::Sku::new("TEE").unwrap(),
+            supplier: SupplierId::new("acme").unwrap(),
+            unit_cost: cost.parse().unwrap(),
+            rule: fixed(2),
+        };
+        assert!(link("0").checked().is_ok());
+        assert!(link("-0.01").checked().is_err());
     }
 
     fn dynamic(review_days: u32) -> ReorderRule {

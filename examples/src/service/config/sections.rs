@@ -135,30 +135,28 @@ impl SupplierConfig {
                 let unit_cost: Decimal = supply.unit_cost.parse().map_err(|_| {
                     invalid(format!("unit cost {:?} is not a decimal", supply.unit_cost))
                 })?;
-                if unit_cost.is_sign_negative() {
-                    return Err(invalid(format!("unit cost {unit_cost} is negative")));
-                }
-                if supply.order_quantity.is_some_and(|quantity| quantity < 1) {
-                    return Err(invalid("order_quantity must be >= 1".to_owned()));
-                }
                 let rule = match supply.reorder_point {
-                    Some(point) if point >= 0 => ReorderRule::Static {
+                    Some(point) => ReorderRule::Static {
                         point,
                         quantity: supply.order_quantity,
                     },
-                    Some(point) => return Err(invalid(format!("reorder point {point} < 0"))),
                     None => ReorderRule::Dynamic {
-                        service_level: ServiceLevel::new(supply.service_level.unwrap_or(0.95))?,
-                        review_days: supply.review_days.unwrap_or(7),
+                        service_level: supply
+                            .service_level
+                            .map_or(Ok(ServiceLevel::DEFAULT), ServiceLevel::new)?,
+                        review_days: supply
+                            .review_days
+                            .unwrap_or(ReorderRule::REVIEW_DAYS_DEFAULT),
                         quantity: supply.order_quantity,
                     },
                 };
-                Ok(SupplierLink {
+                SupplierLink {
                     sku: Sku::new(&supply.sku)?,
                     supplier: supplier.clone(),
                     unit_cost,
                     rule,
-                })
+                }
+                .checked()
             })
             .collect()
     }
