@@ -67,7 +67,10 @@ mod tests {
                 |row| row.get(0),
             )
             .unwrap();
-        assert_eq!(tables, 14, "two holds tables became one (8), the inbox came (9)");
+        assert_eq!(
+            tables, 14,
+            "two holds tables became one (8), the inbox came (9)"
+        );
     }
 
     #[test]
