@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::error::DomainError;
 use crate::id::{IdentifierKind, LocationId, Sku, SupplierId};
 use crate::quantity::Quantity;
 
@@ -207,9 +208,9 @@ impl SupplierLink {
     /// # Errors
     ///
     /// [`DomainError::InvalidRequest`] naming what is out of range.
-    pub fn checked(self) -> Result<Self, crate::error::DomainError> {
+    pub fn checked(self) -> Result<Self, DomainError> {
         if self.unit_cost.is_sign_negative() {
-            return Err(crate::error::DomainError::InvalidRequest {
+            return Err(DomainError::InvalidRequest {
                 reason: format!("unit cost {} is negative", self.unit_cost),
             });
         }
