@@ -233,11 +233,9 @@ async fn history(path: &Path, finished: usize, count: usize) {
     );
 }
 
-/// The bare statement, one autocommit per reservation, on one connection, in WAL mode
-/// with `synchronous=FULL` and SQLite's other defaults (a checkpoint every 1,000 pages
-/// keeps this short run's WAL small, which suits the bare statement best): SQLite
-/// writes one at a time, so more connections would only add lock waits.
-fn raw(path: &Path, case: &Case) -> f64 {
+/// A baseline's file: one connection in WAL mode with `synchronous=FULL` and SQLite's
+/// other defaults, the library's schema, and the case's SKUs stocked at `main`.
+fn baseline_file(path: &Path, case: &Case) -> Connection {
     let mut connection = Connection::open(path).expect("open");
     connection.busy_timeout(Duration::from_secs(5)).unwrap();
     let mode: String = connection
@@ -248,17 +246,24 @@ fn raw(path: &Path, case: &Case) -> f64 {
         .pragma_update(None, "synchronous", "FULL")
         .unwrap();
     inventory_sqlite::migrate::migrate(&mut connection).expect("schema");
-    {
-        let tx = connection.transaction().unwrap();
-        for index in 0..case.skus {
-            tx.execute(
-                "INSERT INTO stock (sku, location, on_hand, reserved, committed, in_transit) VALUES (?1, 'main', ?2, 0, 0, 0)",
-                params![sku("", index).as_str(), case.reservations as i64 + 1],
-            )
-            .unwrap();
-        }
-        tx.commit().unwrap();
+    let tx = connection.transaction().unwrap();
+    for index in 0..case.skus {
+        tx.execute(
+            "INSERT INTO stock (sku, location, on_hand, reserved, committed, in_transit) VALUES (?1, 'main', ?2, 0, 0, 0)",
+            params![sku("", index).as_str(), case.reservations as i64 + 1],
+        )
+        .unwrap();
     }
+    tx.commit().unwrap();
+    connection
+}
+
+/// The bare statement, one autocommit per reservation, on one connection, in WAL mode
+/// with `synchronous=FULL` and SQLite's other defaults (a checkpoint every 1,000 pages
+/// keeps this short run's WAL small, which suits the bare statement best): SQLite
+/// writes one at a time, so more connections would only add lock waits.
+fn raw(path: &Path, case: &Case) -> f64 {
+    let connection = baseline_file(path, case);
     let mut update = connection
         .prepare(
             "UPDATE stock SET reserved = reserved + ?1
@@ -282,28 +287,7 @@ fn raw(path: &Path, case: &Case) -> f64 {
 /// reservation (the same id and JSON as ours), its hold, its ledger entry and the
 /// outbox mark, `COMMIT`. Where the cost of those rows ends and the library's begins.
 fn hand_written(path: &Path, case: &Case) -> f64 {
-    let mut connection = Connection::open(path).expect("open");
-    connection.busy_timeout(Duration::from_secs(5)).unwrap();
-    let mode: String = connection
-        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-        .unwrap();
-    assert_eq!(mode, "wal");
-    connection
-        .pragma_update(None, "synchronous", "FULL")
-        .unwrap();
-    inventory_sqlite::migrate::migrate(&mut connection).expect("schema");
-    let units = case.reservations as i64 + 1;
-    {
-        let tx = connection.transaction().unwrap();
-        for index in 0..case.skus {
-            tx.execute(
-                "INSERT INTO stock (sku, location, on_hand, reserved, committed, in_transit) VALUES (?1, 'main', ?2, 0, 0, 0)",
-                params![sku("", index).as_str(), units],
-            )
-            .unwrap();
-        }
-        tx.commit().unwrap();
-    }
+    let mut connection = baseline_file(path, case);
     let started = Instant::now();
     for step in 0..case.reservations {
         let name = sku("", pick(step % case.tasks, step, case.skus));
