@@ -42,7 +42,7 @@ pub use config::{ConfigError, ServiceConfig, Settings};
 pub use error::{ApiError, ApiResult};
 pub use metrics::Metrics;
 pub use run::{main, run, start, Service, StartError};
-pub use shopify::{sign, SeenWebhooks};
+pub use shopify::sign;
 
 /// Every storage capability the service uses; the SQLite, PostgreSQL and memory stores
 /// all have them.
@@ -66,8 +66,6 @@ pub struct AppState<S: ServiceStore> {
     pub config: Arc<ServiceConfig>,
     /// The metrics.
     pub metrics: Arc<Metrics>,
-    /// Webhook ids already applied.
-    pub webhooks: Arc<SeenWebhooks>,
     /// Wakes the expiry sweeper for a hold that runs out sooner than it planned.
     pub expiry: Arc<expiry::ExpiryAlarm>,
 }
@@ -79,7 +77,6 @@ impl<S: ServiceStore> Clone for AppState<S> {
             worker: Arc::clone(&self.worker),
             config: Arc::clone(&self.config),
             metrics: Arc::clone(&self.metrics),
-            webhooks: Arc::clone(&self.webhooks),
             expiry: Arc::clone(&self.expiry),
         }
     }

@@ -20,7 +20,7 @@ use super::channel_http::HttpChannel;
 use super::config::{ConfigError, ServiceConfig, Settings};
 use super::expiry::{self, ExpiryAlarm};
 use super::metrics::Metrics;
-use super::{router, AppState, SeenWebhooks, ServiceStore};
+use super::{router, AppState, ServiceStore};
 
 /// The service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -180,7 +180,6 @@ pub async fn start<S: ServiceStore>(
         worker,
         config: Arc::new(config),
         metrics,
-        webhooks: Arc::new(SeenWebhooks::default()),
         expiry,
     };
     let app = router(state);

@@ -8,8 +8,7 @@
 //! the order id), so a redelivery after a restart, or on another app server, changes
 //! nothing either.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
-use std::sync::Mutex;
+use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -34,8 +33,6 @@ use super::{AppState, ServiceStore};
 
 /// Longest webhook id accepted.
 pub const WEBHOOK_ID_LENGTH_MAX: usize = 256;
-/// Webhook ids remembered per process (in front of the store's inbox).
-pub const SEEN_WEBHOOKS_MAX: usize = 100_000;
 /// The inbox source of Shopify deliveries.
 pub const INBOX_SOURCE: &str = "shopify";
 
@@ -56,39 +53,6 @@ fn verified(secret: &[u8], body: &[u8], signature: &str) -> bool {
     };
     mac.update(body);
     mac.verify_slice(&expected).is_ok()
-}
-
-/// The webhook ids this process has applied, the oldest forgotten first: a cache in
-/// front of the store's durable inbox, which every app server shares.
-#[derive(Debug, Default)]
-pub struct SeenWebhooks {
-    inner: Mutex<(HashSet<String>, VecDeque<String>)>,
-}
-
-impl SeenWebhooks {
-    fn contains(&self, id: &str) -> bool {
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .0
-            .contains(id)
-    }
-
-    fn insert(&self, id: &str) {
-        let mut guard = self
-            .inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (set, order) = &mut *guard;
-        if set.insert(id.to_owned()) {
-            order.push_back(id.to_owned());
-            if order.len() > SEEN_WEBHOOKS_MAX {
-                if let Some(oldest) = order.pop_front() {
-                    set.remove(&oldest);
-                }
-            }
-        }
-    }
 }
 
 /// The parts of Shopify's order JSON the service reads.
@@ -160,12 +124,11 @@ async fn deliver<S: ServiceStore>(
         .filter(|id| !id.is_empty() && id.len() <= WEBHOOK_ID_LENGTH_MAX)
         .ok_or_else(|| ApiError::invalid("missing or over-long X-Shopify-Webhook-Id"))?
         .to_owned();
-    let seen = app.webhooks.contains(&webhook_id)
-        || app
-            .inventory
-            .read(|store| store.handled(INBOX_SOURCE, &webhook_id))
-            .await
-            .map_err(ApiError::from)?;
+    let seen = app
+        .inventory
+        .read(|store| store.handled(INBOX_SOURCE, &webhook_id))
+        .await
+        .map_err(ApiError::from)?;
     if seen {
         tracing::info!(%webhook_id, %topic, "webhook seen before; acknowledged");
         return Ok(json!({ "status": "duplicate", "webhook_id": webhook_id }));
@@ -188,7 +151,6 @@ async fn deliver<S: ServiceStore>(
     };
     match answer {
         Ok(mut answer) => {
-            app.webhooks.insert(&webhook_id);
             let now = app.inventory.now();
             if let Err(error) = app
                 .inventory

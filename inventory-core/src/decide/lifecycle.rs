@@ -127,15 +127,19 @@ pub(crate) fn fulfil(
     draft: &mut Draft<'_>,
     id: &ReservationId,
 ) -> Result<Reservation, DomainError> {
-    let current = find(draft, id)?.status;
-    if current == ReservationStatus::Active || current == ReservationStatus::Expired {
-        commit(draft, id)?;
-    } else if current != ReservationStatus::Committed {
-        return Err(DomainError::InvalidState {
-            id: *id,
-            current,
-            wanted: Transition::Fulfil,
-        });
+    match find(draft, id)?.status {
+        // `commit` refuses a hold past its time as expired.
+        ReservationStatus::Active | ReservationStatus::Expired => {
+            commit(draft, id)?;
+        }
+        ReservationStatus::Committed => {}
+        current => {
+            return Err(DomainError::InvalidState {
+                id: *id,
+                current,
+                wanted: Transition::Fulfil,
+            })
+        }
     }
     ship(draft, id)
 }
