@@ -125,7 +125,41 @@ macro_rules! string_identifier {
                 f.write_str(&self.0)
             }
         }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                identifier_schema()
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {}
     };
+}
+
+/// A regular expression for the rule every text identifier follows: no control character
+/// (`Cc`: U+0000-U+001F, U+007F-U+009F) and no whitespace at either end. Length is
+/// checked by `maxLength` in characters; the rule counts bytes, so a long non-ASCII
+/// identifier the pattern admits can still be refused.
+#[cfg(feature = "openapi")]
+pub const IDENTIFIER_PATTERN: &str =
+    r"^[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$";
+
+/// The schema of a text identifier: what [`validate`] accepts, as JSON Schema.
+#[cfg(feature = "openapi")]
+fn identifier_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(IDENTIFIER_LENGTH_MAX))
+        .pattern(Some(IDENTIFIER_PATTERN))
+        .description(Some(format!(
+            "Text of 1 to {IDENTIFIER_LENGTH_MAX} bytes, no control character, no \
+             whitespace at either end."
+        )))
+        .into()
 }
 
 string_identifier!(
@@ -207,6 +241,7 @@ const RESERVATION_NAMESPACE: Uuid = Uuid::from_u128(0x6b1f_8a52_2c4e_4f0b_9d37_5
 /// id names at most one reservation. Every backend therefore agrees on the id of a
 /// reservation without a shared sequence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct ReservationId(Uuid);
 

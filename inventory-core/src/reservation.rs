@@ -28,6 +28,7 @@ pub const HOLD_TTL_MAX: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 /// `Active --commit--> Committed --ship--> Shipped`; `Active --release--> Released`;
 /// `Active --(expires_at passed)--> Expired`; `Committed --release--> Released`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReservationStatus {
     /// Holding units in `reserved` until it expires.

@@ -5,20 +5,103 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use inventory_core::{DomainError, Error, StoreError};
+use serde::Serialize;
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+/// What went wrong, as the `error` field names it. Each code has one HTTP status, but
+/// `invalid_request`, which is 400 for a body or path that does not parse, 413 for a
+/// body over the limit and 422 for a well-formed request that breaks a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 400, 413 or 422: malformed, too large, or breaking a rule (a zero quantity, a
+    /// bad SKU, an overflow).
+    InvalidRequest,
+    /// 401: a webhook's signature, or the API token, is missing or wrong.
+    Unauthorized,
+    /// 404: no such SKU or location.
+    UnknownSku,
+    /// 404: no such reservation, purchase order, investigation, channel or route.
+    NotFound,
+    /// 405 with `Allow`: the route does not take this method.
+    MethodNotAllowed,
+    /// 409 with `sku`, `available`, `requested` (and `location`): not enough stock.
+    InsufficientStock,
+    /// 409: an idempotency key or order id reused for a different request.
+    IdempotencyConflict,
+    /// 409 with `id` and `status`: the operation does not apply in this state.
+    InvalidState,
+    /// 409 with `id` and `expired_at`: the hold ran out.
+    Expired,
+    /// 423 with `sku`: an open investigation freezes the SKU.
+    SkuFrozen,
+    /// 503 with `Retry-After`: the database is busy or unreachable past every retry,
+    /// or the request took longer than the service allows.
+    Unavailable,
+    /// 500: stored state the library cannot explain; never a storage failure a
+    /// caller can retry.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code as the `error` field spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::Unauthorized => "unauthorized",
+            Self::UnknownSku => "unknown_sku",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::InsufficientStock => "insufficient_stock",
+            Self::IdempotencyConflict => "idempotency_conflict",
+            Self::InvalidState => "invalid_state",
+            Self::Expired => "expired",
+            Self::SkuFrozen => "sku_frozen",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
+        }
+    }
+
+    /// Every code, in the order the README's error table lists them.
+    pub const ALL: [Self; 12] = [
+        Self::InvalidRequest,
+        Self::Unauthorized,
+        Self::UnknownSku,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::InsufficientStock,
+        Self::IdempotencyConflict,
+        Self::InvalidState,
+        Self::Expired,
+        Self::SkuFrozen,
+        Self::Unavailable,
+        Self::Internal,
+    ];
+}
+
+/// The body of every error answer, as documented: the code, a message for people, and
+/// context fields that depend on the code (`sku`, `available`, `id`, ...).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorCode,
+    /// For people; not to be matched on.
+    pub message: String,
+}
 
 /// An error answer: a status, a code, a message and context fields.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     message: String,
     context: Map<String, Value>,
 }
 
 impl ApiError {
     /// An error with no context.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -29,22 +112,26 @@ impl ApiError {
 
     /// A 422 `invalid_request`.
     pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", message)
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::InvalidRequest,
+            message,
+        )
     }
 
     /// A 404 `not_found`.
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message)
     }
 
     /// A 401 `unauthorized`.
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+        Self::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, message)
     }
 
     /// A 409 `invalid_state`.
     pub fn invalid_state(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, "invalid_state", message)
+        Self::new(StatusCode::CONFLICT, ErrorCode::InvalidState, message)
     }
 
     /// Adds a context field.
@@ -59,7 +146,7 @@ impl ApiError {
     }
 
     /// The error code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         self.code
     }
 }
@@ -67,7 +154,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut body = Map::new();
-        body.insert("error".to_owned(), self.code.into());
+        body.insert("error".to_owned(), self.code.as_str().into());
         body.insert("message".to_owned(), self.message.into());
         body.extend(self.context);
         let retry = self.status == StatusCode::SERVICE_UNAVAILABLE;
@@ -86,10 +173,11 @@ impl From<DomainError> for ApiError {
         let message = error.to_string();
         match &error {
             DomainError::UnknownSku { sku } => {
-                Self::new(StatusCode::NOT_FOUND, "unknown_sku", message).with("sku", sku.as_str())
+                Self::new(StatusCode::NOT_FOUND, ErrorCode::UnknownSku, message)
+                    .with("sku", sku.as_str())
             }
             DomainError::UnknownLocation { sku, location } => {
-                Self::new(StatusCode::NOT_FOUND, "unknown_sku", message)
+                Self::new(StatusCode::NOT_FOUND, ErrorCode::UnknownSku, message)
                     .with("sku", sku.as_str())
                     .with("location", location.as_str())
             }
@@ -99,7 +187,7 @@ impl From<DomainError> for ApiError {
                 available,
                 requested,
             } => {
-                let error = Self::new(StatusCode::CONFLICT, "insufficient_stock", message)
+                let error = Self::new(StatusCode::CONFLICT, ErrorCode::InsufficientStock, message)
                     .with("sku", sku.as_str())
                     .with("available", *available)
                     .with("requested", *requested);
@@ -135,24 +223,33 @@ impl From<DomainError> for ApiError {
                 Self::invalid_state(message).with("sku", sku.as_str())
             }
             DomainError::Expired { id, expired_at } => {
-                Self::new(StatusCode::CONFLICT, "expired", message)
+                Self::new(StatusCode::CONFLICT, ErrorCode::Expired, message)
                     .with("id", id.to_string())
                     .with("expired_at", expired_at.to_rfc3339())
             }
-            DomainError::IdempotencyKeyReused { key } => {
-                Self::new(StatusCode::CONFLICT, "idempotency_conflict", message)
-                    .with("idempotency_key", key.as_str())
-            }
-            DomainError::IdempotencyConflict { order_id } => {
-                Self::new(StatusCode::CONFLICT, "idempotency_conflict", message)
-                    .with("order_id", order_id.as_str())
-            }
+            DomainError::IdempotencyKeyReused { key } => Self::new(
+                StatusCode::CONFLICT,
+                ErrorCode::IdempotencyConflict,
+                message,
+            )
+            .with("idempotency_key", key.as_str()),
+            DomainError::IdempotencyConflict { order_id } => Self::new(
+                StatusCode::CONFLICT,
+                ErrorCode::IdempotencyConflict,
+                message,
+            )
+            .with("order_id", order_id.as_str()),
             DomainError::SkuFrozen { sku } => {
-                Self::new(StatusCode::LOCKED, "sku_frozen", message).with("sku", sku.as_str())
+                Self::new(StatusCode::LOCKED, ErrorCode::SkuFrozen, message)
+                    .with("sku", sku.as_str())
             }
             DomainError::InconsistentState { .. } => {
                 tracing::error!(%error, "stored state is inconsistent");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorCode::Internal,
+                    message,
+                )
             }
             _ => Self::invalid(message),
         }
@@ -168,11 +265,19 @@ impl From<StoreError> for ApiError {
             | StoreError::Conflict(..)
             | StoreError::Interrupted(..) => {
                 tracing::warn!(error = ?error, "storage busy or unavailable");
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::Unavailable,
+                    message,
+                )
             }
             _ => {
                 tracing::error!(error = ?error, "storage failed");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorCode::Internal,
+                    message,
+                )
             }
         }
     }
@@ -194,7 +299,7 @@ impl From<JsonRejection> for ApiError {
             StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
             _ => StatusCode::BAD_REQUEST,
         };
-        Self::new(status, "invalid_request", rejection.body_text())
+        Self::new(status, ErrorCode::InvalidRequest, rejection.body_text())
     }
 }
 
@@ -202,7 +307,7 @@ impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             rejection.body_text(),
         )
     }
@@ -212,7 +317,7 @@ impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             rejection.body_text(),
         )
     }
@@ -228,7 +333,7 @@ pub async fn no_route() -> ApiError {
 pub async fn wrong_method(method: Method) -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ErrorCode::MethodNotAllowed,
         format!("{method} is not allowed on this route"),
     )
 }

@@ -172,6 +172,18 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
 }
 
 /// `GET /metrics`.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "operations",
+    responses((
+        status = 200,
+        description = "Prometheus (OpenMetrics) text: reservations by result and source, webhooks by topic and result, channel pushes and failures, request latency by route.",
+        body = String,
+        content_type = "application/openmetrics-text",
+    )),
+)]
 pub async fn handler(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
     (
         [(

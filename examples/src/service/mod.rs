@@ -12,6 +12,7 @@ mod counts;
 pub mod error;
 pub mod expiry;
 pub mod metrics;
+pub mod openapi;
 mod purchasing;
 mod reservations;
 mod run;
@@ -33,13 +34,11 @@ use inventory_core::inbox::InboxStore;
 use inventory_core::reorder::{DemandStore, PurchaseStore};
 use inventory_core::sync::{SyncStore, SyncWorker};
 use inventory_core::{AuditStore, Inventory, Sku};
-use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use config::{ConfigError, ServiceConfig, Settings};
-pub use error::{ApiError, ApiResult};
+pub use error::{ApiError, ApiResult, ErrorCode};
 pub use metrics::Metrics;
 pub use run::{main, run, start, Service, StartError};
 pub use shopify::sign;
@@ -98,6 +97,27 @@ pub struct Body<T>(pub T);
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct Path<T>(pub T);
 
+/// The raw request body, whose rejection (a body over the limit, a dropped upload) is an
+/// [`ApiError`].
+pub struct RawBody(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::body::Bytes::from_request(request, state)
+            .await
+            .map(Self)
+            .map_err(|rejection| {
+                let status = match rejection.status() {
+                    StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                ApiError::new(status, ErrorCode::InvalidRequest, rejection.body_text())
+            })
+    }
+}
+
 /// Query parameters whose rejection is an [`ApiError`].
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
@@ -134,9 +154,19 @@ pub fn router<S: ServiceStore>(state: AppState<S>) -> Router {
         )
         .route("/v1/reorder/run", post(purchasing::reorder::<S>))
         .route("/v1/purchase-orders", get(purchasing::list::<S>))
+        .route("/v1/purchase-orders/{id}/send", post(purchasing::send::<S>))
+        .route("/v1/purchase-orders/{id}/ship", post(purchasing::ship::<S>))
         .route(
-            "/v1/purchase-orders/{id}/{action}",
-            post(purchasing::transition::<S>),
+            "/v1/purchase-orders/{id}/receive",
+            post(purchasing::receive::<S>),
+        )
+        .route(
+            "/v1/purchase-orders/{id}/close",
+            post(purchasing::close::<S>),
+        )
+        .route(
+            "/v1/purchase-orders/{id}/cancel",
+            post(purchasing::cancel::<S>),
         )
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
@@ -145,6 +175,7 @@ pub fn router<S: ServiceStore>(state: AppState<S>) -> Router {
     Router::new()
         .route("/healthz", get(health::<S>))
         .route("/metrics", get(metrics::handler))
+        .route("/openapi.json", get(openapi::document))
         // Webhooks carry their own signature instead of the API token.
         .route("/v1/webhooks/shopify", post(shopify::webhook::<S>))
         .merge(api)
@@ -152,12 +183,26 @@ pub fn router<S: ServiceStore>(state: AppState<S>) -> Router {
         .route_layer(middleware::from_fn_with_state(metrics, metrics::track))
         .fallback(error::no_route)
         .layer(DefaultBodyLimit::max(config::BODY_BYTES_MAX))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            config::REQUEST_TIMEOUT,
-        ))
+        .layer(middleware::from_fn(deadline))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// A request still running after [`config::REQUEST_TIMEOUT`] is dropped and answered
+/// 503 `unavailable` with `Retry-After`, as the JSON error body.
+async fn deadline(request: Request, next: Next) -> Response {
+    match tokio::time::timeout(config::REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unavailable,
+            format!(
+                "the request took longer than {} s",
+                config::REQUEST_TIMEOUT.as_secs()
+            ),
+        )
+        .into_response(),
+    }
 }
 
 /// With an API token configured, every `/v1` call but webhooks needs
@@ -181,17 +226,32 @@ async fn require_token<S: ServiceStore>(
     next.run(request).await
 }
 
+/// The answer of `GET /healthz`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    #[schema(example = "ok")]
+    status: &'static str,
+}
+
 /// `GET /healthz`: 200 when the database answers, 503 when it does not.
-async fn health<S: ServiceStore>(State(app): State<AppState<S>>) -> ApiResult<Json<Value>> {
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "health",
+    tag = "operations",
+    responses((status = 200, description = "The database answers.", body = Health)),
+)]
+async fn health<S: ServiceStore>(State(app): State<AppState<S>>) -> ApiResult<Json<Health>> {
     let probe = Sku::new("healthz").map_err(ApiError::from)?;
     app.inventory.store().stock(&probe).await.map_err(|error| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
+            ErrorCode::Unavailable,
             format!("database unreachable: {error}"),
         )
     })?;
-    Ok(Json(json!({ "status": "ok" })))
+    Ok(Json(Health { status: "ok" }))
 }
 
 /// Whether an open investigation freezes `sku`.
@@ -207,7 +267,7 @@ pub async fn is_frozen<S: ServiceStore>(app: &AppState<S>, sku: &Sku) -> ApiResu
     Ok(frozen.contains(sku))
 }
 
-/// A JSON body that may be empty: empty means `T::default()`.
+/// A JSON body that may be absent: empty, or `null`, means `T::default()`.
 ///
 /// # Errors
 ///
@@ -216,11 +276,13 @@ pub fn optional_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> A
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(|error| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            error.to_string(),
-        )
-    })
+    serde_json::from_slice::<Option<T>>(body)
+        .map(Option::unwrap_or_default)
+        .map_err(|error| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidRequest,
+                error.to_string(),
+            )
+        })
 }

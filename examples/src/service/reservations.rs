@@ -4,42 +4,60 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use inventory_core::{
-    DomainError, OrderId, OrderLine, Quantity, Reservation, ReserveRequest, Reserved,
+    DomainError, LocationId, OrderId, OrderLine, Quantity, Reservation, ReservationId,
+    ReserveRequest, Reserved, Sku,
 };
 use rust_decimal::Decimal;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::config::ttl;
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::views::{location, reservation_id, sku, ReservationView};
 use super::{AppState, Body, Path, ServiceStore};
 
 /// `POST /v1/reservations`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReserveBody {
+    /// The caller's order id: a reservation per order id, so the same request again
+    /// answers the same reservation.
+    #[schema(value_type = OrderId)]
     order_id: String,
+    /// What to hold, one or more lines.
     lines: Vec<LineBody>,
+    /// How long the hold lasts (default 30 minutes).
+    #[schema(minimum = 1)]
     ttl_seconds: Option<u64>,
+    /// Whether a line without a location may be taken from several locations.
     #[serde(default)]
     allow_split: bool,
 }
 
 /// One line of a reservation request.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineBody {
+    /// The SKU.
+    #[schema(value_type = Sku)]
     sku: String,
+    /// Units to hold.
+    #[schema(minimum = 1)]
     quantity: i64,
+    /// Where to hold them; without one, wherever they are available.
+    #[schema(value_type = Option<LocationId>)]
     location: Option<String>,
     /// Price per unit as decimal text, recorded on the shipment for revenue.
+    #[schema(value_type = Option<String>, pattern = r"^[0-9]+(\.[0-9]+)?$")]
     unit_price: Option<Decimal>,
 }
 
 /// `POST /v1/reservations/{id}/extend`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExtendBody {
+    /// The hold ends this many seconds from now (it is never shortened).
+    #[schema(minimum = 1)]
     ttl_seconds: u64,
 }
 
@@ -97,6 +115,20 @@ fn view<S: ServiceStore>(app: &AppState<S>, reservation: &Reservation) -> Json<R
 }
 
 /// Holds stock for an order: 201 when new, 200 for the same request again.
+#[utoipa::path(
+    post,
+    path = "/v1/reservations",
+    operation_id = "createReservation",
+    tag = "reservations",
+    request_body = ReserveBody,
+    responses(
+        (status = 201, description = "Held: the new reservation.", body = ReservationView),
+        (status = 200, description = "The same request again: the reservation it made.", body = ReservationView),
+        (status = 404, description = "`unknown_sku`: a line names a SKU or location with no stock row.", body = ErrorBody),
+        (status = 409, description = "`insufficient_stock`: not enough available; `idempotency_conflict`: the order id was used for a different request.", body = ErrorBody),
+        (status = 423, description = "`sku_frozen`: an open investigation freezes a SKU.", body = ErrorBody),
+    ),
+)]
 pub async fn create<S: ServiceStore>(
     State(app): State<AppState<S>>,
     Body(body): Body<ReserveBody>,
@@ -118,6 +150,17 @@ pub async fn create<S: ServiceStore>(
 }
 
 /// One reservation.
+#[utoipa::path(
+    get,
+    path = "/v1/reservations/{id}",
+    operation_id = "getReservation",
+    tag = "reservations",
+    params(("id" = ReservationId, Path, description = "The reservation's id.")),
+    responses(
+        (status = 200, description = "The reservation.", body = ReservationView),
+        (status = 404, description = "`not_found`: no such reservation.", body = ErrorBody),
+    ),
+)]
 pub async fn show<S: ServiceStore>(
     State(app): State<AppState<S>>,
     Path(id): Path<String>,
@@ -127,6 +170,18 @@ pub async fn show<S: ServiceStore>(
 }
 
 /// Active to committed: picking starts.
+#[utoipa::path(
+    post,
+    path = "/v1/reservations/{id}/commit",
+    operation_id = "commitReservation",
+    tag = "reservations",
+    params(("id" = ReservationId, Path, description = "The reservation's id.")),
+    responses(
+        (status = 200, description = "The reservation after it.", body = ReservationView),
+        (status = 404, description = "`not_found`: no such reservation.", body = ErrorBody),
+        (status = 409, description = "`invalid_state`: not in a state this applies to; `expired`: the hold ran out.", body = ErrorBody),
+    ),
+)]
 pub async fn commit<S: ServiceStore>(
     State(app): State<AppState<S>>,
     Path(id): Path<String>,
@@ -136,6 +191,18 @@ pub async fn commit<S: ServiceStore>(
 }
 
 /// Committed to shipped: the units leave on hand.
+#[utoipa::path(
+    post,
+    path = "/v1/reservations/{id}/ship",
+    operation_id = "shipReservation",
+    tag = "reservations",
+    params(("id" = ReservationId, Path, description = "The reservation's id.")),
+    responses(
+        (status = 200, description = "The reservation after it.", body = ReservationView),
+        (status = 404, description = "`not_found`: no such reservation.", body = ErrorBody),
+        (status = 409, description = "`invalid_state`: not committed.", body = ErrorBody),
+    ),
+)]
 pub async fn ship<S: ServiceStore>(
     State(app): State<AppState<S>>,
     Path(id): Path<String>,
@@ -145,6 +212,18 @@ pub async fn ship<S: ServiceStore>(
 }
 
 /// Active or committed to released: the units are sellable again.
+#[utoipa::path(
+    post,
+    path = "/v1/reservations/{id}/release",
+    operation_id = "releaseReservation",
+    tag = "reservations",
+    params(("id" = ReservationId, Path, description = "The reservation's id.")),
+    responses(
+        (status = 200, description = "The reservation after it.", body = ReservationView),
+        (status = 404, description = "`not_found`: no such reservation.", body = ErrorBody),
+        (status = 409, description = "`invalid_state`: already shipped, released or expired.", body = ErrorBody),
+    ),
+)]
 pub async fn release<S: ServiceStore>(
     State(app): State<AppState<S>>,
     Path(id): Path<String>,
@@ -154,6 +233,19 @@ pub async fn release<S: ServiceStore>(
 }
 
 /// Holds an active reservation until now + `ttl_seconds` (never shortens it).
+#[utoipa::path(
+    post,
+    path = "/v1/reservations/{id}/extend",
+    operation_id = "extendReservation",
+    tag = "reservations",
+    params(("id" = ReservationId, Path, description = "The reservation's id.")),
+    request_body = ExtendBody,
+    responses(
+        (status = 200, description = "The reservation after it.", body = ReservationView),
+        (status = 404, description = "`not_found`: no such reservation.", body = ErrorBody),
+        (status = 409, description = "`invalid_state`: not in a state this applies to; `expired`: the hold ran out.", body = ErrorBody),
+    ),
+)]
 pub async fn extend<S: ServiceStore>(
     State(app): State<AppState<S>>,
     Path(id): Path<String>,

@@ -10,7 +10,6 @@
 
 use std::collections::BTreeMap;
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -22,14 +21,14 @@ use inventory_core::{
     DomainError, Error, OrderId, OrderLine, Quantity, ReservationId, ReservationStatus,
     ReserveRequest, Sku,
 };
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+use utoipa::ToSchema;
 
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use super::reservations::reserve;
 use super::views::ReservationView;
-use super::{AppState, ServiceStore};
+use super::{AppState, RawBody, ServiceStore};
 
 /// Longest webhook id accepted.
 pub const WEBHOOK_ID_LENGTH_MAX: usize = 256;
@@ -70,23 +69,145 @@ struct ShopifyLine {
     price: Option<String>,
 }
 
+/// How a delivery was handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// The order was reserved, released, or committed and shipped.
+    Applied,
+    /// Seen before (by webhook id or by the order's state): nothing changed.
+    Duplicate,
+    /// A rule refused it (`error`, `message`); acknowledged so Shopify stops
+    /// redelivering.
+    Refused,
+    /// A topic the service does not handle, or an order without SKUs (`reason`).
+    Ignored,
+    /// A cancellation before its creation: the late create will hold nothing.
+    Tombstoned,
+}
+
+/// The answer to a webhook delivery Shopify should not redeliver.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookAnswer {
+    /// How it was handled.
+    pub status: Delivery,
+    /// The delivery's `X-Shopify-Webhook-Id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_id: Option<String>,
+    /// The reservation it made or moved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reservation: Option<ReservationView>,
+    /// The state a duplicate found the reservation in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reservation_status: Option<ReservationStatus>,
+    /// The order a tombstone was left for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    /// Why it was refused: an error code, or `cancelled`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The refusal, for people.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Why it was ignored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl WebhookAnswer {
+    fn new(status: Delivery) -> Self {
+        Self {
+            status,
+            webhook_id: None,
+            reservation: None,
+            reservation_status: None,
+            order_id: None,
+            error: None,
+            message: None,
+            reason: None,
+        }
+    }
+
+    fn ignored(reason: impl Into<String>) -> Self {
+        Self {
+            reason: Some(reason.into()),
+            ..Self::new(Delivery::Ignored)
+        }
+    }
+
+    fn refused(error: &str, message: String) -> Self {
+        Self {
+            error: Some(error.to_owned()),
+            message: Some(message),
+            ..Self::new(Delivery::Refused)
+        }
+    }
+
+    fn with_reservation(status: Delivery, reservation: ReservationView) -> Self {
+        Self {
+            reservation: Some(reservation),
+            ..Self::new(status)
+        }
+    }
+}
+
+/// The Shopify order JSON, as far as the service reads it (everything else is ignored).
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documents the body; `ShopifyOrder` reads it.
+pub struct OrderPayload {
+    /// Shopify's order id: the reservation's order id is `shopify:<id>`.
+    id: u64,
+    /// The order's lines (none when absent); a line without a SKU is skipped.
+    #[schema(default)]
+    line_items: Vec<LineItemPayload>,
+}
+
+/// One line item of a Shopify order.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documents the body.
+pub struct LineItemPayload {
+    /// The variant's SKU.
+    sku: Option<String>,
+    /// Units ordered.
+    quantity: i64,
+    /// Price per unit as decimal text.
+    price: Option<String>,
+}
+
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|value| value.to_str().ok())
 }
 
 /// `POST /v1/webhooks/shopify`: applies the delivery and counts it by topic and result.
+#[utoipa::path(
+    post,
+    path = "/v1/webhooks/shopify",
+    operation_id = "shopifyWebhook",
+    tag = "webhooks",
+    params(
+        ("X-Shopify-Topic" = String, Header, description = "`orders/create` reserves, `orders/cancelled` releases, `orders/fulfilled` commits and ships; other topics are acknowledged and ignored."),
+        ("X-Shopify-Hmac-Sha256" = String, Header, description = "Base64 HMAC-SHA256 of the raw body under the shared secret."),
+        ("X-Shopify-Webhook-Id" = String, Header, description = "The delivery's id (1 to 256 bytes): a redelivery is acknowledged as `duplicate`."),
+        ("X-Shopify-Shop-Domain" = Option<String>, Header, description = "The shop, for the log."),
+    ),
+    request_body = OrderPayload,
+    responses(
+        (status = 200, description = "Handled, or refused by a rule: Shopify should not redeliver it.", body = WebhookAnswer),
+        (status = 401, description = "`unauthorized`: no secret configured, or the signature is missing or wrong; nothing changed.", body = ErrorBody),
+    ),
+)]
 pub async fn webhook<S: ServiceStore>(
     State(app): State<AppState<S>>,
     headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Json<Value>> {
+    RawBody(body): RawBody,
+) -> ApiResult<Json<WebhookAnswer>> {
     let answer = deliver(&app, &headers, &body).await;
     let status = match &answer {
-        Ok(answer) => match answer["status"].as_str() {
-            Some("applied") => "applied",
-            Some("duplicate") => "duplicate",
-            Some("refused") => "refused",
-            _ => "ignored",
+        Ok(answer) => match answer.status {
+            Delivery::Applied => "applied",
+            Delivery::Duplicate => "duplicate",
+            Delivery::Refused => "refused",
+            Delivery::Ignored | Delivery::Tombstoned => "ignored",
         },
         Err(error) if error.status() == StatusCode::UNAUTHORIZED => "unauthorized",
         Err(error) if error.status().is_client_error() => "invalid",
@@ -101,7 +222,7 @@ async fn deliver<S: ServiceStore>(
     app: &AppState<S>,
     headers: &HeaderMap,
     body: &[u8],
-) -> ApiResult<Value> {
+) -> ApiResult<WebhookAnswer> {
     let Some(secret) = app.config.shopify_webhook_secret.as_deref() else {
         return Err(ApiError::unauthorized(
             "no Shopify webhook secret is configured",
@@ -131,12 +252,15 @@ async fn deliver<S: ServiceStore>(
         .map_err(ApiError::from)?;
     if seen {
         tracing::info!(%webhook_id, %topic, "webhook seen before; acknowledged");
-        return Ok(json!({ "status": "duplicate", "webhook_id": webhook_id }));
+        return Ok(WebhookAnswer {
+            webhook_id: Some(webhook_id),
+            ..WebhookAnswer::new(Delivery::Duplicate)
+        });
     }
     let order: ShopifyOrder = serde_json::from_slice(body).map_err(|error| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             format!("order JSON: {error}"),
         )
     })?;
@@ -146,7 +270,9 @@ async fn deliver<S: ServiceStore>(
         "orders/fulfilled" => settled(app, &order, Transition::Ship).await,
         other => {
             tracing::info!(topic = other, "webhook topic not handled; acknowledged");
-            Ok(json!({ "status": "ignored", "reason": format!("topic {other} is not handled") }))
+            Ok(WebhookAnswer::ignored(format!(
+                "topic {other} is not handled"
+            )))
         }
     };
     match answer {
@@ -161,7 +287,7 @@ async fn deliver<S: ServiceStore>(
                 // Applied all the same; a redelivery is still caught by the order's state.
                 tracing::warn!(%error, %webhook_id, "could not record the webhook as handled");
             }
-            answer["webhook_id"] = Value::from(webhook_id);
+            answer.webhook_id = Some(webhook_id);
             Ok(answer)
         }
         // Storage trouble: not applied, so Shopify's retry may apply it.
@@ -198,12 +324,15 @@ async fn release_if_open<S: ServiceStore>(
 }
 
 /// The answer to a creation whose cancellation came first.
-fn cancelled_first(order: &ShopifyOrder) -> Value {
+fn cancelled_first(order: &ShopifyOrder) -> WebhookAnswer {
     tracing::info!(
         order = order.id,
         "order created after its cancellation; nothing held"
     );
-    json!({ "status": "refused", "error": "cancelled", "message": "the order was cancelled before it was created" })
+    WebhookAnswer::refused(
+        "cancelled",
+        "the order was cancelled before it was created".to_owned(),
+    )
 }
 
 fn order_id(order: &ShopifyOrder) -> Result<OrderId, Error> {
@@ -212,18 +341,24 @@ fn order_id(order: &ShopifyOrder) -> Result<OrderId, Error> {
 
 /// A refusal by a rule is the answer to the delivery (acknowledged, logged); a storage
 /// failure is an error, so the delivery is retried.
-fn refused(error: Error, order: &ShopifyOrder) -> Result<Value, Error> {
+fn refused(error: Error, order: &ShopifyOrder) -> Result<WebhookAnswer, Error> {
     match error {
         Error::Domain(rule) => {
             tracing::warn!(order = order.id, error = %rule, "Shopify order refused");
             let api = ApiError::from(rule.clone());
-            Ok(json!({ "status": "refused", "error": api.code(), "message": rule.to_string() }))
+            Ok(WebhookAnswer::refused(
+                api.code().as_str(),
+                rule.to_string(),
+            ))
         }
         other => Err(other),
     }
 }
 
-async fn created<S: ServiceStore>(app: &AppState<S>, order: &ShopifyOrder) -> Result<Value, Error> {
+async fn created<S: ServiceStore>(
+    app: &AppState<S>,
+    order: &ShopifyOrder,
+) -> Result<WebhookAnswer, Error> {
     let mut units: BTreeMap<Sku, (i64, Option<String>)> = BTreeMap::new();
     for line in &order.line_items {
         let Some(name) = line.sku.as_deref().filter(|name| !name.trim().is_empty()) else {
@@ -242,7 +377,7 @@ async fn created<S: ServiceStore>(app: &AppState<S>, order: &ShopifyOrder) -> Re
         entry.0 = entry.0.saturating_add(line.quantity);
     }
     if units.is_empty() {
-        return Ok(json!({ "status": "ignored", "reason": "no line item has a SKU" }));
+        return Ok(WebhookAnswer::ignored("no line item has a SKU"));
     }
     let mut lines = Vec::with_capacity(units.len());
     for (sku, (quantity, price)) in units {
@@ -271,10 +406,14 @@ async fn created<S: ServiceStore>(app: &AppState<S>, order: &ShopifyOrder) -> Re
         return Ok(cancelled_first(order));
     }
     match reserved {
-        Ok(reserved) => Ok(json!({
-            "status": if reserved.created { "applied" } else { "duplicate" },
-            "reservation": ReservationView::new(&reserved.reservation, app.inventory.now()),
-        })),
+        Ok(reserved) => Ok(WebhookAnswer::with_reservation(
+            if reserved.created {
+                Delivery::Applied
+            } else {
+                Delivery::Duplicate
+            },
+            ReservationView::new(&reserved.reservation, app.inventory.now()),
+        )),
         Err(error) => refused(error, order),
     }
 }
@@ -287,7 +426,7 @@ async fn settled<S: ServiceStore>(
     app: &AppState<S>,
     order: &ShopifyOrder,
     wanted: Transition,
-) -> Result<Value, Error> {
+) -> Result<WebhookAnswer, Error> {
     use ReservationStatus::{Active, Committed, Shipped};
     let order_id = order_id(order)?;
     let id = ReservationId::for_order(&order_id);
@@ -303,14 +442,20 @@ async fn settled<S: ServiceStore>(
                 .record_handled(CANCELLED_SOURCE, order_id.as_str(), app.inventory.now())
                 .await?;
             release_if_open(app, id).await?;
-            return Ok(json!({ "status": "tombstoned", "order_id": order_id.as_str() }));
+            return Ok(WebhookAnswer {
+                order_id: Some(order_id.as_str().to_owned()),
+                ..WebhookAnswer::new(Delivery::Tombstoned)
+            });
         }
         Err(error) => return refused(error, order),
     };
     let step = match (wanted, current) {
         (Transition::Release, Active | Committed) => app.inventory.release(id).await,
         (Transition::Release, _) | (Transition::Ship, Shipped) => {
-            return Ok(json!({ "status": "duplicate", "reservation_status": current }));
+            return Ok(WebhookAnswer {
+                reservation_status: Some(current),
+                ..WebhookAnswer::new(Delivery::Duplicate)
+            });
         }
         (_, Active | Committed) => app.inventory.fulfil(id).await,
         (_, current) => Err(DomainError::InvalidState {
@@ -321,10 +466,10 @@ async fn settled<S: ServiceStore>(
         .into()),
     };
     match step {
-        Ok(reservation) => Ok(json!({
-            "status": "applied",
-            "reservation": ReservationView::new(&reservation, app.inventory.now()),
-        })),
+        Ok(reservation) => Ok(WebhookAnswer::with_reservation(
+            Delivery::Applied,
+            ReservationView::new(&reservation, app.inventory.now()),
+        )),
         Err(error) => refused(error, order),
     }
 }

@@ -11,8 +11,9 @@ use axum::Json;
 use inventory_core::decide::Command;
 use inventory_core::{IdempotencyKey, LocationId, Quantity, Sku, StockKey, StockLevel};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::views::{location, sku, Levels, RowView, StockView};
 use super::{is_frozen, AppState, Body, Path, ServiceStore};
 
@@ -20,22 +21,45 @@ use super::{is_frozen, AppState, Body, Path, ServiceStore};
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// `POST /v1/receipts`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiptBody {
+    /// The SKU (created by its first receipt).
+    #[schema(value_type = Sku)]
     sku: String,
+    /// Where the units arrive (created by its first receipt).
+    #[schema(value_type = LocationId)]
     location: String,
+    /// Units received.
+    #[schema(minimum = 1)]
     quantity: i64,
 }
 
 /// `POST /v1/adjustments`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdjustmentBody {
+    /// The SKU.
+    #[schema(value_type = Sku)]
     sku: String,
+    /// The location.
+    #[schema(value_type = LocationId)]
     location: String,
+    /// Units added (positive) or taken away (negative) from on hand; not zero.
     delta: i64,
+    /// Why, for the ledger.
     reason: String,
+}
+
+/// The `Idempotency-Key` header of receipts and adjustments.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // Documents the header; `idempotency_key` reads it.
+pub struct IdempotencyHeader {
+    /// A receipt number, a UUID: the movement is applied at most once per key; a
+    /// retry gets the first answer.
+    #[param(rename = "Idempotency-Key", value_type = Option<IdempotencyKey>)]
+    idempotency_key: Option<String>,
 }
 
 /// The request's idempotency key, if it sent one.
@@ -72,6 +96,18 @@ async fn apply<S: ServiceStore>(
 }
 
 /// Units arrive: the stock row after the receipt.
+#[utoipa::path(
+    post,
+    path = "/v1/receipts",
+    operation_id = "receiveStock",
+    tag = "stock",
+    params(IdempotencyHeader),
+    request_body = ReceiptBody,
+    responses(
+        (status = 200, description = "The stock row after the receipt.", body = RowView),
+        (status = 409, description = "`idempotency_conflict`: the key was sent with another movement.", body = ErrorBody),
+    ),
+)]
 pub async fn receive<S: ServiceStore>(
     State(app): State<AppState<S>>,
     headers: HeaderMap,
@@ -87,6 +123,19 @@ pub async fn receive<S: ServiceStore>(
 }
 
 /// On hand corrected by a signed delta with a reason: the stock row after it.
+#[utoipa::path(
+    post,
+    path = "/v1/adjustments",
+    operation_id = "adjustStock",
+    tag = "stock",
+    params(IdempotencyHeader),
+    request_body = AdjustmentBody,
+    responses(
+        (status = 200, description = "The stock row after the adjustment.", body = RowView),
+        (status = 404, description = "`unknown_sku`: no such SKU or location.", body = ErrorBody),
+        (status = 409, description = "`insufficient_stock`: on hand would fall below reserved plus committed; `idempotency_conflict`.", body = ErrorBody),
+    ),
+)]
 pub async fn adjust<S: ServiceStore>(
     State(app): State<AppState<S>>,
     headers: HeaderMap,
@@ -103,6 +152,17 @@ pub async fn adjust<S: ServiceStore>(
 }
 
 /// A SKU's totals, frozen flag and locations.
+#[utoipa::path(
+    get,
+    path = "/v1/stock/{sku}",
+    operation_id = "getStock",
+    tag = "stock",
+    params(("sku" = Sku, Path, description = "The SKU.")),
+    responses(
+        (status = 200, description = "Totals over locations, the frozen flag and each location.", body = StockView),
+        (status = 404, description = "`unknown_sku`: the SKU was never received.", body = ErrorBody),
+    ),
+)]
 pub async fn show<S: ServiceStore>(
     State(app): State<AppState<S>>,
     Path(name): Path<String>,

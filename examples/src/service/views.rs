@@ -5,11 +5,12 @@ use inventory_core::{
     LocationId, Reservation, ReservationId, ReservationStatus, Sku, SkuStock, StockLevel,
 };
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::error::ApiError;
 
 /// The five numbers of a stock row or total.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Levels {
     /// Physically in the warehouse.
     pub on_hand: i64,
@@ -36,7 +37,7 @@ impl From<&StockLevel> for Levels {
 }
 
 /// One stock row: `{"sku","location",...levels}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RowView {
     /// The SKU.
     pub sku: Sku,
@@ -48,7 +49,7 @@ pub struct RowView {
 }
 
 /// One location of a SKU's stock.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct LocationView {
     /// The location.
     pub location: LocationId,
@@ -58,7 +59,7 @@ pub struct LocationView {
 }
 
 /// A SKU's stock: totals, frozen flag and locations.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct StockView {
     /// The SKU.
     pub sku: Sku,
@@ -91,18 +92,19 @@ impl StockView {
 }
 
 /// A reservation line.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct LineView {
     /// The SKU.
     pub sku: Sku,
     /// Where it is held.
     pub location: LocationId,
     /// Units.
+    #[schema(minimum = 1)]
     pub quantity: i64,
 }
 
 /// A reservation as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ReservationView {
     /// Its id.
     pub id: ReservationId,
@@ -111,8 +113,10 @@ pub struct ReservationView {
     /// `active`, `committed`, `shipped`, `released` or `expired`.
     pub status: ReservationStatus,
     /// When its hold ends (RFC 3339).
+    #[schema(format = DateTime)]
     pub expires_at: String,
     /// When it was made (RFC 3339).
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// Its lines.
     pub lines: Vec<LineView>,

@@ -10,6 +10,7 @@ use crate::id::Sku;
 
 /// A SKU's count class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum AbcClass {
     /// The top earners: counted most often.
     A,

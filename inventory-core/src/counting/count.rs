@@ -43,6 +43,7 @@ impl CountThresholds {
 
 /// What a count leads to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CountAction {
     /// Within tolerance: on hand is corrected.

@@ -16,6 +16,7 @@ const INVESTIGATION_NAMESPACE: Uuid = Uuid::from_u128(0x8d3e_1f60_52b7_4c2a_9e04
 
 /// The id of an investigation: derived from the row and the time of the count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct InvestigationId(Uuid);
 
@@ -65,6 +66,7 @@ pub struct CountRecord {
 /// A discrepancy being looked into. While a freezing investigation is open, its SKU
 /// takes no reservations and every channel is told 0.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Investigation {
     /// Its id.
     pub id: InvestigationId,

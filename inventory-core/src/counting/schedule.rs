@@ -10,6 +10,7 @@ use super::abc::{AbcClass, AbcConfig};
 
 /// A stock row to count, with its class and last count.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CountItem {
     /// The SKU.
     pub sku: Sku,

@@ -20,6 +20,7 @@ const PURCHASE_ORDER_NAMESPACE: Uuid = Uuid::from_u128(0x2f4c_91d0_7a3b_4e55_8c1
 
 /// The id of a purchase order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct PurchaseOrderId(Uuid);
 
@@ -36,6 +37,7 @@ crate::id::uuid_identifier!(PurchaseOrderId, IdentifierKind::PurchaseOrder);
 
 /// Where a purchase order is in its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PurchaseOrderStatus {
     /// Being assembled; reorder runs add lines to it.
@@ -125,6 +127,7 @@ impl fmt::Display for PurchaseTransition {
 
 /// One SKU of a purchase order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PurchaseOrderLine {
     /// The SKU.
     pub sku: Sku,
@@ -145,6 +148,7 @@ impl PurchaseOrderLine {
 
 /// An order to a supplier.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PurchaseOrder {
     /// Its id.
     pub id: PurchaseOrderId,
