@@ -146,6 +146,31 @@ window_days = 28
         stdout.contains("passed") && !stdout.contains("0 generated"),
         "schemathesis ran no case:\n{stdout}"
     );
+    // The run reached the core, not only the error paths: generated reservations were
+    // taken, and signed webhooks got past the signature check.
+    let metrics = service.metrics().await;
+    let counted = |prefix: &str, wanted: &str, unwanted: &str| -> f64 {
+        metrics
+            .lines()
+            .filter(|line| line.starts_with(prefix))
+            .filter(|line| line.contains(wanted) && !line.contains(unwanted))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    let accepted = counted(
+        "inventory_reservations_total{",
+        "\"accepted\"",
+        "\"shopify\"",
+    );
+    assert!(
+        accepted > 1.0,
+        "no generated reservation was taken:\n{metrics}"
+    );
+    let signed = counted("inventory_webhooks_total{", "", "\"unauthorized\"");
+    assert!(
+        signed > 0.0,
+        "no signed webhook got past the signature:\n{metrics}"
+    );
     service.stop().await;
 }
 
