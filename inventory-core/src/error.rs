@@ -216,15 +216,42 @@ pub enum StoreError {
     /// this way may or may not have taken effect; repeat it idempotently.
     #[error("storage unavailable")]
     Unavailable(#[source] BoxError),
-    /// Stored data is unreadable or damaged.
-    #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
+    /// Stored data is unreadable or damaged: `what` names the value, `source` says why
+    /// (the driver's or parser's error, or [`UnreadableValue`]).
+    #[error("stored {what} is corrupt")]
+    Corrupt {
+        /// The stored value that cannot be read back (`"sku"`, `"timestamp"`, ...).
+        what: String,
+        /// Why it cannot.
+        #[source]
+        source: BoxError,
+    },
     /// Any other driver failure.
     #[error("storage failure")]
     Backend(#[source] BoxError),
 }
 
+/// A stored value that does not decode, when no parser error says why: the value as
+/// read, for the [`StoreError::Corrupt`] that carries it.
+#[derive(Debug, thiserror::Error)]
+#[error("unreadable value {0}")]
+pub struct UnreadableValue(pub String);
+
 impl StoreError {
+    /// [`StoreError::Corrupt`]: the stored `what` cannot be read back because of `source`.
+    pub fn corrupt(what: &str, source: impl Into<BoxError>) -> Self {
+        Self::Corrupt {
+            what: what.to_owned(),
+            source: source.into(),
+        }
+    }
+
+    /// [`StoreError::Corrupt`] for a stored `value` no parser error explains (a
+    /// timestamp out of range, an unknown name).
+    pub fn corrupt_value(what: &str, value: impl std::fmt::Display) -> Self {
+        Self::corrupt(what, UnreadableValue(value.to_string()))
+    }
+
     /// [`StoreError::Contention`] after `attempts` runs that ended in this error (its
     /// source kept as the last conflict).
     pub fn after_attempts(self, attempts: u32) -> Self {

@@ -372,11 +372,11 @@ impl std::error::Error for SharedSource {
 
 /// One copy of `error` per command of a batch: the same kind, the same source.
 fn fan_out(error: StoreError) -> impl Iterator<Item = StoreError> {
-    #[derive(Clone, Copy)]
+    #[derive(Clone)]
     enum Kind {
         Contention(u32),
         Unavailable,
-        Corrupt,
+        Corrupt(String),
         Backend,
     }
     let (kind, source): (Kind, Arc<dyn std::error::Error + Send + Sync>) = match error {
@@ -384,20 +384,20 @@ fn fan_out(error: StoreError) -> impl Iterator<Item = StoreError> {
             (Kind::Contention(attempts), Arc::from(source))
         }
         StoreError::Unavailable(source) => (Kind::Unavailable, Arc::from(source)),
-        StoreError::Corrupt(detail) => (Kind::Corrupt, Arc::from(BoxError::from(detail))),
+        StoreError::Corrupt { what, source } => (Kind::Corrupt(what), Arc::from(source)),
         StoreError::Conflict(source)
         | StoreError::Interrupted(source)
         | StoreError::Backend(source) => (Kind::Backend, Arc::from(source)),
     };
     std::iter::repeat_with(move || {
         let shared: BoxError = Box::new(SharedSource(Arc::clone(&source)));
-        match kind {
+        match &kind {
             Kind::Contention(attempts) => StoreError::Contention {
-                attempts,
+                attempts: *attempts,
                 source: shared,
             },
             Kind::Unavailable => StoreError::Unavailable(shared),
-            Kind::Corrupt => StoreError::Corrupt(shared.to_string()),
+            Kind::Corrupt(what) => StoreError::corrupt(what, shared),
             Kind::Backend => StoreError::Backend(shared),
         }
     })

@@ -21,7 +21,7 @@ pub mod sync;
 pub mod testkit;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{DomainError, Error, Result, StoreError};
+pub use error::{DomainError, Error, Result, StoreError, UnreadableValue};
 pub use group::GroupCommit;
 pub use id::{IdempotencyKey, LocationId, OrderId, ReservationId, Sku, SupplierId};
 pub use inventory::{Inventory, Reserved};

@@ -9,7 +9,7 @@ use inventory_core::counting::{CountRecord, CountStore, Investigation, Investiga
 use inventory_core::{LocationId, Sku, StockKey, StoreError};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::error::{corrupt, store_error};
+use crate::error::{corrupt, corrupt_value, store_error};
 use crate::rows::{decode, texts};
 use crate::store::SqliteStore;
 
@@ -174,7 +174,8 @@ impl CountStore for SqliteStore {
                 );
                 Ok((
                     key,
-                    DateTime::from_timestamp_micros(at).ok_or_else(|| corrupt("count time", at))?,
+                    DateTime::from_timestamp_micros(at)
+                        .ok_or_else(|| corrupt_value("count time", at))?,
                 ))
             })
             .collect()

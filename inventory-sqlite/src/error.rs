@@ -69,7 +69,7 @@ pub(crate) fn store_error(error: rusqlite::Error) -> StoreError {
             StoreError::Conflict(Box::new(error))
         }
         Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
-            StoreError::Corrupt(error.to_string())
+            StoreError::corrupt("database file", error)
         }
         Some(
             ErrorCode::CannotOpen
@@ -82,9 +82,17 @@ pub(crate) fn store_error(error: rusqlite::Error) -> StoreError {
     }
 }
 
-/// A stored value this build cannot read back.
-pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(format!("{what}: {detail}"))
+/// A stored value this build cannot read back, and the parser's error that says why.
+pub(crate) fn corrupt(
+    what: &str,
+    source: impl Into<inventory_core::error::BoxError>,
+) -> StoreError {
+    StoreError::corrupt(what, source)
+}
+
+/// A stored value this build cannot read back, when no parser error says why.
+pub(crate) fn corrupt_value(what: &str, value: impl std::fmt::Display) -> StoreError {
+    StoreError::corrupt_value(what, value)
 }
 
 #[cfg(test)]
@@ -106,7 +114,7 @@ mod tests {
         assert!(store_error(sqlite(ErrorCode::DatabaseBusy)).is_transient());
         assert!(matches!(
             store_error(sqlite(ErrorCode::DatabaseCorrupt)),
-            StoreError::Corrupt(_)
+            StoreError::Corrupt { .. }
         ));
         assert!(matches!(
             store_error(sqlite(ErrorCode::ReadOnly)),

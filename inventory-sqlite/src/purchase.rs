@@ -7,7 +7,7 @@ use inventory_core::reorder::{
 use inventory_core::{LocationId, StoreError, SupplierId};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use crate::error::{corrupt, store_error};
+use crate::error::{corrupt, corrupt_value, store_error};
 use crate::rows::{decode, micros, texts};
 use crate::store::SqliteStore;
 
@@ -41,7 +41,7 @@ impl RawOrder {
     fn into_order(self) -> Result<PurchaseOrder> {
         let time = |micros: i64| {
             chrono::DateTime::from_timestamp_micros(micros)
-                .ok_or_else(|| corrupt("timestamp", micros))
+                .ok_or_else(|| corrupt_value("timestamp", micros))
         };
         Ok(PurchaseOrder {
             id: PurchaseOrderId::parse(&self.id).map_err(|e| corrupt("purchase order id", e))?,

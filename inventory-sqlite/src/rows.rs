@@ -13,7 +13,7 @@ use inventory_core::{
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use rust_decimal::Decimal;
 
-use crate::error::{corrupt, store_error};
+use crate::error::{corrupt, corrupt_value, store_error};
 
 /// The reads of [`load_rows`](inventory_core::load_rows) on one connection, inside its
 /// transaction.
@@ -76,7 +76,7 @@ pub(crate) fn micros(at: DateTime<Utc>) -> i64 {
 }
 
 fn time(micros: i64) -> Result<DateTime<Utc>> {
-    DateTime::from_timestamp_micros(micros).ok_or_else(|| corrupt("timestamp", micros))
+    DateTime::from_timestamp_micros(micros).ok_or_else(|| corrupt_value("timestamp", micros))
 }
 
 fn level(row: &Row<'_>, first: usize) -> rusqlite::Result<StockLevel> {

@@ -12,7 +12,7 @@ use inventory_core::{LocationStock, Sku, StoreError};
 use rusqlite::{params, Connection, OptionalExtension};
 use rust_decimal::Decimal;
 
-use crate::error::{corrupt, store_error};
+use crate::error::{corrupt, corrupt_value, store_error};
 use crate::rows::{self, micros};
 use crate::store::SqliteStore;
 
@@ -232,7 +232,7 @@ impl SyncStore for SqliteStore {
                     .map_err(store_error)?;
                 if let Some((quantity, at)) = row {
                     let at = DateTime::from_timestamp_micros(at)
-                        .ok_or_else(|| corrupt("pushed_at", at))?;
+                        .ok_or_else(|| corrupt_value("pushed_at", at))?;
                     told.insert(sku, Pushed { quantity, at });
                 }
             }

@@ -8,7 +8,7 @@ use inventory_core::counting::{CountRecord, CountStore, Investigation, Investiga
 use inventory_core::{Sku, StockKey, StoreError};
 use sqlx::Row;
 
-use crate::error::corrupt;
+use crate::error::corrupt_value;
 use crate::rows::{self, decode_bodies};
 use crate::store::{before, PgStore};
 
@@ -54,8 +54,8 @@ impl CountStore for PgStore {
                     rows::location(row.try_get(1).map_err(before)?)?,
                 );
                 let at: i64 = row.try_get(2).map_err(before)?;
-                let at =
-                    DateTime::from_timestamp_micros(at).ok_or_else(|| corrupt("count time", at))?;
+                let at = DateTime::from_timestamp_micros(at)
+                    .ok_or_else(|| corrupt_value("count time", at))?;
                 Ok((key, at))
             })
             .collect()

@@ -50,14 +50,22 @@ pub(crate) fn store_error(error: sqlx::Error, phase: Phase) -> StoreError {
         | sqlx::Error::WorkerCrashed => broken(error),
         sqlx::Error::ColumnDecode { .. }
         | sqlx::Error::Decode(_)
-        | sqlx::Error::ColumnNotFound(_) => StoreError::Corrupt(error.to_string()),
+        | sqlx::Error::ColumnNotFound(_) => StoreError::corrupt("column", error),
         _ => StoreError::Backend(Box::new(error)),
     }
 }
 
-/// A stored value this build cannot read back.
-pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(format!("{what}: {detail}"))
+/// A stored value this build cannot read back, and the parser's error that says why.
+pub(crate) fn corrupt(
+    what: &str,
+    source: impl Into<inventory_core::error::BoxError>,
+) -> StoreError {
+    StoreError::corrupt(what, source)
+}
+
+/// A stored value this build cannot read back, when no parser error says why.
+pub(crate) fn corrupt_value(what: &str, value: impl std::fmt::Display) -> StoreError {
+    StoreError::corrupt_value(what, value)
 }
 
 #[cfg(test)]

@@ -279,3 +279,47 @@ async fn upgrading_to_version_8_keeps_every_open_hold() {
     let total = inventory.stock(&sku("A")).await.unwrap().total;
     assert_eq!((total.on_hand, total.reserved, total.committed), (7, 2, 0));
 }
+
+/// A stored value damaged behind the library's back (an order id with a control
+/// character) is read as `StoreError::Corrupt`, naming the value and keeping the
+/// rule's error as its source, and nothing else of the file is touched.
+#[tokio::test]
+async fn a_damaged_stored_value_is_corrupt_with_its_cause() {
+    use inventory_core::{DomainError, Error, StoreError};
+    let folder = folder();
+    let path = folder.path().join("damaged.db");
+    let inventory = Inventory::new(SqliteStore::open(&path).await.expect("open"));
+    inventory.receive(sku("A"), loc("W"), qty(5)).await.unwrap();
+    let held = inventory
+        .reserve(inventory_core::testkit::order("damaged-1", &[("A", 1)]))
+        .await
+        .unwrap();
+    drop(inventory);
+    let connection = rusqlite::Connection::open(&path).expect("open with rusqlite");
+    connection
+        .busy_timeout(std::time::Duration::from_secs(5))
+        .unwrap();
+    let changed = connection
+        .execute("UPDATE reservations SET order_id = order_id || char(7)", [])
+        .expect("damage the order id");
+    assert_eq!(changed, 1);
+    drop(connection);
+    let inventory = Inventory::new(SqliteStore::open(&path).await.expect("reopen"));
+    let error = inventory
+        .reservation(held.reservation.id)
+        .await
+        .expect_err("a damaged order id cannot be read back");
+    let Error::Store(StoreError::Corrupt { what, source }) = &error else {
+        panic!("expected StoreError::Corrupt, got {error:?}");
+    };
+    assert_eq!(what, "order id");
+    assert!(
+        matches!(
+            source.downcast_ref::<DomainError>(),
+            Some(DomainError::InvalidIdentifier { .. })
+        ),
+        "the source is the identifier rule's error: {source:?}"
+    );
+    assert_eq!(error.to_string(), "stored order id is corrupt");
+    assert_eq!(inventory.stock(&sku("A")).await.unwrap().total.on_hand, 5);
+}
