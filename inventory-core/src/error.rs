@@ -6,7 +6,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::counting::InvestigationId;
-use crate::id::{IdempotencyKey, IdentifierKind, LocationId, OrderId, ReservationId, Sku};
+use crate::id::{
+    IdempotencyKey, IdentifierKind, LocationId, OrderId, ReservationId, Sku, SupplierId,
+};
 use crate::reorder::purchase::{PurchaseOrderId, PurchaseOrderStatus, PurchaseTransition};
 use crate::reservation::{ReservationStatus, Transition};
 
@@ -169,11 +171,88 @@ pub enum DomainError {
         /// The hold time given.
         ttl: Duration,
     },
-    /// A request is malformed as a whole (no lines, too many, a bad reason).
-    #[error("invalid request: {reason}")]
-    InvalidRequest {
+    /// A reservation request has no lines.
+    #[error("an order needs at least one line")]
+    EmptyOrder,
+    /// A reservation request has more lines than one order may.
+    #[error("an order may have at most {max} lines, not {lines}")]
+    TooManyLines {
+        /// Lines given.
+        lines: usize,
+        /// The limit ([`ORDER_LINES_MAX`](crate::reservation::ORDER_LINES_MAX)).
+        max: usize,
+    },
+    /// A line's unit price is negative.
+    #[error("the unit price {price} of {sku} is negative")]
+    NegativePrice {
+        /// The line's SKU.
+        sku: Sku,
+        /// The price given.
+        price: rust_decimal::Decimal,
+    },
+    /// A priority allocation names no location, or more than allowed.
+    #[error("a priority list names 1 to {max} locations, not {locations}")]
+    PriorityListSize {
+        /// Locations given.
+        locations: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// An adjustment's reason is empty, too long or contains a control character.
+    #[error("invalid adjustment reason: {problem}")]
+    InvalidReason {
         /// What is wrong with it.
-        reason: String,
+        problem: &'static str,
+    },
+    /// The name of who counted or resolved is empty, too long or contains a control
+    /// character.
+    #[error("{name:?} is not a usable name of who counted or resolved")]
+    InvalidActor {
+        /// The name given (cut to 128 characters).
+        name: String,
+    },
+    /// An idempotency key was given with a command that takes none (only receipts,
+    /// in-transit movements and adjustments do).
+    #[error("only receive, add_in_transit, receive_in_transit and adjust take an idempotency key")]
+    NotKeyable,
+    /// A recount names a location where the SKU has no open investigation.
+    #[error("{sku} has no open investigation at {location} to recount")]
+    RecountWithoutInvestigation {
+        /// The SKU.
+        sku: Sku,
+        /// The location recounted.
+        location: LocationId,
+    },
+    /// A purchase-order receipt names no line.
+    #[error("a receipt against purchase order {id} needs at least one line")]
+    EmptyReceipt {
+        /// The purchase order.
+        id: PurchaseOrderId,
+    },
+    /// A SKU's reorder link names a supplier the run was not given.
+    #[error("sku {sku} links to unknown supplier {supplier}")]
+    UnknownSupplier {
+        /// The SKU.
+        sku: Sku,
+        /// The supplier named.
+        supplier: SupplierId,
+    },
+    /// No sync channel has this name.
+    #[error("no channel called {name:?}")]
+    UnknownChannel {
+        /// The name asked for.
+        name: String,
+    },
+    /// A setting (a supplier's terms, a reorder rule, a channel's buffer or name, count
+    /// thresholds or classes, a service option) is out of its range.
+    #[error("invalid {setting} {value}: {problem}")]
+    InvalidSetting {
+        /// Which setting.
+        setting: &'static str,
+        /// The value given, as text.
+        value: String,
+        /// The range it must be in.
+        problem: &'static str,
     },
     /// A sum would pass the largest storable number.
     #[error("quantity overflow for {sku}{}", .location.as_ref().map(|l| format!(" at {l}")).unwrap_or_default())]

@@ -208,7 +208,7 @@ impl<S: Store> Inventory<S> {
     ///
     /// # Errors
     ///
-    /// [`DomainError::InvalidQuantity`] for a zero delta, [`DomainError::InvalidRequest`]
+    /// [`DomainError::InvalidQuantity`] for a zero delta, [`DomainError::InvalidReason`]
     /// for an empty or malformed reason, unknown SKU or location,
     /// [`DomainError::InsufficientStock`], [`DomainError::Overflow`]; storage errors.
     pub async fn adjust(
@@ -247,7 +247,7 @@ impl<S: Store> Inventory<S> {
     /// # Errors
     ///
     /// [`DomainError::IdempotencyKeyReused`] when the key was used for a different
-    /// movement, [`DomainError::InvalidRequest`] for another kind of command, and the
+    /// movement, [`DomainError::NotKeyable`] for another kind of command, and the
     /// movement's own errors; storage errors.
     pub async fn once(
         &self,
@@ -270,7 +270,9 @@ impl<S: Store> Inventory<S> {
     ///
     /// [`DomainError::InsufficientStock`], unknown SKU or location,
     /// [`DomainError::IdempotencyConflict`] for a different request under a used order
-    /// id, [`DomainError::InvalidRequest`], [`DomainError::InvalidTtl`]; storage errors.
+    /// id, [`DomainError::EmptyOrder`], [`DomainError::TooManyLines`],
+    /// [`DomainError::NegativePrice`], [`DomainError::PriorityListSize`],
+    /// [`DomainError::InvalidTtl`]; storage errors.
     pub async fn reserve(&self, request: ReserveRequest) -> Result<Reserved> {
         match self.execute(Command::Reserve { request }).await? {
             Outcome::Reserved {

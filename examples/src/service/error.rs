@@ -239,6 +239,9 @@ impl From<DomainError> for ApiError {
                 message,
             )
             .with("order_id", order_id.as_str()),
+            DomainError::UnknownChannel { name } => {
+                Self::not_found(message).with("channel", name.as_str())
+            }
             DomainError::SkuFrozen { sku } => {
                 Self::new(StatusCode::LOCKED, ErrorCode::SkuFrozen, message)
                     .with("sku", sku.as_str())

@@ -52,7 +52,7 @@ impl AbcConfig {
     ///
     /// # Errors
     ///
-    /// [`DomainError::InvalidRequest`] when the shares pass 100% or an interval is 0 or
+    /// [`DomainError::InvalidSetting`] when the shares pass 100% or an interval is 0 or
     /// above 366 days.
     pub fn checked(self) -> Result<Self, DomainError> {
         let intervals = [
@@ -60,12 +60,19 @@ impl AbcConfig {
             self.b_interval_days,
             self.c_interval_days,
         ];
-        if self.a_percent + self.b_percent > 100
-            || intervals.iter().any(|days| !(1..=366).contains(days))
-        {
-            return Err(DomainError::InvalidRequest {
-                reason: "class shares must add up to at most 100% and intervals be 1 to 366 days"
-                    .to_owned(),
+        let shares = u64::from(self.a_percent) + u64::from(self.b_percent);
+        if shares > 100 {
+            return Err(DomainError::InvalidSetting {
+                setting: "class A + B percent",
+                value: shares.to_string(),
+                problem: "must be at most 100",
+            });
+        }
+        if let Some(days) = intervals.iter().find(|days| !(1..=366).contains(*days)) {
+            return Err(DomainError::InvalidSetting {
+                setting: "count interval days",
+                value: days.to_string(),
+                problem: "must be from 1 to 366",
             });
         }
         Ok(self)

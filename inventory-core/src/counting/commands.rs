@@ -21,8 +21,9 @@ impl<S: Store> Inventory<S> {
     /// # Errors
     ///
     /// [`DomainError::InvalidQuantity`](crate::DomainError::InvalidQuantity) for a
-    /// negative count, [`DomainError::InvalidRequest`](crate::DomainError::InvalidRequest)
-    /// for a bad name or thresholds, unknown SKU or location; storage errors.
+    /// negative count, [`DomainError::InvalidActor`](crate::DomainError::InvalidActor)
+    /// for a bad name, [`DomainError::InvalidSetting`](crate::DomainError::InvalidSetting)
+    /// for bad thresholds, unknown SKU or location; storage errors.
     pub async fn record_count(
         &self,
         sku: Sku,
@@ -75,7 +76,7 @@ impl<S: Store> Inventory<S> {
     ///
     /// [`DomainError::UnknownSku`](crate::DomainError::UnknownSku),
     /// [`DomainError::NoOpenInvestigation`](crate::DomainError::NoOpenInvestigation),
-    /// [`DomainError::InvalidRequest`](crate::DomainError::InvalidRequest) for a recount
+    /// [`DomainError::RecountWithoutInvestigation`](crate::DomainError::RecountWithoutInvestigation) for a recount
     /// at a location without an open investigation, and the errors of a count; storage
     /// errors. Nothing is resolved unless all of it is.
     pub async fn unfreeze(

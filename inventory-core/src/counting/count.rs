@@ -30,11 +30,13 @@ impl CountThresholds {
     ///
     /// # Errors
     ///
-    /// [`DomainError::InvalidRequest`] when the adjust limit passes the freeze limit.
+    /// [`DomainError::InvalidSetting`] when the adjust limit passes the freeze limit.
     pub fn checked(self) -> Result<Self, DomainError> {
         if self.adjust_up_to > self.freeze_above {
-            return Err(DomainError::InvalidRequest {
-                reason: "the adjust limit must not pass the freeze limit".to_owned(),
+            return Err(DomainError::InvalidSetting {
+                setting: "count adjust limit (basis points)",
+                value: self.adjust_up_to.to_string(),
+                problem: "must not pass the freeze limit",
             });
         }
         Ok(self)

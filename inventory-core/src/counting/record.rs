@@ -114,12 +114,12 @@ pub struct CountReport {
 ///
 /// # Errors
 ///
-/// [`DomainError::InvalidRequest`] for an empty, over-long or control-character name.
+/// [`DomainError::InvalidActor`] for an empty, over-long or control-character name.
 pub fn check_name(name: &str) -> Result<(), DomainError> {
     if name.trim().is_empty() || name.len() > COUNTER_NAME_MAX || name.chars().any(char::is_control)
     {
-        return Err(DomainError::InvalidRequest {
-            reason: format!("{name:?} is not a usable name of who counted or resolved"),
+        return Err(DomainError::InvalidActor {
+            name: name.chars().take(128).collect(),
         });
     }
     Ok(())

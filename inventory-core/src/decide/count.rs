@@ -155,8 +155,9 @@ pub(crate) fn unfreeze(
         .keys()
         .find(|location| open.iter().all(|(_, at)| at != *location))
     {
-        return Err(DomainError::InvalidRequest {
-            reason: format!("{sku} has no open investigation at {location} to recount"),
+        return Err(DomainError::RecountWithoutInvestigation {
+            sku: sku.clone(),
+            location: location.clone(),
         });
     }
     open.into_iter()

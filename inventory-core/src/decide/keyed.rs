@@ -21,13 +21,7 @@ fn signature(command: &Command) -> Result<(&StockKey, Movement, i64, Option<&str
         Command::Adjust { key, delta, reason } => {
             (key, Movement::Adjusted, *delta, Some(reason.as_str()))
         }
-        _ => {
-            return Err(DomainError::InvalidRequest {
-                reason: "only receive, add_in_transit, receive_in_transit and adjust take an \
-                         idempotency key"
-                    .to_owned(),
-            })
-        }
+        _ => return Err(DomainError::NotKeyable),
     })
 }
 

@@ -83,7 +83,5 @@ fn check_reason(reason: &str) -> Result<(), DomainError> {
     } else {
         return Ok(());
     };
-    Err(DomainError::InvalidRequest {
-        reason: problem.to_owned(),
-    })
+    Err(DomainError::InvalidReason { problem })
 }

@@ -119,9 +119,7 @@ pub(crate) fn receive(
 ) -> Result<PurchaseOrder, DomainError> {
     let mut order = find(draft, id, Wanted::Receive, &[Status::Shipped])?;
     if receipt.is_empty() {
-        return Err(DomainError::InvalidRequest {
-            reason: "a receipt needs at least one line".to_owned(),
-        });
+        return Err(DomainError::EmptyReceipt { id: *id });
     }
     for (sku, quantity) in receipt {
         let line = order.lines.iter_mut().find(|line| line.sku == *sku);

@@ -77,27 +77,33 @@ pub(crate) fn reserve(
 }
 
 fn check_request(request: &ReserveRequest) -> Result<(), DomainError> {
-    let problem = if request.lines.is_empty() {
-        "an order needs at least one line".to_owned()
-    } else if request.lines.iter().any(|line| {
+    if request.lines.is_empty() {
+        return Err(DomainError::EmptyOrder);
+    }
+    if let Some(line) = request.lines.iter().find(|line| {
         line.unit_price
             .is_some_and(|price| price.is_sign_negative())
     }) {
-        "a unit price cannot be negative".to_owned()
-    } else if request.lines.len() > ORDER_LINES_MAX {
-        format!("an order may have at most {ORDER_LINES_MAX} lines")
-    } else {
-        match &request.allocation {
-            AllocationStrategy::Priority(list) if list.is_empty() => {
-                "a priority list needs at least one location".to_owned()
-            }
-            AllocationStrategy::Priority(list) if list.len() > PRIORITY_LOCATIONS_MAX => {
-                format!("a priority list may name at most {PRIORITY_LOCATIONS_MAX} locations")
-            }
-            _ => return request.ttl.map_or(Ok(()), |ttl| check_ttl(ttl).map(drop)),
+        return Err(DomainError::NegativePrice {
+            sku: line.sku.clone(),
+            price: line.unit_price.unwrap_or_default(),
+        });
+    }
+    if request.lines.len() > ORDER_LINES_MAX {
+        return Err(DomainError::TooManyLines {
+            lines: request.lines.len(),
+            max: ORDER_LINES_MAX,
+        });
+    }
+    if let AllocationStrategy::Priority(list) = &request.allocation {
+        if list.is_empty() || list.len() > PRIORITY_LOCATIONS_MAX {
+            return Err(DomainError::PriorityListSize {
+                locations: list.len(),
+                max: PRIORITY_LOCATIONS_MAX,
+            });
         }
-    };
-    Err(DomainError::InvalidRequest { reason: problem })
+    }
+    request.ttl.map_or(Ok(()), |ttl| check_ttl(ttl).map(drop))
 }
 
 /// Expires every overdue active hold on the request's SKUs; returns how many.

@@ -211,11 +211,13 @@ impl SupplierLink {
     ///
     /// # Errors
     ///
-    /// [`DomainError::InvalidRequest`] naming what is out of range.
+    /// [`DomainError::InvalidSetting`] naming what is out of range.
     pub fn checked(self) -> Result<Self, DomainError> {
         if self.unit_cost.is_sign_negative() {
-            return Err(DomainError::InvalidRequest {
-                reason: format!("unit cost {} is negative", self.unit_cost),
+            return Err(DomainError::InvalidSetting {
+                setting: "unit cost",
+                value: self.unit_cost.to_string(),
+                problem: "must not be negative",
             });
         }
         Ok(Self {

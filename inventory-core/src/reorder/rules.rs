@@ -10,8 +10,16 @@ use super::demand::DemandStats;
 /// Longest lead time accepted: two years.
 pub const LEAD_TIME_DAYS_MAX: f64 = 730.0;
 
-fn invalid(reason: String) -> DomainError {
-    DomainError::InvalidRequest { reason }
+fn invalid(
+    setting: &'static str,
+    value: impl std::fmt::Display,
+    problem: &'static str,
+) -> DomainError {
+    DomainError::InvalidSetting {
+        setting,
+        value: value.to_string(),
+        problem,
+    }
 }
 
 /// Who a SKU is bought from, and on what terms.
@@ -34,7 +42,7 @@ impl Supplier {
     ///
     /// # Errors
     ///
-    /// [`DomainError::InvalidRequest`] for a lead time that is not above 0 and at most
+    /// [`DomainError::InvalidSetting`] for a lead time that is not above 0 and at most
     /// [`LEAD_TIME_DAYS_MAX`].
     pub fn new(id: SupplierId, lead_time_days: f64) -> Result<Self, DomainError> {
         Self {
@@ -51,25 +59,33 @@ impl Supplier {
     ///
     /// # Errors
     ///
-    /// [`DomainError::InvalidRequest`] naming the first field out of range.
+    /// [`DomainError::InvalidSetting`] naming the first field out of range.
     pub fn checked(self) -> Result<Self, DomainError> {
         if !(self.lead_time_days > 0.0 && self.lead_time_days <= LEAD_TIME_DAYS_MAX) {
-            return Err(invalid(format!(
-                "lead time {} days is outside (0, 730]",
-                self.lead_time_days
-            )));
+            return Err(invalid(
+                "lead time days",
+                self.lead_time_days,
+                "must be above 0 and at most 730",
+            ));
         }
         if let Some(spread) = self.lead_time_std_dev_days {
             if !(spread.is_finite() && (0.0..=LEAD_TIME_DAYS_MAX).contains(&spread)) {
-                return Err(invalid(format!(
-                    "lead time deviation {spread} days is out of range"
-                )));
+                return Err(invalid(
+                    "lead time deviation days",
+                    spread,
+                    "must be from 0 to 730",
+                ));
             }
         }
-        if self.minimum_order_quantity < 0 || self.case_pack < 1 {
+        if self.minimum_order_quantity < 0 {
             return Err(invalid(
-                "minimum order quantity must be >= 0 and case pack >= 1".to_owned(),
+                "minimum order quantity",
+                self.minimum_order_quantity,
+                "must be at least 0",
             ));
+        }
+        if self.case_pack < 1 {
+            return Err(invalid("case pack", self.case_pack, "must be at least 1"));
         }
         Ok(self)
     }
@@ -87,12 +103,14 @@ impl ServiceLevel {
     ///
     /// # Errors
     ///
-    /// [`DomainError::InvalidRequest`] outside 0.5 to 0.9999.
+    /// [`DomainError::InvalidSetting`] outside 0.5 to 0.9999.
     pub fn new(level: f64) -> Result<Self, DomainError> {
         if !(0.5..=0.9999).contains(&level) {
-            return Err(invalid(format!(
-                "service level {level} is outside 0.5 to 0.9999"
-            )));
+            return Err(invalid(
+                "service level",
+                level,
+                "must be from 0.5 to 0.9999",
+            ));
         }
         Ok(Self(level))
     }
@@ -187,15 +205,15 @@ impl ReorderRule {
     ///
     /// # Errors
     ///
-    /// [`DomainError::InvalidRequest`] for a negative point or a quantity below 1.
+    /// [`DomainError::InvalidSetting`] for a negative point or a quantity below 1.
     pub fn checked(self) -> Result<Self, DomainError> {
         let (Self::Static { quantity, .. } | Self::Dynamic { quantity, .. }) = &self;
-        if quantity.is_some_and(|quantity| quantity < 1) {
-            return Err(invalid("an order quantity must be >= 1".to_owned()));
+        if let Some(quantity) = quantity.filter(|quantity| *quantity < 1) {
+            return Err(invalid("order quantity", quantity, "must be at least 1"));
         }
         if let Self::Static { point, .. } = self {
             if point < 0 {
-                return Err(invalid(format!("reorder point {point} is below 0")));
+                return Err(invalid("reorder point", point, "must be at least 0"));
             }
         }
         Ok(self)

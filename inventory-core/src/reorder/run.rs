@@ -61,8 +61,8 @@ impl ReorderConfig {
 ///
 /// # Errors
 ///
-/// [`DomainError::InvalidRequest`] when a SKU links to an unknown supplier; storage
-/// errors.
+/// [`DomainError::UnknownSupplier`] when a SKU links to an unknown supplier,
+/// [`DomainError::InvalidSetting`] for a supplier out of range; storage errors.
 pub async fn run_reorder<S>(
     inventory: &Inventory<S>,
     config: &ReorderConfig,
@@ -94,11 +94,9 @@ where
         let supplier = suppliers
             .get(&link.supplier)
             .cloned()
-            .ok_or_else(|| DomainError::InvalidRequest {
-                reason: format!(
-                    "sku {} links to unknown supplier {}",
-                    link.sku, link.supplier
-                ),
+            .ok_or_else(|| DomainError::UnknownSupplier {
+                sku: link.sku.clone(),
+                supplier: link.supplier.clone(),
             })?
             // Suppliers have public fields: check them where the numbers are used.
             .checked()?;
@@ -253,14 +251,17 @@ mod tests {
         let unknown = run_with(None).await.unwrap_err();
         assert!(matches!(
             unknown.as_domain(),
-            Some(DomainError::InvalidRequest { .. })
+            Some(DomainError::UnknownSupplier { .. })
         ));
         let mut broken = Supplier::new(SupplierId::new("acme").unwrap(), 3.0).unwrap();
         broken.lead_time_days = -1.0;
         let malformed = run_with(Some(broken)).await.unwrap_err();
         assert!(matches!(
             malformed.as_domain(),
-            Some(DomainError::InvalidRequest { .. })
+            Some(DomainError::InvalidSetting {
+                setting: "lead time days",
+                ..
+            })
         ));
         let fine = Supplier::new(SupplierId::new("acme").unwrap(), 3.0).unwrap();
         assert_eq!(

@@ -30,11 +30,13 @@ impl Buffer {
     ///
     /// # Errors
     ///
-    /// [`DomainError::InvalidRequest`] above 10,000.
+    /// [`DomainError::InvalidSetting`] above 10,000.
     pub fn basis_points(points: u32) -> Result<Self, DomainError> {
         if points > WHOLE {
-            return Err(DomainError::InvalidRequest {
-                reason: format!("a buffer is at most 100%, got {points} basis points"),
+            return Err(DomainError::InvalidSetting {
+                setting: "buffer basis points",
+                value: points.to_string(),
+                problem: "must be at most 10000 (100%)",
             });
         }
         Ok(Self(points))
@@ -44,13 +46,13 @@ impl Buffer {
     ///
     /// # Errors
     ///
-    /// [`DomainError::InvalidRequest`] for anything else, more than four decimals, or
+    /// [`DomainError::InvalidSetting`] for anything else, more than four decimals, or
     /// more than 1.
     pub fn decimal(text: &str) -> Result<Self, DomainError> {
-        let bad = || DomainError::InvalidRequest {
-            reason: format!(
-                "a buffer is a decimal from 0 to 1 with at most 4 places, got {text:?}"
-            ),
+        let bad = || DomainError::InvalidSetting {
+            setting: "buffer",
+            value: format!("{text:?}"),
+            problem: "must be a decimal from 0 to 1 with at most 4 places",
         };
         let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
         let digits = |part: &str| part.chars().all(|c| c.is_ascii_digit());

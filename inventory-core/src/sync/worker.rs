@@ -107,7 +107,7 @@ impl<S: SyncStore> SyncWorkerBuilder<S> {
     ///
     /// # Errors
     ///
-    /// [`DomainError::InvalidRequest`] for an empty, over-long or repeated name.
+    /// [`DomainError::InvalidSetting`] for an empty, over-long or repeated name.
     pub fn channel(
         mut self,
         name: &str,
@@ -120,8 +120,10 @@ impl<S: SyncStore> SyncWorkerBuilder<S> {
             || name.chars().any(char::is_control)
             || taken
         {
-            return Err(DomainError::InvalidRequest {
-                reason: format!("channel name {name:?} is empty, too long, malformed or taken"),
+            return Err(DomainError::InvalidSetting {
+                setting: "channel name",
+                value: format!("{name:?}"),
+                problem: "must be 1 to 64 bytes without control characters, and not taken",
             });
         }
         self.shared.slots.push(Slot {
@@ -346,8 +348,8 @@ impl<S: SyncStore> Shared<S> {
         self.slots
             .iter()
             .find(|slot| slot.name == name)
-            .ok_or_else(|| DomainError::InvalidRequest {
-                reason: format!("no channel called {name:?}"),
+            .ok_or_else(|| DomainError::UnknownChannel {
+                name: name.to_owned(),
             })
     }
 

@@ -223,7 +223,7 @@ impl ServiceConfig {
             .as_deref()
             .is_some_and(|token| token.len() < 16)
         {
-            return Err(invalid("api_token must be at least 16 characters".to_owned()).into());
+            return Err(invalid("api_token", "(hidden)", "must be at least 16 characters").into());
         }
         Ok(config)
     }
@@ -232,12 +232,14 @@ impl ServiceConfig {
     ///
     /// # Errors
     ///
-    /// [`DomainError::InvalidRequest`] for a token under [`API_TOKEN_LENGTH_MIN`] bytes.
+    /// [`DomainError::InvalidSetting`] for a token under [`API_TOKEN_LENGTH_MIN`] bytes.
     pub fn check_api_token(&self) -> Result<(), DomainError> {
         match &self.api_token {
-            Some(token) if token.len() < API_TOKEN_LENGTH_MIN => Err(invalid(format!(
-                "api_token must be at least {API_TOKEN_LENGTH_MIN} characters"
-            ))),
+            Some(token) if token.len() < API_TOKEN_LENGTH_MIN => Err(invalid(
+                "api_token",
+                "(hidden)",
+                "must be at least 16 characters",
+            )),
             _ => Ok(()),
         }
     }
@@ -292,8 +294,17 @@ pub fn ttl(seconds: u64) -> Result<Duration, DomainError> {
     Ok(ttl)
 }
 
-pub(crate) fn invalid(reason: String) -> DomainError {
-    DomainError::InvalidRequest { reason }
+/// A setting of the config file out of its range.
+pub(crate) fn invalid(
+    setting: &'static str,
+    value: impl std::fmt::Display,
+    problem: &'static str,
+) -> DomainError {
+    DomainError::InvalidSetting {
+        setting,
+        value: value.to_string(),
+        problem,
+    }
 }
 
 #[cfg(test)]

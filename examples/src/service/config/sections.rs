@@ -38,18 +38,26 @@ impl ChannelConfig {
     pub fn policy(&self) -> Result<ChannelPolicy, DomainError> {
         // The shortest text that reads back as the same number is the decimal the file
         // holds (0.9 for `0.90`); the core's exact parser takes it from there.
-        let buffer = Buffer::decimal(&self.buffer.to_string()).map_err(|error| {
-            invalid(format!(
-                "channel {}: buffer {} is not a share from 0 to 1 with at most four decimals \
-                 ({error})",
-                self.name, self.buffer
-            ))
+        let buffer = Buffer::decimal(&self.buffer.to_string()).map_err(|_| {
+            invalid(
+                "channel buffer",
+                format!("{} (channel {})", self.buffer, self.name),
+                "must be a share from 0 to 1 with at most four decimals",
+            )
         })?;
-        if self.safety_units < 0 || self.cap.is_some_and(|cap| cap < 0) {
-            return Err(invalid(format!(
-                "channel {}: safety_units and cap must be >= 0",
-                self.name
-            )));
+        if self.safety_units < 0 {
+            return Err(invalid(
+                "channel safety_units",
+                format!("{} (channel {})", self.safety_units, self.name),
+                "must be at least 0",
+            ));
+        }
+        if let Some(cap) = self.cap.filter(|cap| *cap < 0) {
+            return Err(invalid(
+                "channel cap",
+                format!("{cap} (channel {})", self.name),
+                "must be at least 0",
+            ));
         }
         let mut policy = ChannelPolicy::buffered(buffer).with_safety_units(self.safety_units);
         if let Some(cap) = self.cap {
@@ -133,7 +141,11 @@ impl SupplierConfig {
             .iter()
             .map(|supply| {
                 let unit_cost: Decimal = supply.unit_cost.parse().map_err(|_| {
-                    invalid(format!("unit cost {:?} is not a decimal", supply.unit_cost))
+                    invalid(
+                        "unit_cost",
+                        format!("{:?}", supply.unit_cost),
+                        "must be a decimal",
+                    )
                 })?;
                 let rule = match supply.reorder_point {
                     Some(point) => ReorderRule::Static {

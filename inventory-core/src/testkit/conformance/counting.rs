@@ -148,7 +148,7 @@ pub async fn resolving_an_investigation_unfreezes<S: AuditStore + CountStore>(st
         .await;
     assert!(matches!(
         domain_error(nameless.unwrap_err()),
-        DomainError::InvalidRequest { .. }
+        DomainError::InvalidActor { .. }
     ));
     let unknown_sku = h
         .inventory
@@ -207,7 +207,7 @@ pub async fn unfreezing_resolves_every_open_investigation_at_once<S: AuditStore 
         .unwrap_err();
     assert!(matches!(
         domain_error(error),
-        DomainError::InvalidRequest { .. }
+        DomainError::RecountWithoutInvestigation { .. }
     ));
     assert_eq!(h.snapshot().await, before);
 
@@ -409,7 +409,7 @@ pub async fn revenue_ranks_the_count_list<
         .unwrap_err();
     assert!(matches!(
         domain_error(refused),
-        DomainError::InvalidRequest { .. }
+        DomainError::NegativePrice { .. }
     ));
 
     // Tomorrow: 5 SKUs -> 1 A (HI), 2 B (MID, LOW), the rest C. Counting everything once

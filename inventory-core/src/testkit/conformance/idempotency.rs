@@ -111,9 +111,6 @@ pub async fn refused_keyed_movement_leaves_the_key_free<S: AuditStore>(store: S)
         .once(key("adj-2"), Command::ExpireDue { limit: 1 })
         .await
         .unwrap_err();
-    assert!(matches!(
-        domain_error(error),
-        DomainError::InvalidRequest { .. }
-    ));
+    assert!(matches!(domain_error(error), DomainError::NotKeyable));
     assert_invariants(h.inventory.store()).await;
 }

@@ -241,11 +241,11 @@ pub async fn adjust_refuses_bad_input_and_promised_units<S: AuditStore>(store: S
     ));
     assert!(matches!(
         adjust(1, "  ").await,
-        DomainError::InvalidRequest { .. }
+        DomainError::InvalidReason { .. }
     ));
     assert!(matches!(
         adjust(1, "a\u{7}b").await,
-        DomainError::InvalidRequest { .. }
+        DomainError::InvalidReason { .. }
     ));
     assert!(matches!(
         adjust(i64::MAX, "x").await,

@@ -208,12 +208,26 @@ pub async fn reserve_refuses_malformed_requests<S: AuditStore>(store: S) {
     let too_many = ReserveRequest::new(OrderId::new("o1").unwrap(), many_lines);
     let no_priority =
         order("o1", &[("TEE", 1)]).with_allocation(AllocationStrategy::Priority(vec![]));
-    for request in [empty, too_many, no_priority] {
+    let refusals = [
+        (empty, DomainError::EmptyOrder),
+        (
+            too_many,
+            DomainError::TooManyLines {
+                lines: ORDER_LINES_MAX + 1,
+                max: ORDER_LINES_MAX,
+            },
+        ),
+        (
+            no_priority,
+            DomainError::PriorityListSize {
+                locations: 0,
+                max: crate::reservation::PRIORITY_LOCATIONS_MAX,
+            },
+        ),
+    ];
+    for (request, expected) in refusals {
         let error = h.inventory.reserve(request).await.unwrap_err();
-        assert!(matches!(
-            domain_error(error),
-            DomainError::InvalidRequest { .. }
-        ));
+        assert_eq!(domain_error(error), expected);
     }
     for ttl in [Duration::ZERO, Duration::from_secs(31 * 24 * 3600)] {
         let error = h
