@@ -202,10 +202,7 @@ impl RowSource for MemoryState {
 
     fn holders(&mut self, skus: &[Sku]) -> Result<Vec<Reservation>, StoreError> {
         let open = |held: &&Reservation| {
-            matches!(
-                held.status,
-                ReservationStatus::Active | ReservationStatus::Committed
-            ) && held.lines.iter().any(|line| skus.contains(&line.sku))
+            held.status.holds_stock() && held.lines.iter().any(|line| skus.contains(&line.sku))
         };
         Ok(self.reservations.values().filter(open).cloned().collect())
     }
@@ -215,9 +212,8 @@ impl RowSource for MemoryState {
         ids: &[InvestigationId],
         open_of: &[Sku],
     ) -> Result<Vec<Investigation>, StoreError> {
-        let wanted = |i: &&Investigation| {
-            ids.contains(&i.id) || (i.resolved_at.is_none() && open_of.contains(&i.sku))
-        };
+        let wanted =
+            |i: &&Investigation| ids.contains(&i.id) || (i.is_open() && open_of.contains(&i.sku));
         Ok(self
             .investigations
             .values()
@@ -609,7 +605,7 @@ impl CountStore for MemoryStore {
         Ok(state
             .investigations
             .values()
-            .filter(|i| i.resolved_at.is_none())
+            .filter(|i| i.is_open())
             .cloned()
             .collect())
     }

@@ -54,6 +54,13 @@ impl ReservationStatus {
             Self::Expired => "expired",
         }
     }
+
+    /// Whether a reservation in this status holds stock (its units are in `reserved`
+    /// or `committed`): active and committed ones do; shipped, released and expired ones
+    /// hold nothing. Every backend asks this one predicate.
+    pub fn holds_stock(self) -> bool {
+        matches!(self, Self::Active | Self::Committed)
+    }
 }
 
 impl std::str::FromStr for ReservationStatus {

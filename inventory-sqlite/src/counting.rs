@@ -86,7 +86,7 @@ pub(crate) fn persist_counting(
             .execute(params![
                 item.id.to_string(),
                 item.sku.as_str(),
-                item.resolved_at.is_none(),
+                item.is_open(),
                 item.freezes,
                 body
             ])

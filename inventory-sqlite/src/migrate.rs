@@ -19,8 +19,8 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (9, include_str!("../migrations/0009_inbox.sql")),
 ];
 
-/// The schema version this build creates and understands.
-pub const SCHEMA_VERSION: u32 = 9;
+/// The schema version this build creates and understands: the last migration's.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 
 /// The schema version stored in the file (0 for a new, empty database).
 ///
@@ -78,5 +78,26 @@ mod tests {
         let versions: Vec<u32> = MIGRATIONS.iter().map(|(version, _)| *version).collect();
         assert!(versions.windows(2).all(|pair| pair[0] < pair[1]));
         assert_eq!(versions.last(), Some(&SCHEMA_VERSION));
+    }
+
+    /// Every file in `migrations/` is embedded under the number its name starts with,
+    /// and nothing else is: a new file that is not listed fails here.
+    #[test]
+    fn every_migration_file_is_embedded_under_its_number() {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let mut numbered: Vec<u32> = std::fs::read_dir(folder)
+            .expect("migrations folder")
+            .map(|entry| {
+                let name = entry.expect("entry").file_name();
+                let name = name.to_string_lossy();
+                name.split('_')
+                    .next()
+                    .and_then(|number| number.parse().ok())
+                    .unwrap_or_else(|| panic!("{name} does not start with its number"))
+            })
+            .collect();
+        numbered.sort_unstable();
+        let embedded: Vec<u32> = MIGRATIONS.iter().map(|(version, _)| *version).collect();
+        assert_eq!(numbered, embedded);
     }
 }

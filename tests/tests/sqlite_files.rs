@@ -323,3 +323,27 @@ async fn a_damaged_stored_value_is_corrupt_with_its_cause() {
     assert_eq!(error.to_string(), "stored order id is corrupt");
     assert_eq!(inventory.stock(&sku("A")).await.unwrap().total.on_hand, 5);
 }
+
+/// The SQL backends number their migrations alike (a schema version means the same
+/// tables everywhere), and SQLite's `SCHEMA_VERSION` is the last of them.
+#[test]
+fn both_sql_backends_number_their_migrations_alike() {
+    let numbers = |crate_folder: &str| -> Vec<u32> {
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(crate_folder)
+            .join("migrations");
+        let mut numbers: Vec<u32> = std::fs::read_dir(&folder)
+            .unwrap_or_else(|error| panic!("{}: {error}", folder.display()))
+            .filter_map(|entry| {
+                let name = entry.ok()?.file_name();
+                name.to_string_lossy().split('_').next()?.parse().ok()
+            })
+            .collect();
+        numbers.sort_unstable();
+        numbers
+    };
+    let sqlite = numbers("inventory-sqlite");
+    assert_eq!(sqlite, numbers("inventory-sqlx"));
+    assert_eq!(sqlite.last(), Some(&SCHEMA_VERSION));
+}

@@ -89,9 +89,15 @@ pub struct Investigation {
 }
 
 impl Investigation {
+    /// Whether it is still open: not resolved yet. Every backend asks this one
+    /// predicate.
+    pub fn is_open(&self) -> bool {
+        self.resolved_at.is_none()
+    }
+
     /// Whether it is open and freezes its SKU.
     pub fn freezes_now(&self) -> bool {
-        self.freezes && self.resolved_at.is_none()
+        self.freezes && self.is_open()
     }
 }
 

@@ -145,7 +145,7 @@ pub(crate) fn unfreeze(
     }
     let open: Vec<(InvestigationId, LocationId)> = draft
         .investigations()
-        .filter(|investigation| investigation.sku == *sku && investigation.resolved_at.is_none())
+        .filter(|investigation| investigation.sku == *sku && investigation.is_open())
         .map(|investigation| (investigation.id, investigation.location.clone()))
         .collect();
     if open.is_empty() {
@@ -181,12 +181,7 @@ fn short_reservations(
     )> = draft
         .reservations()
         .into_iter()
-        .filter(|held| {
-            matches!(
-                held.status,
-                ReservationStatus::Active | ReservationStatus::Committed
-            )
-        })
+        .filter(|held| held.status.holds_stock())
         .filter_map(|held| {
             let at_row: i64 = held
                 .lines

@@ -186,7 +186,7 @@ pub(super) fn counting(statement: &mut Statement, changes: &Changes, gate: &str)
         let columns = [
             statement.column(&investigations, |i| i.id.as_uuid(), "uuid[]")?,
             statement.column(&investigations, |i| i.sku.to_string(), "text[]")?,
-            statement.column(&investigations, |i| i.resolved_at.is_none(), "bool[]")?,
+            statement.column(&investigations, |i| i.is_open(), "bool[]")?,
             statement.column(&investigations, |i| i.freezes, "bool[]")?,
             statement.json_column(&investigations, |i| *i, "investigation")?,
         ]
