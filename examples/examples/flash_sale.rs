@@ -6,7 +6,8 @@
 //! Runs on SQLite: a temporary file by default, or the file given (created if new; the
 //! sale's SKU gets a fresh name each run so earlier runs do not matter).
 
-use inventory_core::{Inventory, Quantity, Sku, StockLevel, Store};
+use inventory_core::backend::Store;
+use inventory_core::{Inventory, Quantity, Sku, StockLevel};
 use inventory_examples::flash_sale::{location, run_library, run_naive, SaleReport};
 use inventory_sqlite::{SqliteOptions, SqliteStore};
 

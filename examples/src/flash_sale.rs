@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use inventory_core::backend::Store;
 use inventory_core::{
     DomainError, Error, Inventory, LocationId, OrderId, OrderLine, Quantity, ReserveRequest, Sku,
-    Store,
 };
 use tokio::sync::Mutex;
 

@@ -1,8 +1,9 @@
 //! The flash sale's promise, as a test: the library sells exactly what is stocked, on
 //! every backend; the naive counter does not.
 
+use inventory_core::backend::Store;
 use inventory_core::testkit::sku;
-use inventory_core::{Inventory, MemoryStore, Quantity, Store};
+use inventory_core::{Inventory, MemoryStore, Quantity};
 use inventory_examples::flash_sale::{location, run_library, run_naive, SaleReport};
 use inventory_sqlite::{SqliteOptions, SqliteStore};
 

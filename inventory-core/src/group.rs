@@ -20,11 +20,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chrono::{DateTime, Utc};
 use tokio::sync::{oneshot, Notify};
 
+use crate::backend::{Decide, ReadMode, Store, StoreTx, UnitFailure};
 use crate::clock::Clock;
 use crate::decide::{decide, Changes, Command, LoadPlan, Outcome, Snapshot};
 use crate::error::{BoxError, DomainError, Error, StoreError};
 use crate::retry::RetryPolicy;
-use crate::store::{Decide, ReadMode, Store, StoreTx, UnitFailure};
 
 /// Largest batch a lane may take at once.
 pub const BATCH_MAX: usize = 1_024;

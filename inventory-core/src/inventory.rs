@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
+use crate::backend::Store;
 use crate::clock::{Clock, SystemClock};
 use crate::decide::{Command, Outcome};
 use crate::error::{DomainError, Result, StoreError};
@@ -16,7 +17,6 @@ use crate::quantity::Quantity;
 use crate::reservation::{check_ttl, Reservation, ReserveRequest, HOLD_TTL_DEFAULT};
 use crate::retry::RetryPolicy;
 use crate::stock::{SkuStock, StockKey, StockLevel};
-use crate::store::Store;
 
 /// The result of a reserve: the reservation, and whether this call created it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -377,7 +377,8 @@ impl<S: Store> Inventory<S> {
     /// [`RetryPolicy`]. The read must be safe to repeat.
     ///
     /// ```
-    /// use inventory_core::{AuditStore, Inventory, MemoryStore};
+    /// use inventory_core::backend::AuditStore;
+    /// use inventory_core::{Inventory, MemoryStore};
     ///
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// let inventory = Inventory::new(MemoryStore::default());

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod backend;
 pub mod clock;
 pub mod counting;
 pub mod decide;
@@ -15,7 +16,6 @@ pub mod reorder;
 pub mod reservation;
 pub mod retry;
 pub mod stock;
-pub mod store;
 pub mod sync;
 #[cfg(feature = "testkit")]
 pub mod testkit;
@@ -34,7 +34,3 @@ pub use reservation::{
 };
 pub use retry::RetryPolicy;
 pub use stock::{LocationStock, SkuStock, StockKey, StockLevel};
-pub use store::{
-    assemble, by_key, load_rows, run_in_steps, skus_to_lock, AuditStore, Decide, ReadMode,
-    RowSource, Store, StoreTx, UnitFailure,
-};

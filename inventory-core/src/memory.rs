@@ -13,6 +13,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use crate::backend::{load_rows, AuditStore, RowSource, Store, StoreTx};
 use crate::counting::{CountRecord, CountStore, Investigation, InvestigationId};
 use crate::decide::{Changes, LoadPlan, Snapshot};
 use crate::error::StoreError;
@@ -25,7 +26,6 @@ use crate::reorder::{
 };
 use crate::reservation::{Reservation, ReservationStatus};
 use crate::stock::{LocationStock, StockKey, StockLevel};
-use crate::store::{load_rows, AuditStore, RowSource, Store, StoreTx};
 use crate::sync::{DirtyMark, Pushed, StockUpdate, SyncStore};
 
 /// An in-memory store, safe to share between tasks and threads. Clones share the data.

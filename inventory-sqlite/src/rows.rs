@@ -4,18 +4,19 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use inventory_core::backend::RowSource;
 use inventory_core::decide::Changes;
 use inventory_core::reorder::{shipped_in, PurchaseOrder, PurchaseOrderId};
 use inventory_core::{
     IdempotencyKey, LedgerEntry, LocationId, LocationStock, Movement, OrderId, Reservation,
-    ReservationId, ReservationStatus, RowSource, Sku, StockKey, StockLevel, StoreError, SupplierId,
+    ReservationId, ReservationStatus, Sku, StockKey, StockLevel, StoreError, SupplierId,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use rust_decimal::Decimal;
 
 use crate::error::{corrupt, corrupt_value, store_error};
 
-/// The reads of [`load_rows`](inventory_core::load_rows) on one connection, inside its
+/// The reads of [`load_rows`](inventory_core::backend::load_rows) on one connection, inside its
 /// transaction.
 pub(crate) struct Rows<'c>(pub(crate) &'c Connection);
 

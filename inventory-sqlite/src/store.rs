@@ -6,11 +6,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use inventory_core::backend::{
+    load_rows, run_in_steps, AuditStore, Decide, Store, StoreTx, UnitFailure,
+};
 use inventory_core::decide::{Changes, LoadPlan, Snapshot};
 use inventory_core::inbox::InboxStore;
 use inventory_core::{
-    load_rows, run_in_steps, AuditStore, Decide, LedgerEntry, LocationStock, Reservation,
-    ReservationId, Sku, StockKey, StockLevel, Store, StoreError, StoreTx, UnitFailure,
+    LedgerEntry, LocationStock, Reservation, ReservationId, Sku, StockKey, StockLevel, StoreError,
 };
 use rusqlite::Connection;
 use tokio::sync::{Mutex, OwnedMutexGuard};

@@ -6,11 +6,10 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
+use inventory_core::backend::{assemble, by_key, skus_to_lock};
 use inventory_core::counting::Investigation;
 use inventory_core::decide::{LoadPlan, Snapshot};
-use inventory_core::{
-    assemble, by_key, skus_to_lock, LedgerEntry, Reservation, StockKey, StockLevel, StoreError,
-};
+use inventory_core::{LedgerEntry, Reservation, StockKey, StockLevel, StoreError};
 use serde::Deserialize;
 use sqlx::postgres::PgConnection;
 use sqlx::Row;

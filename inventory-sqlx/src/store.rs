@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use inventory_core::backend::{AuditStore, ReadMode, Store};
 use inventory_core::inbox::InboxStore;
 use inventory_core::{
-    AuditStore, LedgerEntry, LocationStock, ReadMode, Reservation, ReservationId, Sku, StockKey,
-    StockLevel, Store, StoreError,
+    LedgerEntry, LocationStock, Reservation, ReservationId, Sku, StockKey, StockLevel, StoreError,
 };
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgPool, PgPoolOptions};

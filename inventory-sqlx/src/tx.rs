@@ -4,11 +4,9 @@ use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use inventory_core::backend::{assemble, by_key, skus_to_lock, ReadMode, StoreTx};
 use inventory_core::decide::{Changes, LoadPlan, Snapshot};
-use inventory_core::{
-    assemble, by_key, skus_to_lock, ReadMode, Reservation, ReservationId, Sku, StockKey,
-    StoreError, StoreTx,
-};
+use inventory_core::{Reservation, ReservationId, Sku, StockKey, StoreError};
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgArguments, PgConnection, PgPool};
 use sqlx::{AssertSqlSafe, Postgres, Transaction};
@@ -24,7 +22,7 @@ use crate::write::{self, Guard};
 /// nothing.
 ///
 /// A locking unit ([`ReadMode::Locking`], what
-/// [`Store::begin`](inventory_core::Store::begin) opens) is a transaction: `BEGIN`,
+/// [`Store::begin`](inventory_core::backend::Store::begin) opens) is a transaction: `BEGIN`,
 /// locking reads, one write statement, `COMMIT`. An optimistic unit
 /// ([`ReadMode::Optimistic`]) needs no transaction around it: one read statement, then
 /// at commit one write statement that locks what was read, checks it is unchanged and

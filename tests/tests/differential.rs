@@ -4,11 +4,12 @@
 
 use std::collections::BTreeMap;
 
+use inventory_core::backend::AuditStore;
 use inventory_core::counting::CountStore;
 use inventory_core::reorder::PurchaseStore;
 use inventory_core::testkit::strategy::{apply, ops, Op};
 use inventory_core::testkit::{Harness, Snapshot};
-use inventory_core::{AuditStore, LedgerEntry, MemoryStore, StockKey};
+use inventory_core::{LedgerEntry, MemoryStore, StockKey};
 use inventory_sqlite::{SqliteOptions, SqliteStore, Synchronous};
 use inventory_tests::{pg, proptest_cases, runtime};
 use proptest::prelude::*;

@@ -3,12 +3,13 @@
 
 use std::time::Duration;
 
+use inventory_core::backend::{Store, StoreTx};
 use inventory_core::counting::CountStore;
 use inventory_core::decide::{decide, Command};
 use inventory_core::testkit::invariants::assert_invariants;
 use inventory_core::testkit::race::hot_sku_race;
 use inventory_core::testkit::{loc, order, qty, sku, Harness};
-use inventory_core::{Error, GroupCommit, Inventory, Store, StoreError, StoreTx};
+use inventory_core::{Error, GroupCommit, Inventory, StoreError};
 use inventory_sqlx::{sqlx, PgStore};
 use inventory_tests::{pg, RACE_TIMEOUT};
 
@@ -356,8 +357,9 @@ async fn two_servers_reordering_at_once_raise_one_draft_per_supplier() {
 /// to one of them and refused for the other (the unique index on keys decides).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_idempotency_key_from_two_servers_at_once_applies_once() {
+    use inventory_core::backend::AuditStore;
     use inventory_core::decide::Command;
-    use inventory_core::{AuditStore, IdempotencyKey, StockKey};
+    use inventory_core::{IdempotencyKey, StockKey};
 
     let Some(first) = pg::fresh_store(8).await else {
         return;

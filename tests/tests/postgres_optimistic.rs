@@ -3,13 +3,12 @@
 //! what was read, then writes: the write fails with a retryable conflict and changes
 //! nothing, and the command run again through the inventory sees the new state.
 
+use inventory_core::backend::{ReadMode, Store, StoreTx};
 use inventory_core::counting::CountThresholds;
 use inventory_core::decide::{decide, Command};
 use inventory_core::testkit::invariants::assert_invariants;
 use inventory_core::testkit::{loc, order, qty, sku, Harness, Snapshot};
-use inventory_core::{
-    DomainError, Error, Inventory, ReadMode, ReservationId, Store, StoreError, StoreTx,
-};
+use inventory_core::{DomainError, Error, Inventory, ReservationId, StoreError};
 use inventory_sqlx::PgStore;
 use inventory_tests::pg;
 

@@ -11,9 +11,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use inventory_core::backend::AuditStore;
 use inventory_core::testkit::invariants::violations;
 use inventory_core::testkit::Snapshot;
-use inventory_core::{AuditStore, ReservationId, ReservationStatus};
+use inventory_core::{ReservationId, ReservationStatus};
 use inventory_sqlite::SqliteStore;
 use inventory_tests::{histories_are_whole, pg};
 use serde_json::json;

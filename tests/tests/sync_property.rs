@@ -5,12 +5,13 @@
 
 use std::time::Duration;
 
+use inventory_core::backend::AuditStore;
 use inventory_core::counting::CountStore;
 use inventory_core::reorder::PurchaseStore;
 use inventory_core::sync::{published, Buffer, ChannelPolicy, SyncStore, SyncWorker, Terms};
 use inventory_core::testkit::strategy::{apply, ops, Op, SKUS};
 use inventory_core::testkit::{loc, sku, Harness, RecordingChannel};
-use inventory_core::{AuditStore, MemoryStore};
+use inventory_core::MemoryStore;
 use inventory_sqlite::{SqliteOptions, SqliteStore, Synchronous};
 use inventory_tests::{pg, proptest_cases, runtime};
 use proptest::prelude::*;

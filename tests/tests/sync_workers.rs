@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use inventory_core::backend::AuditStore;
 use inventory_core::sync::{Buffer, ChannelPolicy, StockUpdate, SyncConfig, SyncStore, SyncWorker};
 use inventory_core::testkit::{loc, order, qty, sku, RecordingChannel};
-use inventory_core::{AuditStore, Inventory, SystemClock};
+use inventory_core::{Inventory, SystemClock};
 use inventory_sqlite::{SqliteOptions, SqliteStore};
 use inventory_tests::pg;
 

@@ -9,12 +9,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use inventory_core::backend::{AuditStore, Store, StoreTx};
 use inventory_core::decide::{Changes, LoadPlan, Snapshot};
 use inventory_core::memory::MemoryTx;
 use inventory_core::testkit::{loc, qty, sku, Harness};
 use inventory_core::{
-    AuditStore, Error, LedgerEntry, LocationStock, MemoryStore, Reservation, ReservationId,
-    RetryPolicy, Sku, StockKey, StockLevel, Store, StoreError, StoreTx,
+    Error, LedgerEntry, LocationStock, MemoryStore, Reservation, ReservationId, RetryPolicy, Sku,
+    StockKey, StockLevel, StoreError,
 };
 use tokio::sync::Semaphore;
 

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use inventory_core::{Inventory, Store};
+use inventory_core::backend::Store;
+use inventory_core::Inventory;
 use tokio::sync::{watch, Notify};
 
 use super::ServiceStore;

@@ -29,11 +29,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
-use inventory_core::counting::CountStore;
-use inventory_core::inbox::InboxStore;
-use inventory_core::reorder::{DemandStore, PurchaseStore};
-use inventory_core::sync::{SyncStore, SyncWorker};
-use inventory_core::{AuditStore, Inventory, Sku};
+use inventory_core::backend::Backend;
+use inventory_core::sync::SyncWorker;
+use inventory_core::{Inventory, Sku};
 use subtle::ConstantTimeEq;
 use tower_http::trace::TraceLayer;
 
@@ -43,17 +41,12 @@ pub use metrics::Metrics;
 pub use run::{main, run, start, Service, StartError};
 pub use shopify::sign;
 
-/// Every storage capability the service uses; the SQLite, PostgreSQL and memory stores
-/// all have them.
-pub trait ServiceStore:
-    AuditStore + SyncStore + DemandStore + PurchaseStore + CountStore + InboxStore + Clone
-{
-}
+/// Every storage capability the service uses: a full
+/// [`Backend`], which the SQLite, PostgreSQL and memory
+/// stores all are.
+pub trait ServiceStore: Backend {}
 
-impl<T> ServiceStore for T where
-    T: AuditStore + SyncStore + DemandStore + PurchaseStore + CountStore + InboxStore + Clone
-{
-}
+impl<T: Backend> ServiceStore for T {}
 
 /// What every handler shares.
 pub struct AppState<S: ServiceStore> {

@@ -2,12 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use crate::backend::Store;
 use crate::decide::{Command, Outcome};
 use crate::error::Result;
 use crate::id::{LocationId, Sku};
 use crate::inventory::Inventory;
 use crate::stock::StockKey;
-use crate::store::Store;
 
 use super::count::CountThresholds;
 use super::record::{CountReport, Investigation, InvestigationId};

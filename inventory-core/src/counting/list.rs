@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use chrono::{Days, NaiveDate};
 use rust_decimal::Decimal;
 
+use crate::backend::AuditStore;
 use crate::error::Result;
 use crate::inventory::Inventory;
 use crate::reorder::DemandStore;
-use crate::store::AuditStore;
 
 use super::abc::{classify, AbcConfig};
 use super::schedule::{due_on, CountItem};

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::backend::Store;
 use crate::error::StoreError;
 use crate::id::Sku;
 use crate::stock::StockKey;
-use crate::store::Store;
 
 use super::record::{CountRecord, Investigation, InvestigationId};
 

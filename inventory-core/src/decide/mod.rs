@@ -318,7 +318,7 @@ impl Command {
 impl LoadPlan {
     /// Whether a decision on this plan reads only stock rows of its SKUs, reservations,
     /// open investigations of its SKUs and keyed ledger entries, so that an optimistic
-    /// unit ([`ReadMode::Optimistic`](crate::store::ReadMode)) is safe: a write that
+    /// unit ([`ReadMode::Optimistic`](crate::backend::ReadMode)) is safe: a write that
     /// finds every stock row and reservation it read unchanged knows the decision still
     /// holds. Open investigations are covered because opening one always changes a
     /// stock row of its SKU (the count's adjustment); a keyed entry written meanwhile

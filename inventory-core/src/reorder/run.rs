@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use chrono::Days;
 
+use crate::backend::Store;
 use crate::decide::{Command, Outcome};
 use crate::error::{DomainError, Result};
 use crate::id::{LocationId, Sku};
 use crate::inventory::Inventory;
 use crate::quantity::Quantity;
 use crate::stock::StockLevel;
-use crate::store::Store;
 use crate::sync::SyncStore;
 
 use super::demand::{demand, DEMAND_WINDOW_DAYS};

@@ -8,11 +8,11 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+use crate::backend::Store;
 use crate::decide::Changes;
 use crate::error::StoreError;
 use crate::id::Sku;
 use crate::ledger::Movement;
-use crate::store::Store;
 
 use super::purchase::{PurchaseOrder, PurchaseOrderId, SupplierLink};
 use super::rules::Supplier;

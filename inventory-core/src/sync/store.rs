@@ -7,10 +7,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::backend::Store;
 use crate::error::StoreError;
 use crate::id::Sku;
 use crate::stock::LocationStock;
-use crate::store::Store;
 
 /// Longest channel name accepted, in bytes.
 pub const CHANNEL_NAME_MAX: usize = 64;

@@ -169,20 +169,34 @@ impl<S: SyncStore> SyncWorkerBuilder<S> {
 /// and no newer change arrived meanwhile.
 ///
 /// ```
-/// use inventory_core::sync::{Buffer, ChannelPolicy, SyncWorker};
-/// use inventory_core::testkit::RecordingChannel;
+/// use std::sync::{Arc, Mutex};
+///
+/// use inventory_core::sync::{Buffer, Channel, ChannelError, ChannelPolicy, StockUpdate, SyncWorker};
 /// use inventory_core::{Inventory, LocationId, MemoryStore, Quantity, Sku};
+///
+/// /// A channel that keeps what it was told (a real one calls the shop's API).
+/// #[derive(Clone, Default)]
+/// struct Shop(Arc<Mutex<Vec<StockUpdate>>>);
+///
+/// #[async_trait::async_trait]
+/// impl Channel for Shop {
+///     async fn push(&self, updates: &[StockUpdate]) -> Result<(), ChannelError> {
+///         self.0.lock().unwrap().extend_from_slice(updates);
+///         Ok(())
+///     }
+/// }
 ///
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// let inventory = Inventory::new(MemoryStore::new());
-/// let shopify = RecordingChannel::new();
+/// let shopify = Shop::default();
 /// let worker = SyncWorker::builder(inventory.clone())
 ///     .channel("shopify", ChannelPolicy::buffered(Buffer::decimal("0.9")?), shopify.clone())?
 ///     .build();
 /// let sku = Sku::new("TEE")?;
 /// inventory.receive(sku.clone(), LocationId::new("main")?, Quantity::new(143)?).await?;
 /// worker.run_until_idle().await?;
-/// assert_eq!(shopify.last(&sku), Some(128));
+/// let told = shopify.0.lock().unwrap().last().map(|update| update.quantity);
+/// assert_eq!(told, Some(128));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # }).unwrap();
 /// ```

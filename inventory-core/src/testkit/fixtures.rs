@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use chrono::DateTime;
 
+use crate::backend::AuditStore;
 use crate::error::{DomainError, Error};
 use crate::id::{LocationId, OrderId, Sku};
 use crate::ledger::LedgerEntry;
 use crate::quantity::Quantity;
 use crate::reservation::{OrderLine, Reservation, ReserveRequest};
 use crate::stock::{StockKey, StockLevel};
-use crate::store::AuditStore;
 use crate::{Inventory, ManualClock, RetryPolicy};
 
 /// Where every harness clock starts: 2026-01-01T00:00:00Z.

@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::backend::AuditStore;
 use crate::id::ReservationId;
 use crate::ledger::replay;
 use crate::reservation::ReservationStatus;
 use crate::stock::StockKey;
-use crate::store::AuditStore;
 
 use super::fixtures::Snapshot;
 

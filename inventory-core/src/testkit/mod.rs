@@ -25,13 +25,20 @@ pub mod race;
 pub mod strategy;
 
 pub use channel::RecordingChannel;
+
+/// `store`, checked at compile time to be a full [`Backend`](crate::backend::Backend):
+/// what [`conformance_suite!`](crate::conformance_suite) hands every case.
+pub fn full_backend<B: crate::backend::Backend>(store: B) -> B {
+    store
+}
 pub use fixtures::{domain_error, loc, order, qty, sku, Harness, Snapshot, START};
 
 /// Stamps every conformance case onto a backend, as `#[tokio::test]`s in `mod $backend`.
 ///
 /// `$factory` is evaluated once per case and must yield a future of `Option<S>` where
-/// `S: AuditStore + SyncStore + DemandStore + PurchaseStore + CountStore + InboxStore`. The calling crate needs `tokio` with the `macros` and
-/// `rt-multi-thread` features.
+/// `S` is a full [`Backend`](crate::backend::Backend) (see the
+/// [backend guide](crate::backend)). The calling crate needs `tokio` with the `macros`
+/// and `rt-multi-thread` features.
 #[macro_export]
 macro_rules! conformance_suite {
     ($backend:ident, $factory:expr) => {
@@ -106,7 +113,7 @@ macro_rules! __conformance_cases {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $case() {
             let Some(store) = ($factory).await else { return };
-            $crate::testkit::conformance::$case(store).await;
+            $crate::testkit::conformance::$case($crate::testkit::full_backend(store)).await;
         }
     )*};
 }

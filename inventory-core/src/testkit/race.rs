@@ -1,11 +1,11 @@
 //! The hot-SKU race: many tasks, maybe over several store handles, try to reserve more
 //! units than exist. Exactly the stocked units may be sold.
 
+use crate::backend::AuditStore;
 use crate::error::DomainError;
 use crate::id::OrderId;
 use crate::inventory::Inventory;
 use crate::reservation::{OrderLine, ReserveRequest};
-use crate::store::AuditStore;
 
 use super::fixtures::{domain_error, loc, qty, sku};
 use super::invariants::assert_invariants;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 
+use crate::backend::AuditStore;
 use crate::counting::{CountStore, CountThresholds};
 use crate::decide::{Command, Outcome};
 use crate::error::{DomainError, Error};
@@ -16,7 +17,6 @@ use crate::quantity::Quantity;
 use crate::reorder::{PlannedLine, PlannedOrder, PurchaseStore};
 use crate::reservation::{AllocationStrategy, OrderLine, ReserveRequest};
 use crate::stock::StockKey;
-use crate::store::AuditStore;
 
 use super::fixtures::{loc, sku, Harness};
 

@@ -1,9 +1,9 @@
 //! Allocation strategies for lines that name no location.
 
+use crate::backend::AuditStore;
 use crate::error::DomainError;
 use crate::id::OrderId;
 use crate::reservation::{AllocationStrategy, OrderLine, ReserveRequest};
-use crate::store::AuditStore;
 use crate::testkit::invariants::assert_invariants;
 use crate::testkit::{domain_error, loc, order, qty, sku, Harness};
 

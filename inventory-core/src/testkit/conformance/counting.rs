@@ -1,9 +1,9 @@
 //! Cycle counts: thresholds, investigations, freezes, shortages, resolution, channels.
 
+use crate::backend::AuditStore;
 use crate::counting::{CountAction, CountStore, CountThresholds, InvestigationId};
 use crate::error::DomainError;
 use crate::ledger::Movement;
-use crate::store::AuditStore;
 use crate::sync::{Buffer, ChannelPolicy, SyncStore, SyncWorker};
 use crate::testkit::invariants::assert_invariants;
 use crate::testkit::{domain_error, loc, order, sku, Harness, RecordingChannel};

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 
+use crate::backend::AuditStore;
 use crate::reorder::DemandStore;
-use crate::store::AuditStore;
 use crate::testkit::{order, sku, Harness};
 
 const DAY: Duration = Duration::from_secs(24 * 3600);

@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
+use crate::backend::AuditStore;
 use crate::error::DomainError;
 use crate::ledger::Movement;
 use crate::reservation::ReservationStatus;
-use crate::store::AuditStore;
 use crate::testkit::invariants::assert_invariants;
 use crate::testkit::{domain_error, order, Harness};
 

@@ -1,10 +1,10 @@
 //! Stock movements applied once per idempotency key.
 
+use crate::backend::AuditStore;
 use crate::decide::Command;
 use crate::error::DomainError;
 use crate::id::IdempotencyKey;
 use crate::stock::StockKey;
-use crate::store::AuditStore;
 use crate::testkit::invariants::assert_invariants;
 use crate::testkit::{domain_error, loc, qty, sku, Harness};
 

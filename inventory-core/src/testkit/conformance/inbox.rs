@@ -2,8 +2,8 @@
 
 use chrono::TimeDelta;
 
+use crate::backend::AuditStore;
 use crate::inbox::InboxStore;
-use crate::store::AuditStore;
 use crate::testkit::Harness;
 
 /// A message is recorded once per source and id, recognised afterwards, and forgotten

@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
+use crate::backend::AuditStore;
 use crate::error::DomainError;
 use crate::id::{OrderId, ReservationId};
 use crate::ledger::Movement;
 use crate::reservation::{ReservationStatus, Transition};
-use crate::store::AuditStore;
 use crate::testkit::invariants::assert_invariants;
 use crate::testkit::{domain_error, order, Harness};
 

@@ -1,8 +1,8 @@
 //! Receipts, transit and adjustments.
 
+use crate::backend::AuditStore;
 use crate::error::DomainError;
 use crate::ledger::Movement;
-use crate::store::AuditStore;
 use crate::testkit::invariants::assert_invariants;
 use crate::testkit::{domain_error, loc, qty, sku, Harness};
 

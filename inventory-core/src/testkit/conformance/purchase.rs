@@ -7,6 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rust_decimal::Decimal;
 
+use crate::backend::AuditStore;
 use crate::decide::{Command, Outcome};
 use crate::error::DomainError;
 use crate::ledger::Movement;
@@ -15,7 +16,6 @@ use crate::reorder::{
     PurchaseOrderStatus as Status, PurchaseStore, PurchaseTransition as Wanted, ReorderConfig,
     ReorderRule, ServiceLevel, Supplier, SupplierLink,
 };
-use crate::store::AuditStore;
 use crate::sync::SyncStore;
 use crate::testkit::invariants::assert_invariants;
 use crate::testkit::{domain_error, loc, order, qty, sku, Harness};

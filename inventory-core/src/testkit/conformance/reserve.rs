@@ -2,13 +2,13 @@
 
 use std::time::Duration;
 
+use crate::backend::AuditStore;
 use crate::error::DomainError;
 use crate::id::{OrderId, ReservationId};
 use crate::ledger::Movement;
 use crate::reservation::{
     AllocationStrategy, OrderLine, ReservationStatus, ReserveRequest, ORDER_LINES_MAX,
 };
-use crate::store::AuditStore;
 use crate::testkit::invariants::assert_invariants;
 use crate::testkit::{domain_error, loc, order, qty, sku, Harness};
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::store::AuditStore;
+use crate::backend::AuditStore;
 use crate::sync::{Buffer, ChannelPolicy, SyncConfig, SyncStore, SyncWorker};
 use crate::testkit::{loc, order, qty, sku, Harness, RecordingChannel};
 

@@ -1,9 +1,206 @@
-//! The storage traits every backend implements, and the shared loader.
+//! Writing a storage backend: what to implement, in what order, and how to prove it.
 //!
-//! A backend only runs SQL (or touches memory) and maps rows to core types: it locks and
-//! loads what a [`LoadPlan`] names, persists [`Changes`], and commits. Every decision is
-//! made by [`decide`](crate::decide::decide) in between. Backends with a synchronous
-//! connection implement [`RowSource`] and load with [`load_rows`].
+//! A backend is thin. It runs SQL (or touches memory) and maps rows to core types; it
+//! never decides anything. Every rule lives in [`decide`](crate::decide::decide), which
+//! the core calls between a backend's load and its write, so a backend that loads what
+//! it is asked for and writes what it is handed behaves exactly like every other one.
+//! A full backend is a [`Backend`]: the traits below, implemented on one cloneable
+//! handle. This module holds the unit-of-work traits and helpers; the feature traits
+//! live beside their features and are linked from here.
+//!
+//! # 1. The unit of work: [`Store`] and [`StoreTx`]
+//!
+//! [`Store::begin`] opens a transaction; [`StoreTx::load`] locks and loads what a
+//! [`LoadPlan`] names and returns a [`Snapshot`]: reservations first, then every stock
+//! row of every SKU involved **in key order** (two units never wait on each other in a
+//! cycle), purchase orders, investigations, keyed ledger entries as the plan asks.
+//! [`StoreTx::persist`] writes the [`Changes`] the decision produced (upserts of rows,
+//! reservations, orders, investigations, dirty marks; appended ledger entries) and
+//! [`StoreTx::commit`] makes them durable at once. The plain reads [`Store::stock`],
+//! [`Store::reservation`] and [`Store::next_expiry`] serve callers outside a unit.
+//!
+//! Classify every driver error, because the core's retry depends on it:
+//! [`StoreError::Conflict`] (deadlock, serialization
+//! failure, busy) and [`StoreError::Interrupted`] (the
+//! connection broke before the commit was sent) are retried whole;
+//! [`StoreError::Unavailable`] during commit means the
+//! outcome is unknown and is never retried blindly;
+//! [`StoreError::corrupt`] names a stored value that cannot
+//! be read back and keeps the parser's error as its source; everything else is
+//! [`StoreError::Backend`].
+//!
+//! Then make it fast, optionally: [`Store::group_commit`] (several lanes where writers
+//! run in parallel), [`Store::begin_with`] with [`ReadMode::Optimistic`] (read without
+//! locks, write only if nothing read changed), [`StoreTx::run_unit`] (the whole unit in
+//! one visit to a connection thread; [`run_in_steps`] is the default) and
+//! [`StoreTx::persist_and_commit`] (one round trip).
+//!
+//! # 2. Loading: [`RowSource`] and [`load_rows`]
+//!
+//! A backend with a synchronous connection (memory, SQLite) implements [`RowSource`]
+//! (eight small reads) and calls [`load_rows`], which asks them in the right order and
+//! assembles the snapshot. A backend that loads in fewer round trips (PostgreSQL: one
+//! statement) builds the same snapshot with [`skus_to_lock`], [`by_key`] and
+//! [`assemble`].
+//!
+//! # 3. The feature traits
+//!
+//! In this order, each a handful of plain reads and writes:
+//!
+//! - [`AuditStore`]: whole-state reads (every row, reservation, ledger entry) that the
+//!   invariant checks and the conformance suite use.
+//! - [`SyncStore`](crate::sync::SyncStore): the outbox of channel sync. Dirty marks are
+//!   written by `persist` in the command's own transaction (from
+//!   [`Changes::dirty`]); a worker claims marks for a while
+//!   ([`claim_dirty`](crate::sync::SyncStore::claim_dirty)), pushes, then releases them
+//!   ([`release_dirty`](crate::sync::SyncStore::release_dirty)): a mark whose generation
+//!   changed meanwhile stays for the newer change, a failed push waits until its retry
+//!   time, and a claim that runs out (a dead worker) is claimed again. Each step has its
+//!   conformance case.
+//! - [`DemandStore`](crate::reorder::DemandStore) and
+//!   [`PurchaseStore`](crate::reorder::PurchaseStore): shipped units per day, revenue,
+//!   suppliers, reorder links and purchase orders, for reordering.
+//! - [`CountStore`](crate::counting::CountStore): counts and investigations.
+//! - [`InboxStore`](crate::inbox::InboxStore): ids of messages already handled
+//!   (webhook deduplication), with a retention window.
+//!
+//! Ask the core's predicates instead of writing the rules again in SQL or code:
+//! [`ReservationStatus::holds_stock`](crate::ReservationStatus::holds_stock) (which
+//! reservations hold units), [`Investigation::is_open`](crate::counting::Investigation::is_open),
+//! [`Reservation::is_expired_at`](crate::Reservation::is_expired_at).
+//!
+//! # 4. Proof: the conformance suite
+//!
+//! One line in a test file of the backend's crate stamps every conformance case
+//! (behaviour, error paths, idempotency, expiry, sync, reorders, counts) onto it, as
+//! `#[tokio::test]`s in a module named after the backend; the factory's store must be a
+//! [`Backend`]. Add the invariant checks
+//! ([`testkit::invariants`](crate::testkit::invariants)), the hot-SKU race
+//! ([`testkit::race`](crate::testkit::race)) and a differential property test against
+//! [`MemoryStore`](crate::MemoryStore) ([`testkit::strategy`](crate::testkit::strategy)),
+//! all with the `testkit` feature.
+//!
+//! # Skeleton
+//!
+//! Every method a full backend writes, with the traits in the order above (bodies left
+//! to you). It compiles as a [`Backend`]:
+//!
+//! ```no_run
+//! use std::collections::{BTreeMap, BTreeSet};
+//!
+//! use async_trait::async_trait;
+//! use chrono::{DateTime, NaiveDate, Utc};
+//! use inventory_core::backend::{AuditStore, Backend, Store, StoreTx};
+//! use inventory_core::counting::{CountRecord, CountStore, Investigation, InvestigationId};
+//! use inventory_core::decide::{Changes, LoadPlan, Snapshot};
+//! use inventory_core::inbox::InboxStore;
+//! use inventory_core::reorder::{
+//!     DemandStore, PurchaseOrder, PurchaseOrderId, PurchaseStore, ShippedPerDay, Supplier,
+//!     SupplierLink,
+//! };
+//! use inventory_core::sync::{DirtyMark, Pushed, StockUpdate, SyncStore};
+//! use inventory_core::{
+//!     LedgerEntry, LocationStock, Reservation, ReservationId, Sku, StockKey, StockLevel,
+//!     StoreError,
+//! };
+//! use rust_decimal::Decimal;
+//!
+//! /// A handle on the database: cheap to clone (a pool).
+//! #[derive(Clone)]
+//! struct MyStore;
+//!
+//! /// One open transaction on one connection.
+//! struct MyTx;
+//!
+//! // 1. The unit of work.
+//! #[async_trait]
+//! impl Store for MyStore {
+//!     type Tx = MyTx;
+//!     async fn begin(&self) -> Result<MyTx, StoreError> { todo!("BEGIN") }
+//!     async fn stock(&self, sku: &Sku) -> Result<Vec<LocationStock>, StoreError> { todo!() }
+//!     async fn reservation(&self, id: &ReservationId) -> Result<Option<Reservation>, StoreError> { todo!() }
+//!     async fn next_expiry(&self) -> Result<Option<DateTime<Utc>>, StoreError> { todo!() }
+//! }
+//!
+//! #[async_trait]
+//! impl StoreTx for MyTx {
+//!     async fn load(&mut self, plan: &LoadPlan, now: DateTime<Utc>) -> Result<Snapshot, StoreError> {
+//!         todo!("lock and load in key order, e.g. with load_rows")
+//!     }
+//!     async fn persist(&mut self, changes: &Changes) -> Result<(), StoreError> { todo!() }
+//!     async fn commit(self) -> Result<(), StoreError> { todo!("COMMIT") }
+//! }
+//!
+//! // 3. The feature traits.
+//! #[async_trait]
+//! impl AuditStore for MyStore {
+//!     async fn all_stock(&self) -> Result<BTreeMap<StockKey, StockLevel>, StoreError> { todo!() }
+//!     async fn all_reservations(&self) -> Result<Vec<Reservation>, StoreError> { todo!() }
+//!     async fn ledger(&self) -> Result<Vec<LedgerEntry>, StoreError> { todo!() }
+//! }
+//!
+//! #[async_trait]
+//! impl SyncStore for MyStore {
+//!     async fn claim_dirty(&self, now: DateTime<Utc>, claim_until: DateTime<Utc>, limit: usize)
+//!         -> Result<Vec<DirtyMark>, StoreError> { todo!() }
+//!     async fn release_dirty(&self, marks: &[DirtyMark], retry_at: Option<DateTime<Utc>>)
+//!         -> Result<(), StoreError> { todo!() }
+//!     async fn mark_dirty(&self, skus: &[Sku]) -> Result<(), StoreError> { todo!() }
+//!     async fn is_dirty(&self, sku: &Sku) -> Result<bool, StoreError> { todo!() }
+//!     async fn skus_after(&self, after: Option<&Sku>, limit: usize) -> Result<Vec<Sku>, StoreError> { todo!() }
+//!     async fn stock_of(&self, skus: &[Sku]) -> Result<BTreeMap<Sku, Vec<LocationStock>>, StoreError> { todo!() }
+//!     async fn frozen(&self, skus: &[Sku]) -> Result<BTreeSet<Sku>, StoreError> { todo!() }
+//!     async fn last_pushed(&self, channel: &str, skus: &[Sku]) -> Result<BTreeMap<Sku, Pushed>, StoreError> { todo!() }
+//!     async fn record_pushed(&self, channel: &str, updates: &[StockUpdate], at: DateTime<Utc>)
+//!         -> Result<(), StoreError> { todo!() }
+//! }
+//!
+//! #[async_trait]
+//! impl DemandStore for MyStore {
+//!     async fn shipped_per_day(&self, first: NaiveDate, last: NaiveDate) -> Result<ShippedPerDay, StoreError> { todo!() }
+//!     async fn revenue(&self, first: NaiveDate, last: NaiveDate) -> Result<BTreeMap<Sku, Decimal>, StoreError> { todo!() }
+//! }
+//!
+//! #[async_trait]
+//! impl PurchaseStore for MyStore {
+//!     async fn put_supplier(&self, supplier: &Supplier) -> Result<(), StoreError> { todo!() }
+//!     async fn suppliers(&self) -> Result<Vec<Supplier>, StoreError> { todo!() }
+//!     async fn put_link(&self, link: &SupplierLink) -> Result<(), StoreError> { todo!() }
+//!     async fn links(&self) -> Result<Vec<SupplierLink>, StoreError> { todo!() }
+//!     async fn purchase_order(&self, id: &PurchaseOrderId) -> Result<Option<PurchaseOrder>, StoreError> { todo!() }
+//!     async fn all_purchase_orders(&self) -> Result<Vec<PurchaseOrder>, StoreError> { todo!() }
+//! }
+//!
+//! #[async_trait]
+//! impl CountStore for MyStore {
+//!     async fn counts_of(&self, sku: &Sku) -> Result<Vec<CountRecord>, StoreError> { todo!() }
+//!     async fn investigation(&self, id: &InvestigationId) -> Result<Option<Investigation>, StoreError> { todo!() }
+//!     async fn last_counted(&self) -> Result<BTreeMap<StockKey, DateTime<Utc>>, StoreError> { todo!() }
+//!     async fn open_investigations(&self) -> Result<Vec<Investigation>, StoreError> { todo!() }
+//! }
+//!
+//! #[async_trait]
+//! impl InboxStore for MyStore {
+//!     async fn handled(&self, source: &str, id: &str) -> Result<bool, StoreError> { todo!() }
+//!     async fn record_handled(&self, source: &str, id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> { todo!() }
+//!     async fn forget_handled_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> { todo!() }
+//! }
+//!
+//! fn full_backend<B: Backend>() {}
+//! full_backend::<MyStore>();
+//! ```
+#![cfg_attr(
+    feature = "testkit",
+    doc = r#"
+With the `testkit` feature, the proof is this one line (here on the in-memory store):
+
+```
+// In a test file of the backend's crate: one `#[tokio::test]` per case, in `mod memory`.
+inventory_core::conformance_suite!(memory, async { Some(inventory_core::MemoryStore::new()) });
+# fn main() {}
+```
+"#
+)]
 
 use std::collections::BTreeMap;
 
@@ -395,4 +592,29 @@ pub fn assemble(
         investigations: BTreeMap::new(),
         keyed: BTreeMap::new(),
     }
+}
+
+/// Everything a full backend provides: the unit of work and the feature traits, on
+/// one cloneable handle. Implemented for every type that has them all; the
+/// conformance suite and the reference service ask for it.
+pub trait Backend:
+    AuditStore
+    + crate::sync::SyncStore
+    + crate::reorder::DemandStore
+    + crate::reorder::PurchaseStore
+    + crate::counting::CountStore
+    + crate::inbox::InboxStore
+    + Clone
+{
+}
+
+impl<T> Backend for T where
+    T: AuditStore
+        + crate::sync::SyncStore
+        + crate::reorder::DemandStore
+        + crate::reorder::PurchaseStore
+        + crate::counting::CountStore
+        + crate::inbox::InboxStore
+        + Clone
+{
 }
