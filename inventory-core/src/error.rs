@@ -211,10 +211,6 @@ pub enum DomainError {
         /// The name given (cut to 128 characters).
         name: String,
     },
-    /// An idempotency key was given with a command that takes none (only receipts,
-    /// in-transit movements and adjustments do).
-    #[error("only receive, add_in_transit, receive_in_transit and adjust take an idempotency key")]
-    NotKeyable,
     /// A recount names a location where the SKU has no open investigation.
     #[error("{sku} has no open investigation at {location} to recount")]
     RecountWithoutInvestigation {

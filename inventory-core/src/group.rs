@@ -22,7 +22,7 @@ use tokio::sync::{oneshot, Notify};
 
 use crate::backend::{Decide, ReadMode, Store, StoreTx, UnitFailure};
 use crate::clock::Clock;
-use crate::decide::{decide, Changes, Command, LoadPlan, Outcome, Snapshot};
+use crate::decide::{decide_with, Changes, Draft, LoadPlan, Snapshot};
 use crate::error::{BoxError, DomainError, Error, StoreError};
 use crate::retry::RetryPolicy;
 
@@ -81,11 +81,71 @@ impl<S> Clone for Runner<S> {
     }
 }
 
-type Answer = Result<Outcome, Error>;
+/// One command's decision, type-erased so that commands of every kind share a lane:
+/// it decides on the unit's draft and keeps its typed result for its caller.
+type Decider = Arc<dyn Fn(&mut Draft<'_>) -> Result<(), DomainError> + Send + Sync>;
+
+/// Hands a command's answer to its caller.
+trait Reply: Send {
+    /// After the unit: `Ok` when the command's decision was committed (its kept result
+    /// is sent), else the error.
+    fn answer(self: Box<Self>, result: Result<(), Error>);
+}
+
+/// The typed end of a job: the result its decider keeps, and the caller's channel.
+struct Typed<T> {
+    kept: Arc<Mutex<Option<T>>>,
+    sender: oneshot::Sender<Result<T, Error>>,
+}
+
+impl<T: Send> Reply for Typed<T> {
+    fn answer(self: Box<Self>, result: Result<(), Error>) {
+        let answer = match result {
+            Ok(()) => match lock_kept(&self.kept).take() {
+                Some(value) => Ok(value),
+                // Not decided: dropping the sender tells the caller the worker stopped.
+                None => return,
+            },
+            Err(error) => Err(error),
+        };
+        let _ = self.sender.send(answer);
+    }
+}
+
+fn lock_kept<T>(kept: &Mutex<Option<T>>) -> MutexGuard<'_, Option<T>> {
+    kept.lock().unwrap_or_else(|poison| poison.into_inner())
+}
 
 struct Job {
-    command: Command,
-    reply: oneshot::Sender<Answer>,
+    plan: LoadPlan,
+    decide: Decider,
+    reply: Box<dyn Reply>,
+}
+
+impl Job {
+    /// A job deciding with `decide`, and the receiver of its typed answer.
+    fn new<T, F>(plan: LoadPlan, decide: F) -> (Self, oneshot::Receiver<Result<T, Error>>)
+    where
+        T: Send + 'static,
+        F: Fn(&mut Draft<'_>) -> Result<T, DomainError> + Send + Sync + 'static,
+    {
+        let kept = Arc::new(Mutex::new(None));
+        let (sender, receiver) = oneshot::channel();
+        let decider: Decider = {
+            let kept = Arc::clone(&kept);
+            Arc::new(move |draft| {
+                let value = decide(draft)?;
+                *lock_kept(&kept) = Some(value);
+                Ok(())
+            })
+        };
+        let job = Self {
+            plan,
+            decide: decider,
+            reply: Box::new(Typed { kept, sender }),
+        };
+        (job, receiver)
+    }
 }
 
 #[derive(Default)]
@@ -123,34 +183,41 @@ impl Lanes {
         usize::try_from(hasher.finish() % self.lanes.len() as u64).unwrap_or(0)
     }
 
-    /// Queues `command` and waits for its answer.
-    pub(crate) async fn submit<S: Store>(
+    /// Queues a command that loads `plan` and decides with `decide`, and waits for its
+    /// typed answer.
+    pub(crate) async fn submit<S, T, F>(
         self: &Arc<Self>,
         runner: &Runner<S>,
-        command: Command,
-    ) -> Answer {
-        let index = self.lane_of(&command.plan());
-        let (reply, answer) = oneshot::channel();
+        plan: LoadPlan,
+        decide: F,
+    ) -> Result<T, Error>
+    where
+        S: Store,
+        T: Send + 'static,
+        F: Fn(&mut Draft<'_>) -> Result<T, DomainError> + Send + Sync + 'static,
+    {
+        let index = self.lane_of(&plan);
+        let (job, answer) = Job::new(plan, decide);
         let alone = {
             let mut lane = lock(&self.lanes[index]);
             if lane.draining {
-                lane.pending.push_back(Job { command, reply });
+                lane.pending.push_back(job);
                 None
             } else {
                 lane.draining = true;
-                Some(command)
+                Some(job)
             }
         };
-        if let Some(command) = alone {
+        if let Some(job) = alone {
             // The lane was idle: this command runs alone, in the caller's task, with no
-            // worker to spawn and no answer to pass between tasks. Commands that arrive
-            // meanwhile queue and are drained by a worker once it is done.
+            // worker to spawn. Commands that arrive meanwhile queue and are drained by a
+            // worker once it is done.
             let _hand_over = HandOver {
                 lanes: self,
                 index,
                 runner,
             };
-            return runner.run_alone(&command).await;
+            runner.run(vec![job]).await;
         }
         answer.await.unwrap_or_else(|_| {
             Err(StoreError::Unavailable("the group commit worker stopped".into()).into())
@@ -228,35 +295,39 @@ impl<S: Store> Runner<S> {
         DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
     }
 
-    /// Runs one command as a unit of its own.
-    async fn run_alone(&self, command: &Command) -> Answer {
-        match self.run_with_retry(&[command]).await {
-            Ok(mut outcomes) => outcomes.remove(0).map_err(Error::from),
-            Err(failure) => Err(failure.error.into()),
-        }
-    }
-
+    /// Runs `jobs` as one unit and answers each; when the unit fails before its
+    /// commit, runs them again one by one, so one bad command cannot fail its
+    /// neighbours.
     async fn run(&self, jobs: Vec<Job>) {
-        let commands: Vec<&Command> = jobs.iter().map(|job| &job.command).collect();
-        match self.run_with_retry(&commands).await {
-            Ok(outcomes) => {
-                for (job, outcome) in jobs.into_iter().zip(outcomes) {
-                    let _ = job.reply.send(outcome.map_err(Error::from));
+        let deciders: Vec<Decider> = jobs.iter().map(|job| Arc::clone(&job.decide)).collect();
+        let plan = LoadPlan::merge(jobs.iter().map(|job| job.plan.clone()));
+        match self.run_with_retry(deciders, &plan).await {
+            Ok(decided) => {
+                for (job, result) in jobs.into_iter().zip(decided) {
+                    job.reply.answer(result.map_err(Error::from));
                 }
             }
             Err(failure) if !failure.committing && jobs.len() > 1 => {
                 for job in jobs {
-                    let answer = self.run_alone(&job.command).await;
-                    let _ = job.reply.send(answer);
+                    let result = self
+                        .run_with_retry(vec![Arc::clone(&job.decide)], &job.plan)
+                        .await
+                        .map_err(|failure| Error::from(failure.error))
+                        .and_then(|decided| match decided.into_iter().next() {
+                            Some(result) => result.map_err(Error::from),
+                            None => Ok(()),
+                        });
+                    job.reply.answer(result);
                 }
             }
             Err(failure) if jobs.len() == 1 => {
-                let job = jobs.into_iter().next().expect("one job");
-                let _ = job.reply.send(Err(failure.error.into()));
+                if let Some(job) = jobs.into_iter().next() {
+                    job.reply.answer(Err(failure.error.into()));
+                }
             }
             Err(failure) => {
                 for (job, error) in jobs.into_iter().zip(fan_out(failure.error)) {
-                    let _ = job.reply.send(Err(error.into()));
+                    job.reply.answer(Err(error.into()));
                 }
             }
         }
@@ -264,9 +335,9 @@ impl<S: Store> Runner<S> {
 
     async fn run_with_retry(
         &self,
-        commands: &[&Command],
-    ) -> Result<Vec<Result<Outcome, DomainError>>, Failure> {
-        let plan = LoadPlan::merge(commands.iter().map(|command| command.plan()));
+        deciders: Vec<Decider>,
+        plan: &LoadPlan,
+    ) -> Result<Vec<Result<(), DomainError>>, Failure> {
         let mut mode = if plan.reads_are_guarded() {
             ReadMode::Optimistic
         } else {
@@ -274,7 +345,7 @@ impl<S: Store> Runner<S> {
         };
         let mut attempt = 1;
         loop {
-            let failure = match self.run_unit(commands, &plan, mode, self.now()).await {
+            let failure = match self.run_unit(&deciders, plan, mode, self.now()).await {
                 Err(failure) if failure.error.is_transient() => failure,
                 done => return done,
             };
@@ -300,18 +371,18 @@ impl<S: Store> Runner<S> {
     /// snapshot, persist what was accepted, commit once.
     async fn run_unit(
         &self,
-        commands: &[&Command],
+        deciders: &[Decider],
         plan: &LoadPlan,
         mode: ReadMode,
         now: DateTime<Utc>,
-    ) -> Result<Vec<Result<Outcome, DomainError>>, Failure> {
+    ) -> Result<Vec<Result<(), DomainError>>, Failure> {
         let tx = self.store.begin_with(mode).await.map_err(|error| Failure {
             error,
             committing: false,
         })?;
-        let commands: Vec<Command> = commands.iter().map(|command| (*command).clone()).collect();
-        let decide: Decide<(Vec<Result<Outcome, DomainError>>, bool)> =
-            Box::new(move |snapshot| decide_all(&commands, snapshot, now));
+        let deciders = deciders.to_vec();
+        let decide: Decide<(Vec<Result<(), DomainError>>, bool)> =
+            Box::new(move |snapshot| decide_all(&deciders, snapshot, now));
         let (outcomes, dirty) =
             tx.run_unit(plan, now, decide)
                 .await
@@ -333,25 +404,25 @@ impl<S: Store> Runner<S> {
 }
 
 /// Decides each command in order on the shared snapshot (each sees what the ones before
-/// it changed): the changes to write, each command's outcome, and whether a SKU was
-/// marked for sync.
+/// it changed): the changes to write, whether each command was accepted (its deciders
+/// keep their results), and whether a SKU was marked for sync.
 fn decide_all(
-    commands: &[Command],
+    deciders: &[Decider],
     mut snapshot: Snapshot,
     now: DateTime<Utc>,
-) -> (Changes, (Vec<Result<Outcome, DomainError>>, bool)) {
+) -> (Changes, (Vec<Result<(), DomainError>>, bool)) {
     let mut changes = Changes::default();
-    let outcomes = commands
+    let accepted = deciders
         .iter()
-        .map(|command| {
-            let decision = decide(command, &snapshot, now)?;
-            snapshot.apply(&decision.changes);
-            changes.merge(decision.changes);
-            Ok(decision.outcome)
+        .map(|decider| {
+            let ((), decided) = decide_with(&snapshot, now, |draft| decider(draft))?;
+            snapshot.apply(&decided);
+            changes.merge(decided);
+            Ok(())
         })
         .collect();
     let dirty = !changes.dirty.is_empty();
-    (changes, (outcomes, dirty))
+    (changes, (accepted, dirty))
 }
 
 /// The source of an error shared by every command of a failed batch.

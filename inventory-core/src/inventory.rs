@@ -9,7 +9,9 @@ use tokio::sync::Notify;
 
 use crate::backend::Store;
 use crate::clock::{Clock, SystemClock};
-use crate::decide::{Command, Outcome};
+use crate::decide::{
+    keyed, lifecycle, movement, reserve, Command, Draft, LoadPlan, Outcome, StockMovement,
+};
 use crate::error::{DomainError, Result, StoreError};
 use crate::group::{GroupCommit, Lanes, Runner};
 use crate::id::{IdempotencyKey, LocationId, ReservationId, Sku};
@@ -132,9 +134,14 @@ impl<S: Store> Inventory<S> {
         Arc::clone(&self.runner.committed)
     }
 
-    /// Runs one command. It is queued with the commands waiting on the same lane and
-    /// committed with them in one transaction (group commit), but decided and answered
-    /// on its own; transient conflicts are retried.
+    /// Runs any command and answers its untyped [`Outcome`]: for generic drivers such
+    /// as property tests that replay command sequences. Programs call the typed methods
+    /// ([`receive`](Self::receive), [`reserve`](Self::reserve), ...), each of which
+    /// answers its own result type.
+    ///
+    /// Every command, typed or not, is queued with the commands waiting on the same
+    /// lane and committed with them in one transaction (group commit), but decided and
+    /// answered on its own; transient conflicts are retried.
     ///
     /// Needs a tokio runtime.
     ///
@@ -148,7 +155,31 @@ impl<S: Store> Inventory<S> {
         if let Command::Reserve { request } = &mut command {
             request.ttl.get_or_insert(self.default_ttl);
         }
-        self.lanes.submit(&self.runner, command).await
+        let plan = command.plan();
+        self.run(plan, move |draft| crate::decide::decide_in(draft, &command))
+            .await
+    }
+
+    /// Runs one typed decision: loads `plan`, decides with `decide` in the unit of
+    /// its lane, and answers what `decide` returned once the unit committed.
+    pub(crate) async fn run<T, F>(&self, plan: LoadPlan, decide: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(&mut Draft<'_>) -> std::result::Result<T, DomainError> + Send + Sync + 'static,
+    {
+        self.lanes.submit(&self.runner, plan, decide).await
+    }
+
+    /// Applies one stock movement: the row after it.
+    ///
+    /// # Errors
+    ///
+    /// The movement's errors (as [`receive`](Self::receive), [`adjust`](Self::adjust),
+    /// ...); storage errors.
+    pub async fn apply(&self, stock_movement: StockMovement) -> Result<StockLevel> {
+        let plan = LoadPlan::row(&stock_movement.key().sku);
+        self.run(plan, move |draft| movement::apply(draft, &stock_movement))
+            .await
     }
 
     /// Units arrive at `location`. Creates the row when the SKU is new there.
@@ -163,7 +194,7 @@ impl<S: Store> Inventory<S> {
         quantity: Quantity,
     ) -> Result<StockLevel> {
         let key = StockKey::new(sku, location);
-        stock_of(self.execute(Command::Receive { key, quantity }).await?)
+        self.apply(StockMovement::Receive { key, quantity }).await
     }
 
     /// A supplier shipped units to `location`: they count as `in_transit`.
@@ -178,10 +209,8 @@ impl<S: Store> Inventory<S> {
         quantity: Quantity,
     ) -> Result<StockLevel> {
         let key = StockKey::new(sku, location);
-        stock_of(
-            self.execute(Command::AddInTransit { key, quantity })
-                .await?,
-        )
+        self.apply(StockMovement::AddInTransit { key, quantity })
+            .await
     }
 
     /// Units in transit arrived at `location`: `in_transit` to `on_hand`.
@@ -197,10 +226,8 @@ impl<S: Store> Inventory<S> {
         quantity: Quantity,
     ) -> Result<StockLevel> {
         let key = StockKey::new(sku, location);
-        stock_of(
-            self.execute(Command::ReceiveInTransit { key, quantity })
-                .await?,
-        )
+        self.apply(StockMovement::ReceiveInTransit { key, quantity })
+            .await
     }
 
     /// Corrects `on_hand` by `delta` units, with a reason for the ledger. A decrease may
@@ -220,22 +247,22 @@ impl<S: Store> Inventory<S> {
     ) -> Result<StockLevel> {
         let key = StockKey::new(sku, location);
         let reason = reason.into();
-        stock_of(self.execute(Command::Adjust { key, delta, reason }).await?)
+        self.apply(StockMovement::Adjust { key, delta, reason })
+            .await
     }
 
-    /// Runs a stock movement (`Receive`, `AddInTransit`, `ReceiveInTransit` or
-    /// `Adjust`) at most once per `idempotency_key`: a retry of the same request returns
-    /// the row as the first run left it and changes nothing.
+    /// Applies a stock movement at most once per `idempotency_key`: a retry of the same
+    /// request returns the row as the first run left it and changes nothing.
     ///
     /// ```
-    /// use inventory_core::decide::Command;
+    /// use inventory_core::decide::StockMovement;
     /// use inventory_core::{IdempotencyKey, Inventory, LocationId, MemoryStore, Quantity, Sku,
     ///     StockKey};
     ///
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// let inventory = Inventory::new(MemoryStore::new());
     /// let row = StockKey::new(Sku::new("TEE")?, LocationId::new("main")?);
-    /// let receipt = Command::Receive { key: row, quantity: Quantity::new(12)? };
+    /// let receipt = StockMovement::Receive { key: row, quantity: Quantity::new(12)? };
     /// let asn = IdempotencyKey::new("ASN-2026-0042")?;
     /// let first = inventory.once(asn.clone(), receipt.clone()).await?;
     /// let retry = inventory.once(asn, receipt).await?; // the client timed out and retried
@@ -247,20 +274,17 @@ impl<S: Store> Inventory<S> {
     /// # Errors
     ///
     /// [`DomainError::IdempotencyKeyReused`] when the key was used for a different
-    /// movement, [`DomainError::NotKeyable`] for another kind of command, and the
-    /// movement's own errors; storage errors.
+    /// movement, and the movement's own errors; storage errors.
     pub async fn once(
         &self,
         idempotency_key: IdempotencyKey,
-        movement: Command,
+        stock_movement: StockMovement,
     ) -> Result<StockLevel> {
-        stock_of(
-            self.execute(Command::Once {
-                idempotency_key,
-                movement: Box::new(movement),
-            })
-            .await?,
-        )
+        let plan = LoadPlan::keyed(&stock_movement, &idempotency_key);
+        self.run(plan, move |draft| {
+            keyed::once(draft, &idempotency_key, &stock_movement)
+        })
+        .await
     }
 
     /// Holds stock for an order, all lines or none. The same request again returns the
@@ -273,17 +297,17 @@ impl<S: Store> Inventory<S> {
     /// id, [`DomainError::EmptyOrder`], [`DomainError::TooManyLines`],
     /// [`DomainError::NegativePrice`], [`DomainError::PriorityListSize`],
     /// [`DomainError::InvalidTtl`]; storage errors.
-    pub async fn reserve(&self, request: ReserveRequest) -> Result<Reserved> {
-        match self.execute(Command::Reserve { request }).await? {
-            Outcome::Reserved {
+    pub async fn reserve(&self, mut request: ReserveRequest) -> Result<Reserved> {
+        request.ttl.get_or_insert(self.default_ttl);
+        let plan = LoadPlan::reserve(&request);
+        self.run(plan, move |draft| {
+            let (reservation, created) = reserve::reserve(draft, &request)?;
+            Ok(Reserved {
                 reservation,
                 created,
-            } => Ok(Reserved {
-                reservation,
-                created,
-            }),
-            other => unreachable!("reserve decided {other:?}"),
-        }
+            })
+        })
+        .await
     }
 
     /// Holds an active reservation until `now + ttl` (never shortens it).
@@ -293,7 +317,10 @@ impl<S: Store> Inventory<S> {
     /// [`DomainError::ReservationNotFound`], [`DomainError::InvalidState`],
     /// [`DomainError::Expired`], [`DomainError::InvalidTtl`]; storage errors.
     pub async fn extend(&self, id: ReservationId, ttl: Duration) -> Result<Reservation> {
-        reservation_of(self.execute(Command::Extend { id, ttl }).await?)
+        self.run(LoadPlan::reservation(id), move |draft| {
+            lifecycle::extend(draft, &id, ttl)
+        })
+        .await
     }
 
     /// Starts picking an active hold: its units move from reserved to committed.
@@ -303,7 +330,10 @@ impl<S: Store> Inventory<S> {
     /// [`DomainError::ReservationNotFound`], [`DomainError::InvalidState`],
     /// [`DomainError::Expired`]; storage errors.
     pub async fn commit(&self, id: ReservationId) -> Result<Reservation> {
-        reservation_of(self.execute(Command::Commit { id }).await?)
+        self.run(LoadPlan::reservation(id), move |draft| {
+            lifecycle::commit(draft, &id)
+        })
+        .await
     }
 
     /// Ships a committed reservation: its units leave committed and on hand.
@@ -312,7 +342,10 @@ impl<S: Store> Inventory<S> {
     ///
     /// [`DomainError::ReservationNotFound`], [`DomainError::InvalidState`]; storage errors.
     pub async fn ship(&self, id: ReservationId) -> Result<Reservation> {
-        reservation_of(self.execute(Command::Ship { id }).await?)
+        self.run(LoadPlan::reservation(id), move |draft| {
+            lifecycle::ship(draft, &id)
+        })
+        .await
     }
 
     /// Fulfils an order in one transaction: an active hold is committed and shipped, a
@@ -323,7 +356,10 @@ impl<S: Store> Inventory<S> {
     /// [`DomainError::ReservationNotFound`], [`DomainError::InvalidState`] (shipped,
     /// released), [`DomainError::Expired`]; storage errors.
     pub async fn fulfil(&self, id: ReservationId) -> Result<Reservation> {
-        reservation_of(self.execute(Command::Fulfil { id }).await?)
+        self.run(LoadPlan::reservation(id), move |draft| {
+            lifecycle::fulfil(draft, &id)
+        })
+        .await
     }
 
     /// Cancels an active or committed reservation; its units are available again.
@@ -332,7 +368,10 @@ impl<S: Store> Inventory<S> {
     ///
     /// [`DomainError::ReservationNotFound`], [`DomainError::InvalidState`]; storage errors.
     pub async fn release(&self, id: ReservationId) -> Result<Reservation> {
-        reservation_of(self.execute(Command::Release { id }).await?)
+        self.run(LoadPlan::reservation(id), move |draft| {
+            lifecycle::release(draft, &id)
+        })
+        .await
     }
 
     /// Expires up to `limit` holds whose time has run out; returns their ids.
@@ -341,10 +380,10 @@ impl<S: Store> Inventory<S> {
     ///
     /// Storage errors.
     pub async fn expire_due(&self, limit: usize) -> Result<Vec<ReservationId>> {
-        match self.execute(Command::ExpireDue { limit }).await? {
-            Outcome::Expired(ids) => Ok(ids),
-            other => unreachable!("expiry decided {other:?}"),
-        }
+        self.run(LoadPlan::due(limit), move |draft| {
+            lifecycle::expire_due(draft, limit)
+        })
+        .await
     }
 
     /// A SKU's stock at every location, with totals.
@@ -399,19 +438,5 @@ impl<S: Store> Inventory<S> {
     {
         let store = self.store();
         self.runner.retry.run(|| read(store)).await
-    }
-}
-
-fn stock_of(outcome: Outcome) -> Result<StockLevel> {
-    match outcome {
-        Outcome::Stock(level) => Ok(level),
-        other => unreachable!("a stock movement decided {other:?}"),
-    }
-}
-
-fn reservation_of(outcome: Outcome) -> Result<Reservation> {
-    match outcome {
-        Outcome::Reservation(reservation) => Ok(reservation),
-        other => unreachable!("a transition decided {other:?}"),
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use inventory_core::backend::{Store, StoreTx};
 use inventory_core::counting::CountStore;
-use inventory_core::decide::{decide, Command};
+use inventory_core::decide::{decide, Command, StockMovement};
 use inventory_core::testkit::invariants::assert_invariants;
 use inventory_core::testkit::race::hot_sku_race;
 use inventory_core::testkit::{loc, order, qty, sku, Harness};
@@ -358,7 +358,6 @@ async fn two_servers_reordering_at_once_raise_one_draft_per_supplier() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_idempotency_key_from_two_servers_at_once_applies_once() {
     use inventory_core::backend::AuditStore;
-    use inventory_core::decide::Command;
     use inventory_core::{IdempotencyKey, StockKey};
 
     let Some(first) = pg::fresh_store(8).await else {
@@ -366,7 +365,7 @@ async fn one_idempotency_key_from_two_servers_at_once_applies_once() {
     };
     let second = pg::second_pool(&first, 8).await;
     let servers = [inventory(first.clone()), inventory(second)];
-    let receipt = |item: &str| Command::Receive {
+    let receipt = |item: &str| StockMovement::Receive {
         key: StockKey::new(sku(item), loc("main")),
         quantity: qty(10),
     };

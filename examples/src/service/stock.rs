@@ -8,7 +8,7 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
-use inventory_core::decide::Command;
+use inventory_core::decide::StockMovement;
 use inventory_core::{IdempotencyKey, LocationId, Quantity, Sku, StockKey, StockLevel};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -78,15 +78,12 @@ async fn apply<S: ServiceStore>(
     app: &AppState<S>,
     headers: &HeaderMap,
     (sku, location): (Sku, LocationId),
-    movement: impl FnOnce(StockKey) -> Command,
+    movement: impl FnOnce(StockKey) -> StockMovement,
 ) -> ApiResult<Json<RowView>> {
-    let command = movement(StockKey::new(sku.clone(), location.clone()));
+    let movement = movement(StockKey::new(sku.clone(), location.clone()));
     let level: StockLevel = match idempotency_key(headers)? {
-        Some(key) => app.inventory.once(key, command).await?,
-        None => match app.inventory.execute(command).await? {
-            inventory_core::decide::Outcome::Stock(level) => level,
-            other => unreachable!("a stock movement decided {other:?}"),
-        },
+        Some(key) => app.inventory.once(key, movement).await?,
+        None => app.inventory.apply(movement).await?,
     };
     Ok(Json(RowView {
         sku,
@@ -115,7 +112,7 @@ pub async fn receive<S: ServiceStore>(
 ) -> ApiResult<Json<RowView>> {
     let row = (sku(&body.sku)?, location(&body.location)?);
     let quantity = Quantity::new(body.quantity)?;
-    apply(&app, &headers, row, |key| Command::Receive {
+    apply(&app, &headers, row, |key| StockMovement::Receive {
         key,
         quantity,
     })
@@ -143,7 +140,7 @@ pub async fn adjust<S: ServiceStore>(
 ) -> ApiResult<Json<RowView>> {
     let row = (sku(&body.sku)?, location(&body.location)?);
     let (delta, reason) = (body.delta, body.reason);
-    apply(&app, &headers, row, |key| Command::Adjust {
+    apply(&app, &headers, row, |key| StockMovement::Adjust {
         key,
         delta,
         reason,

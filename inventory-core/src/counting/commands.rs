@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::backend::Store;
-use crate::decide::{Command, Outcome};
+use crate::decide::{count, LoadPlan};
 use crate::error::Result;
 use crate::id::{LocationId, Sku};
 use crate::inventory::Inventory;
@@ -33,16 +33,11 @@ impl<S: Store> Inventory<S> {
         thresholds: CountThresholds,
     ) -> Result<CountReport> {
         let key = StockKey::new(sku, location);
-        let command = Command::RecordCount {
-            key,
-            counted,
-            counted_by: counted_by.to_owned(),
-            thresholds,
-        };
-        match self.execute(command).await? {
-            Outcome::Counted(report) => Ok(report),
-            other => unreachable!("a count decided {other:?}"),
-        }
+        let counted_by = counted_by.to_owned();
+        self.run(LoadPlan::count(&key.sku), move |draft| {
+            count::record(draft, &key, counted, &counted_by, &thresholds)
+        })
+        .await
     }
 
     /// Resolves an open investigation, after an optional recount of its row.
@@ -58,15 +53,11 @@ impl<S: Store> Inventory<S> {
         recount: Option<i64>,
         resolved_by: &str,
     ) -> Result<Investigation> {
-        let command = Command::ResolveInvestigation {
-            id,
-            recount,
-            resolved_by: resolved_by.to_owned(),
-        };
-        match self.execute(command).await? {
-            Outcome::Resolved(investigation) => Ok(investigation),
-            other => unreachable!("a resolution decided {other:?}"),
-        }
+        let resolved_by = resolved_by.to_owned();
+        self.run(LoadPlan::investigation(id), move |draft| {
+            count::resolve(draft, &id, recount, &resolved_by)
+        })
+        .await
     }
 
     /// Resolves every open investigation of `sku` in one transaction, each after the
@@ -85,14 +76,10 @@ impl<S: Store> Inventory<S> {
         recounts: BTreeMap<LocationId, i64>,
         resolved_by: &str,
     ) -> Result<Vec<Investigation>> {
-        let command = Command::Unfreeze {
-            sku,
-            recounts,
-            resolved_by: resolved_by.to_owned(),
-        };
-        match self.execute(command).await? {
-            Outcome::Unfrozen(resolved) => Ok(resolved),
-            other => unreachable!("an unfreeze decided {other:?}"),
-        }
+        let resolved_by = resolved_by.to_owned();
+        self.run(LoadPlan::unfreeze(&sku), move |draft| {
+            count::unfreeze(draft, &sku, &recounts, &resolved_by)
+        })
+        .await
     }
 }

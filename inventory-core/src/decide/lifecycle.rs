@@ -191,7 +191,7 @@ pub(crate) fn expire_due(
         .cloned()
         .collect();
     due.sort_by_key(|reservation| (reservation.expires_at, reservation.id));
-    due.truncate(limit);
+    due.truncate(limit.min(super::EXPIRE_BATCH_MAX));
     let mut expired = Vec::with_capacity(due.len());
     for reservation in due {
         expired.push(expire(draft, reservation)?.id);

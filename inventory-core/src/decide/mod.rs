@@ -8,23 +8,23 @@
 //!
 //! ```
 //! use chrono::Utc;
-//! use inventory_core::decide::{decide, Command, Outcome, Snapshot};
+//! use inventory_core::decide::{decide, Command, Outcome, Snapshot, StockMovement};
 //! use inventory_core::{LocationId, Quantity, Sku, StockKey};
 //!
 //! let key = StockKey::new(Sku::new("MUG")?, LocationId::new("main")?);
-//! let command = Command::Receive { key, quantity: Quantity::new(12)? };
+//! let command = Command::Move(StockMovement::Receive { key, quantity: Quantity::new(12)? });
 //! let decision = decide(&command, &Snapshot::default(), Utc::now())?;
 //! assert!(matches!(decision.outcome, Outcome::Stock(level) if level.on_hand == 12));
 //! assert_eq!(decision.changes.ledger.len(), 1);
 //! # Ok::<(), inventory_core::DomainError>(())
 //! ```
 
-mod count;
-mod keyed;
-mod lifecycle;
-mod movement;
-mod purchase;
-mod reserve;
+pub(crate) mod count;
+pub(crate) mod keyed;
+pub(crate) mod lifecycle;
+pub(crate) mod movement;
+pub(crate) mod purchase;
+pub(crate) mod reserve;
 mod snapshot;
 
 use std::collections::BTreeMap;
@@ -33,6 +33,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub(crate) use snapshot::Draft;
 pub use snapshot::{Changes, Snapshot};
 
 use crate::counting::{CountReport, CountThresholds, Investigation, InvestigationId};
@@ -47,10 +48,11 @@ use crate::stock::{StockKey, StockLevel};
 /// Most due holds one expiry sweep releases.
 pub const EXPIRE_BATCH_MAX: usize = 10_000;
 
-/// Every command the inventory accepts.
+/// A movement of one stock row: the commands that take an idempotency key
+/// ([`Command::Once`], [`Inventory::once`](crate::Inventory::once)).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "command")]
-pub enum Command {
+#[serde(rename_all = "snake_case", tag = "movement")]
+pub enum StockMovement {
     /// Units arrive on the shelf.
     Receive {
         /// The row receiving.
@@ -81,6 +83,32 @@ pub enum Command {
         /// Why, for the ledger.
         reason: String,
     },
+}
+
+impl StockMovement {
+    /// The row it moves.
+    pub fn key(&self) -> &StockKey {
+        match self {
+            Self::Receive { key, .. }
+            | Self::AddInTransit { key, .. }
+            | Self::ReceiveInTransit { key, .. }
+            | Self::Adjust { key, .. } => key,
+        }
+    }
+}
+
+impl From<StockMovement> for Command {
+    fn from(movement: StockMovement) -> Self {
+        Self::Move(movement)
+    }
+}
+
+/// Every command the inventory accepts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "command")]
+pub enum Command {
+    /// A stock movement on one row.
+    Move(StockMovement),
     /// Hold stock for an order.
     Reserve {
         /// What to hold.
@@ -158,15 +186,14 @@ pub enum Command {
         /// The order.
         id: PurchaseOrderId,
     },
-    /// A stock movement (`Receive`, `AddInTransit`, `ReceiveInTransit` or `Adjust`)
-    /// applied at most once per key: the same movement under a used key returns the
-    /// row as that movement left it and writes nothing; a different one is refused with
-    /// [`DomainError::IdempotencyKeyReused`].
+    /// A stock movement applied at most once per key: the same movement under a used
+    /// key returns the row as that movement left it and writes nothing; a different one
+    /// is refused with [`DomainError::IdempotencyKeyReused`].
     Once {
         /// The caller's key for this movement.
         idempotency_key: IdempotencyKey,
         /// The movement.
-        movement: Box<Command>,
+        movement: StockMovement,
     },
     /// Record a cycle count: on hand becomes what was found.
     RecordCount {
@@ -262,56 +289,115 @@ pub struct LoadPlan {
 impl Command {
     /// What a backend must lock and load to decide this command.
     pub fn plan(&self) -> LoadPlan {
-        let mut plan = LoadPlan::default();
         match self {
-            Self::Receive { key, .. }
-            | Self::AddInTransit { key, .. }
-            | Self::ReceiveInTransit { key, .. }
-            | Self::Adjust { key, .. } => plan.skus.push(key.sku.clone()),
-            Self::RecordCount { key, .. } => {
-                plan.skus.push(key.sku.clone());
-                plan.holders_of.push(key.sku.clone());
-            }
-            Self::ResolveInvestigation { id, .. } => plan.investigations = vec![*id],
-            Self::Unfreeze { sku, .. } => {
-                plan.skus = vec![sku.clone()];
-                plan.resolving = vec![sku.clone()];
-            }
-            Self::Reserve { request } => {
-                plan.reservations = vec![ReservationId::for_order(&request.order_id)];
-                plan.skus = request.lines.iter().map(|line| line.sku.clone()).collect();
-                plan.overdue_holds = true;
-            }
+            Self::Move(movement) => LoadPlan::row(&movement.key().sku),
+            Self::RecordCount { key, .. } => LoadPlan::count(&key.sku),
+            Self::ResolveInvestigation { id, .. } => LoadPlan::investigation(*id),
+            Self::Unfreeze { sku, .. } => LoadPlan::unfreeze(sku),
+            Self::Reserve { request } => LoadPlan::reserve(request),
             Self::Extend { id, .. }
             | Self::Commit { id }
             | Self::Ship { id }
             | Self::Fulfil { id }
-            | Self::Release { id } => {
-                plan.reservations = vec![*id];
-            }
-            Self::ExpireDue { limit } => plan.due_holds = Some((*limit).min(EXPIRE_BATCH_MAX)),
-            Self::RaisePurchaseOrders { orders, .. } => {
-                plan.open_drafts = orders.iter().map(|order| order.supplier.clone()).collect();
-            }
+            | Self::Release { id } => LoadPlan::reservation(*id),
+            Self::ExpireDue { limit } => LoadPlan::due(*limit),
+            Self::RaisePurchaseOrders { orders, .. } => LoadPlan::drafts(orders),
             Self::SendPurchaseOrder { id }
             | Self::ShipPurchaseOrder { id }
             | Self::ReceivePurchaseOrder { id, .. }
             | Self::ReceiveOutstanding { id }
             | Self::ClosePurchaseOrder { id }
-            | Self::CancelPurchaseOrder { id } => plan.purchase_orders = vec![*id],
+            | Self::CancelPurchaseOrder { id } => LoadPlan::purchase_order(*id),
             Self::Once {
                 idempotency_key,
                 movement,
-            } => {
-                plan = movement.plan();
-                plan.idempotency_keys = vec![idempotency_key.clone()];
-            }
+            } => LoadPlan::keyed(movement, idempotency_key),
         }
-        plan.open_drafts.sort();
-        plan.open_drafts.dedup();
-        plan.skus.sort();
-        plan.skus.dedup();
-        plan
+    }
+}
+
+/// The plan of each kind of command, shared by [`Command::plan`] and the typed
+/// methods of [`Inventory`](crate::Inventory).
+impl LoadPlan {
+    pub(crate) fn row(sku: &Sku) -> Self {
+        Self {
+            skus: vec![sku.clone()],
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn count(sku: &Sku) -> Self {
+        Self {
+            skus: vec![sku.clone()],
+            holders_of: vec![sku.clone()],
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn investigation(id: InvestigationId) -> Self {
+        Self {
+            investigations: vec![id],
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn unfreeze(sku: &Sku) -> Self {
+        Self {
+            skus: vec![sku.clone()],
+            resolving: vec![sku.clone()],
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn reserve(request: &ReserveRequest) -> Self {
+        let mut skus: Vec<Sku> = request.lines.iter().map(|line| line.sku.clone()).collect();
+        skus.sort();
+        skus.dedup();
+        Self {
+            reservations: vec![ReservationId::for_order(&request.order_id)],
+            skus,
+            overdue_holds: true,
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn reservation(id: ReservationId) -> Self {
+        Self {
+            reservations: vec![id],
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn due(limit: usize) -> Self {
+        Self {
+            due_holds: Some(limit.min(EXPIRE_BATCH_MAX)),
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn drafts(orders: &[PlannedOrder]) -> Self {
+        let mut open_drafts: Vec<SupplierId> =
+            orders.iter().map(|order| order.supplier.clone()).collect();
+        open_drafts.sort();
+        open_drafts.dedup();
+        Self {
+            open_drafts,
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn purchase_order(id: PurchaseOrderId) -> Self {
+        Self {
+            purchase_orders: vec![id],
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn keyed(movement: &StockMovement, key: &IdempotencyKey) -> Self {
+        Self {
+            idempotency_keys: vec![key.clone()],
+            ..Self::row(&movement.key().sku)
+        }
     }
 }
 
@@ -389,13 +475,21 @@ pub fn decide(
     snapshot: &Snapshot,
     now: DateTime<Utc>,
 ) -> Result<Decision, DomainError> {
-    let mut draft = snapshot::Draft::new(snapshot, now);
-    let outcome = decide_in(&mut draft, command)?;
+    let (outcome, changes) = decide_with(snapshot, now, |draft| decide_in(draft, command))?;
+    Ok(Decision { outcome, changes })
+}
+
+/// Runs one typed decision on a draft of `snapshot` at `now`: its value and the
+/// changes to persist, after the checks every decision passes ([`totals_fit`]).
+pub(crate) fn decide_with<T>(
+    snapshot: &Snapshot,
+    now: DateTime<Utc>,
+    decide: impl FnOnce(&mut Draft<'_>) -> Result<T, DomainError>,
+) -> Result<(T, Changes), DomainError> {
+    let mut draft = Draft::new(snapshot, now);
+    let value = decide(&mut draft)?;
     totals_fit(&draft)?;
-    Ok(Decision {
-        outcome,
-        changes: draft.changes,
-    })
+    Ok((value, draft.changes))
 }
 
 /// Every SKU whose rows the draft changed keeps totals over its locations that fit an
@@ -403,7 +497,7 @@ pub fn decide(
 /// committed are parts of on hand, so their totals fit too). A read of the SKU and the
 /// numbers derived from it are computed from these totals, so a command that would make
 /// them overflow is refused here instead of making the SKU unreadable later.
-fn totals_fit(draft: &snapshot::Draft<'_>) -> Result<(), DomainError> {
+fn totals_fit(draft: &Draft<'_>) -> Result<(), DomainError> {
     let mut skus: Vec<&Sku> = draft.changes.stock.keys().map(|key| &key.sku).collect();
     skus.dedup();
     for sku in skus {
@@ -427,20 +521,9 @@ fn totals_fit(draft: &snapshot::Draft<'_>) -> Result<(), DomainError> {
 }
 
 /// Decides `command` on top of what `draft` already holds.
-fn decide_in(draft: &mut snapshot::Draft<'_>, command: &Command) -> Result<Outcome, DomainError> {
+pub(crate) fn decide_in(draft: &mut Draft<'_>, command: &Command) -> Result<Outcome, DomainError> {
     Ok(match command {
-        Command::Receive { key, quantity } => {
-            Outcome::Stock(movement::receive(draft, key, *quantity)?)
-        }
-        Command::AddInTransit { key, quantity } => {
-            Outcome::Stock(movement::add_in_transit(draft, key, *quantity)?)
-        }
-        Command::ReceiveInTransit { key, quantity } => {
-            Outcome::Stock(movement::receive_in_transit(draft, key, *quantity)?)
-        }
-        Command::Adjust { key, delta, reason } => {
-            Outcome::Stock(movement::adjust(draft, key, *delta, reason)?)
-        }
+        Command::Move(stock_movement) => Outcome::Stock(movement::apply(draft, stock_movement)?),
         Command::Reserve { request } => {
             let (reservation, created) = reserve::reserve(draft, request)?;
             Outcome::Reserved {
@@ -453,10 +536,7 @@ fn decide_in(draft: &mut snapshot::Draft<'_>, command: &Command) -> Result<Outco
         Command::Ship { id } => Outcome::Reservation(lifecycle::ship(draft, id)?),
         Command::Fulfil { id } => Outcome::Reservation(lifecycle::fulfil(draft, id)?),
         Command::Release { id } => Outcome::Reservation(lifecycle::release(draft, id)?),
-        Command::ExpireDue { limit } => {
-            let limit = (*limit).min(EXPIRE_BATCH_MAX);
-            Outcome::Expired(lifecycle::expire_due(draft, limit)?)
-        }
+        Command::ExpireDue { limit } => Outcome::Expired(lifecycle::expire_due(draft, *limit)?),
         Command::RaisePurchaseOrders { orders, location } => {
             Outcome::PurchaseOrders(purchase::raise(draft, orders, location))
         }
@@ -489,7 +569,7 @@ fn decide_in(draft: &mut snapshot::Draft<'_>, command: &Command) -> Result<Outco
         Command::Once {
             idempotency_key,
             movement,
-        } => keyed::once(draft, idempotency_key, movement)?,
+        } => Outcome::Stock(keyed::once(draft, idempotency_key, movement)?),
     })
 }
 

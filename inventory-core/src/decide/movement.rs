@@ -6,6 +6,22 @@ use crate::quantity::Quantity;
 use crate::stock::{StockKey, StockLevel};
 
 use super::snapshot::{Cause, Draft};
+use super::StockMovement;
+
+/// Applies one stock movement: the row after it.
+pub(crate) fn apply(
+    draft: &mut Draft<'_>,
+    stock_movement: &StockMovement,
+) -> Result<StockLevel, DomainError> {
+    match stock_movement {
+        StockMovement::Receive { key, quantity } => receive(draft, key, *quantity),
+        StockMovement::AddInTransit { key, quantity } => add_in_transit(draft, key, *quantity),
+        StockMovement::ReceiveInTransit { key, quantity } => {
+            receive_in_transit(draft, key, *quantity)
+        }
+        StockMovement::Adjust { key, delta, reason } => adjust(draft, key, *delta, reason),
+    }
+}
 
 /// Units arrive on the shelf. Creates the row if the SKU is new at the location.
 pub(crate) fn receive(

@@ -88,10 +88,10 @@ fn plans_name_exactly_what_a_command_reads() {
 #[test]
 fn a_batch_on_one_snapshot_sells_the_last_unit_once() {
     let mut snapshot = Snapshot::default();
-    let receive = Command::Receive {
+    let receive = Command::Move(StockMovement::Receive {
         key: key("A", "W"),
         quantity: units(1),
-    };
+    });
     let commands = [
         receive,
         reserve("o1", "A", 1),
@@ -124,10 +124,10 @@ fn a_batch_on_one_snapshot_sells_the_last_unit_once() {
 #[test]
 fn decisions_are_deterministic() {
     let mut snapshot = Snapshot::default();
-    let receive = Command::Receive {
+    let receive = Command::Move(StockMovement::Receive {
         key: key("A", "W"),
         quantity: units(5),
-    };
+    });
     batch(&mut snapshot, &[receive], at(0));
     let first = decide(&reserve("o1", "A", 2), &snapshot, at(5)).unwrap();
     let second = decide(&reserve("o1", "A", 2), &snapshot, at(5)).unwrap();
@@ -138,14 +138,14 @@ fn decisions_are_deterministic() {
 fn reclaim_needs_every_row_of_the_overdue_hold() {
     let mut snapshot = Snapshot::default();
     let stock = [
-        Command::Receive {
+        Command::Move(StockMovement::Receive {
             key: key("A", "W"),
             quantity: units(1),
-        },
-        Command::Receive {
+        }),
+        Command::Move(StockMovement::Receive {
             key: key("B", "W"),
             quantity: units(1),
-        },
+        }),
     ];
     batch(&mut snapshot, &stock, at(0));
     let line = |sku: &str| OrderLine::new(Sku::new(sku).unwrap(), units(1));
@@ -174,10 +174,10 @@ fn reclaim_needs_every_row_of_the_overdue_hold() {
 #[test]
 fn hold_times_are_exact() {
     let mut snapshot = Snapshot::default();
-    let receive = Command::Receive {
+    let receive = Command::Move(StockMovement::Receive {
         key: key("A", "W"),
         quantity: units(1),
-    };
+    });
     batch(&mut snapshot, &[receive], at(0));
     let decision = decide(&reserve("o1", "A", 1), &snapshot, at(10)).unwrap();
     let Outcome::Reserved { reservation, .. } = decision.outcome else {
@@ -210,10 +210,10 @@ fn commands_round_trip_through_json() {
 fn opening_an_investigation_changes_a_stock_row_of_its_sku() {
     let row = key("MUG", "main");
     let received = decide(
-        &Command::Receive {
+        &Command::Move(StockMovement::Receive {
             key: row.clone(),
             quantity: units(100),
-        },
+        }),
         &Snapshot::default(),
         at(0),
     )

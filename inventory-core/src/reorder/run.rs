@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::Days;
 
 use crate::backend::Store;
-use crate::decide::{Command, Outcome};
+use crate::decide::{purchase, LoadPlan};
 use crate::error::{DomainError, Result};
 use crate::id::{LocationId, Sku};
 use crate::inventory::Inventory;
@@ -122,28 +122,17 @@ where
     if orders.is_empty() {
         return Ok(Vec::new());
     }
-    let raised = match inventory
-        .execute(Command::RaisePurchaseOrders {
-            orders,
-            location: config.location.clone(),
+    let location = config.location.clone();
+    let raised = inventory
+        .run(LoadPlan::drafts(&orders), move |draft| {
+            Ok(purchase::raise(draft, &orders, &location))
         })
-        .await?
-    {
-        Outcome::PurchaseOrders(raised) => raised,
-        other => unreachable!("a reorder run decided {other:?}"),
-    };
+        .await?;
     for order in &raised {
         let summary = summary(order.lines.len(), &order.supplier);
         notifier.purchase_order_raised(order, &summary).await;
     }
     Ok(raised)
-}
-
-fn purchase_order(outcome: Outcome) -> Result<PurchaseOrder> {
-    match outcome {
-        Outcome::PurchaseOrder(order) => Ok(order),
-        other => unreachable!("a purchase order transition decided {other:?}"),
-    }
 }
 
 impl<S: Store> Inventory<S> {
@@ -154,7 +143,10 @@ impl<S: Store> Inventory<S> {
     /// [`DomainError::PurchaseOrderNotFound`], [`DomainError::InvalidPurchaseOrderState`];
     /// storage errors.
     pub async fn send_purchase_order(&self, id: PurchaseOrderId) -> Result<PurchaseOrder> {
-        purchase_order(self.execute(Command::SendPurchaseOrder { id }).await?)
+        self.run(LoadPlan::purchase_order(id), move |draft| {
+            purchase::send(draft, &id)
+        })
+        .await
     }
 
     /// Records the supplier's shipment: every line's units are in transit.
@@ -163,7 +155,10 @@ impl<S: Store> Inventory<S> {
     ///
     /// As [`Inventory::send_purchase_order`], and [`DomainError::Overflow`].
     pub async fn ship_purchase_order(&self, id: PurchaseOrderId) -> Result<PurchaseOrder> {
-        purchase_order(self.execute(Command::ShipPurchaseOrder { id }).await?)
+        self.run(LoadPlan::purchase_order(id), move |draft| {
+            purchase::ship(draft, &id)
+        })
+        .await
     }
 
     /// Records a receipt: units move from in transit to on hand.
@@ -176,10 +171,10 @@ impl<S: Store> Inventory<S> {
         id: PurchaseOrderId,
         lines: Vec<(Sku, Quantity)>,
     ) -> Result<PurchaseOrder> {
-        purchase_order(
-            self.execute(Command::ReceivePurchaseOrder { id, lines })
-                .await?,
-        )
+        self.run(LoadPlan::purchase_order(id), move |draft| {
+            purchase::receive(draft, &id, &lines)
+        })
+        .await
     }
 
     /// Receives every unit still expected on a shipped order, in one transaction (the
@@ -189,7 +184,10 @@ impl<S: Store> Inventory<S> {
     ///
     /// As [`Inventory::send_purchase_order`].
     pub async fn receive_outstanding(&self, id: PurchaseOrderId) -> Result<PurchaseOrder> {
-        purchase_order(self.execute(Command::ReceiveOutstanding { id }).await?)
+        self.run(LoadPlan::purchase_order(id), move |draft| {
+            purchase::receive_outstanding(draft, &id)
+        })
+        .await
     }
 
     /// Closes a received or partly received order, writing off what never arrived.
@@ -198,7 +196,10 @@ impl<S: Store> Inventory<S> {
     ///
     /// As [`Inventory::send_purchase_order`].
     pub async fn close_purchase_order(&self, id: PurchaseOrderId) -> Result<PurchaseOrder> {
-        purchase_order(self.execute(Command::ClosePurchaseOrder { id }).await?)
+        self.run(LoadPlan::purchase_order(id), move |draft| {
+            purchase::close(draft, &id)
+        })
+        .await
     }
 
     /// Withdraws a draft or sent order.
@@ -207,7 +208,10 @@ impl<S: Store> Inventory<S> {
     ///
     /// As [`Inventory::send_purchase_order`].
     pub async fn cancel_purchase_order(&self, id: PurchaseOrderId) -> Result<PurchaseOrder> {
-        purchase_order(self.execute(Command::CancelPurchaseOrder { id }).await?)
+        self.run(LoadPlan::purchase_order(id), move |draft| {
+            purchase::cancel(draft, &id)
+        })
+        .await
     }
 }
 

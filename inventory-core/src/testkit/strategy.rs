@@ -10,7 +10,7 @@ use proptest::prelude::*;
 
 use crate::backend::AuditStore;
 use crate::counting::{CountStore, CountThresholds};
-use crate::decide::{Command, Outcome};
+use crate::decide::{Command, Outcome, StockMovement};
 use crate::error::{DomainError, Error};
 use crate::id::{IdempotencyKey, OrderId, ReservationId, SupplierId};
 use crate::quantity::Quantity;
@@ -224,6 +224,21 @@ fn key(row: &RowOp) -> StockKey {
     StockKey::new(sku(SKUS[row.sku]), loc(LOCATIONS[row.location]))
 }
 
+fn receipt_of(row: &RowOp) -> Result<StockMovement, DomainError> {
+    Ok(StockMovement::Receive {
+        key: key(row),
+        quantity: Quantity::new(row.units)?,
+    })
+}
+
+fn adjustment_of(row: &RowOp) -> StockMovement {
+    StockMovement::Adjust {
+        key: key(row),
+        delta: row.units,
+        reason: "generated".to_owned(),
+    }
+}
+
 /// The command `op` stands for, or the error building its values gives.
 ///
 /// # Errors
@@ -231,23 +246,16 @@ fn key(row: &RowOp) -> StockKey {
 /// [`DomainError::InvalidQuantity`] for a generated zero or negative quantity.
 pub fn command(op: &Op) -> Result<Option<Command>, DomainError> {
     Ok(Some(match op {
-        Op::Receive(row) => Command::Receive {
+        Op::Receive(row) => Command::Move(receipt_of(row)?),
+        Op::AddInTransit(row) => Command::Move(StockMovement::AddInTransit {
             key: key(row),
             quantity: Quantity::new(row.units)?,
-        },
-        Op::AddInTransit(row) => Command::AddInTransit {
+        }),
+        Op::ReceiveInTransit(row) => Command::Move(StockMovement::ReceiveInTransit {
             key: key(row),
             quantity: Quantity::new(row.units)?,
-        },
-        Op::ReceiveInTransit(row) => Command::ReceiveInTransit {
-            key: key(row),
-            quantity: Quantity::new(row.units)?,
-        },
-        Op::Adjust(row) => Command::Adjust {
-            key: key(row),
-            delta: row.units,
-            reason: "generated".to_owned(),
-        },
+        }),
+        Op::Adjust(row) => Command::Move(adjustment_of(row)),
         Op::Reserve(ReserveOp {
             order,
             lines,
@@ -317,17 +325,14 @@ pub fn command(op: &Op) -> Result<Option<Command>, DomainError> {
             counted_by: "counter".to_owned(),
             thresholds: CountThresholds::default(),
         },
-        Op::Keyed(number, receipt, row) => {
-            let movement = if *receipt {
-                command(&Op::Receive(row.clone()))?
+        Op::Keyed(number, is_receipt, row) => Command::Once {
+            idempotency_key: IdempotencyKey::new(format!("key-{number}")).expect("valid key"),
+            movement: if *is_receipt {
+                receipt_of(row)?
             } else {
-                command(&Op::Adjust(row.clone()))?
-            };
-            Command::Once {
-                idempotency_key: IdempotencyKey::new(format!("key-{number}")).expect("valid key"),
-                movement: Box::new(movement.expect("a movement")),
-            }
-        }
+                adjustment_of(row)
+            },
+        },
         Op::Advance(_) | Op::Purchase(..) | Op::Resolve(..) => return Ok(None),
     }))
 }
