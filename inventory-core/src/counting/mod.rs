@@ -1,14 +1,15 @@
-//! Cycle counting: ABC classes by revenue ([`abc`]), a level daily schedule
-//! ([`schedule`]), what a count means ([`count`]), and the counts and investigations
-//! the count commands store ([`record`]).
+//! Cycle counting: ABC classes by revenue ([`classify`], [`AbcConfig`]), a level daily
+//! schedule ([`due_on`], [`count_list`]), what a count means ([`evaluate`],
+//! [`CountThresholds`]), and the counts and investigations the count commands store
+//! ([`CountRecord`], [`Investigation`]).
 
-pub mod abc;
+pub(crate) mod abc;
 mod commands;
-pub mod count;
-pub mod list;
-pub mod record;
-pub mod schedule;
-pub mod store;
+pub(crate) mod count;
+pub(crate) mod list;
+pub(crate) mod record;
+pub(crate) mod schedule;
+pub(crate) mod store;
 
 pub use abc::{classify, AbcClass, AbcConfig};
 pub use count::{discrepancy_basis_points, evaluate, shortage, CountAction, CountThresholds};

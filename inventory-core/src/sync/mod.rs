@@ -1,7 +1,7 @@
 //! Channel sync: every sales channel told a buffered share of available, within
 //! moments of each change.
 //!
-//! - [`policy`]: what each channel is told ([`ChannelPolicy`], the pure [`published`]).
+//! - What each channel is told: [`ChannelPolicy`], [`Buffer`], the pure [`published`].
 //! - [`Channel`]: the adapter trait (absolute numbers, in batches).
 //! - [`SyncStore`]: the transactional outbox and the record of what each channel was
 //!   told, implemented by every backend.
@@ -9,7 +9,7 @@
 //!   channels with backoff, reconciles on demand.
 
 mod channel;
-pub mod policy;
+pub(crate) mod policy;
 mod store;
 mod worker;
 
