@@ -10,7 +10,7 @@ use crate::id::{
     IdempotencyKey, IdentifierKind, LocationId, OrderId, ReservationId, Sku, SupplierId,
 };
 use crate::reorder::purchase::{PurchaseOrderId, PurchaseOrderStatus, PurchaseTransition};
-use crate::reservation::{ReservationStatus, Transition};
+use crate::reservation::{ReservationStatus, ReservationTransition};
 
 /// A boxed error from a storage driver, kept as the `source` of a [`StoreError`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -72,7 +72,7 @@ pub enum DomainError {
         /// Its state.
         current: ReservationStatus,
         /// What was asked.
-        wanted: Transition,
+        wanted: ReservationTransition,
     },
     /// The hold ran out of time before this transition.
     #[error("reservation {id} expired at {expired_at}")]

@@ -22,7 +22,7 @@ use crate::stock::{SkuStock, StockKey, StockLevel};
 
 /// The result of a reserve: the reservation, and whether this call created it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Reserved {
+pub struct ReserveResult {
     /// The reservation.
     pub reservation: Reservation,
     /// `false` when the same request had already been reserved (a repeated delivery).
@@ -297,17 +297,11 @@ impl<S: Store> Inventory<S> {
     /// id, [`DomainError::EmptyOrder`], [`DomainError::TooManyLines`],
     /// [`DomainError::NegativePrice`], [`DomainError::PriorityListSize`],
     /// [`DomainError::InvalidTtl`]; storage errors.
-    pub async fn reserve(&self, mut request: ReserveRequest) -> Result<Reserved> {
+    pub async fn reserve(&self, mut request: ReserveRequest) -> Result<ReserveResult> {
         request.ttl.get_or_insert(self.default_ttl);
         let plan = LoadPlan::reserve(&request);
-        self.run(plan, move |draft| {
-            let (reservation, created) = reserve::reserve(draft, &request)?;
-            Ok(Reserved {
-                reservation,
-                created,
-            })
-        })
-        .await
+        self.run(plan, move |draft| reserve::reserve(draft, &request))
+            .await
     }
 
     /// Holds an active reservation until `now + ttl` (never shortens it).

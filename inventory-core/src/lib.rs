@@ -24,13 +24,13 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{DomainError, Error, Result, StoreError, UnreadableValue};
 pub use group::GroupCommit;
 pub use id::{IdempotencyKey, LocationId, OrderId, ReservationId, Sku, SupplierId};
-pub use inventory::{Inventory, Reserved};
+pub use inventory::{Inventory, ReserveResult};
 pub use ledger::{replay, LedgerEntry, Movement};
 pub use memory::MemoryStore;
 pub use quantity::Quantity;
 pub use reservation::{
-    AllocationStrategy, OrderLine, Reservation, ReservationLine, ReservationStatus, ReserveRequest,
-    Transition,
+    AllocationStrategy, OrderLine, Reservation, ReservationLine, ReservationStatus,
+    ReservationTransition, ReserveRequest,
 };
 pub use retry::RetryPolicy;
 pub use stock::{LocationStock, SkuStock, StockKey, StockLevel};

@@ -94,7 +94,7 @@ impl fmt::Display for ReservationStatus {
 /// A change of a reservation's state that a caller asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Transition {
+pub enum ReservationTransition {
     /// Move an active hold to picking.
     Commit,
     /// Ship a committed reservation.
@@ -107,7 +107,7 @@ pub enum Transition {
     Fulfil,
 }
 
-impl fmt::Display for Transition {
+impl fmt::Display for ReservationTransition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::Commit => "commit",

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use inventory_core::testkit::Snapshot;
+use inventory_core::testkit::StoreState;
 use inventory_core::{ReservationId, ReservationStatus};
 
 /// Proptest cases per property, from `PROPTEST_CASES` when set (CI sets none, so the
@@ -51,7 +51,7 @@ pub mod service;
 /// # Errors
 ///
 /// The first reservation whose entries do not match its status.
-pub fn histories_are_whole(snapshot: &Snapshot) -> Result<(), String> {
+pub fn histories_are_whole(snapshot: &StoreState) -> Result<(), String> {
     let mut entries: BTreeMap<ReservationId, usize> = BTreeMap::new();
     for entry in &snapshot.ledger {
         if let Some(id) = entry.reservation_id {

@@ -8,7 +8,7 @@ use inventory_core::backend::AuditStore;
 use inventory_core::counting::CountStore;
 use inventory_core::reorder::PurchaseStore;
 use inventory_core::testkit::strategy::{apply, ops, Op};
-use inventory_core::testkit::{Harness, Snapshot};
+use inventory_core::testkit::{Harness, StoreState};
 use inventory_core::{LedgerEntry, MemoryStore, StockKey};
 use inventory_sqlite::{SqliteOptions, SqliteStore, Synchronous};
 use inventory_tests::{pg, proptest_cases, runtime};
@@ -35,8 +35,8 @@ async fn compare<S: AuditStore + PurchaseStore + CountStore + Clone>(
         let found = apply(&backend, op).await;
         prop_assert_eq!(&found, &expected, "step {} {:?}", step, op);
     }
-    let expected = Snapshot::capture(oracle.inventory.store()).await;
-    let found = Snapshot::capture(backend.inventory.store()).await;
+    let expected = StoreState::capture(oracle.inventory.store()).await;
+    let found = StoreState::capture(backend.inventory.store()).await;
     prop_assert_eq!(found.stock, expected.stock);
     prop_assert_eq!(found.reservations, expected.reservations);
     prop_assert_eq!(by_row(found.ledger), by_row(expected.ledger));

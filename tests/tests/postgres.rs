@@ -117,7 +117,7 @@ async fn a_connection_killed_mid_transaction_applies_nothing() {
         .receive(sku("A"), loc("main"), qty(10))
         .await
         .unwrap();
-    let before = inventory_core::testkit::Snapshot::capture(&store).await;
+    let before = inventory_core::testkit::StoreState::capture(&store).await;
 
     let command = Command::Reserve {
         request: order("doomed", &[("A", 3)]),
@@ -139,7 +139,7 @@ async fn a_connection_killed_mid_transaction_applies_nothing() {
     assert!(matches!(error, StoreError::Interrupted(_)), "{error:?}");
 
     assert_eq!(
-        inventory_core::testkit::Snapshot::capture(&store).await,
+        inventory_core::testkit::StoreState::capture(&store).await,
         before
     );
     let held = inventory

@@ -7,7 +7,7 @@ use inventory_core::backend::{ReadMode, Store, StoreTx};
 use inventory_core::counting::CountThresholds;
 use inventory_core::decide::{decide, Command};
 use inventory_core::testkit::invariants::assert_invariants;
-use inventory_core::testkit::{loc, order, qty, sku, Harness, Snapshot};
+use inventory_core::testkit::{loc, order, qty, sku, Harness, StoreState};
 use inventory_core::{DomainError, Error, Inventory, ReservationId, StoreError};
 use inventory_sqlx::PgStore;
 use inventory_tests::pg;
@@ -37,13 +37,13 @@ async fn stale_write<F: std::future::Future<Output = ()>>(
     let snapshot = tx.load(&command.plan(), now).await.unwrap();
     let decision = decide(&command, &snapshot, now).expect("accepted on the read");
     meanwhile.await;
-    let before = Snapshot::capture(store).await;
+    let before = StoreState::capture(store).await;
     let error = tx
         .persist_and_commit(&decision.changes)
         .await
         .expect_err("the write finds its read stale");
     assert_eq!(
-        Snapshot::capture(store).await,
+        StoreState::capture(store).await,
         before,
         "a stale write changes nothing"
     );

@@ -6,14 +6,14 @@ use std::collections::BTreeMap;
 use inventory_core::decide::Outcome;
 use inventory_core::testkit::invariants::violations;
 use inventory_core::testkit::strategy::{apply, ops, Op, PurchaseStep};
-use inventory_core::testkit::{Harness, Snapshot};
-use inventory_core::{MemoryStore, ReservationStatus, StockKey, StockLevel};
+use inventory_core::testkit::{Harness, StoreState};
+use inventory_core::{MemoryStore, ReservationStatus, ReserveResult, StockKey, StockLevel};
 use inventory_tests::proptest_cases;
 use proptest::prelude::*;
 
 /// Units at each row that a reserve may take: what is available, plus what overdue
 /// active holds on the row keep (a reserve may reclaim those).
-fn takeable(before: &Snapshot, now: chrono::DateTime<chrono::Utc>) -> BTreeMap<StockKey, i64> {
+fn takeable(before: &StoreState, now: chrono::DateTime<chrono::Utc>) -> BTreeMap<StockKey, i64> {
     let mut units: BTreeMap<StockKey, i64> = before
         .stock
         .iter()
@@ -45,10 +45,10 @@ async fn run(sequence: Vec<Op>) -> Result<(), TestCaseError> {
                 op,
                 error
             ),
-            Ok(Some(Outcome::Reserved {
+            Ok(Some(Outcome::Reserve(ReserveResult {
                 reservation,
                 created: true,
-            })) => {
+            }))) => {
                 prop_assert_eq!(reservation.status, ReservationStatus::Active);
                 let mut taken: BTreeMap<StockKey, i64> = BTreeMap::new();
                 for line in &reservation.lines {
@@ -63,12 +63,12 @@ async fn run(sequence: Vec<Op>) -> Result<(), TestCaseError> {
                     );
                 }
             }
-            Ok(Some(Outcome::Reserved { created: false, .. })) | Ok(None) => {
+            Ok(Some(Outcome::Reserve(ReserveResult { created: false, .. }))) | Ok(None) => {
                 prop_assert_eq!(&after.ledger, &before.ledger, "step {} wrote entries", step);
             }
             Ok(Some(Outcome::Counted(report))) => {
                 // A count moves on hand only: never what is reserved or committed.
-                let promised = |snapshot: &Snapshot| -> Vec<(i64, i64)> {
+                let promised = |snapshot: &StoreState| -> Vec<(i64, i64)> {
                     snapshot
                         .stock
                         .values()
@@ -86,7 +86,7 @@ async fn run(sequence: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Ok(Some(Outcome::PurchaseOrder(_))) => {
                 if let Op::Purchase(_, PurchaseStep::Receive(_, units)) = op {
-                    let total = |snapshot: &Snapshot, field: fn(&StockLevel) -> i64| -> i64 {
+                    let total = |snapshot: &StoreState, field: fn(&StockLevel) -> i64| -> i64 {
                         snapshot.stock.values().map(field).sum()
                     };
                     let on_hand = total(&after, |l| l.on_hand) - total(&before, |l| l.on_hand);

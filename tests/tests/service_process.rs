@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use inventory_core::backend::AuditStore;
 use inventory_core::testkit::invariants::violations;
-use inventory_core::testkit::Snapshot;
+use inventory_core::testkit::StoreState;
 use inventory_core::{ReservationId, ReservationStatus};
 use inventory_sqlite::SqliteStore;
 use inventory_tests::{histories_are_whole, pg};
@@ -134,7 +134,7 @@ fn follows(told: ReservationStatus, stored: ReservationStatus) -> bool {
 
 /// The store after a stop: invariants, whole histories, every answer still true.
 async fn check<S: AuditStore>(store: &S, told: &Told, moment: &str) -> usize {
-    let snapshot = Snapshot::capture(store).await;
+    let snapshot = StoreState::capture(store).await;
     let broken = violations(&snapshot);
     assert!(broken.is_empty(), "{moment}: {broken:?}");
     histories_are_whole(&snapshot).unwrap_or_else(|error| panic!("{moment}: {error}"));

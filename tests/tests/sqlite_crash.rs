@@ -10,7 +10,7 @@ use std::time::Duration;
 use inventory_core::sync::{Buffer, ChannelPolicy, SyncStore, SyncWorker};
 use inventory_core::testkit::invariants::violations;
 use inventory_core::testkit::RecordingChannel;
-use inventory_core::testkit::Snapshot;
+use inventory_core::testkit::StoreState;
 use inventory_core::Inventory;
 use inventory_sqlite::SqliteStore;
 use inventory_tests::histories_are_whole;
@@ -67,7 +67,7 @@ async fn sigkill_at_any_moment_leaves_a_whole_database() {
             .await
             .expect("reopen after the kill");
         channels_catch_up(&store).await;
-        let snapshot = Snapshot::capture(&store).await;
+        let snapshot = StoreState::capture(&store).await;
         let broken = violations(&snapshot);
         assert!(broken.is_empty(), "after kill {round}: {broken:?}");
         histories_are_whole(&snapshot)

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use inventory_core::{
     DomainError, LocationId, OrderId, OrderLine, Quantity, Reservation, ReservationId,
-    ReserveRequest, Reserved, Sku,
+    ReserveRequest, ReserveResult, Sku,
 };
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -93,7 +93,7 @@ pub(super) async fn reserve<S: ServiceStore>(
     app: &AppState<S>,
     request: ReserveRequest,
     source: &'static str,
-) -> Result<Reserved, inventory_core::Error> {
+) -> Result<ReserveResult, inventory_core::Error> {
     let result = app.inventory.reserve(request).await;
     let outcome = match &result {
         Ok(reserved) if reserved.created => "accepted",

@@ -16,7 +16,7 @@ use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
-use inventory_core::reservation::Transition;
+use inventory_core::reservation::ReservationTransition;
 use inventory_core::{
     DomainError, Error, OrderId, OrderLine, Quantity, ReservationId, ReservationStatus,
     ReserveRequest, Sku,
@@ -266,8 +266,8 @@ async fn deliver<S: ServiceStore>(
     })?;
     let answer = match topic.as_str() {
         "orders/create" => created(app, &order).await,
-        "orders/cancelled" => settled(app, &order, Transition::Release).await,
-        "orders/fulfilled" => settled(app, &order, Transition::Ship).await,
+        "orders/cancelled" => settled(app, &order, ReservationTransition::Release).await,
+        "orders/fulfilled" => settled(app, &order, ReservationTransition::Ship).await,
         other => {
             tracing::info!(topic = other, "webhook topic not handled; acknowledged");
             Ok(WebhookAnswer::ignored(format!(
@@ -418,14 +418,14 @@ async fn created<S: ServiceStore>(
     }
 }
 
-/// `orders/cancelled` (`Transition::Release`) or `orders/fulfilled`
-/// (`Transition::Ship`: committed and shipped in one transaction by
+/// `orders/cancelled` (`ReservationTransition::Release`) or `orders/fulfilled`
+/// (`ReservationTransition::Ship`: committed and shipped in one transaction by
 /// [`Inventory::fulfil`](inventory_core::Inventory::fulfil)); an order already there is
 /// a duplicate delivery.
 async fn settled<S: ServiceStore>(
     app: &AppState<S>,
     order: &ShopifyOrder,
-    wanted: Transition,
+    wanted: ReservationTransition,
 ) -> Result<WebhookAnswer, Error> {
     use ReservationStatus::{Active, Committed, Shipped};
     let order_id = order_id(order)?;
@@ -433,7 +433,7 @@ async fn settled<S: ServiceStore>(
     let current = match app.inventory.reservation(id).await {
         Ok(reservation) => reservation.status,
         Err(Error::Domain(DomainError::ReservationNotFound { .. }))
-            if wanted == Transition::Release =>
+            if wanted == ReservationTransition::Release =>
         {
             // Cancelled before it was created (Shopify does not promise the order of
             // deliveries): a tombstone keeps the late create from holding stock.
@@ -450,8 +450,8 @@ async fn settled<S: ServiceStore>(
         Err(error) => return refused(error, order),
     };
     let step = match (wanted, current) {
-        (Transition::Release, Active | Committed) => app.inventory.release(id).await,
-        (Transition::Release, _) | (Transition::Ship, Shipped) => {
+        (ReservationTransition::Release, Active | Committed) => app.inventory.release(id).await,
+        (ReservationTransition::Release, _) | (ReservationTransition::Ship, Shipped) => {
             return Ok(WebhookAnswer {
                 reservation_status: Some(current),
                 ..WebhookAnswer::new(Delivery::Duplicate)

@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::error::DomainError;
 use crate::id::ReservationId;
 use crate::ledger::Movement;
-use crate::reservation::{check_ttl, Reservation, ReservationStatus, Transition};
+use crate::reservation::{check_ttl, Reservation, ReservationStatus, ReservationTransition};
 
 use super::snapshot::{Cause, Draft};
 
@@ -21,7 +21,7 @@ fn find(draft: &Draft<'_>, id: &ReservationId) -> Result<Reservation, DomainErro
 fn live_hold(
     draft: &Draft<'_>,
     id: &ReservationId,
-    wanted: Transition,
+    wanted: ReservationTransition,
 ) -> Result<Reservation, DomainError> {
     let reservation = find(draft, id)?;
     if reservation.status == ReservationStatus::Expired {
@@ -76,7 +76,7 @@ pub(crate) fn extend(
     ttl: Duration,
 ) -> Result<Reservation, DomainError> {
     let ttl = check_ttl(ttl)?;
-    let mut reservation = live_hold(draft, id, Transition::Extend)?;
+    let mut reservation = live_hold(draft, id, ReservationTransition::Extend)?;
     let until = draft
         .now
         .checked_add_signed(ttl)
@@ -94,7 +94,7 @@ pub(crate) fn commit(
     draft: &mut Draft<'_>,
     id: &ReservationId,
 ) -> Result<Reservation, DomainError> {
-    let reservation = live_hold(draft, id, Transition::Commit)?;
+    let reservation = live_hold(draft, id, ReservationTransition::Commit)?;
     transition(
         draft,
         reservation,
@@ -110,7 +110,7 @@ pub(crate) fn ship(draft: &mut Draft<'_>, id: &ReservationId) -> Result<Reservat
         return Err(DomainError::InvalidState {
             id: *id,
             current: reservation.status,
-            wanted: Transition::Ship,
+            wanted: ReservationTransition::Ship,
         });
     }
     transition(
@@ -137,7 +137,7 @@ pub(crate) fn fulfil(
             return Err(DomainError::InvalidState {
                 id: *id,
                 current,
-                wanted: Transition::Fulfil,
+                wanted: ReservationTransition::Fulfil,
             })
         }
     }
@@ -158,7 +158,7 @@ pub(crate) fn release(
             return Err(DomainError::InvalidState {
                 id: *id,
                 current,
-                wanted: Transition::Release,
+                wanted: ReservationTransition::Release,
             })
         }
     };

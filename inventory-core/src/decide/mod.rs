@@ -39,6 +39,7 @@ pub use snapshot::{Changes, Snapshot};
 use crate::counting::{CountReport, CountThresholds, Investigation, InvestigationId};
 use crate::error::DomainError;
 use crate::id::{IdempotencyKey, LocationId, ReservationId, Sku, SupplierId};
+use crate::inventory::ReserveResult;
 use crate::quantity::Quantity;
 use crate::reorder::plan::PlannedOrder;
 use crate::reorder::purchase::{PurchaseOrder, PurchaseOrderId};
@@ -234,12 +235,7 @@ pub enum Outcome {
     /// A stock row after a movement.
     Stock(StockLevel),
     /// A reserve: the reservation, and `created: false` for a repeated request.
-    Reserved {
-        /// The reservation.
-        reservation: Reservation,
-        /// Whether this call created it.
-        created: bool,
-    },
+    Reserve(ReserveResult),
     /// A reservation after a transition.
     Reservation(Reservation),
     /// The holds an expiry sweep ended.
@@ -524,13 +520,7 @@ fn totals_fit(draft: &Draft<'_>) -> Result<(), DomainError> {
 pub(crate) fn decide_in(draft: &mut Draft<'_>, command: &Command) -> Result<Outcome, DomainError> {
     Ok(match command {
         Command::Move(stock_movement) => Outcome::Stock(movement::apply(draft, stock_movement)?),
-        Command::Reserve { request } => {
-            let (reservation, created) = reserve::reserve(draft, request)?;
-            Outcome::Reserved {
-                reservation,
-                created,
-            }
-        }
+        Command::Reserve { request } => Outcome::Reserve(reserve::reserve(draft, request)?),
         Command::Extend { id, ttl } => Outcome::Reservation(lifecycle::extend(draft, id, *ttl)?),
         Command::Commit { id } => Outcome::Reservation(lifecycle::commit(draft, id)?),
         Command::Ship { id } => Outcome::Reservation(lifecycle::ship(draft, id)?),

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::error::DomainError;
 use crate::id::{LocationId, ReservationId};
+use crate::inventory::ReserveResult;
 use crate::ledger::Movement;
 use crate::reservation::{
     check_ttl, AllocationStrategy, OrderLine, Reservation, ReservationLine, ReservationStatus,
@@ -15,9 +16,6 @@ use crate::stock::StockKey;
 use super::lifecycle::expire;
 use super::snapshot::{Cause, Draft};
 
-/// The reservation, and whether this call created it (`false`: a repeated request).
-pub(crate) type Reserved = (Reservation, bool);
-
 /// Holds every line of `request`, or none.
 ///
 /// A repeated request under the same order id returns the stored reservation, whatever
@@ -26,12 +24,15 @@ pub(crate) type Reserved = (Reservation, bool);
 pub(crate) fn reserve(
     draft: &mut Draft<'_>,
     request: &ReserveRequest,
-) -> Result<Reserved, DomainError> {
+) -> Result<ReserveResult, DomainError> {
     check_request(request)?;
     let id = ReservationId::for_order(&request.order_id);
     if let Some(existing) = draft.reservation(&id) {
         if existing.request.is_same_order(request) {
-            return Ok((existing.clone(), false));
+            return Ok(ReserveResult {
+                reservation: existing.clone(),
+                created: false,
+            });
         }
         return Err(DomainError::IdempotencyConflict {
             order_id: request.order_id.clone(),
@@ -73,7 +74,10 @@ pub(crate) fn reserve(
         draft.move_units(&line.key(), Movement::Reserved, line.quantity.get(), cause)?;
     }
     draft.put_reservation(reservation.clone());
-    Ok((reservation, true))
+    Ok(ReserveResult {
+        reservation,
+        created: true,
+    })
 }
 
 fn check_request(request: &ReserveRequest) -> Result<(), DomainError> {

@@ -101,7 +101,7 @@ fn a_batch_on_one_snapshot_sells_the_last_unit_once() {
     let (outcomes, changes) = batch(&mut snapshot, &commands, at(0));
     assert!(matches!(
         outcomes[1],
-        Ok(Outcome::Reserved { created: true, .. })
+        Ok(Outcome::Reserve(ReserveResult { created: true, .. }))
     ));
     assert!(matches!(
         outcomes[2],
@@ -113,7 +113,7 @@ fn a_batch_on_one_snapshot_sells_the_last_unit_once() {
     ));
     assert!(matches!(
         outcomes[3],
-        Ok(Outcome::Reserved { created: false, .. })
+        Ok(Outcome::Reserve(ReserveResult { created: false, .. }))
     ));
     let movements: Vec<Movement> = changes.ledger.iter().map(|entry| entry.movement).collect();
     assert_eq!(movements, [Movement::Received, Movement::Reserved]);
@@ -180,7 +180,7 @@ fn hold_times_are_exact() {
     });
     batch(&mut snapshot, &[receive], at(0));
     let decision = decide(&reserve("o1", "A", 1), &snapshot, at(10)).unwrap();
-    let Outcome::Reserved { reservation, .. } = decision.outcome else {
+    let Outcome::Reserve(ReserveResult { reservation, .. }) = decision.outcome else {
         panic!()
     };
     assert_eq!(

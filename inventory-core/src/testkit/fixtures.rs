@@ -102,14 +102,14 @@ impl<S: AuditStore> Harness<S> {
     }
 
     /// Everything the store holds, for before/after comparisons.
-    pub async fn snapshot(&self) -> Snapshot {
-        Snapshot::capture(self.inventory.store()).await
+    pub async fn snapshot(&self) -> StoreState {
+        StoreState::capture(self.inventory.store()).await
     }
 }
 
 /// Everything a store holds at one moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Snapshot {
+pub struct StoreState {
     /// Every stock row.
     pub stock: BTreeMap<StockKey, StockLevel>,
     /// Every reservation.
@@ -118,7 +118,7 @@ pub struct Snapshot {
     pub ledger: Vec<LedgerEntry>,
 }
 
-impl Snapshot {
+impl StoreState {
     /// Reads everything `store` holds; panics on a storage error.
     pub async fn capture<S: AuditStore>(store: &S) -> Self {
         Self {

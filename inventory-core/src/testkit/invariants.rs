@@ -8,7 +8,7 @@ use crate::ledger::replay;
 use crate::reservation::ReservationStatus;
 use crate::stock::StockKey;
 
-use super::fixtures::Snapshot;
+use super::fixtures::StoreState;
 
 /// Every invariant `snapshot` breaks, described; empty when it is sound.
 ///
@@ -18,7 +18,7 @@ use super::fixtures::Snapshot;
 ///   committed reservations;
 /// - each reservation's id is derived from its order id and it holds at least one line;
 /// - replaying the ledger gives exactly the stored rows.
-pub fn violations(snapshot: &Snapshot) -> Vec<String> {
+pub fn violations(snapshot: &StoreState) -> Vec<String> {
     let mut found = Vec::new();
     let mut held: BTreeMap<StockKey, (i64, i64)> = BTreeMap::new();
     for reservation in &snapshot.reservations {
@@ -77,7 +77,7 @@ pub fn violations(snapshot: &Snapshot) -> Vec<String> {
 
 /// Panics, listing every broken invariant, unless `store` is sound.
 pub async fn assert_invariants<S: AuditStore>(store: &S) {
-    let snapshot = Snapshot::capture(store).await;
+    let snapshot = StoreState::capture(store).await;
     let found = violations(&snapshot);
     assert!(found.is_empty(), "invariants broken:\n{}", found.join("\n"));
 }

@@ -31,7 +31,7 @@ pub use channel::RecordingChannel;
 pub fn full_backend<B: crate::backend::Backend>(store: B) -> B {
     store
 }
-pub use fixtures::{domain_error, loc, order, qty, sku, Harness, Snapshot, START};
+pub use fixtures::{domain_error, loc, order, qty, sku, Harness, StoreState, START};
 
 /// Stamps every conformance case onto a backend, as `#[tokio::test]`s in `mod $backend`.
 ///

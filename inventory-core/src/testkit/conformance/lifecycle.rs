@@ -6,7 +6,7 @@ use crate::backend::AuditStore;
 use crate::error::DomainError;
 use crate::id::{OrderId, ReservationId};
 use crate::ledger::Movement;
-use crate::reservation::{ReservationStatus, Transition};
+use crate::reservation::{ReservationStatus, ReservationTransition};
 use crate::testkit::invariants::assert_invariants;
 use crate::testkit::{domain_error, order, Harness};
 
@@ -84,26 +84,74 @@ pub async fn wrong_state_transitions_are_refused<S: AuditStore>(store: S) {
     h.inventory.release(released).await.unwrap();
     let before = h.snapshot().await;
     let cases = [
-        (active, Transition::Ship, ReservationStatus::Active),
-        (committed, Transition::Commit, ReservationStatus::Committed),
-        (committed, Transition::Extend, ReservationStatus::Committed),
-        (shipped, Transition::Release, ReservationStatus::Shipped),
-        (shipped, Transition::Ship, ReservationStatus::Shipped),
-        (shipped, Transition::Commit, ReservationStatus::Shipped),
-        (released, Transition::Release, ReservationStatus::Released),
-        (released, Transition::Commit, ReservationStatus::Released),
-        (released, Transition::Ship, ReservationStatus::Released),
-        (released, Transition::Extend, ReservationStatus::Released),
-        (shipped, Transition::Fulfil, ReservationStatus::Shipped),
-        (released, Transition::Fulfil, ReservationStatus::Released),
+        (
+            active,
+            ReservationTransition::Ship,
+            ReservationStatus::Active,
+        ),
+        (
+            committed,
+            ReservationTransition::Commit,
+            ReservationStatus::Committed,
+        ),
+        (
+            committed,
+            ReservationTransition::Extend,
+            ReservationStatus::Committed,
+        ),
+        (
+            shipped,
+            ReservationTransition::Release,
+            ReservationStatus::Shipped,
+        ),
+        (
+            shipped,
+            ReservationTransition::Ship,
+            ReservationStatus::Shipped,
+        ),
+        (
+            shipped,
+            ReservationTransition::Commit,
+            ReservationStatus::Shipped,
+        ),
+        (
+            released,
+            ReservationTransition::Release,
+            ReservationStatus::Released,
+        ),
+        (
+            released,
+            ReservationTransition::Commit,
+            ReservationStatus::Released,
+        ),
+        (
+            released,
+            ReservationTransition::Ship,
+            ReservationStatus::Released,
+        ),
+        (
+            released,
+            ReservationTransition::Extend,
+            ReservationStatus::Released,
+        ),
+        (
+            shipped,
+            ReservationTransition::Fulfil,
+            ReservationStatus::Shipped,
+        ),
+        (
+            released,
+            ReservationTransition::Fulfil,
+            ReservationStatus::Released,
+        ),
     ];
     for (id, wanted, current) in cases {
         let result = match wanted {
-            Transition::Commit => h.inventory.commit(id).await,
-            Transition::Ship => h.inventory.ship(id).await,
-            Transition::Release => h.inventory.release(id).await,
-            Transition::Extend => h.inventory.extend(id, Duration::from_secs(60)).await,
-            Transition::Fulfil => h.inventory.fulfil(id).await,
+            ReservationTransition::Commit => h.inventory.commit(id).await,
+            ReservationTransition::Ship => h.inventory.ship(id).await,
+            ReservationTransition::Release => h.inventory.release(id).await,
+            ReservationTransition::Extend => h.inventory.extend(id, Duration::from_secs(60)).await,
+            ReservationTransition::Fulfil => h.inventory.fulfil(id).await,
         };
         assert_eq!(
             domain_error(result.unwrap_err()),
