@@ -55,8 +55,9 @@
 //!   ([`claim_dirty`](crate::sync::SyncStore::claim_dirty)), pushes, then releases them
 //!   ([`release_dirty`](crate::sync::SyncStore::release_dirty)): a mark whose generation
 //!   changed meanwhile stays for the newer change, a failed push waits until its retry
-//!   time, and a claim that runs out (a dead worker) is claimed again. Each step has its
-//!   conformance case.
+//!   time, and a claim that runs out (a dead worker) is claimed again: the protocol is
+//!   written out once, on [`SyncStore`](crate::sync::SyncStore), with the conformance
+//!   case that checks each step.
 //! - [`DemandStore`](crate::reorder::DemandStore) and
 //!   [`PurchaseStore`](crate::reorder::PurchaseStore): shipped units per day, revenue,
 //!   suppliers, reorder links and purchase orders, for reordering.

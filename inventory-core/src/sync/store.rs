@@ -38,6 +38,23 @@ pub struct Pushed {
 /// Outbox and sync state. Every command that changes a SKU's available marks it dirty
 /// in its own transaction ([`Changes::dirty`](crate::decide::Changes::dirty)); these
 /// calls serve the [`SyncWorker`](super::SyncWorker).
+///
+/// # The outbox protocol
+///
+/// Every backend keeps, per dirty SKU, a generation (raised by each new mark), a claim
+/// end and a retry time, and follows these steps (each checked by the conformance case
+/// `the_outbox_protocol_step_by_step`, the generation rule by
+/// `changes_mark_skus_dirty_in_their_transaction`):
+///
+/// 1. [`claim_dirty`](Self::claim_dirty) hands out at most `limit` marks whose claim
+///    has ended and whose retry time has passed (in no promised order), and sets their
+///    claim end: no other worker gets them meanwhile.
+/// 2. A claim that runs out (its worker died) makes the mark claimable again.
+/// 3. [`release_dirty`](Self::release_dirty) with a retry time ends the claim and hides
+///    the mark until then (a channel refused the push); a new mark meanwhile makes it
+///    claimable at once.
+/// 4. `release_dirty` without a retry time deletes the mark if its generation is the
+///    one claimed; a mark whose generation grew keeps waiting, for the newer number.
 #[async_trait]
 pub trait SyncStore: Store {
     /// Claims up to `limit` dirty SKUs that no other worker holds (or whose claim ran

@@ -86,6 +86,7 @@ macro_rules! conformance_suite {
                 the_inbox_recognises_handled_messages,
                 expired_hold_can_still_be_released,
                 changes_mark_skus_dirty_in_their_transaction,
+                the_outbox_protocol_step_by_step,
                 sync_pushes_buffered_numbers_once,
                 a_failing_channel_does_not_hold_back_the_others,
                 claims_of_a_dead_worker_expire,

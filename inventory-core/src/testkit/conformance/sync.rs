@@ -188,3 +188,83 @@ pub async fn reconcile_pushes_every_number<S: AuditStore + SyncStore>(store: S) 
     assert!(worker.reconcile(Some("nope")).await.is_err());
     assert_eq!(worker.reconcile(None).await.unwrap(), 9);
 }
+
+/// The outbox protocol of [`SyncStore`], one step at a time, on the store itself:
+/// 1. a claim takes at most `limit` marks (in no promised order), and none that another
+///    claim holds;
+/// 2. a claim that runs out (its worker died) can be claimed again;
+/// 3. a release with a retry time ends the claim and hides the mark until then;
+/// 4. a change during that wait makes the mark claimable at once;
+/// 5. a release without a retry time clears the mark (unless it changed meanwhile: see
+///    `changes_mark_skus_dirty_in_their_transaction`).
+pub async fn the_outbox_protocol_step_by_step<S: AuditStore + SyncStore>(store: S) {
+    let h = Harness::new(store);
+    let store = h.inventory.store();
+    for name in ["A", "B", "C"] {
+        h.stocked(name, "main", 5).await;
+    }
+    let now = h.inventory.now();
+    let seconds = |n: i64| chrono::TimeDelta::seconds(n);
+    let skus = |marks: &[crate::sync::DirtyMark]| -> Vec<String> {
+        let mut names: Vec<String> = marks.iter().map(|mark| mark.sku.to_string()).collect();
+        names.sort();
+        names
+    };
+
+    // 1. At most `limit`; claimed marks are not handed out twice.
+    let first = store.claim_dirty(now, now + seconds(30), 2).await.unwrap();
+    assert_eq!(first.len(), 2);
+    let rest = store.claim_dirty(now, now + seconds(30), 10).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    let mut all = skus(&first);
+    all.extend(skus(&rest));
+    all.sort();
+    assert_eq!(all, ["A", "B", "C"]);
+    assert!(store
+        .claim_dirty(now, now + seconds(30), 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // 2. A claim that ran out is claimable again.
+    let later = now + seconds(31);
+    let reclaimed = store
+        .claim_dirty(later, later + seconds(30), 10)
+        .await
+        .unwrap();
+    assert_eq!(skus(&reclaimed), ["A", "B", "C"]);
+
+    // 3. Released with a retry time: hidden until then, claimable after.
+    let retry_at = later + seconds(60);
+    store
+        .release_dirty(&reclaimed, Some(retry_at))
+        .await
+        .unwrap();
+    assert!(store.is_dirty(&sku("A")).await.unwrap(), "still to push");
+    assert!(store
+        .claim_dirty(later, later + seconds(30), 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // 4. A change while waiting makes its mark claimable at once; the others wait.
+    h.stocked("B", "main", 1).await;
+    let changed = store
+        .claim_dirty(later, later + seconds(600), 10)
+        .await
+        .unwrap();
+    assert_eq!(skus(&changed), ["B"]);
+    let after_wait = retry_at + seconds(1);
+    let waited = store
+        .claim_dirty(after_wait, after_wait + seconds(30), 10)
+        .await
+        .unwrap();
+    assert_eq!(skus(&waited), ["A", "C"]);
+
+    // 5. Released without a retry time: cleared.
+    store.release_dirty(&changed, None).await.unwrap();
+    store.release_dirty(&waited, None).await.unwrap();
+    for name in ["A", "B", "C"] {
+        assert!(!store.is_dirty(&sku(name)).await.unwrap(), "{name} cleared");
+    }
+}
