@@ -3,7 +3,6 @@
 //! what they share.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use inventory_core::testkit::StoreState;
 use inventory_core::{ReservationId, ReservationStatus};
@@ -35,7 +34,7 @@ pub fn loud(message: &str) {
 }
 
 /// How long a single race may take before it counts as hung.
-pub const RACE_TIMEOUT: Duration = Duration::from_secs(120);
+pub use inventory_core::testkit::race::RACE_TIMEOUT;
 
 /// The workspace README's examples, compiled and run as doc tests.
 #[doc = include_str!("../../README.md")]

@@ -7,10 +7,10 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use inventory_core::sync::{Buffer, ChannelPolicy, SyncStore, SyncWorker};
+use inventory_core::sync::SyncStore;
 use inventory_core::testkit::invariants::violations;
-use inventory_core::testkit::RecordingChannel;
 use inventory_core::testkit::StoreState;
+use inventory_core::testkit::{shop_worker, RecordingChannel};
 use inventory_core::Inventory;
 use inventory_sqlite::SqliteStore;
 use inventory_tests::histories_are_whole;
@@ -22,10 +22,7 @@ const KILLS: u64 = 20;
 async fn channels_catch_up(store: &SqliteStore) {
     let inventory = Inventory::new(store.clone());
     let channel = RecordingChannel::new();
-    let worker = SyncWorker::builder(inventory)
-        .channel("shop", ChannelPolicy::buffered(Buffer::FULL), channel)
-        .expect("channel")
-        .build();
+    let worker = shop_worker(inventory, &channel).build();
     worker.run_until_idle().await.expect("sync after the kill");
     let skus = store.skus_after(None, 100).await.expect("skus");
     let stock = store.stock_of(&skus).await.expect("stock");

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use inventory_core::backend::AuditStore;
-use inventory_core::sync::{Buffer, ChannelPolicy, StockUpdate, SyncConfig, SyncStore, SyncWorker};
-use inventory_core::testkit::{loc, order, qty, sku, RecordingChannel};
+use inventory_core::sync::{StockUpdate, SyncConfig, SyncStore};
+use inventory_core::testkit::{loc, order, qty, shop_worker, sku, RecordingChannel};
 use inventory_core::{Inventory, SystemClock};
 use inventory_sqlite::{SqliteOptions, SqliteStore};
 use inventory_tests::pg;
@@ -35,13 +35,7 @@ async fn wait_for(channel: &RecordingChannel, sku_name: &str, quantity: i64) -> 
 async fn woken_by_commits<S: AuditStore + SyncStore + Clone>(store: S) {
     let inventory = Inventory::new(store).with_clock(SystemClock);
     let channel = RecordingChannel::new();
-    let worker = SyncWorker::builder(inventory.clone())
-        .channel(
-            "shop",
-            ChannelPolicy::buffered(Buffer::FULL),
-            channel.clone(),
-        )
-        .unwrap()
+    let worker = shop_worker(inventory.clone(), &channel)
         .config(SLOW_TICK)
         .spawn();
     inventory
@@ -97,13 +91,7 @@ async fn two_workers_on_one_postgres_share_the_work() {
         .into_iter()
         .map(|store| {
             let inventory = Inventory::new(store);
-            let worker = SyncWorker::builder(inventory.clone())
-                .channel(
-                    "shop",
-                    ChannelPolicy::buffered(Buffer::FULL),
-                    channel.clone(),
-                )
-                .unwrap()
+            let worker = shop_worker(inventory.clone(), &channel)
                 .config(config)
                 .spawn();
             (inventory, worker)

@@ -87,3 +87,24 @@ impl Channel for RecordingChannel {
         self.batch_max.unwrap_or(crate::sync::CHANNEL_BATCH_DEFAULT)
     }
 }
+
+/// A sync worker builder for `inventory` with one channel, `shop`, that is told every
+/// available unit ([`Buffer::FULL`](crate::sync::Buffer::FULL)) and records it in
+/// `channel`: the setup most sync tests start from.
+///
+/// # Panics
+///
+/// Never: the name and policy are valid.
+pub fn shop_worker<S: crate::sync::SyncStore>(
+    inventory: crate::Inventory<S>,
+    channel: &RecordingChannel,
+) -> crate::sync::SyncWorkerBuilder<S> {
+    use crate::sync::{Buffer, ChannelPolicy, SyncWorker};
+    SyncWorker::builder(inventory)
+        .channel(
+            "shop",
+            ChannelPolicy::buffered(Buffer::FULL),
+            channel.clone(),
+        )
+        .expect("a valid channel")
+}

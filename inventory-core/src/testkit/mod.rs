@@ -24,7 +24,7 @@ pub mod invariants;
 pub mod race;
 pub mod strategy;
 
-pub use channel::RecordingChannel;
+pub use channel::{shop_worker, RecordingChannel};
 
 /// `store`, checked at compile time to be a full [`Backend`](crate::backend::Backend):
 /// what [`conformance_suite!`](crate::conformance_suite) hands every case.

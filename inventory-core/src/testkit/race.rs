@@ -21,14 +21,31 @@ pub struct RaceReport {
     pub units_reserved: i64,
 }
 
+/// How long a race may take before it counts as hung.
+pub const RACE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// Stocks `units` of one SKU, then lets `tasks` tasks place `orders` one-unit orders,
-/// spread round-robin over `handles` (separate handles or pools on the same data).
+/// spread round-robin over `handles` (separate handles or pools on the same data), and
+/// checks the result: exactly `min(units, orders)` held, the rest refused with
+/// insufficient stock, the row's reserved equal to the units held, every invariant.
 ///
 /// # Panics
 ///
 /// When any order fails other than with insufficient stock, when more or fewer than
-/// `units` orders are held, or when an invariant breaks.
+/// `units` orders are held, when an invariant breaks, or when the race takes longer
+/// than [`RACE_TIMEOUT`].
 pub async fn hot_sku_race<S: AuditStore + Clone>(
+    handles: Vec<Inventory<S>>,
+    tasks: usize,
+    orders: usize,
+    units: i64,
+) -> RaceReport {
+    tokio::time::timeout(RACE_TIMEOUT, race(handles, tasks, orders, units))
+        .await
+        .expect("the race finished in time")
+}
+
+async fn race<S: AuditStore + Clone>(
     handles: Vec<Inventory<S>>,
     tasks: usize,
     orders: usize,

@@ -4,9 +4,9 @@ use crate::backend::AuditStore;
 use crate::counting::{CountAction, CountStore, CountThresholds, InvestigationId};
 use crate::error::DomainError;
 use crate::ledger::Movement;
-use crate::sync::{Buffer, ChannelPolicy, SyncStore, SyncWorker};
+use crate::sync::SyncStore;
 use crate::testkit::invariants::assert_invariants;
-use crate::testkit::{domain_error, loc, order, sku, Harness, RecordingChannel};
+use crate::testkit::{domain_error, loc, order, shop_worker, sku, Harness, RecordingChannel};
 
 /// Exactly 5% adjusts, exactly 10% investigates, just above 10% freezes (and the theft
 /// case 50 -> 38 freezes); a frozen SKU takes no reservations; history is kept.
@@ -310,14 +310,7 @@ pub async fn a_short_count_reports_the_shortage<S: AuditStore + CountStore>(stor
 pub async fn frozen_skus_are_told_zero<S: AuditStore + CountStore + SyncStore>(store: S) {
     let h = Harness::new(store);
     let channel = RecordingChannel::new();
-    let worker = SyncWorker::builder(h.inventory.clone())
-        .channel(
-            "shop",
-            ChannelPolicy::buffered(Buffer::FULL),
-            channel.clone(),
-        )
-        .unwrap()
-        .build();
+    let worker = shop_worker(h.inventory.clone(), &channel).build();
     h.stocked("T", "main", 100).await;
     worker.run_until_idle().await.unwrap();
     assert_eq!(channel.last(&sku("T")), Some(100));

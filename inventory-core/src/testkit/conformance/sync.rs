@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::backend::AuditStore;
 use crate::sync::{Buffer, ChannelPolicy, SyncConfig, SyncStore, SyncWorker};
-use crate::testkit::{loc, order, qty, sku, Harness, RecordingChannel};
+use crate::testkit::{loc, order, qty, shop_worker, sku, Harness, RecordingChannel};
 
 fn policy(buffer: &str) -> ChannelPolicy {
     ChannelPolicy::buffered(Buffer::decimal(buffer).expect("valid buffer"))
@@ -159,13 +159,7 @@ pub async fn claims_of_a_dead_worker_expire<S: AuditStore + SyncStore>(store: S)
         claim_for: Duration::from_secs(30),
         ..SyncConfig::default()
     };
-    let worker = SyncWorker::builder(h.inventory.clone())
-        .channel(
-            "shop",
-            ChannelPolicy::buffered(Buffer::FULL),
-            channel.clone(),
-        )
-        .unwrap()
+    let worker = shop_worker(h.inventory.clone(), &channel)
         .config(config)
         .build();
     assert_eq!(worker.run_until_idle().await.unwrap().claimed, 0);
