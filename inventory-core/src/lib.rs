@@ -1,36 +1,42 @@
 #![doc = include_str!("../README.md")]
 
 pub mod backend;
-pub mod clock;
+mod clock;
 pub mod counting;
 pub mod decide;
-pub mod error;
-pub mod group;
-pub mod id;
+mod error;
+mod group;
+mod id;
 pub mod inbox;
-pub mod inventory;
-pub mod ledger;
-pub mod memory;
-pub mod quantity;
+mod inventory;
+mod ledger;
+mod memory;
+mod quantity;
 pub mod reorder;
-pub mod reservation;
-pub mod retry;
-pub mod stock;
+mod reservation;
+mod retry;
+mod stock;
 pub mod sync;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{DomainError, Error, Result, StoreError, UnreadableValue};
-pub use group::GroupCommit;
-pub use id::{IdempotencyKey, LocationId, OrderId, ReservationId, Sku, SupplierId};
+pub use error::{BoxError, DomainError, Error, Result, StoreError, UnreadableValue};
+pub use group::{GroupCommit, BATCH_MAX, LANES_MAX};
+#[cfg(feature = "openapi")]
+pub use id::IDENTIFIER_PATTERN;
+pub use id::{
+    IdempotencyKey, IdentifierKind, LocationId, OrderId, ReservationId, Sku, SupplierId,
+    IDENTIFIER_LENGTH_MAX,
+};
 pub use inventory::{Inventory, ReserveResult};
-pub use ledger::{replay, LedgerEntry, Movement};
-pub use memory::MemoryStore;
-pub use quantity::Quantity;
+pub use ledger::{replay, LedgerEntry, Movement, ReplayError, REASON_LENGTH_MAX};
+pub use memory::{MemoryStore, MemoryTx};
+pub use quantity::{Quantity, QUANTITY_MAX};
 pub use reservation::{
-    AllocationStrategy, OrderLine, Reservation, ReservationLine, ReservationStatus,
-    ReservationTransition, ReserveRequest,
+    check_ttl, AllocationStrategy, OrderLine, Reservation, ReservationLine, ReservationStatus,
+    ReservationTransition, ReserveRequest, UnknownName, HOLD_TTL_DEFAULT, HOLD_TTL_MAX,
+    HOLD_TTL_MIN, ORDER_LINES_MAX, PRIORITY_LOCATIONS_MAX,
 };
 pub use retry::RetryPolicy;
-pub use stock::{LocationStock, SkuStock, StockKey, StockLevel};
+pub use stock::{LocationStock, SkuStock, StockDelta, StockKey, StockLevel};

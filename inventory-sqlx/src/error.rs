@@ -56,10 +56,7 @@ pub(crate) fn store_error(error: sqlx::Error, phase: Phase) -> StoreError {
 }
 
 /// A stored value this build cannot read back, and the parser's error that says why.
-pub(crate) fn corrupt(
-    what: &str,
-    source: impl Into<inventory_core::error::BoxError>,
-) -> StoreError {
+pub(crate) fn corrupt(what: &str, source: impl Into<inventory_core::BoxError>) -> StoreError {
     StoreError::corrupt(what, source)
 }
 

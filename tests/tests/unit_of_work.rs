@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use inventory_core::backend::{AuditStore, Store, StoreTx};
 use inventory_core::decide::{Changes, LoadPlan, Snapshot};
-use inventory_core::memory::MemoryTx;
 use inventory_core::testkit::{loc, qty, sku, Harness};
+use inventory_core::MemoryTx;
 use inventory_core::{
     Error, LedgerEntry, LocationStock, MemoryStore, Reservation, ReservationId, RetryPolicy, Sku,
     StockKey, StockLevel, StoreError,

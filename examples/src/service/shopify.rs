@@ -16,7 +16,7 @@ use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
-use inventory_core::reservation::ReservationTransition;
+use inventory_core::ReservationTransition;
 use inventory_core::{
     DomainError, Error, OrderId, OrderLine, Quantity, ReservationId, ReservationStatus,
     ReserveRequest, Sku,

@@ -290,7 +290,7 @@ impl ServiceConfig {
 /// [`DomainError::InvalidTtl`] outside 1 s to 30 days.
 pub fn ttl(seconds: u64) -> Result<Duration, DomainError> {
     let ttl = Duration::from_secs(seconds);
-    inventory_core::reservation::check_ttl(ttl)?;
+    inventory_core::check_ttl(ttl)?;
     Ok(ttl)
 }
 
