@@ -163,6 +163,23 @@ pub struct LedgerEntry {
     /// The caller's idempotency key, for a movement applied once per key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<IdempotencyKey>,
+    /// Who did it, when the command names someone (the counter of a cycle count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// The document behind it, as `<kind>:<id>`: `order:<order id>` for a
+    /// reservation's movements, `purchase-order:<id>` for a purchase order's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+}
+
+/// The reference of a reservation's ledger entries.
+pub fn order_reference(order_id: &crate::OrderId) -> String {
+    format!("order:{order_id}")
+}
+
+/// The reference of a purchase order's ledger entries.
+pub fn purchase_order_reference(id: &crate::reorder::PurchaseOrderId) -> String {
+    format!("purchase-order:{id}")
 }
 
 /// Why a ledger does not replay.
@@ -231,6 +248,8 @@ mod tests {
             reason: None,
             unit_price: None,
             idempotency_key: None,
+            actor: None,
+            reference: None,
         }
     }
 

@@ -30,7 +30,10 @@ pub use id::{
     IDENTIFIER_LENGTH_MAX,
 };
 pub use inventory::{Inventory, ReserveResult};
-pub use ledger::{replay, LedgerEntry, Movement, ReplayError, REASON_LENGTH_MAX};
+pub use ledger::{
+    order_reference, purchase_order_reference, replay, LedgerEntry, Movement, ReplayError,
+    REASON_LENGTH_MAX,
+};
 pub use memory::{MemoryStore, MemoryTx};
 pub use quantity::{Quantity, QUANTITY_MAX};
 pub use reservation::{

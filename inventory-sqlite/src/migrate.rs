@@ -17,6 +17,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (7, include_str!("../migrations/0007_idempotency_keys.sql")),
     (8, include_str!("../migrations/0008_command_cost.sql")),
     (9, include_str!("../migrations/0009_inbox.sql")),
+    (10, include_str!("../migrations/0010_audit.sql")),
 ];
 
 /// The schema version this build creates and understands: the last migration's.

@@ -345,7 +345,8 @@ fn ledger_where(
         "SELECT at, sku, location, movement, quantity,
                 before_on_hand, before_reserved, before_committed, before_in_transit,
                 after_on_hand, after_reserved, after_committed, after_in_transit,
-                reservation_id, order_id, reason, unit_price, idempotency_key
+                reservation_id, order_id, reason, unit_price, idempotency_key,
+                actor, reference
          FROM ledger WHERE {condition} ORDER BY sku, location, seq"
     );
     let mut statement = connection.prepare_cached(&sql).map_err(store_error)?;
@@ -366,6 +367,8 @@ fn ledger_where(
                 row.get::<_, Option<String>>(15)?,
                 row.get::<_, Option<String>>(16)?,
                 row.get::<_, Option<String>>(17)?,
+                row.get::<_, Option<String>>(18)?,
+                row.get::<_, Option<String>>(19)?,
             ))
         })()
         .map_err(store_error)?;
@@ -382,6 +385,8 @@ fn ledger_where(
             reason,
             price,
             key,
+            actor,
+            reference,
         ) = raw;
         entries.push(LedgerEntry {
             at: time(at)?,
@@ -412,6 +417,8 @@ fn ledger_where(
                     IdempotencyKey::new(key).map_err(|error| corrupt("idempotency key", error))
                 })
                 .transpose()?,
+            actor,
+            reference,
         });
     }
     Ok(entries)
@@ -487,10 +494,11 @@ pub(crate) fn persist(connection: &Connection, changes: &Changes) -> Result<()> 
             "INSERT INTO ledger (seq, at, sku, location, movement, quantity,
                 before_on_hand, before_reserved, before_committed, before_in_transit,
                 after_on_hand, after_reserved, after_committed, after_in_transit,
-                reservation_id, order_id, reason, unit_price, idempotency_key)
+                reservation_id, order_id, reason, unit_price, idempotency_key, actor, reference)
              VALUES (
                 (SELECT COALESCE(MAX(seq), 0) + 1 FROM ledger WHERE sku = ?2 AND location = ?3),
-                ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                ?19, ?20)",
         )
         .map_err(store_error)?;
     for entry in &changes.ledger {
@@ -515,6 +523,8 @@ pub(crate) fn persist(connection: &Connection, changes: &Changes) -> Result<()> 
                 entry.reason.as_deref(),
                 entry.unit_price.map(|price| price.to_string()),
                 entry.idempotency_key.as_ref().map(|key| key.to_string()),
+                entry.actor.as_deref(),
+                entry.reference.as_deref(),
             ])
             .map_err(store_error)?;
     }

@@ -97,7 +97,8 @@ SELECT 3, json_build_object(
         'after', json_build_object('on_hand', after_on_hand, 'reserved', after_reserved,
             'committed', after_committed, 'in_transit', after_in_transit),
         'reservation_id', reservation_id, 'order_id', order_id, 'reason', reason,
-        'unit_price', unit_price, 'idempotency_key', idempotency_key)::text
+        'unit_price', unit_price, 'idempotency_key', idempotency_key,
+        'actor', actor, 'reference', reference)::text
 FROM ledger WHERE idempotency_key = ANY($4::text[])";
 }
 

@@ -132,7 +132,8 @@ macro_rules! ledger_columns {
         "SELECT sku, location, at, movement, quantity,
                 before_on_hand, before_reserved, before_committed, before_in_transit,
                 after_on_hand, after_reserved, after_committed, after_in_transit,
-                reservation_id, order_id, reason, unit_price, idempotency_key
+                reservation_id, order_id, reason, unit_price, idempotency_key,
+                actor, reference
          FROM ledger "
     };
 }
@@ -167,6 +168,8 @@ pub(crate) fn ledger_entry(row: &PgRow) -> Result<LedgerEntry> {
         idempotency_key: get::<Option<String>>(row, 17)?
             .map(|key| IdempotencyKey::new(key).map_err(|e| corrupt("idempotency key", e)))
             .transpose()?,
+        actor: get(row, 18)?,
+        reference: get(row, 19)?,
     })
 }
 

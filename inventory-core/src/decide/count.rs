@@ -30,8 +30,12 @@ fn set_on_hand(
     let expected = draft.require(key)?.on_hand;
     let delta = counted - expected;
     if delta != 0 {
-        let reason = format!("cycle count by {counted_by}");
-        draft.move_units(key, Movement::Counted, delta, Cause::Reason(&reason))?;
+        draft.move_units(
+            key,
+            Movement::Counted,
+            delta,
+            Cause::Count { by: counted_by },
+        )?;
     }
     Ok(expected)
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::counting::{CountRecord, Investigation, InvestigationId};
 use crate::error::DomainError;
 use crate::id::{IdempotencyKey, LocationId, ReservationId, Sku};
-use crate::ledger::{LedgerEntry, Movement};
+use crate::ledger::{order_reference, purchase_order_reference, LedgerEntry, Movement};
 use crate::reorder::purchase::{PurchaseOrder, PurchaseOrderId};
 use crate::reservation::Reservation;
 use crate::stock::{StockKey, StockLevel};
@@ -253,16 +253,25 @@ impl<'a> Draft<'a> {
         if after.available() != before.available() {
             self.changes.dirty.insert(key.sku.clone());
         }
-        let (reservation_id, order_id, reason) = match cause {
-            Cause::Stock => (None, None, None),
-            Cause::Reservation(reservation) => (
-                Some(reservation.id),
-                Some(reservation.order_id.clone()),
-                None,
-            ),
-            Cause::Reason(reason) => (None, None, Some(reason.to_owned())),
-            Cause::Purchase(id) => (None, None, Some(format!("purchase order {id}"))),
-        };
+        let (mut reservation_id, mut order_id, mut reason) = (None, None, None);
+        let (mut actor, mut reference) = (None, None);
+        match cause {
+            Cause::Stock => {}
+            Cause::Reservation(reservation) => {
+                reservation_id = Some(reservation.id);
+                reference = Some(order_reference(&reservation.order_id));
+                order_id = Some(reservation.order_id.clone());
+            }
+            Cause::Reason(why) => reason = Some(why.to_owned()),
+            Cause::Count { by } => {
+                reason = Some(format!("cycle count by {by}"));
+                actor = Some(by.to_owned());
+            }
+            Cause::Purchase(id) => {
+                reason = Some(format!("purchase order {id}"));
+                reference = Some(purchase_order_reference(&id));
+            }
+        }
         self.changes.ledger.push(LedgerEntry {
             at: self.now,
             key: key.clone(),
@@ -275,6 +284,8 @@ impl<'a> Draft<'a> {
             reason,
             unit_price: None,
             idempotency_key: None,
+            actor,
+            reference,
         });
         Ok(after)
     }
@@ -289,6 +300,11 @@ pub(crate) enum Cause<'r> {
     Reservation(&'r Reservation),
     /// An adjustment with its reason.
     Reason(&'r str),
+    /// A cycle count, by whom.
+    Count {
+        /// Who counted.
+        by: &'r str,
+    },
     /// A purchase order's shipment or receipt.
     Purchase(PurchaseOrderId),
 }

@@ -50,6 +50,8 @@ pub(super) fn ledger(
             |e| e.idempotency_key.as_ref().map(ToString::to_string),
             "text[]",
         )?,
+        statement.column(entries, |e| e.actor.clone(), "text[]")?,
+        statement.column(entries, |e| e.reference.clone(), "text[]")?,
     ]
     .join(", ");
     statement.part(
@@ -58,7 +60,8 @@ pub(super) fn ledger(
             "INSERT INTO ledger (sku, location, version, at, movement, quantity,
                  before_on_hand, before_reserved, before_committed, before_in_transit,
                  after_on_hand, after_reserved, after_committed, after_in_transit,
-                 reservation_id, order_id, reason, unit_price, idempotency_key)
+                 reservation_id, order_id, reason, unit_price, idempotency_key, actor,
+                 reference)
              SELECT * FROM UNNEST({columns}) AS v WHERE {gate}
              ON CONFLICT DO NOTHING
              RETURNING 1"

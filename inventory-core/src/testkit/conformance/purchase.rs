@@ -345,3 +345,47 @@ where
     assert_eq!(store.all_purchase_orders().await.unwrap().len(), 2);
     assert_invariants(store).await;
 }
+
+/// Every ledger entry names the document behind it and who did it, as stored and read
+/// back: a reservation's movements reference `order:<id>`, a purchase order's
+/// `purchase-order:<id>`, a count names its counter; a plain receipt names neither.
+pub async fn ledger_entries_name_actor_and_reference<S: AuditStore>(store: S) {
+    let h = Harness::new(store);
+    h.stocked("TEE", "main", 10).await;
+    let held = h.held(order("A-7", &[("TEE", 2)])).await;
+    h.inventory.commit(held.id).await.unwrap();
+    h.inventory.ship(held.id).await.unwrap();
+    let po = draft(&h, "acme", &[("TEE", 5)]).await;
+    h.inventory.send_purchase_order(po.id).await.unwrap();
+    h.inventory.ship_purchase_order(po.id).await.unwrap();
+    h.inventory
+        .record_count(
+            sku("TEE"),
+            loc("main"),
+            7,
+            "maria",
+            crate::counting::CountThresholds::default(),
+        )
+        .await
+        .unwrap();
+
+    let ledger = h.inventory.store().ledger().await.unwrap();
+    let of = |movement: Movement| -> Vec<_> {
+        ledger
+            .iter()
+            .filter(|entry| entry.movement == movement)
+            .map(|entry| (entry.actor.clone(), entry.reference.clone()))
+            .collect()
+    };
+    let order_ref = Some(crate::order_reference(&held.order_id));
+    for movement in [Movement::Reserved, Movement::Committed, Movement::Shipped] {
+        assert_eq!(of(movement), [(None, order_ref.clone())], "{movement:?}");
+    }
+    assert_eq!(
+        of(Movement::TransitAdded),
+        [(None, Some(crate::purchase_order_reference(&po.id)))]
+    );
+    assert_eq!(of(Movement::Received), [(None, None)]);
+    assert_eq!(of(Movement::Counted), [(Some("maria".to_owned()), None)]);
+    assert_invariants(h.inventory.store()).await;
+}
