@@ -48,7 +48,8 @@
 //! In this order, each a handful of plain reads and writes:
 //!
 //! - [`AuditStore`]: whole-state reads (every row, reservation, ledger entry) that the
-//!   invariant checks and the conformance suite use.
+//!   invariant checks and the conformance suite use, and the ledger query (pages newest
+//!   first by SKU, location, time range and reference, with an index behind each filter).
 //! - [`SyncStore`](crate::sync::SyncStore): the outbox of channel sync. Dirty marks are
 //!   written by `persist` in the command's own transaction (from
 //!   [`Changes::dirty`]); a worker claims marks for a while
@@ -101,8 +102,8 @@
 //! };
 //! use inventory_core::sync::{DirtyMark, Pushed, StockUpdate, SyncStore};
 //! use inventory_core::{
-//!     LedgerEntry, LocationStock, Reservation, ReservationId, Sku, StockKey, StockLevel,
-//!     StoreError,
+//!     LedgerEntry, LedgerPage, LedgerQuery, LocationStock, Reservation, ReservationId, Sku,
+//!     StockKey, StockLevel, StoreError,
 //! };
 //! use rust_decimal::Decimal;
 //!
@@ -138,6 +139,7 @@
 //!     async fn all_stock(&self) -> Result<BTreeMap<StockKey, StockLevel>, StoreError> { todo!() }
 //!     async fn all_reservations(&self) -> Result<Vec<Reservation>, StoreError> { todo!() }
 //!     async fn ledger(&self) -> Result<Vec<LedgerEntry>, StoreError> { todo!() }
+//!     async fn ledger_page(&self, query: &LedgerQuery) -> Result<LedgerPage, StoreError> { todo!() }
 //! }
 //!
 //! #[async_trait]
@@ -500,6 +502,20 @@ pub trait AuditStore: Store {
     ///
     /// [`StoreError`] when the read fails.
     async fn ledger(&self) -> Result<Vec<LedgerEntry>, StoreError>;
+
+    /// One page of the entries `query` selects, newest first (see
+    /// [`LedgerCursor`](crate::LedgerCursor) for the order): at most
+    /// `query.page_size() + 1` read, so the page knows whether more remain
+    /// ([`LedgerPage::of`](crate::LedgerPage::of) builds it). Each filter should have
+    /// an index behind it.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the read fails.
+    async fn ledger_page(
+        &self,
+        query: &crate::LedgerQuery,
+    ) -> Result<crate::LedgerPage, StoreError>;
 }
 
 /// Loads what `plan` names from `source`: the named purchase orders and open drafts,

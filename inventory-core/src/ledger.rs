@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::id::{IdempotencyKey, OrderId, ReservationId};
+use crate::id::{IdempotencyKey, LocationId, OrderId, ReservationId, Sku};
 use crate::stock::{StockDelta, StockKey, StockLevel};
 
 /// Longest adjustment reason accepted, in bytes.
@@ -170,6 +170,97 @@ pub struct LedgerEntry {
     /// reservation's movements, `purchase-order:<id>` for a purchase order's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+}
+
+/// Most entries one [`LedgerQuery`] page holds.
+pub const LEDGER_PAGE_MAX: usize = 1_000;
+
+/// Which ledger entries to page through, newest first: every filter given must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LedgerQuery {
+    /// Only this SKU.
+    pub sku: Option<Sku>,
+    /// Only this location.
+    pub location: Option<LocationId>,
+    /// Only entries at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only entries before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// Only entries with this reference (`order:<id>`, `purchase-order:<id>`).
+    pub reference: Option<String>,
+    /// Entries per page, 1 to [`LEDGER_PAGE_MAX`] (0 means the maximum).
+    pub limit: usize,
+    /// Continue after this position: the `next` of the page before.
+    pub after: Option<LedgerCursor>,
+}
+
+impl LedgerQuery {
+    /// The page size asked for, within 1 to [`LEDGER_PAGE_MAX`].
+    pub fn page_size(&self) -> usize {
+        match self.limit {
+            0 => LEDGER_PAGE_MAX,
+            limit => limit.min(LEDGER_PAGE_MAX),
+        }
+    }
+
+    /// Whether `entry`, at `position`, is one this query pages through.
+    pub fn matches(&self, entry: &LedgerEntry, position: &LedgerCursor) -> bool {
+        self.sku.as_ref().is_none_or(|sku| entry.key.sku == *sku)
+            && self
+                .location
+                .as_ref()
+                .is_none_or(|location| entry.key.location == *location)
+            && self.since.is_none_or(|since| entry.at >= since)
+            && self.until.is_none_or(|until| entry.at < until)
+            && self
+                .reference
+                .as_ref()
+                .is_none_or(|reference| entry.reference.as_ref() == Some(reference))
+            && self.after.as_ref().is_none_or(|after| position < after)
+    }
+}
+
+/// A ledger entry's position in newest-first order: its time, then its row, then its
+/// place among the row's entries (`seq`, growing with each entry of the row). Ordered
+/// as the fields are; pages run from the greatest position down.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct LedgerCursor {
+    /// When the entry was written.
+    pub at: DateTime<Utc>,
+    /// Its SKU.
+    pub sku: Sku,
+    /// Its location.
+    pub location: LocationId,
+    /// Its place among its row's entries.
+    pub seq: i64,
+}
+
+/// One page of a [`LedgerQuery`], newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerPage {
+    /// The entries.
+    pub entries: Vec<LedgerEntry>,
+    /// Where the next page starts, when there are more entries.
+    pub next: Option<LedgerCursor>,
+}
+
+impl LedgerPage {
+    /// The page of `query` among `positioned` entries that already match it, sorted
+    /// newest first: the first `page_size` entries, and a cursor when more remain.
+    pub fn of(query: &LedgerQuery, positioned: Vec<(LedgerCursor, LedgerEntry)>) -> Self {
+        let size = query.page_size();
+        let more = positioned.len() > size;
+        let mut entries = Vec::with_capacity(size.min(positioned.len()));
+        let mut last = None;
+        for (position, entry) in positioned.into_iter().take(size) {
+            last = Some(position);
+            entries.push(entry);
+        }
+        Self {
+            entries,
+            next: if more { last } else { None },
+        }
+    }
 }
 
 /// The reference of a reservation's ledger entries.

@@ -31,8 +31,8 @@ pub use id::{
 };
 pub use inventory::{Inventory, ReserveResult};
 pub use ledger::{
-    order_reference, purchase_order_reference, replay, LedgerEntry, Movement, ReplayError,
-    REASON_LENGTH_MAX,
+    order_reference, purchase_order_reference, replay, LedgerCursor, LedgerEntry, LedgerPage,
+    LedgerQuery, Movement, ReplayError, LEDGER_PAGE_MAX, REASON_LENGTH_MAX,
 };
 pub use memory::{MemoryStore, MemoryTx};
 pub use quantity::{Quantity, QUANTITY_MAX};

@@ -19,7 +19,7 @@ use crate::decide::{Changes, LoadPlan, Snapshot};
 use crate::error::StoreError;
 use crate::id::{IdempotencyKey, LocationId, ReservationId, Sku, SupplierId};
 use crate::inbox::InboxStore;
-use crate::ledger::LedgerEntry;
+use crate::ledger::{LedgerCursor, LedgerEntry, LedgerPage, LedgerQuery};
 use crate::reorder::{
     shipped_in, DaySales, DemandStore, PurchaseOrder, PurchaseOrderId, PurchaseOrderStatus,
     PurchaseStore, ShippedPerDay, Supplier, SupplierLink,
@@ -352,6 +352,28 @@ impl AuditStore for MemoryStore {
 
     async fn ledger(&self) -> Result<Vec<LedgerEntry>, StoreError> {
         Ok(self.state.lock().await.ledger.clone())
+    }
+
+    async fn ledger_page(&self, query: &LedgerQuery) -> Result<LedgerPage, StoreError> {
+        let state = self.state.lock().await;
+        let mut seqs: BTreeMap<&StockKey, i64> = BTreeMap::new();
+        let mut found: Vec<(LedgerCursor, LedgerEntry)> = Vec::new();
+        for entry in &state.ledger {
+            let seq = seqs.entry(&entry.key).or_insert(0);
+            *seq += 1;
+            let position = LedgerCursor {
+                at: entry.at,
+                sku: entry.key.sku.clone(),
+                location: entry.key.location.clone(),
+                seq: *seq,
+            };
+            if query.matches(entry, &position) {
+                found.push((position, entry.clone()));
+            }
+        }
+        found.sort_by(|a, b| b.0.cmp(&a.0));
+        found.truncate(query.page_size() + 1);
+        Ok(LedgerPage::of(query, found))
     }
 }
 

@@ -8,8 +8,9 @@ use inventory_core::backend::RowSource;
 use inventory_core::decide::Changes;
 use inventory_core::reorder::{shipped_in, PurchaseOrder, PurchaseOrderId};
 use inventory_core::{
-    IdempotencyKey, LedgerEntry, LocationId, LocationStock, Movement, OrderId, Reservation,
-    ReservationId, ReservationStatus, Sku, StockKey, StockLevel, StoreError, SupplierId,
+    IdempotencyKey, LedgerCursor, LedgerEntry, LedgerPage, LedgerQuery, LocationId, LocationStock,
+    Movement, OrderId, Reservation, ReservationId, ReservationStatus, Sku, StockKey, StockLevel,
+    StoreError, SupplierId,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use rust_decimal::Decimal;
@@ -341,13 +342,95 @@ fn ledger_where(
     condition: &str,
     bind: impl rusqlite::Params,
 ) -> Result<Vec<LedgerEntry>> {
+    let found = ledger_rows(connection, condition, "ORDER BY sku, location, seq", bind)?;
+    Ok(found.into_iter().map(|(_, entry)| entry).collect())
+}
+
+/// One page of the ledger entries `query` selects, newest first, each filter on an
+/// index (the row's key, `ledger_by_time`, `ledger_by_reference`).
+pub(crate) fn ledger_page(connection: &Connection, query: &LedgerQuery) -> Result<LedgerPage> {
+    use rusqlite::types::Value;
+    let mut conditions: Vec<String> = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    let mut filter = |condition: &str, bound: Vec<Value>| {
+        let mut text = condition.to_owned();
+        for value in bound {
+            values.push(value);
+            text = text.replacen("$", &format!("?{}", values.len()), 1);
+        }
+        conditions.push(text);
+    };
+    if let Some(sku) = &query.sku {
+        filter("sku = $", vec![Value::Text(sku.to_string())]);
+    }
+    if let Some(location) = &query.location {
+        filter("location = $", vec![Value::Text(location.to_string())]);
+    }
+    if let Some(since) = query.since {
+        filter("at >= $", vec![Value::Integer(micros(since))]);
+    }
+    if let Some(until) = query.until {
+        filter("at < $", vec![Value::Integer(micros(until))]);
+    }
+    if let Some(reference) = &query.reference {
+        filter("reference = $", vec![Value::Text(reference.clone())]);
+    }
+    if let Some(after) = &query.after {
+        filter(
+            "(at, sku, location, seq) < ($, $, $, $)",
+            vec![
+                Value::Integer(micros(after.at)),
+                Value::Text(after.sku.to_string()),
+                Value::Text(after.location.to_string()),
+                Value::Integer(after.seq),
+            ],
+        );
+    }
+    let condition = if conditions.is_empty() {
+        "1 = 1".to_owned()
+    } else {
+        conditions.join(" AND ")
+    };
+    let tail = format!(
+        "ORDER BY at DESC, sku DESC, location DESC, seq DESC LIMIT {}",
+        query.page_size() + 1
+    );
+    let found = ledger_rows(
+        connection,
+        &condition,
+        &tail,
+        rusqlite::params_from_iter(values),
+    )?;
+    let positioned = found
+        .into_iter()
+        .map(|(seq, entry)| {
+            let position = LedgerCursor {
+                at: entry.at,
+                sku: entry.key.sku.clone(),
+                location: entry.key.location.clone(),
+                seq,
+            };
+            (position, entry)
+        })
+        .collect();
+    Ok(LedgerPage::of(query, positioned))
+}
+
+/// The ledger entries matching `condition`, in the order `tail` gives, each with its
+/// place among its row's entries.
+fn ledger_rows(
+    connection: &Connection,
+    condition: &str,
+    tail: &str,
+    bind: impl rusqlite::Params,
+) -> Result<Vec<(i64, LedgerEntry)>> {
     let sql = format!(
         "SELECT at, sku, location, movement, quantity,
                 before_on_hand, before_reserved, before_committed, before_in_transit,
                 after_on_hand, after_reserved, after_committed, after_in_transit,
                 reservation_id, order_id, reason, unit_price, idempotency_key,
-                actor, reference
-         FROM ledger WHERE {condition} ORDER BY sku, location, seq"
+                actor, reference, seq
+         FROM ledger WHERE {condition} {tail}"
     );
     let mut statement = connection.prepare_cached(&sql).map_err(store_error)?;
     let mut rows = statement.query(bind).map_err(store_error)?;
@@ -369,6 +452,7 @@ fn ledger_where(
                 row.get::<_, Option<String>>(17)?,
                 row.get::<_, Option<String>>(18)?,
                 row.get::<_, Option<String>>(19)?,
+                row.get::<_, i64>(20)?,
             ))
         })()
         .map_err(store_error)?;
@@ -387,39 +471,43 @@ fn ledger_where(
             key,
             actor,
             reference,
+            seq,
         ) = raw;
-        entries.push(LedgerEntry {
-            at: time(at)?,
-            key: StockKey::new(sku(s)?, location(l)?),
-            movement: movement
-                .parse::<Movement>()
-                .map_err(|error| corrupt("movement", error))?,
-            quantity,
-            before,
-            after,
-            reservation_id: reservation_id
-                .map(|id| {
-                    ReservationId::parse(&id).map_err(|error| corrupt("reservation id", error))
-                })
-                .transpose()?,
-            order_id: order_id
-                .map(|id| OrderId::new(id).map_err(|error| corrupt("order id", error)))
-                .transpose()?,
-            reason,
-            unit_price: price
-                .map(|text| {
-                    text.parse::<Decimal>()
-                        .map_err(|error| corrupt("unit price", error))
-                })
-                .transpose()?,
-            idempotency_key: key
-                .map(|key| {
-                    IdempotencyKey::new(key).map_err(|error| corrupt("idempotency key", error))
-                })
-                .transpose()?,
-            actor,
-            reference,
-        });
+        entries.push((
+            seq,
+            LedgerEntry {
+                at: time(at)?,
+                key: StockKey::new(sku(s)?, location(l)?),
+                movement: movement
+                    .parse::<Movement>()
+                    .map_err(|error| corrupt("movement", error))?,
+                quantity,
+                before,
+                after,
+                reservation_id: reservation_id
+                    .map(|id| {
+                        ReservationId::parse(&id).map_err(|error| corrupt("reservation id", error))
+                    })
+                    .transpose()?,
+                order_id: order_id
+                    .map(|id| OrderId::new(id).map_err(|error| corrupt("order id", error)))
+                    .transpose()?,
+                reason,
+                unit_price: price
+                    .map(|text| {
+                        text.parse::<Decimal>()
+                            .map_err(|error| corrupt("unit price", error))
+                    })
+                    .transpose()?,
+                idempotency_key: key
+                    .map(|key| {
+                        IdempotencyKey::new(key).map_err(|error| corrupt("idempotency key", error))
+                    })
+                    .transpose()?,
+                actor,
+                reference,
+            },
+        ));
     }
     Ok(entries)
 }

@@ -12,7 +12,8 @@ use inventory_core::backend::{
 use inventory_core::decide::{Changes, LoadPlan, Snapshot};
 use inventory_core::inbox::InboxStore;
 use inventory_core::{
-    LedgerEntry, LocationStock, Reservation, ReservationId, Sku, StockKey, StockLevel, StoreError,
+    LedgerEntry, LedgerPage, LedgerQuery, LocationStock, Reservation, ReservationId, Sku, StockKey,
+    StockLevel, StoreError,
 };
 use rusqlite::Connection;
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -421,6 +422,14 @@ impl AuditStore for SqliteStore {
         self.shared
             .reader
             .run(|connection| rows::ledger(connection))
+            .await
+    }
+
+    async fn ledger_page(&self, query: &LedgerQuery) -> Result<LedgerPage, StoreError> {
+        let query = query.clone();
+        self.shared
+            .reader
+            .run(move |connection| rows::ledger_page(connection, &query))
             .await
     }
 }

@@ -11,7 +11,7 @@ mod sync;
 mod tx;
 mod write;
 
-pub use store::{PgStore, MIGRATOR, SCHEMA_VERSION, SESSION_SETTINGS};
+pub use store::{schema_version, PgStore, MIGRATOR, SESSION_SETTINGS};
 pub use tx::PgTx;
 
 /// The sqlx version this crate is built on, for callers that configure pools.

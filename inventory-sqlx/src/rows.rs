@@ -133,9 +133,18 @@ macro_rules! ledger_columns {
                 before_on_hand, before_reserved, before_committed, before_in_transit,
                 after_on_hand, after_reserved, after_committed, after_in_transit,
                 reservation_id, order_id, reason, unit_price, idempotency_key,
-                actor, reference
+                actor, reference, version
          FROM ledger "
     };
+}
+
+/// Every ledger column ([`ledger_entry`], then the row's version), for a query that
+/// adds its own `WHERE` and order.
+pub(crate) const SELECT_LEDGER_COLUMNS: &str = ledger_columns!();
+
+/// The entry's version within its row (the 21st ledger column).
+pub(crate) fn ledger_version(row: &PgRow) -> Result<i64> {
+    get(row, 20)
 }
 
 /// The whole ledger, row by row in version order.

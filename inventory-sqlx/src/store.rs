@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use inventory_core::backend::{AuditStore, ReadMode, Store};
 use inventory_core::inbox::InboxStore;
 use inventory_core::{
-    LedgerEntry, LocationStock, Reservation, ReservationId, Sku, StockKey, StockLevel, StoreError,
+    LedgerCursor, LedgerEntry, LedgerPage, LedgerQuery, LocationStock, Reservation, ReservationId,
+    Sku, StockKey, StockLevel, StoreError,
 };
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -26,8 +27,14 @@ pub static MIGRATOR: Migrator = sqlx::migrate!();
 pub const SESSION_SETTINGS: &str =
     "SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off";
 
-/// The schema version this build's migrations reach.
-pub const SCHEMA_VERSION: i64 = 9;
+/// The schema version this build's migrations reach: the last embedded migration's.
+pub fn schema_version() -> i64 {
+    MIGRATOR
+        .iter()
+        .map(|migration| migration.version)
+        .max()
+        .unwrap_or(0)
+}
 
 pub(crate) fn before(error: sqlx::Error) -> StoreError {
     store_error(error, Phase::BeforeCommit)
@@ -277,5 +284,98 @@ impl AuditStore for PgStore {
         // Per row in version order (as selected); rows in the core's key order.
         entries.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(entries)
+    }
+
+    async fn ledger_page(&self, query: &LedgerQuery) -> Result<LedgerPage, StoreError> {
+        // Only the filters given, so each uses its index (the row's key, `ledger_by_time`,
+        // `ledger_by_reference`); SKUs and locations compare byte-wise ("C"), as the
+        // core's cursor orders them.
+        let mut conditions: Vec<String> = Vec::new();
+        let mut texts: Vec<String> = Vec::new();
+        let mut times: Vec<DateTime<Utc>> = Vec::new();
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        let mut order: Vec<char> = Vec::new();
+        if let Some(sku) = &query.sku {
+            conditions.push(format!("sku = {}", next()));
+            texts.push(sku.to_string());
+            order.push('t');
+        }
+        if let Some(location) = &query.location {
+            conditions.push(format!("location = {}", next()));
+            texts.push(location.to_string());
+            order.push('t');
+        }
+        if let Some(since) = query.since {
+            conditions.push(format!("at >= {}", next()));
+            times.push(since);
+            order.push('a');
+        }
+        if let Some(until) = query.until {
+            conditions.push(format!("at < {}", next()));
+            times.push(until);
+            order.push('a');
+        }
+        if let Some(reference) = &query.reference {
+            conditions.push(format!("reference = {}", next()));
+            texts.push(reference.clone());
+            order.push('t');
+        }
+        let mut after_seq = None;
+        if let Some(after) = &query.after {
+            let (at, sku, location, seq) = (next(), next(), next(), next());
+            conditions.push(format!(
+                "ROW(at, sku COLLATE \"C\", location COLLATE \"C\", version) \
+                 < ROW({at}::timestamptz, {sku}::text, {location}::text, {seq}::int8)"
+            ));
+            times.push(after.at);
+            texts.push(after.sku.to_string());
+            texts.push(after.location.to_string());
+            order.extend(['a', 't', 't', 's']);
+            after_seq = Some(after.seq);
+        }
+        let condition = if conditions.is_empty() {
+            "TRUE".to_owned()
+        } else {
+            conditions.join(" AND ")
+        };
+        let sql = format!(
+            "{}WHERE {condition} \
+             ORDER BY at DESC, sku COLLATE \"C\" DESC, location COLLATE \"C\" DESC, version DESC \
+             LIMIT {}",
+            rows::SELECT_LEDGER_COLUMNS,
+            query.page_size() + 1
+        );
+        let found = self
+            .retrying(|| {
+                let mut statement = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+                let (mut texts, mut times) = (texts.iter(), times.iter());
+                for kind in &order {
+                    statement = match kind {
+                        't' => statement.bind(texts.next().cloned()),
+                        'a' => statement.bind(times.next().copied()),
+                        _ => statement.bind(after_seq),
+                    };
+                }
+                statement.fetch_all(&self.pool)
+            })
+            .await?;
+        let positioned = found
+            .iter()
+            .map(|row| {
+                let entry = rows::ledger_entry(row)?;
+                let position = LedgerCursor {
+                    at: entry.at,
+                    sku: entry.key.sku.clone(),
+                    location: entry.key.location.clone(),
+                    seq: rows::ledger_version(row)?,
+                };
+                Ok((position, entry))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(LedgerPage::of(query, positioned))
     }
 }

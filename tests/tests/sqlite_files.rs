@@ -325,7 +325,7 @@ async fn a_damaged_stored_value_is_corrupt_with_its_cause() {
 }
 
 /// The SQL backends number their migrations alike (a schema version means the same
-/// tables everywhere), and SQLite's `SCHEMA_VERSION` is the last of them.
+/// tables everywhere), and both builds' schema versions are the last of them.
 #[test]
 fn both_sql_backends_number_their_migrations_alike() {
     let numbers = |crate_folder: &str| -> Vec<u32> {
@@ -346,4 +346,9 @@ fn both_sql_backends_number_their_migrations_alike() {
     let sqlite = numbers("inventory-sqlite");
     assert_eq!(sqlite, numbers("inventory-sqlx"));
     assert_eq!(sqlite.last(), Some(&SCHEMA_VERSION));
+    assert_eq!(
+        inventory_sqlx::schema_version(),
+        i64::from(SCHEMA_VERSION),
+        "PostgreSQL's embedded migrations reach the same version"
+    );
 }

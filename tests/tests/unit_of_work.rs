@@ -131,6 +131,13 @@ impl AuditStore for FlakyStore {
     async fn ledger(&self) -> Result<Vec<LedgerEntry>, StoreError> {
         self.inner.ledger().await
     }
+
+    async fn ledger_page(
+        &self,
+        query: &inventory_core::LedgerQuery,
+    ) -> Result<inventory_core::LedgerPage, StoreError> {
+        self.inner.ledger_page(query).await
+    }
 }
 
 #[tokio::test]

@@ -95,6 +95,7 @@ macro_rules! conformance_suite {
                 purchase_orders_move_stock_through_their_lifecycle,
                 receiving_everything_outstanding_completes_an_order,
                 ledger_entries_name_actor_and_reference,
+                ledger_pages_newest_first_by_every_filter,
                 closing_early_writes_off_and_cancel_moves_nothing,
                 reorder_runs_raise_one_order_per_supplier_once,
                 counts_adjust_investigate_or_freeze,
