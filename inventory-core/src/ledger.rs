@@ -14,6 +14,7 @@ pub const REASON_LENGTH_MAX: usize = 512;
 
 /// What moved units in a stock row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Movement {
     /// Units arrived on the shelf: `on_hand + q`.

@@ -17,7 +17,65 @@ inventory_tests::on_every_backend!(
     a_receipt_that_would_overflow_the_sku_total_is_refused,
     an_expired_hold_stops_counting_within_a_second,
     a_negative_unit_price_is_refused_and_holds_nothing,
+    the_ledger_pages_newest_first_with_its_filters,
 );
+
+/// `GET /v1/ledger`: entries newest first with actor and reference, paged by cursor to
+/// the end without repeats, filtered by SKU and reference; a bad limit or cursor is
+/// 422, an unknown parameter 400.
+async fn the_ledger_pages_newest_first_with_its_filters(backend: Backend) {
+    let Some(service) = backend.start_with("").await else {
+        return;
+    };
+    service.receive("TEE", "main", 10).await;
+    service.receive("MUG", "main", 5).await;
+    let (status, _) = service
+        .post("/v1/reservations", order("L-1", "TEE", 2))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let (status, all) = service.get("/v1/ledger").await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    let entries = all["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 3, "{all}");
+    assert_eq!(entries[0]["movement"], "reserved");
+    assert_eq!(entries[0]["reference"], "order:L-1");
+    assert!(all.get("next_cursor").is_none(), "one page: {all}");
+
+    let mut seen = Vec::new();
+    let mut path = "/v1/ledger?limit=1".to_owned();
+    loop {
+        let (status, page) = service.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let entries = page["entries"].as_array().unwrap();
+        assert_eq!(entries.len(), 1, "{page}");
+        seen.push(entries[0].clone());
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/v1/ledger?limit=1&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(
+        &seen, entries,
+        "pages of one put together are the whole ledger"
+    );
+
+    let (_, mugs) = service.get("/v1/ledger?sku=MUG").await;
+    let mugs = mugs["entries"].as_array().unwrap();
+    assert_eq!(mugs.len(), 1);
+    assert_eq!(mugs[0]["sku"], "MUG");
+    let (_, orders) = service.get("/v1/ledger?reference=order:L-1").await;
+    assert_eq!(orders["entries"].as_array().unwrap().len(), 1);
+
+    for bad in ["limit=0", "limit=1001", "cursor=nope", "sku=%20x"] {
+        let (status, body) = service.get(&format!("/v1/ledger?{bad}")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+        assert_eq!(body["error"], "invalid_request");
+    }
+    let (status, body) = service.get("/v1/ledger?colour=red").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    service.stop().await;
+}
 
 /// A line priced below zero is refused by the core's reserve rule (422), and nothing
 /// is held.

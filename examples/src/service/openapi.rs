@@ -19,6 +19,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::counts::{self, CountBody, CountView, Recount, UnfreezeBody, UnfreezeView};
 use super::error::{ErrorBody, ErrorCode};
+use super::ledger::{self, EntryView, LedgerPageView};
 use super::purchasing::{self, ChannelStockView, ReceiveBody, ReceivedLine};
 use super::reservations::{self, ExtendBody, LineBody, ReserveBody};
 use super::shopify::{self, Delivery, LineItemPayload, OrderPayload, WebhookAnswer};
@@ -42,6 +43,7 @@ use super::{metrics, Health};
         stock::receive,
         stock::adjust,
         stock::show,
+        ledger::list,
         reservations::create,
         reservations::show,
         reservations::commit,
@@ -68,6 +70,8 @@ use super::{metrics, Health};
         Health,
         ReceiptBody,
         AdjustmentBody,
+        EntryView,
+        LedgerPageView,
         ReserveBody,
         LineBody,
         ExtendBody,
