@@ -266,6 +266,21 @@ pub enum DomainError {
     },
 }
 
+impl DomainError {
+    /// [`DomainError::InvalidSetting`]: `setting` is `value`, which `problem` rules out.
+    pub fn invalid_setting(
+        setting: &'static str,
+        value: impl std::fmt::Display,
+        problem: &'static str,
+    ) -> Self {
+        Self::InvalidSetting {
+            setting,
+            value: value.to_string(),
+            problem,
+        }
+    }
+}
+
 /// A storage backend failed. Whether the command took effect is stated per variant.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -10,18 +10,6 @@ use super::demand::DemandStats;
 /// Longest lead time accepted: two years.
 pub const LEAD_TIME_DAYS_MAX: f64 = 730.0;
 
-fn invalid(
-    setting: &'static str,
-    value: impl std::fmt::Display,
-    problem: &'static str,
-) -> DomainError {
-    DomainError::InvalidSetting {
-        setting,
-        value: value.to_string(),
-        problem,
-    }
-}
-
 /// Who a SKU is bought from, and on what terms.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Supplier {
@@ -62,7 +50,7 @@ impl Supplier {
     /// [`DomainError::InvalidSetting`] naming the first field out of range.
     pub fn checked(self) -> Result<Self, DomainError> {
         if !(self.lead_time_days > 0.0 && self.lead_time_days <= LEAD_TIME_DAYS_MAX) {
-            return Err(invalid(
+            return Err(DomainError::invalid_setting(
                 "lead time days",
                 self.lead_time_days,
                 "must be above 0 and at most 730",
@@ -70,7 +58,7 @@ impl Supplier {
         }
         if let Some(spread) = self.lead_time_std_dev_days {
             if !(spread.is_finite() && (0.0..=LEAD_TIME_DAYS_MAX).contains(&spread)) {
-                return Err(invalid(
+                return Err(DomainError::invalid_setting(
                     "lead time deviation days",
                     spread,
                     "must be from 0 to 730",
@@ -78,14 +66,18 @@ impl Supplier {
             }
         }
         if self.minimum_order_quantity < 0 {
-            return Err(invalid(
+            return Err(DomainError::invalid_setting(
                 "minimum order quantity",
                 self.minimum_order_quantity,
                 "must be at least 0",
             ));
         }
         if self.case_pack < 1 {
-            return Err(invalid("case pack", self.case_pack, "must be at least 1"));
+            return Err(DomainError::invalid_setting(
+                "case pack",
+                self.case_pack,
+                "must be at least 1",
+            ));
         }
         Ok(self)
     }
@@ -106,7 +98,7 @@ impl ServiceLevel {
     /// [`DomainError::InvalidSetting`] outside 0.5 to 0.9999.
     pub fn new(level: f64) -> Result<Self, DomainError> {
         if !(0.5..=0.9999).contains(&level) {
-            return Err(invalid(
+            return Err(DomainError::invalid_setting(
                 "service level",
                 level,
                 "must be from 0.5 to 0.9999",
@@ -209,11 +201,19 @@ impl ReorderRule {
     pub fn checked(self) -> Result<Self, DomainError> {
         let (Self::Static { quantity, .. } | Self::Dynamic { quantity, .. }) = &self;
         if let Some(quantity) = quantity.filter(|quantity| *quantity < 1) {
-            return Err(invalid("order quantity", quantity, "must be at least 1"));
+            return Err(DomainError::invalid_setting(
+                "order quantity",
+                quantity,
+                "must be at least 1",
+            ));
         }
         if let Self::Static { point, .. } = self {
             if point < 0 {
-                return Err(invalid("reorder point", point, "must be at least 0"));
+                return Err(DomainError::invalid_setting(
+                    "reorder point",
+                    point,
+                    "must be at least 0",
+                ));
             }
         }
         Ok(self)

@@ -223,7 +223,12 @@ impl ServiceConfig {
             .as_deref()
             .is_some_and(|token| token.len() < 16)
         {
-            return Err(invalid("api_token", "(hidden)", "must be at least 16 characters").into());
+            return Err(DomainError::invalid_setting(
+                "api_token",
+                "(hidden)",
+                "must be at least 16 characters",
+            )
+            .into());
         }
         Ok(config)
     }
@@ -235,7 +240,7 @@ impl ServiceConfig {
     /// [`DomainError::InvalidSetting`] for a token under [`API_TOKEN_LENGTH_MIN`] bytes.
     pub fn check_api_token(&self) -> Result<(), DomainError> {
         match &self.api_token {
-            Some(token) if token.len() < API_TOKEN_LENGTH_MIN => Err(invalid(
+            Some(token) if token.len() < API_TOKEN_LENGTH_MIN => Err(DomainError::invalid_setting(
                 "api_token",
                 "(hidden)",
                 "must be at least 16 characters",
@@ -292,19 +297,6 @@ pub fn ttl(seconds: u64) -> Result<Duration, DomainError> {
     let ttl = Duration::from_secs(seconds);
     inventory_core::check_ttl(ttl)?;
     Ok(ttl)
-}
-
-/// A setting of the config file out of its range.
-pub(crate) fn invalid(
-    setting: &'static str,
-    value: impl std::fmt::Display,
-    problem: &'static str,
-) -> DomainError {
-    DomainError::InvalidSetting {
-        setting,
-        value: value.to_string(),
-        problem,
-    }
 }
 
 #[cfg(test)]

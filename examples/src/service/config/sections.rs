@@ -8,8 +8,6 @@ use inventory_core::{DomainError, LocationId, Sku, SupplierId};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::invalid;
-
 /// One sales channel: its share of available and where numbers are POSTed.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,21 +37,21 @@ impl ChannelConfig {
         // The shortest text that reads back as the same number is the decimal the file
         // holds (0.9 for `0.90`); the core's exact parser takes it from there.
         let buffer = Buffer::decimal(&self.buffer.to_string()).map_err(|_| {
-            invalid(
+            DomainError::invalid_setting(
                 "channel buffer",
                 format!("{} (channel {})", self.buffer, self.name),
                 "must be a share from 0 to 1 with at most four decimals",
             )
         })?;
         if self.safety_units < 0 {
-            return Err(invalid(
+            return Err(DomainError::invalid_setting(
                 "channel safety_units",
                 format!("{} (channel {})", self.safety_units, self.name),
                 "must be at least 0",
             ));
         }
         if let Some(cap) = self.cap.filter(|cap| *cap < 0) {
-            return Err(invalid(
+            return Err(DomainError::invalid_setting(
                 "channel cap",
                 format!("{cap} (channel {})", self.name),
                 "must be at least 0",
@@ -141,7 +139,7 @@ impl SupplierConfig {
             .iter()
             .map(|supply| {
                 let unit_cost: Decimal = supply.unit_cost.parse().map_err(|_| {
-                    invalid(
+                    DomainError::invalid_setting(
                         "unit_cost",
                         format!("{:?}", supply.unit_cost),
                         "must be a decimal",
