@@ -169,68 +169,54 @@ pub async fn show<S: ServiceStore>(
     Ok(view(&app, &reservation))
 }
 
-/// Active to committed: picking starts.
-#[utoipa::path(
-    post,
-    path = "/v1/reservations/{id}/commit",
-    operation_id = "commitReservation",
-    tag = "reservations",
-    params(("id" = ReservationId, Path, description = "The reservation's id.")),
-    responses(
-        (status = 200, description = "The reservation after it.", body = ReservationView),
-        (status = 404, description = "`not_found`: no such reservation.", body = ErrorBody),
-        (status = 409, description = "`invalid_state`: not in a state this applies to; `expired`: the hold ran out.", body = ErrorBody),
-    ),
-)]
-pub async fn commit<S: ServiceStore>(
-    State(app): State<AppState<S>>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<ReservationView>> {
-    let reservation = app.inventory.commit(reservation_id(&id)?).await?;
-    Ok(view(&app, &reservation))
+/// Documents and defines one reservation transition without a body, as
+/// `purchasing`'s `transition!` does for purchase orders.
+macro_rules! transition {
+    ($(#[$doc:meta])* $name:ident, $path:literal, $id:literal, $from:literal) => {
+        $(#[$doc])*
+        #[utoipa::path(
+            post,
+            path = $path,
+            operation_id = $id,
+            tag = "reservations",
+            params(("id" = ReservationId, Path, description = "The reservation's id.")),
+            responses(
+                (status = 200, description = "The reservation after it.", body = ReservationView),
+                (status = 404, description = "`not_found`: no such reservation.", body = ErrorBody),
+                (status = 409, description = $from, body = ErrorBody),
+            ),
+        )]
+        pub async fn $name<S: ServiceStore>(
+            State(app): State<AppState<S>>,
+            Path(id): Path<String>,
+        ) -> ApiResult<Json<ReservationView>> {
+            let reservation = app.inventory.$name(reservation_id(&id)?).await?;
+            Ok(view(&app, &reservation))
+        }
+    };
 }
 
-/// Committed to shipped: the units leave on hand.
-#[utoipa::path(
-    post,
-    path = "/v1/reservations/{id}/ship",
-    operation_id = "shipReservation",
-    tag = "reservations",
-    params(("id" = ReservationId, Path, description = "The reservation's id.")),
-    responses(
-        (status = 200, description = "The reservation after it.", body = ReservationView),
-        (status = 404, description = "`not_found`: no such reservation.", body = ErrorBody),
-        (status = 409, description = "`invalid_state`: not committed.", body = ErrorBody),
-    ),
-)]
-pub async fn ship<S: ServiceStore>(
-    State(app): State<AppState<S>>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<ReservationView>> {
-    let reservation = app.inventory.ship(reservation_id(&id)?).await?;
-    Ok(view(&app, &reservation))
-}
-
-/// Active or committed to released: the units are sellable again.
-#[utoipa::path(
-    post,
-    path = "/v1/reservations/{id}/release",
-    operation_id = "releaseReservation",
-    tag = "reservations",
-    params(("id" = ReservationId, Path, description = "The reservation's id.")),
-    responses(
-        (status = 200, description = "The reservation after it.", body = ReservationView),
-        (status = 404, description = "`not_found`: no such reservation.", body = ErrorBody),
-        (status = 409, description = "`invalid_state`: already shipped, released or expired.", body = ErrorBody),
-    ),
-)]
-pub async fn release<S: ServiceStore>(
-    State(app): State<AppState<S>>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<ReservationView>> {
-    let reservation = app.inventory.release(reservation_id(&id)?).await?;
-    Ok(view(&app, &reservation))
-}
+transition!(
+    /// Active to committed: picking starts.
+    commit,
+    "/v1/reservations/{id}/commit",
+    "commitReservation",
+    "`invalid_state`: not in a state this applies to; `expired`: the hold ran out."
+);
+transition!(
+    /// Committed to shipped: the units leave on hand.
+    ship,
+    "/v1/reservations/{id}/ship",
+    "shipReservation",
+    "`invalid_state`: not committed."
+);
+transition!(
+    /// Active or committed to released: the units are sellable again.
+    release,
+    "/v1/reservations/{id}/release",
+    "releaseReservation",
+    "`invalid_state`: already shipped, released or expired."
+);
 
 /// Holds an active reservation until now + `ttl_seconds` (never shortens it).
 #[utoipa::path(
