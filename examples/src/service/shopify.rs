@@ -158,7 +158,7 @@ pub struct OrderPayload {
     /// Shopify's order id: the reservation's order id is `shopify:<id>`.
     id: u64,
     /// The order's lines (none when absent); a line without a SKU is skipped.
-    #[schema(default)]
+    #[schema(required = false)]
     line_items: Vec<LineItemPayload>,
 }
 
