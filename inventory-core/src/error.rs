@@ -11,6 +11,7 @@ use crate::id::{
 };
 use crate::reorder::purchase::{PurchaseOrderId, PurchaseOrderStatus, PurchaseTransition};
 use crate::reservation::{ReservationStatus, ReservationTransition};
+use crate::stock::StockState;
 
 /// A boxed error from a storage driver, kept as the `source` of a [`StoreError`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -57,6 +58,26 @@ pub enum DomainError {
         in_transit: i64,
         /// Units received.
         requested: i64,
+    },
+    /// Fewer units are in an unavailable state than a state change takes from it.
+    #[error("only {held} units of {sku} at {location} are {state}, {requested} requested")]
+    InsufficientInState {
+        /// The SKU.
+        sku: Sku,
+        /// The location.
+        location: LocationId,
+        /// The state the units were to leave.
+        state: StockState,
+        /// Units in that state.
+        held: i64,
+        /// Units asked for.
+        requested: i64,
+    },
+    /// A state change names the same state twice.
+    #[error("a state change must move units between two different states, not {state} to {state}")]
+    SameStockState {
+        /// The state named twice.
+        state: StockState,
     },
     /// No reservation has this id.
     #[error("reservation {id} not found")]

@@ -18,7 +18,7 @@ use crate::id::{IdempotencyKey, LocationId, ReservationId, Sku};
 use crate::quantity::Quantity;
 use crate::reservation::{check_ttl, Reservation, ReserveRequest, HOLD_TTL_DEFAULT};
 use crate::retry::RetryPolicy;
-use crate::stock::{SkuStock, StockKey, StockLevel};
+use crate::stock::{SkuStock, StockKey, StockLevel, StockState};
 
 /// The result of a reserve: the reservation, and whether this call created it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -228,6 +228,51 @@ impl<S: Store> Inventory<S> {
         let key = StockKey::new(sku, location);
         self.apply(StockMovement::ReceiveInTransit { key, quantity })
             .await
+    }
+
+    /// Moves `quantity` units of the row between two states: sellable units set aside as
+    /// damaged, in quality control or as safety stock, units coming back to sellable, or
+    /// units moving between two unavailable states. `on_hand` does not change; channels
+    /// see available change.
+    ///
+    /// ```
+    /// use inventory_core::{Inventory, LocationId, MemoryStore, Quantity, Sku, StockState};
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let inventory = Inventory::new(MemoryStore::new());
+    /// let (mug, main) = (Sku::new("MUG")?, LocationId::new("main")?);
+    /// inventory.receive(mug.clone(), main.clone(), Quantity::new(10)?).await?;
+    /// // A carton was dropped: two mugs are chipped.
+    /// let row = inventory
+    ///     .change_state(mug, main, StockState::Available, StockState::Damaged, Quantity::new(2)?)
+    ///     .await?;
+    /// assert_eq!((row.on_hand, row.damaged, row.available()), (10, 2, 8));
+    /// # Ok::<(), inventory_core::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::SameStockState`]; unknown SKU or location;
+    /// [`DomainError::InsufficientStock`] when more sellable units are taken than are
+    /// available (held units cannot be set aside), [`DomainError::InsufficientInState`]
+    /// when more leave a state than it holds; [`DomainError::Overflow`]; storage errors.
+    pub async fn change_state(
+        &self,
+        sku: Sku,
+        location: LocationId,
+        from: StockState,
+        to: StockState,
+        quantity: Quantity,
+    ) -> Result<StockLevel> {
+        let key = StockKey::new(sku, location);
+        self.apply(StockMovement::ChangeState {
+            key,
+            from,
+            to,
+            quantity,
+        })
+        .await
     }
 
     /// Corrects `on_hand` by `delta` units, with a reason for the ledger. A decrease may

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::id::{IdempotencyKey, LocationId, OrderId, ReservationId, Sku};
-use crate::stock::{StockDelta, StockKey, StockLevel};
+use crate::stock::{StockDelta, StockKey, StockLevel, StockState};
 
 /// Longest adjustment reason accepted, in bytes.
 pub const REASON_LENGTH_MAX: usize = 512;
@@ -41,6 +41,20 @@ pub enum Movement {
     TransitCancelled,
     /// A cycle count set `on_hand` to what was found: `on_hand + q` (signed).
     Counted,
+    /// Units moved between sellable and damaged: `damaged + q` (signed).
+    Damaged,
+    /// Units moved between sellable and quality control: `quality_control + q` (signed).
+    QualityControl,
+    /// Units moved between sellable and safety stock: `safety_stock + q` (signed).
+    SafetyStock,
+    /// A transfer's units left this location for another: `on_hand - q`.
+    TransferredOut,
+    /// A customer's units came back on the shelf: `on_hand + q`.
+    Returned,
+    /// A customer return whose units were not kept: recorded, no stock moves.
+    ReturnWrittenOff,
+    /// A bulk set replaced `on_hand` by an absolute number: `on_hand + q` (signed).
+    Set,
 }
 
 impl Movement {
@@ -59,11 +73,29 @@ impl Movement {
             Self::Adjusted => "adjusted",
             Self::TransitCancelled => "transit_cancelled",
             Self::Counted => "counted",
+            Self::Damaged => "damaged",
+            Self::QualityControl => "quality_control",
+            Self::SafetyStock => "safety_stock",
+            Self::TransferredOut => "transferred_out",
+            Self::Returned => "returned",
+            Self::ReturnWrittenOff => "return_written_off",
+            Self::Set => "set",
+        }
+    }
+
+    /// The movement that moves units between sellable and `state`, or `None` for the
+    /// sellable state itself.
+    pub fn of_state(state: StockState) -> Option<Self> {
+        match state {
+            StockState::Available => None,
+            StockState::Damaged => Some(Self::Damaged),
+            StockState::QualityControl => Some(Self::QualityControl),
+            StockState::SafetyStock => Some(Self::SafetyStock),
         }
     }
 
     /// Every movement, in declaration order.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 19] = [
         Self::Received,
         Self::TransitAdded,
         Self::TransitReceived,
@@ -76,16 +108,25 @@ impl Movement {
         Self::Adjusted,
         Self::TransitCancelled,
         Self::Counted,
+        Self::Damaged,
+        Self::QualityControl,
+        Self::SafetyStock,
+        Self::TransferredOut,
+        Self::Returned,
+        Self::ReturnWrittenOff,
+        Self::Set,
     ];
 
     /// The change this movement of `quantity` units makes to a row.
     pub fn delta(self, quantity: i64) -> StockDelta {
         let zero = StockDelta::default();
         match self {
-            Self::Received | Self::Adjusted | Self::Counted => StockDelta {
-                on_hand: quantity,
-                ..zero
-            },
+            Self::Received | Self::Adjusted | Self::Counted | Self::Returned | Self::Set => {
+                StockDelta {
+                    on_hand: quantity,
+                    ..zero
+                }
+            }
             Self::TransitAdded => StockDelta {
                 in_transit: quantity,
                 ..zero
@@ -121,6 +162,14 @@ impl Movement {
                 in_transit: -quantity,
                 ..zero
             },
+            Self::Damaged => StockDelta::of_state(StockState::Damaged, quantity),
+            Self::QualityControl => StockDelta::of_state(StockState::QualityControl, quantity),
+            Self::SafetyStock => StockDelta::of_state(StockState::SafetyStock, quantity),
+            Self::TransferredOut => StockDelta {
+                on_hand: -quantity,
+                ..zero
+            },
+            Self::ReturnWrittenOff => zero,
         }
     }
 }
@@ -145,8 +194,9 @@ pub struct LedgerEntry {
     pub key: StockKey,
     /// What moved.
     pub movement: Movement,
-    /// Units moved; negative only for a downward [`Movement::Adjusted`] or
-    /// [`Movement::Counted`].
+    /// Units moved; negative only for a downward [`Movement::Adjusted`],
+    /// [`Movement::Counted`] or [`Movement::Set`], or units leaving a state
+    /// ([`Movement::Damaged`], [`Movement::QualityControl`], [`Movement::SafetyStock`]).
     pub quantity: i64,
     /// The row before.
     pub before: StockLevel,

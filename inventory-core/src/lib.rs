@@ -42,4 +42,4 @@ pub use reservation::{
     HOLD_TTL_MIN, ORDER_LINES_MAX, PRIORITY_LOCATIONS_MAX,
 };
 pub use retry::RetryPolicy;
-pub use stock::{LocationStock, SkuStock, StockDelta, StockKey, StockLevel};
+pub use stock::{LocationStock, SkuStock, StockDelta, StockKey, StockLevel, StockState};

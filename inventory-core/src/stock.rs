@@ -1,4 +1,5 @@
-//! The five-number stock model: [`StockLevel`] per SKU and location, [`SkuStock`] totals.
+//! The stock model: [`StockLevel`] per SKU and location (on hand, reserved, committed,
+//! in transit, and on hand's unavailable units by [`StockState`]), [`SkuStock`] totals.
 
 use serde::{Deserialize, Serialize};
 
@@ -21,21 +22,86 @@ impl StockKey {
     }
 }
 
+/// Where a unit on the shelf stands: sellable (`available`) or set aside in one of the
+/// unavailable states (Shopify's names). Unavailable units are part of `on_hand` and of
+/// every count, but never sold and never told to a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum StockState {
+    /// Sellable: what is left of on hand after holds, picking and the states below.
+    Available,
+    /// Broken or spoiled units awaiting disposal or repair.
+    Damaged,
+    /// Units held for inspection (a return, a suspect batch).
+    QualityControl,
+    /// Units the shop keeps back on purpose and never sells online.
+    SafetyStock,
+}
+
+impl StockState {
+    /// Every state, sellable first.
+    pub const ALL: [Self; 4] = [
+        Self::Available,
+        Self::Damaged,
+        Self::QualityControl,
+        Self::SafetyStock,
+    ];
+
+    /// The lowercase name used in storage and APIs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Available => "available",
+            Self::Damaged => "damaged",
+            Self::QualityControl => "quality_control",
+            Self::SafetyStock => "safety_stock",
+        }
+    }
+}
+
+impl std::fmt::Display for StockState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for StockState {
+    type Err = crate::reservation::UnknownName;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|state| state.as_str() == name)
+            .ok_or_else(|| crate::reservation::UnknownName(name.to_owned()))
+    }
+}
+
 /// The stock numbers of one SKU at one location.
 ///
-/// `available` is derived, never stored: `on_hand - reserved - committed`. Every stored
-/// number is at least zero; only a physical count that finds fewer units than are
-/// promised may leave `available` below zero.
+/// `available` is derived, never stored: `on_hand - reserved - committed - unavailable`,
+/// where `unavailable` is the sum of the units set aside by state (`damaged`,
+/// `quality_control`, `safety_stock`). Every stored number is at least zero; only a
+/// physical count that finds fewer units than are promised or set aside may leave
+/// `available` below zero.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct StockLevel {
-    /// Units physically in the location.
+    /// Units physically in the location, in every state.
     pub on_hand: i64,
     /// Units held by active reservations, not yet being picked.
     pub reserved: i64,
     /// Units being picked or packed for committed reservations.
     pub committed: i64,
-    /// Units on their way from a supplier; not sellable.
+    /// Units on their way from a supplier or another location; not sellable.
     pub in_transit: i64,
+    /// Units of on hand that are damaged; not sellable.
+    #[serde(default)]
+    pub damaged: i64,
+    /// Units of on hand held for quality control; not sellable.
+    #[serde(default)]
+    pub quality_control: i64,
+    /// Units of on hand kept back as safety stock; not sellable.
+    #[serde(default)]
+    pub safety_stock: i64,
 }
 
 /// A signed change to each stored number of a [`StockLevel`].
@@ -49,20 +115,82 @@ pub struct StockDelta {
     pub committed: i64,
     /// Change to `in_transit`.
     pub in_transit: i64,
+    /// Change to `damaged`.
+    #[serde(default)]
+    pub damaged: i64,
+    /// Change to `quality_control`.
+    #[serde(default)]
+    pub quality_control: i64,
+    /// Change to `safety_stock`.
+    #[serde(default)]
+    pub safety_stock: i64,
+}
+
+impl StockDelta {
+    /// A change of `quantity` units to the stored number of `state` (nothing for
+    /// [`StockState::Available`], which is derived).
+    pub fn of_state(state: StockState, quantity: i64) -> Self {
+        let zero = Self::default();
+        match state {
+            StockState::Available => zero,
+            StockState::Damaged => Self {
+                damaged: quantity,
+                ..zero
+            },
+            StockState::QualityControl => Self {
+                quality_control: quantity,
+                ..zero
+            },
+            StockState::SafetyStock => Self {
+                safety_stock: quantity,
+                ..zero
+            },
+        }
+    }
 }
 
 impl StockLevel {
-    /// What can be sold: `on_hand - reserved - committed`, in 128 bits so that it never
-    /// overflows; it fits in an `i64` whenever the stored numbers are valid.
+    /// What can be sold: `on_hand - reserved - committed - unavailable`, in 128 bits
+    /// so that it never overflows; it fits in an `i64` whenever the stored numbers are
+    /// valid.
     pub fn available(&self) -> i64 {
-        let available =
-            i128::from(self.on_hand) - i128::from(self.reserved) - i128::from(self.committed);
+        let available = i128::from(self.on_hand)
+            - i128::from(self.reserved)
+            - i128::from(self.committed)
+            - self.unavailable_wide();
         i64::try_from(available).unwrap_or(if available < 0 { i64::MIN } else { i64::MAX })
+    }
+
+    /// Units on hand that are set aside in an unavailable state, summed (saturating at
+    /// `i64::MAX`, which valid rows never reach).
+    pub fn unavailable(&self) -> i64 {
+        i64::try_from(self.unavailable_wide()).unwrap_or(i64::MAX)
+    }
+
+    fn unavailable_wide(&self) -> i128 {
+        i128::from(self.damaged) + i128::from(self.quality_control) + i128::from(self.safety_stock)
+    }
+
+    /// Units in `state`: [`available`](Self::available) for the sellable state, the
+    /// stored number for the others.
+    pub fn in_state(&self, state: StockState) -> i64 {
+        match state {
+            StockState::Available => self.available(),
+            StockState::Damaged => self.damaged,
+            StockState::QualityControl => self.quality_control,
+            StockState::SafetyStock => self.safety_stock,
+        }
     }
 
     /// Whether every stored number is at least zero.
     pub fn is_valid(&self) -> bool {
-        self.on_hand >= 0 && self.reserved >= 0 && self.committed >= 0 && self.in_transit >= 0
+        self.on_hand >= 0
+            && self.reserved >= 0
+            && self.committed >= 0
+            && self.in_transit >= 0
+            && self.damaged >= 0
+            && self.quality_control >= 0
+            && self.safety_stock >= 0
     }
 
     /// This level with `delta` applied.
@@ -86,6 +214,9 @@ impl StockLevel {
             reserved: add(self.reserved, delta.reserved)?,
             committed: add(self.committed, delta.committed)?,
             in_transit: add(self.in_transit, delta.in_transit)?,
+            damaged: add(self.damaged, delta.damaged)?,
+            quality_control: add(self.quality_control, delta.quality_control)?,
+            safety_stock: add(self.safety_stock, delta.safety_stock)?,
         };
         if !next.is_valid() {
             return Err(DomainError::InconsistentState {
@@ -127,11 +258,15 @@ impl SkuStock {
         let mut total = StockLevel::default();
         for row in &locations {
             let key = StockKey::new(sku.clone(), row.location.clone());
+            let level = row.level;
             let delta = StockDelta {
-                on_hand: row.level.on_hand,
-                reserved: row.level.reserved,
-                committed: row.level.committed,
-                in_transit: row.level.in_transit,
+                on_hand: level.on_hand,
+                reserved: level.reserved,
+                committed: level.committed,
+                in_transit: level.in_transit,
+                damaged: level.damaged,
+                quality_control: level.quality_control,
+                safety_stock: level.safety_stock,
             };
             total = total
                 .apply(&key, delta)
@@ -157,14 +292,19 @@ mod tests {
     }
 
     #[test]
-    fn available_is_on_hand_minus_reserved_minus_committed() {
+    fn available_is_on_hand_minus_reserved_committed_and_unavailable() {
         let level = StockLevel {
             on_hand: 10,
             reserved: 3,
             committed: 2,
             in_transit: 50,
+            damaged: 1,
+            quality_control: 1,
+            safety_stock: 1,
         };
-        assert_eq!(level.available(), 5);
+        assert_eq!(level.available(), 2);
+        assert_eq!(level.unavailable(), 3);
+        assert_eq!(level.in_state(StockState::Damaged), 1);
     }
 
     #[test]

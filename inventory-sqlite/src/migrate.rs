@@ -18,6 +18,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (8, include_str!("../migrations/0008_command_cost.sql")),
     (9, include_str!("../migrations/0009_inbox.sql")),
     (10, include_str!("../migrations/0010_audit.sql")),
+    (11, include_str!("../migrations/0011_stock_states.sql")),
 ];
 
 /// The schema version this build creates and understands: the last migration's.

@@ -81,12 +81,26 @@ fn time(micros: i64) -> Result<DateTime<Utc>> {
     DateTime::from_timestamp_micros(micros).ok_or_else(|| corrupt_value("timestamp", micros))
 }
 
+/// The stored numbers of a stock row, in the order [`level`] reads them.
+const LEVEL: &str =
+    "on_hand, reserved, committed, in_transit, damaged, quality_control, safety_stock";
+/// A ledger entry's row before and after, in the order [`level`] reads them twice.
+const BEFORE_AFTER: &str = "before_on_hand, before_reserved, before_committed, before_in_transit,
+    before_damaged, before_quality_control, before_safety_stock,
+    after_on_hand, after_reserved, after_committed, after_in_transit,
+    after_damaged, after_quality_control, after_safety_stock";
+/// How many columns [`level`] reads.
+const LEVEL_WIDTH: usize = 7;
+
 fn level(row: &Row<'_>, first: usize) -> rusqlite::Result<StockLevel> {
     Ok(StockLevel {
         on_hand: row.get(first)?,
         reserved: row.get(first + 1)?,
         committed: row.get(first + 2)?,
         in_transit: row.get(first + 3)?,
+        damaged: row.get(first + 4)?,
+        quality_control: row.get(first + 5)?,
+        safety_stock: row.get(first + 6)?,
     })
 }
 
@@ -254,11 +268,8 @@ pub(crate) fn due_holds(
 
 /// Every row of `sku`, ordered by location.
 pub(crate) fn stock_of(connection: &Connection, sku_name: &Sku) -> Result<Vec<LocationStock>> {
-    let mut statement = connection
-        .prepare_cached(
-            "SELECT location, on_hand, reserved, committed, in_transit FROM stock WHERE sku = ?1 ORDER BY location",
-        )
-        .map_err(store_error)?;
+    let sql = format!("SELECT location, {LEVEL} FROM stock WHERE sku = ?1 ORDER BY location");
+    let mut statement = connection.prepare_cached(&sql).map_err(store_error)?;
     let rows = statement
         .query_map([sku_name.as_str()], |row| {
             Ok((row.get::<_, String>(0)?, level(row, 1)?))
@@ -293,7 +304,7 @@ pub(crate) fn stock_rows(
 /// Every stock row.
 pub(crate) fn all_stock(connection: &Connection) -> Result<BTreeMap<StockKey, StockLevel>> {
     let mut statement = connection
-        .prepare("SELECT sku, location, on_hand, reserved, committed, in_transit FROM stock")
+        .prepare(&format!("SELECT sku, location, {LEVEL} FROM stock"))
         .map_err(store_error)?;
     let rows = statement
         .query_map([], |row| {
@@ -425,9 +436,7 @@ fn ledger_rows(
     bind: impl rusqlite::Params,
 ) -> Result<Vec<(i64, LedgerEntry)>> {
     let sql = format!(
-        "SELECT at, sku, location, movement, quantity,
-                before_on_hand, before_reserved, before_committed, before_in_transit,
-                after_on_hand, after_reserved, after_committed, after_in_transit,
+        "SELECT at, sku, location, movement, quantity, {BEFORE_AFTER},
                 reservation_id, order_id, reason, unit_price, idempotency_key,
                 actor, reference, seq
          FROM ledger WHERE {condition} {tail}"
@@ -435,6 +444,8 @@ fn ledger_rows(
     let mut statement = connection.prepare_cached(&sql).map_err(store_error)?;
     let mut rows = statement.query(bind).map_err(store_error)?;
     let mut entries = Vec::new();
+    // The first column after the two levels.
+    const TAIL: usize = 5 + 2 * LEVEL_WIDTH;
     while let Some(row) = rows.next().map_err(store_error)? {
         let raw = (|| -> rusqlite::Result<_> {
             Ok((
@@ -444,15 +455,15 @@ fn ledger_rows(
                 row.get::<_, String>(3)?,
                 row.get::<_, i64>(4)?,
                 level(row, 5)?,
-                level(row, 9)?,
-                row.get::<_, Option<String>>(13)?,
-                row.get::<_, Option<String>>(14)?,
-                row.get::<_, Option<String>>(15)?,
-                row.get::<_, Option<String>>(16)?,
-                row.get::<_, Option<String>>(17)?,
-                row.get::<_, Option<String>>(18)?,
-                row.get::<_, Option<String>>(19)?,
-                row.get::<_, i64>(20)?,
+                level(row, 5 + LEVEL_WIDTH)?,
+                row.get::<_, Option<String>>(TAIL)?,
+                row.get::<_, Option<String>>(TAIL + 1)?,
+                row.get::<_, Option<String>>(TAIL + 2)?,
+                row.get::<_, Option<String>>(TAIL + 3)?,
+                row.get::<_, Option<String>>(TAIL + 4)?,
+                row.get::<_, Option<String>>(TAIL + 5)?,
+                row.get::<_, Option<String>>(TAIL + 6)?,
+                row.get::<_, i64>(TAIL + 7)?,
             ))
         })()
         .map_err(store_error)?;
@@ -516,13 +527,15 @@ fn ledger_rows(
 /// step), appends ledger entries.
 pub(crate) fn persist(connection: &Connection, changes: &Changes) -> Result<()> {
     let mut upsert_stock = connection
-        .prepare_cached(
-            "INSERT INTO stock (sku, location, on_hand, reserved, committed, in_transit)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+        .prepare_cached(&format!(
+            "INSERT INTO stock (sku, location, {LEVEL})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT (sku, location) DO UPDATE SET
                 on_hand = excluded.on_hand, reserved = excluded.reserved,
-                committed = excluded.committed, in_transit = excluded.in_transit",
-        )
+                committed = excluded.committed, in_transit = excluded.in_transit,
+                damaged = excluded.damaged, quality_control = excluded.quality_control,
+                safety_stock = excluded.safety_stock"
+        ))
         .map_err(store_error)?;
     for (key, level) in &changes.stock {
         upsert_stock
@@ -532,7 +545,10 @@ pub(crate) fn persist(connection: &Connection, changes: &Changes) -> Result<()> 
                 level.on_hand,
                 level.reserved,
                 level.committed,
-                level.in_transit
+                level.in_transit,
+                level.damaged,
+                level.quality_control,
+                level.safety_stock,
             ])
             .map_err(store_error)?;
     }
@@ -578,16 +594,14 @@ pub(crate) fn persist(connection: &Connection, changes: &Changes) -> Result<()> 
             .map_err(store_error)?;
     }
     let mut append = connection
-        .prepare_cached(
-            "INSERT INTO ledger (seq, at, sku, location, movement, quantity,
-                before_on_hand, before_reserved, before_committed, before_in_transit,
-                after_on_hand, after_reserved, after_committed, after_in_transit,
+        .prepare_cached(&format!(
+            "INSERT INTO ledger (seq, at, sku, location, movement, quantity, {BEFORE_AFTER},
                 reservation_id, order_id, reason, unit_price, idempotency_key, actor, reference)
              VALUES (
                 (SELECT COALESCE(MAX(seq), 0) + 1 FROM ledger WHERE sku = ?2 AND location = ?3),
                 ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                ?19, ?20)",
-        )
+                ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)"
+        ))
         .map_err(store_error)?;
     for entry in &changes.ledger {
         let (before, after) = (entry.before, entry.after);
@@ -602,10 +616,16 @@ pub(crate) fn persist(connection: &Connection, changes: &Changes) -> Result<()> 
                 before.reserved,
                 before.committed,
                 before.in_transit,
+                before.damaged,
+                before.quality_control,
+                before.safety_stock,
                 after.on_hand,
                 after.reserved,
                 after.committed,
                 after.in_transit,
+                after.damaged,
+                after.quality_control,
+                after.safety_stock,
                 entry.reservation_id.map(|id| id.to_string()),
                 entry.order_id.as_ref().map(OrderId::as_str),
                 entry.reason.as_deref(),

@@ -52,7 +52,8 @@ pub(crate) const LOCK_DUE_HOLDS: &str = concat!(
 
 /// Every row of the given SKUs, locked in key order. `$1` SKUs.
 pub(crate) const LOCK_STOCK: &str = "
-    SELECT sku, location, on_hand, reserved, committed, in_transit, version
+    SELECT sku, location, on_hand, reserved, committed, in_transit,
+           damaged, quality_control, safety_stock, version
     FROM stock
     WHERE sku = ANY($1::text[])
     ORDER BY sku, location
@@ -73,13 +74,27 @@ pub(crate) fn location(text: String) -> Result<LocationId> {
     LocationId::new(text).map_err(|error| corrupt("location", error))
 }
 
-/// Five numbers starting at column `first`.
+/// The stored numbers of a stock row, in the order [`level`] reads them.
+macro_rules! level_columns {
+    () => {
+        "on_hand, reserved, committed, in_transit, damaged, quality_control, safety_stock"
+    };
+}
+pub(crate) use level_columns;
+
+/// How many columns [`level`] reads.
+pub(crate) const LEVEL_WIDTH: usize = 7;
+
+/// The stored numbers starting at column `first` ([`level_columns!`]).
 pub(crate) fn level(row: &PgRow, first: usize) -> Result<StockLevel> {
     Ok(StockLevel {
         on_hand: get(row, first)?,
         reserved: get(row, first + 1)?,
         committed: get(row, first + 2)?,
         in_transit: get(row, first + 3)?,
+        damaged: get(row, first + 4)?,
+        quality_control: get(row, first + 5)?,
+        safety_stock: get(row, first + 6)?,
     })
 }
 
@@ -101,13 +116,13 @@ pub(crate) fn reservation(row: &PgRow) -> Result<Reservation> {
     })
 }
 
-/// A `stock` row: sku, location, five numbers, version.
+/// A `stock` row: sku, location, the stored numbers, version.
 pub(crate) fn stock_row(row: &PgRow) -> Result<(StockKey, StockLevel, i64)> {
     let key = StockKey::new(sku(get(row, 0)?)?, location(get(row, 1)?)?);
-    Ok((key, level(row, 2)?, get(row, 6)?))
+    Ok((key, level(row, 2)?, get(row, 2 + LEVEL_WIDTH)?))
 }
 
-/// A `stock` row of one SKU: location and five numbers.
+/// A `stock` row of one SKU: location and the stored numbers.
 pub(crate) fn location_stock(row: &PgRow) -> Result<LocationStock> {
     Ok(LocationStock {
         location: location(get(row, 0)?)?,
@@ -131,7 +146,9 @@ macro_rules! ledger_columns {
     () => {
         "SELECT sku, location, at, movement, quantity,
                 before_on_hand, before_reserved, before_committed, before_in_transit,
+                before_damaged, before_quality_control, before_safety_stock,
                 after_on_hand, after_reserved, after_committed, after_in_transit,
+                after_damaged, after_quality_control, after_safety_stock,
                 reservation_id, order_id, reason, unit_price, idempotency_key,
                 actor, reference, version
          FROM ledger "
@@ -142,9 +159,12 @@ macro_rules! ledger_columns {
 /// adds its own `WHERE` and order.
 pub(crate) const SELECT_LEDGER_COLUMNS: &str = ledger_columns!();
 
-/// The entry's version within its row (the 21st ledger column).
+/// The first ledger column after the entry's two levels.
+const LEDGER_TAIL: usize = 5 + 2 * LEVEL_WIDTH;
+
+/// The entry's version within its row (the last ledger column).
 pub(crate) fn ledger_version(row: &PgRow) -> Result<i64> {
-    get(row, 20)
+    get(row, LEDGER_TAIL + 7)
 }
 
 /// The whole ledger, row by row in version order.
@@ -165,20 +185,20 @@ pub(crate) fn ledger_entry(row: &PgRow) -> Result<LedgerEntry> {
             .map_err(|error| corrupt("movement", error))?,
         quantity: get(row, 4)?,
         before: level(row, 5)?,
-        after: level(row, 9)?,
-        reservation_id: get::<Option<Uuid>>(row, 13)?.map(ReservationId::from_uuid),
-        order_id: get::<Option<String>>(row, 14)?
+        after: level(row, 5 + LEVEL_WIDTH)?,
+        reservation_id: get::<Option<Uuid>>(row, LEDGER_TAIL)?.map(ReservationId::from_uuid),
+        order_id: get::<Option<String>>(row, LEDGER_TAIL + 1)?
             .map(|id| OrderId::new(id).map_err(|error| corrupt("order id", error)))
             .transpose()?,
-        reason: get(row, 15)?,
-        unit_price: get::<Option<String>>(row, 16)?
+        reason: get(row, LEDGER_TAIL + 2)?,
+        unit_price: get::<Option<String>>(row, LEDGER_TAIL + 3)?
             .map(|text| text.parse().map_err(|e| corrupt("unit price", e)))
             .transpose()?,
-        idempotency_key: get::<Option<String>>(row, 17)?
+        idempotency_key: get::<Option<String>>(row, LEDGER_TAIL + 4)?
             .map(|key| IdempotencyKey::new(key).map_err(|e| corrupt("idempotency key", e)))
             .transpose()?,
-        actor: get(row, 18)?,
-        reference: get(row, 19)?,
+        actor: get(row, LEDGER_TAIL + 5)?,
+        reference: get(row, LEDGER_TAIL + 6)?,
     })
 }
 

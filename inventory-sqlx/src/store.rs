@@ -169,11 +169,13 @@ impl Store for PgStore {
     async fn stock(&self, sku: &Sku) -> Result<Vec<LocationStock>, StoreError> {
         let found = self
             .retrying(|| {
-                sqlx::query(
-            "SELECT location, on_hand, reserved, committed, in_transit FROM stock WHERE sku = $1",
-        )
-        .bind(sku.as_str())
-        .fetch_all(&self.pool)
+                sqlx::query(concat!(
+                    "SELECT location, ",
+                    rows::level_columns!(),
+                    " FROM stock WHERE sku = $1"
+                ))
+                .bind(sku.as_str())
+                .fetch_all(&self.pool)
             })
             .await?;
         found.iter().map(rows::location_stock).collect()
@@ -249,10 +251,12 @@ impl AuditStore for PgStore {
     async fn all_stock(&self) -> Result<BTreeMap<StockKey, StockLevel>, StoreError> {
         let found = self
             .retrying(|| {
-                sqlx::query(
-            "SELECT sku, location, on_hand, reserved, committed, in_transit, version FROM stock",
-        )
-        .fetch_all(&self.pool)
+                sqlx::query(concat!(
+                    "SELECT sku, location, ",
+                    rows::level_columns!(),
+                    ", version FROM stock"
+                ))
+                .fetch_all(&self.pool)
             })
             .await?;
         found

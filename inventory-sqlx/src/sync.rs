@@ -149,11 +149,17 @@ impl SyncStore for PgStore {
 
     async fn stock_of(&self, skus: &[Sku]) -> Result<BTreeMap<Sku, Vec<LocationStock>>> {
         // One statement: every SKU as of the same snapshot.
-        let found = self.retrying(|| sqlx::query(
-            "SELECT sku, location, on_hand, reserved, committed, in_transit FROM stock WHERE sku = ANY($1::text[])",
-        )
-        .bind(strings(skus))
-        .fetch_all(self.pool())).await?;
+        let found = self
+            .retrying(|| {
+                sqlx::query(concat!(
+                    "SELECT sku, location, ",
+                    rows::level_columns!(),
+                    " FROM stock WHERE sku = ANY($1::text[])"
+                ))
+                .bind(strings(skus))
+                .fetch_all(self.pool())
+            })
+            .await?;
         let mut stock: BTreeMap<Sku, Vec<LocationStock>> =
             skus.iter().map(|sku| (sku.clone(), Vec::new())).collect();
         for row in &found {

@@ -87,11 +87,13 @@ pub fn evaluate(expected: i64, counted: i64, thresholds: &CountThresholds) -> Co
     }
 }
 
-/// Units promised beyond what is on hand after a count (`reserved + committed -
-/// on_hand`), if any: the shortage to report instead of hiding.
+/// Units promised beyond the sellable units on hand after a count (`reserved +
+/// committed + unavailable - on_hand`: damaged or held-back units cannot fill an order),
+/// if any: the shortage to report instead of hiding.
 pub fn shortage(level: &StockLevel) -> Option<i64> {
     let promised = i128::from(level.reserved) + i128::from(level.committed);
-    let short = promised - i128::from(level.on_hand);
+    let set_aside = i128::from(level.unavailable());
+    let short = promised + set_aside - i128::from(level.on_hand);
     (short > 0).then(|| i64::try_from(short).unwrap_or(i64::MAX))
 }
 
@@ -152,9 +154,19 @@ mod tests {
             on_hand: 8,
             reserved: 6,
             committed: 5,
-            in_transit: 0,
+            ..StockLevel::default()
         };
         assert_eq!(shortage(&level), Some(3));
+        let damaged = StockLevel {
+            on_hand: 12,
+            damaged: 2,
+            ..level
+        };
+        assert_eq!(
+            shortage(&damaged),
+            Some(1),
+            "damaged units cannot fill an order"
+        );
         assert_eq!(
             shortage(&StockLevel {
                 on_hand: 11,

@@ -9,8 +9,9 @@ use super::movement;
 use super::snapshot::Draft;
 use super::StockMovement;
 
-/// The row, movement, signed quantity and reason a keyed movement writes.
-fn signature(stock_movement: &StockMovement) -> (&StockKey, Movement, i64, Option<&str>) {
+/// The row, movement, signed quantity and reason of the first entry a keyed movement
+/// writes.
+fn signature(stock_movement: &StockMovement) -> (&StockKey, Movement, i64, Option<String>) {
     match stock_movement {
         StockMovement::Receive { key, quantity } => (key, Movement::Received, quantity.get(), None),
         StockMovement::AddInTransit { key, quantity } => {
@@ -19,8 +20,23 @@ fn signature(stock_movement: &StockMovement) -> (&StockKey, Movement, i64, Optio
         StockMovement::ReceiveInTransit { key, quantity } => {
             (key, Movement::TransitReceived, quantity.get(), None)
         }
+        StockMovement::ChangeState {
+            key,
+            from,
+            to,
+            quantity,
+        } => {
+            let reason = Some(movement::state_change_reason(*from, *to));
+            match Movement::of_state(*from) {
+                Some(leaving) => (key, leaving, -quantity.get(), reason),
+                None => {
+                    let entering = Movement::of_state(*to).unwrap_or(Movement::Adjusted);
+                    (key, entering, quantity.get(), reason)
+                }
+            }
+        }
         StockMovement::Adjust { key, delta, reason } => {
-            (key, Movement::Adjusted, *delta, Some(reason.as_str()))
+            (key, Movement::Adjusted, *delta, Some(reason.clone()))
         }
     }
 }
@@ -37,7 +53,7 @@ pub(crate) fn once(
         let same = entry.key == *row
             && entry.movement == kind
             && entry.quantity == quantity
-            && entry.reason.as_deref() == reason;
+            && entry.reason == reason;
         return if same {
             Ok(entry.after)
         } else {
@@ -46,7 +62,8 @@ pub(crate) fn once(
     }
     let written = draft.changes.ledger.len();
     let level = movement::apply(draft, stock_movement)?;
-    for entry in &mut draft.changes.ledger[written..] {
+    // The key marks the first entry only: a key is unique over the whole ledger.
+    if let Some(entry) = draft.changes.ledger.get_mut(written) {
         entry.idempotency_key = Some(key.clone());
     }
     Ok(level)

@@ -44,7 +44,7 @@ use crate::quantity::Quantity;
 use crate::reorder::plan::PlannedOrder;
 use crate::reorder::purchase::{PurchaseOrder, PurchaseOrderId};
 use crate::reservation::{Reservation, ReserveRequest};
-use crate::stock::{StockKey, StockLevel};
+use crate::stock::{StockKey, StockLevel, StockState};
 
 /// Most due holds one expiry sweep releases.
 pub const EXPIRE_BATCH_MAX: usize = 10_000;
@@ -75,6 +75,19 @@ pub enum StockMovement {
         /// Units arrived.
         quantity: Quantity,
     },
+    /// Units on the shelf change state: sellable units are set aside as damaged, in
+    /// quality control or as safety stock, or come back, or move between two states.
+    /// `on_hand` never changes; sellable units leave only as far as they are available.
+    ChangeState {
+        /// The row.
+        key: StockKey,
+        /// The state the units leave.
+        from: StockState,
+        /// The state they enter.
+        to: StockState,
+        /// Units moved.
+        quantity: Quantity,
+    },
     /// `on_hand` is corrected by a signed number of units.
     Adjust {
         /// The row corrected.
@@ -93,6 +106,7 @@ impl StockMovement {
             Self::Receive { key, .. }
             | Self::AddInTransit { key, .. }
             | Self::ReceiveInTransit { key, .. }
+            | Self::ChangeState { key, .. }
             | Self::Adjust { key, .. } => key,
         }
     }
@@ -485,6 +499,7 @@ pub(crate) fn decide_with<T>(
     let mut draft = Draft::new(snapshot, now);
     let value = decide(&mut draft)?;
     totals_fit(&draft)?;
+    draft.mark_changed_available();
     Ok((value, draft.changes))
 }
 

@@ -1,9 +1,10 @@
-//! Decisions that move units without a reservation: receipts, transit, adjustments.
+//! Decisions that move units without a reservation: receipts, transit, state changes,
+//! adjustments.
 
 use crate::error::DomainError;
 use crate::ledger::{Movement, REASON_LENGTH_MAX};
 use crate::quantity::Quantity;
-use crate::stock::{StockKey, StockLevel};
+use crate::stock::{StockKey, StockLevel, StockState};
 
 use super::snapshot::{Cause, Draft};
 use super::StockMovement;
@@ -19,8 +20,61 @@ pub(crate) fn apply(
         StockMovement::ReceiveInTransit { key, quantity } => {
             receive_in_transit(draft, key, *quantity)
         }
+        StockMovement::ChangeState {
+            key,
+            from,
+            to,
+            quantity,
+        } => change_state(draft, key, *from, *to, *quantity),
         StockMovement::Adjust { key, delta, reason } => adjust(draft, key, *delta, reason),
     }
+}
+
+/// The reason written on the entries of a state change.
+pub(crate) fn state_change_reason(from: StockState, to: StockState) -> String {
+    format!("stock state {from} -> {to}")
+}
+
+/// Moves units between two states of the row's on hand: one entry leaving `from`
+/// (unless it is sellable) and one entering `to` (unless it is sellable).
+pub(crate) fn change_state(
+    draft: &mut Draft<'_>,
+    key: &StockKey,
+    from: StockState,
+    to: StockState,
+    quantity: Quantity,
+) -> Result<StockLevel, DomainError> {
+    if from == to {
+        return Err(DomainError::SameStockState { state: from });
+    }
+    let level = draft.require(key)?;
+    let (held, requested) = (level.in_state(from), quantity.get());
+    if held < requested {
+        return Err(match from {
+            StockState::Available => DomainError::InsufficientStock {
+                sku: key.sku.clone(),
+                location: Some(key.location.clone()),
+                available: held,
+                requested,
+            },
+            state => DomainError::InsufficientInState {
+                sku: key.sku.clone(),
+                location: key.location.clone(),
+                state,
+                held,
+                requested,
+            },
+        });
+    }
+    let reason = state_change_reason(from, to);
+    let mut after = level;
+    if let Some(leaving) = Movement::of_state(from) {
+        after = draft.move_units(key, leaving, -requested, Cause::Reason(&reason))?;
+    }
+    if let Some(entering) = Movement::of_state(to) {
+        after = draft.move_units(key, entering, requested, Cause::Reason(&reason))?;
+    }
+    Ok(after)
 }
 
 /// Units arrive on the shelf. Creates the row if the SKU is new at the location.

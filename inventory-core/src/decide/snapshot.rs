@@ -127,6 +127,18 @@ impl<'a> Draft<'a> {
             .or_else(|| self.base.keyed.get(key))
     }
 
+    /// Marks for channel sync every SKU with a row whose available this decision
+    /// changed, comparing the rows before and after the whole decision: units that pass
+    /// through sellable on their way between two unavailable states change nothing.
+    pub(crate) fn mark_changed_available(&mut self) {
+        for (key, after) in &self.changes.stock {
+            let before = self.base.stock.get(key).copied().unwrap_or_default();
+            if before.available() != after.available() {
+                self.changes.dirty.insert(key.sku.clone());
+            }
+        }
+    }
+
     pub(crate) fn level(&self, key: &StockKey) -> Option<StockLevel> {
         self.changes
             .stock
@@ -250,9 +262,6 @@ impl<'a> Draft<'a> {
         let before = self.level(key).unwrap_or_default();
         let after = before.apply(key, movement.delta(quantity))?;
         self.changes.stock.insert(key.clone(), after);
-        if after.available() != before.available() {
-            self.changes.dirty.insert(key.sku.clone());
-        }
         let (mut reservation_id, mut order_id, mut reason) = (None, None, None);
         let (mut actor, mut reference) = (None, None);
         match cause {

@@ -180,8 +180,14 @@ mod tests {
             reserved: 3,
             committed: 2,
             in_transit: 7,
+            damaged: 1,
+            ..StockLevel::default()
         };
-        assert_eq!(position(&total, 20), 32);
+        assert_eq!(
+            position(&total, 20),
+            31,
+            "damaged units are not in the position"
+        );
     }
 
     fn candidates() -> impl Strategy<Value = Vec<ReorderCandidate>> {

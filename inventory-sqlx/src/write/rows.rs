@@ -17,6 +17,9 @@ struct StockColumns {
     reserved: Vec<i64>,
     committed: Vec<i64>,
     in_transit: Vec<i64>,
+    damaged: Vec<i64>,
+    quality_control: Vec<i64>,
+    safety_stock: Vec<i64>,
     version: Vec<i64>,
 }
 
@@ -28,19 +31,25 @@ impl StockColumns {
         self.reserved.push(level.reserved);
         self.committed.push(level.committed);
         self.in_transit.push(level.in_transit);
+        self.damaged.push(level.damaged);
+        self.quality_control.push(level.quality_control);
+        self.safety_stock.push(level.safety_stock);
         self.version.push(version);
     }
 
-    /// `UNNEST(...)` of the seven columns.
+    /// `UNNEST(...)` of the ten columns.
     fn unnest(self, statement: &mut Statement) -> Result<String> {
         Ok(format!(
-            "UNNEST({}, {}, {}, {}, {}, {}, {})",
+            "UNNEST({}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
             statement.bind(self.sku, "text[]")?,
             statement.bind(self.location, "text[]")?,
             statement.bind(self.on_hand, "int8[]")?,
             statement.bind(self.reserved, "int8[]")?,
             statement.bind(self.committed, "int8[]")?,
             statement.bind(self.in_transit, "int8[]")?,
+            statement.bind(self.damaged, "int8[]")?,
+            statement.bind(self.quality_control, "int8[]")?,
+            statement.bind(self.safety_stock, "int8[]")?,
             statement.bind(self.version, "int8[]")?,
         ))
     }
@@ -71,8 +80,11 @@ pub(super) fn stock(
             format!(
                 "UPDATE stock AS s
                  SET on_hand = v.on_hand, reserved = v.reserved, committed = v.committed,
-                     in_transit = v.in_transit, version = v.version
-                 FROM {rows} AS v(sku, location, on_hand, reserved, committed, in_transit, version)
+                     in_transit = v.in_transit, damaged = v.damaged,
+                     quality_control = v.quality_control, safety_stock = v.safety_stock,
+                     version = v.version
+                 FROM {rows} AS v(sku, location, on_hand, reserved, committed, in_transit,
+                     damaged, quality_control, safety_stock, version)
                  WHERE s.sku = v.sku AND s.location = v.location AND {gate}
                  RETURNING 1"
             ),
@@ -83,7 +95,8 @@ pub(super) fn stock(
         statement.part(
             "stock_inserted",
             format!(
-                "INSERT INTO stock (sku, location, on_hand, reserved, committed, in_transit, version)
+                "INSERT INTO stock (sku, location, on_hand, reserved, committed, in_transit,
+                     damaged, quality_control, safety_stock, version)
                  SELECT * FROM {rows} AS v WHERE {gate}
                  ON CONFLICT DO NOTHING
                  RETURNING 1"

@@ -1,0 +1,234 @@
+//! The daily flows beside selling: unavailable stock by state, transfers between
+//! locations, returns with disposition, bulk sets.
+
+use crate::backend::AuditStore;
+use crate::counting::CountThresholds;
+use crate::decide::StockMovement;
+use crate::error::DomainError;
+use crate::id::IdempotencyKey;
+use crate::ledger::Movement;
+use crate::stock::{StockKey, StockState};
+use crate::sync::SyncStore;
+use crate::testkit::invariants::assert_invariants;
+use crate::testkit::{domain_error, loc, order, qty, sku, Harness};
+
+use StockState::{Available, Damaged, QualityControl, SafetyStock};
+
+/// Units move between sellable and each unavailable state and between states: on hand
+/// never changes, available drops by what is set aside, every move is in the ledger
+/// (with its reason) and marks the SKU for channels only when available changed.
+pub async fn state_changes_set_units_aside<S: AuditStore + SyncStore>(store: S) {
+    let h = Harness::new(store);
+    let store = h.inventory.store();
+    h.stocked("MUG", "main", 10).await;
+    settle(&h).await;
+    let change = |from, to, units| {
+        h.inventory
+            .change_state(sku("MUG"), loc("main"), from, to, qty(units))
+    };
+    let row = change(Available, Damaged, 2).await.unwrap();
+    assert_eq!((row.on_hand, row.damaged, row.available()), (10, 2, 8));
+    assert!(
+        store.is_dirty(&sku("MUG")).await.unwrap(),
+        "channels see the drop"
+    );
+    settle(&h).await;
+    let row = change(Damaged, QualityControl, 1).await.unwrap();
+    assert_eq!(
+        (row.damaged, row.quality_control, row.available()),
+        (1, 1, 8)
+    );
+    assert!(
+        !store.is_dirty(&sku("MUG")).await.unwrap(),
+        "a move between two unavailable states leaves available as it was"
+    );
+    let row = change(Available, SafetyStock, 3).await.unwrap();
+    let row_after_qc = change(QualityControl, Available, 1).await.unwrap();
+    assert_eq!(row.safety_stock, 3);
+    assert_eq!(
+        (
+            row_after_qc.on_hand,
+            row_after_qc.quality_control,
+            row_after_qc.unavailable(),
+            row_after_qc.available()
+        ),
+        (10, 0, 4, 6)
+    );
+    let stock = h.inventory.stock(&sku("MUG")).await.unwrap();
+    assert_eq!((stock.total.damaged, stock.total.safety_stock), (1, 3));
+
+    let snapshot = h.snapshot().await;
+    let moves: Vec<(Movement, i64)> = snapshot.ledger[1..]
+        .iter()
+        .map(|entry| (entry.movement, entry.quantity))
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            (Movement::Damaged, 2),
+            (Movement::Damaged, -1),
+            (Movement::QualityControl, 1),
+            (Movement::SafetyStock, 3),
+            (Movement::QualityControl, -1),
+        ]
+    );
+    assert_eq!(
+        snapshot.ledger[2].reason.as_deref(),
+        Some("stock state damaged -> quality_control")
+    );
+    assert_invariants(store).await;
+}
+
+/// Claims and releases every dirty mark: channels are up to date.
+async fn settle<S: AuditStore + SyncStore>(h: &Harness<S>) {
+    let now = h.inventory.now();
+    let until = now + chrono::TimeDelta::seconds(30);
+    let store = h.inventory.store();
+    let marks = store.claim_dirty(now, until, 10).await.unwrap();
+    store.release_dirty(&marks, None).await.unwrap();
+}
+
+/// Units set aside are not sold: a reserve sees only sellable units, held units cannot
+/// be set aside, a state cannot give more than it holds, a state change to itself is
+/// refused; each refusal writes nothing.
+pub async fn unavailable_units_are_never_sold<S: AuditStore>(store: S) {
+    let h = Harness::new(store);
+    h.stocked("MUG", "main", 5).await;
+    h.inventory
+        .change_state(sku("MUG"), loc("main"), Available, Damaged, qty(2))
+        .await
+        .unwrap();
+    let error = h
+        .inventory
+        .reserve(order("o1", &[("MUG", 4)]))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        domain_error(error),
+        DomainError::InsufficientStock {
+            available: 3,
+            requested: 4,
+            ..
+        }
+    ));
+    h.held(order("o2", &[("MUG", 3)])).await;
+    let before = h.snapshot().await;
+    let refusals = [
+        (Available, QualityControl, 1),
+        (Damaged, Available, 3),
+        (SafetyStock, Damaged, 1),
+        (Damaged, Damaged, 1),
+    ];
+    let mut errors = Vec::new();
+    for (from, to, units) in refusals {
+        let error = h
+            .inventory
+            .change_state(sku("MUG"), loc("main"), from, to, qty(units))
+            .await
+            .unwrap_err();
+        errors.push(domain_error(error));
+    }
+    assert_eq!(
+        errors,
+        [
+            DomainError::InsufficientStock {
+                sku: sku("MUG"),
+                location: Some(loc("main")),
+                available: 0,
+                requested: 1,
+            },
+            DomainError::InsufficientInState {
+                sku: sku("MUG"),
+                location: loc("main"),
+                state: Damaged,
+                held: 2,
+                requested: 3,
+            },
+            DomainError::InsufficientInState {
+                sku: sku("MUG"),
+                location: loc("main"),
+                state: SafetyStock,
+                held: 0,
+                requested: 1,
+            },
+            DomainError::SameStockState { state: Damaged },
+        ]
+    );
+    let error = h
+        .inventory
+        .change_state(sku("MUG"), loc("elsewhere"), Available, Damaged, qty(1))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        domain_error(error),
+        DomainError::UnknownLocation { .. }
+    ));
+    assert_eq!(h.snapshot().await, before);
+    assert_invariants(h.inventory.store()).await;
+}
+
+/// A count counts every unit on the shelf whatever its state: finding the same number
+/// changes nothing, and units set aside still count as promised against when short.
+pub async fn counts_count_units_in_every_state<S: AuditStore>(store: S) {
+    let h = Harness::new(store);
+    h.stocked("MUG", "main", 10).await;
+    h.inventory
+        .change_state(sku("MUG"), loc("main"), Available, QualityControl, qty(4))
+        .await
+        .unwrap();
+    let count = |found| {
+        h.inventory.record_count(
+            sku("MUG"),
+            loc("main"),
+            found,
+            "ana",
+            CountThresholds::default(),
+        )
+    };
+    let report = count(10).await.unwrap();
+    assert_eq!((report.record.expected, report.shortage), (10, None));
+    assert_eq!(h.level("MUG", "main").await.quality_control, 4);
+    h.held(order("o1", &[("MUG", 4)])).await;
+    let report = count(7).await.unwrap();
+    assert_eq!(
+        report.shortage,
+        Some(1),
+        "4 held and 4 in quality control, 7 found: one held unit is missing"
+    );
+    let row = h.level("MUG", "main").await;
+    assert_eq!(
+        (row.on_hand, row.quality_control, row.available()),
+        (7, 4, -1)
+    );
+    assert_invariants(h.inventory.store()).await;
+}
+
+/// A state change under an idempotency key applies once; the same key for another
+/// change is refused.
+pub async fn keyed_state_change_applies_once<S: AuditStore>(store: S) {
+    let h = Harness::new(store);
+    h.stocked("MUG", "main", 6).await;
+    let key = IdempotencyKey::new("qc-2026-17").unwrap();
+    let movement = |to, units| StockMovement::ChangeState {
+        key: StockKey::new(sku("MUG"), loc("main")),
+        from: Available,
+        to,
+        quantity: qty(units),
+    };
+    let first = h
+        .inventory
+        .once(key.clone(), movement(QualityControl, 2))
+        .await;
+    let again = h
+        .inventory
+        .once(key.clone(), movement(QualityControl, 2))
+        .await;
+    assert_eq!(first.unwrap(), again.unwrap());
+    assert_eq!(h.level("MUG", "main").await.quality_control, 2);
+    let other = h.inventory.once(key.clone(), movement(Damaged, 2)).await;
+    assert_eq!(
+        domain_error(other.unwrap_err()),
+        DomainError::IdempotencyKeyReused { key }
+    );
+    assert_invariants(h.inventory.store()).await;
+}

@@ -1,0 +1,12 @@
+-- Unavailable stock by state: units of on hand set aside as damaged, in quality control
+-- or as safety stock. Available is on_hand - reserved - committed - these. The ledger
+-- keeps them before and after each change, so that it replays to the rows.
+ALTER TABLE stock ADD COLUMN damaged INTEGER NOT NULL DEFAULT 0 CHECK (damaged >= 0);
+ALTER TABLE stock ADD COLUMN quality_control INTEGER NOT NULL DEFAULT 0 CHECK (quality_control >= 0);
+ALTER TABLE stock ADD COLUMN safety_stock INTEGER NOT NULL DEFAULT 0 CHECK (safety_stock >= 0);
+ALTER TABLE ledger ADD COLUMN before_damaged INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ledger ADD COLUMN before_quality_control INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ledger ADD COLUMN before_safety_stock INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ledger ADD COLUMN after_damaged INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ledger ADD COLUMN after_quality_control INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ledger ADD COLUMN after_safety_stock INTEGER NOT NULL DEFAULT 0;
