@@ -153,6 +153,25 @@ impl TestService {
         answer(response).await
     }
 
+    /// `POST path` with a JSON body and extra headers (an `Idempotency-Key`): the status
+    /// and the JSON answer.
+    ///
+    /// # Panics
+    ///
+    /// As [`TestService::post`].
+    pub async fn post_with(
+        &self,
+        path: &str,
+        body: Value,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let mut request = self.client.post(self.url(path)).json(&body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        answer(request.send().await.expect("request")).await
+    }
+
     /// `POST path` with no body.
     ///
     /// # Panics

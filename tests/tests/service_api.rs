@@ -18,7 +18,94 @@ inventory_tests::on_every_backend!(
     an_expired_hold_stops_counting_within_a_second,
     a_negative_unit_price_is_refused_and_holds_nothing,
     the_ledger_pages_newest_first_with_its_filters,
+    units_change_state_and_leave_available,
 );
+
+/// `POST /v1/stock/{sku}/states`: units set aside leave available but not on hand, the
+/// stock view shows them by state, an Idempotency-Key applies a change once; moving
+/// more than a state holds is 409, a state twice or an unknown state 422, an unknown
+/// location 404, and none of them changes anything.
+async fn units_change_state_and_leave_available(backend: Backend) {
+    let Some(service) = backend.start_with("").await else {
+        return;
+    };
+    service.receive("MUG", "main", 10).await;
+    let change = |from: &str, to: &str, quantity: i64| json!({ "location": "main", "from": from, "to": to, "quantity": quantity });
+    let (status, row) = service
+        .post_with(
+            "/v1/stock/MUG/states",
+            change("available", "damaged", 3),
+            &[("Idempotency-Key", "carton-7")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{row}");
+    assert_eq!(
+        (row["on_hand"].as_i64(), row["available"].as_i64()),
+        (Some(10), Some(7))
+    );
+    assert_eq!(row["unavailable"]["damaged"], 3);
+    let (status, again) = service
+        .post_with(
+            "/v1/stock/MUG/states",
+            change("available", "damaged", 3),
+            &[("Idempotency-Key", "carton-7")],
+        )
+        .await;
+    assert_eq!((status, &again), (StatusCode::OK, &row), "applied once");
+    let (status, row) = service
+        .post(
+            "/v1/stock/MUG/states",
+            change("damaged", "quality_control", 1),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{row}");
+    let (_, stock) = service.get("/v1/stock/MUG").await;
+    assert_eq!(
+        stock["locations"][0]["unavailable"],
+        json!({ "damaged": 2, "quality_control": 1, "safety_stock": 0 })
+    );
+    assert_eq!(stock["available"], 7);
+
+    let (_, before) = service.get("/v1/stock/MUG").await;
+    let (status, error) = service
+        .post("/v1/stock/MUG/states", change("damaged", "available", 5))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{error}");
+    assert_eq!(error["error"], "insufficient_stock");
+    assert_eq!(
+        (error["state"].as_str(), error["available"].as_i64()),
+        (Some("damaged"), Some(2))
+    );
+    let (status, error) = service
+        .post_with(
+            "/v1/stock/MUG/states",
+            change("available", "safety_stock", 3),
+            &[("Idempotency-Key", "carton-7")],
+        )
+        .await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (StatusCode::CONFLICT, Some("idempotency_conflict"))
+    );
+    for bad in [
+        change("damaged", "damaged", 1),
+        change("available", "lost", 1),
+        change("available", "damaged", 0),
+    ] {
+        let (status, error) = service.post("/v1/stock/MUG/states", bad.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {error}");
+    }
+    let (status, error) = service
+        .post(
+            "/v1/stock/MUG/states",
+            json!({ "location": "annex", "from": "available", "to": "damaged", "quantity": 1 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{error}");
+    let (_, after) = service.get("/v1/stock/MUG").await;
+    assert_eq!(after, before, "refusals change nothing");
+    service.stop().await;
+}
 
 /// `GET /v1/ledger`: entries newest first with actor and reference, paged by cursor to
 /// the end without repeats, filtered by SKU and reference; a bad limit or cursor is
@@ -262,7 +349,8 @@ async fn stock_endpoints_and_input_errors(backend: Backend) {
     assert_eq!(
         row,
         json!({ "sku": "TEE", "location": "main", "on_hand": 10, "reserved": 0,
-                "committed": 0, "in_transit": 0, "available": 10 })
+                "committed": 0, "in_transit": 0, "available": 10,
+                "unavailable": { "damaged": 0, "quality_control": 0, "safety_stock": 0 } })
     );
     service.receive("TEE", "annex", 5).await;
 

@@ -196,6 +196,18 @@ impl From<DomainError> for ApiError {
                     None => error,
                 }
             }
+            DomainError::InsufficientInState {
+                sku,
+                location,
+                state,
+                held,
+                requested,
+            } => Self::new(StatusCode::CONFLICT, ErrorCode::InsufficientStock, message)
+                .with("sku", sku.as_str())
+                .with("location", location.as_str())
+                .with("state", state.as_str())
+                .with("available", *held)
+                .with("requested", *requested),
             DomainError::ReservationNotFound { id } => {
                 Self::not_found(message).with("id", id.to_string())
             }

@@ -124,6 +124,7 @@ pub fn router<S: ServiceStore>(state: AppState<S>) -> Router {
         .route("/v1/receipts", post(stock::receive::<S>))
         .route("/v1/adjustments", post(stock::adjust::<S>))
         .route("/v1/stock/{sku}", get(stock::show::<S>))
+        .route("/v1/stock/{sku}/states", post(stock::change_state::<S>))
         .route("/v1/ledger", get(ledger::list::<S>))
         .route("/v1/reservations", post(reservations::create::<S>))
         .route("/v1/reservations/{id}", get(reservations::show::<S>))

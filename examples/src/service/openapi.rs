@@ -42,6 +42,7 @@ use super::{metrics, Health};
         document,
         stock::receive,
         stock::adjust,
+        stock::change_state,
         stock::show,
         ledger::list,
         reservations::create,

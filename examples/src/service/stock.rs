@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use inventory_core::decide::StockMovement;
-use inventory_core::{IdempotencyKey, LocationId, Quantity, Sku, StockKey, StockLevel};
+use inventory_core::{IdempotencyKey, LocationId, Quantity, Sku, StockKey, StockLevel, StockState};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -49,6 +49,22 @@ pub struct AdjustmentBody {
     delta: i64,
     /// Why, for the ledger.
     reason: String,
+}
+
+/// `POST /v1/stock/{sku}/states`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StateChangeBody {
+    /// The location.
+    #[schema(value_type = LocationId)]
+    location: String,
+    /// The state the units leave: `available` (sellable) or an unavailable state.
+    from: StockState,
+    /// The state they enter.
+    to: StockState,
+    /// Units moved.
+    #[schema(minimum = 1)]
+    quantity: i64,
 }
 
 /// The `Idempotency-Key` header of receipts and adjustments.
@@ -144,6 +160,39 @@ pub async fn adjust<S: ServiceStore>(
         key,
         delta,
         reason,
+    })
+    .await
+}
+
+/// Units on the shelf change state (a damaged carton, a quality hold, safety stock kept
+/// back, or units coming back to sale): the stock row after it. On hand is unchanged.
+#[utoipa::path(
+    post,
+    path = "/v1/stock/{sku}/states",
+    operation_id = "changeStockState",
+    tag = "stock",
+    params(("sku" = Sku, Path, description = "The SKU."), IdempotencyHeader),
+    request_body = StateChangeBody,
+    responses(
+        (status = 200, description = "The stock row after the change.", body = RowView),
+        (status = 404, description = "`unknown_sku`: no such SKU or location.", body = ErrorBody),
+        (status = 409, description = "`insufficient_stock`: fewer units are available, or in the state left, than are moved; `idempotency_conflict`.", body = ErrorBody),
+    ),
+)]
+pub async fn change_state<S: ServiceStore>(
+    State(app): State<AppState<S>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    Body(body): Body<StateChangeBody>,
+) -> ApiResult<Json<RowView>> {
+    let row = (sku(&name)?, location(&body.location)?);
+    let quantity = Quantity::new(body.quantity)?;
+    let (from, to) = (body.from, body.to);
+    apply(&app, &headers, row, |key| StockMovement::ChangeState {
+        key,
+        from,
+        to,
+        quantity,
     })
     .await
 }

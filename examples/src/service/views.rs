@@ -9,18 +9,31 @@ use utoipa::ToSchema;
 
 use super::error::ApiError;
 
-/// The five numbers of a stock row or total.
+/// Units of on hand set aside by state: never sold, never told to a channel.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Unavailable {
+    /// Broken or spoiled units.
+    pub damaged: i64,
+    /// Units held for inspection.
+    pub quality_control: i64,
+    /// Units kept back on purpose.
+    pub safety_stock: i64,
+}
+
+/// The numbers of a stock row or total.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Levels {
-    /// Physically in the warehouse.
+    /// Physically in the warehouse, in every state.
     pub on_hand: i64,
     /// Held for orders not yet picked.
     pub reserved: i64,
     /// Being picked or packed.
     pub committed: i64,
-    /// On its way from a supplier.
+    /// On its way from a supplier or another location.
     pub in_transit: i64,
-    /// What can be sold.
+    /// Set aside by state, part of on hand.
+    pub unavailable: Unavailable,
+    /// What can be sold: on hand less reserved, committed and unavailable.
     pub available: i64,
 }
 
@@ -31,6 +44,11 @@ impl From<&StockLevel> for Levels {
             reserved: level.reserved,
             committed: level.committed,
             in_transit: level.in_transit,
+            unavailable: Unavailable {
+                damaged: level.damaged,
+                quality_control: level.quality_control,
+                safety_stock: level.safety_stock,
+            },
             available: level.available(),
         }
     }
