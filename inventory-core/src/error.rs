@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::bulk::StaleRow;
 use crate::counting::InvestigationId;
 use crate::id::{
     IdempotencyKey, IdentifierKind, LocationId, OrderId, ReservationId, Sku, SupplierId,
@@ -222,6 +223,27 @@ pub enum DomainError {
     /// An adjustment's reason is empty, too long or contains a control character.
     #[error("invalid adjustment reason: {problem}")]
     InvalidReason {
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+    /// Some rows of a bulk set expected an on hand they no longer hold: nothing was set.
+    #[error("{} row(s) of the set expected an on hand they no longer hold", rows.len())]
+    StaleExpectations {
+        /// Every stale row, with what it holds now.
+        rows: Vec<StaleRow>,
+    },
+    /// A bulk set names no row, too many rows, or one row twice.
+    #[error("invalid bulk set: {problem}")]
+    InvalidBulkSet {
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A document reference is empty, too long, or not `<kind>:<id>` of visible
+    /// characters.
+    #[error("invalid reference {reference:?}: {problem}")]
+    InvalidReference {
+        /// The reference given (cut to 128 characters).
+        reference: String,
         /// What is wrong with it.
         problem: &'static str,
     },

@@ -189,6 +189,23 @@ string_identifier!(
     IdentifierKind::IdempotencyKey
 );
 
+/// Namespace for deriving the keys of a keyed command's further ledger entries.
+const PART_NAMESPACE: Uuid = Uuid::from_u128(0x2d5c_90e1_7a43_4b6f_8e12_c4f7_03b9_a65d);
+
+impl IdempotencyKey {
+    /// The key of part `index` of a command that writes one ledger entry per part under
+    /// this key (a bulk set's rows): part 0 is this key itself, part `n` a key derived
+    /// from it (`<uuid>/<n>`, a name-based UUID of this key), so every part has a key of
+    /// its own in the ledger's unique index and a retry finds each of them.
+    pub fn part(&self, index: usize) -> Self {
+        if index == 0 {
+            return self.clone();
+        }
+        let base = Uuid::new_v5(&PART_NAMESPACE, self.as_str().as_bytes());
+        Self(format!("{base}/{index}"))
+    }
+}
+
 /// The shared methods of an id that is a UUID: wrap, unwrap, parse, display.
 macro_rules! uuid_identifier {
     ($name:ident, $kind:expr) => {

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use crate::backend::Store;
+use crate::bulk::{BulkSet, SetResult};
 use crate::clock::{Clock, SystemClock};
 use crate::decide::{
     keyed, lifecycle, movement, reserve, Command, Draft, LoadPlan, Outcome, StockMovement,
@@ -328,6 +329,54 @@ impl<S: Store> Inventory<S> {
         let plan = LoadPlan::keyed(&stock_movement, &idempotency_key);
         self.run(plan, move |draft| {
             keyed::once(draft, &idempotency_key, &stock_movement)
+        })
+        .await
+    }
+
+    /// Sets absolute on-hand numbers for many rows in one transaction (a stocktake
+    /// import, an ERP sync): every row whose `expected_on_hand` still holds, or none.
+    /// Reserved, committed, in-transit and unavailable units are never moved; a row set
+    /// below what is promised reports its shortage. With an `idempotency_key`, the same
+    /// set again answers as the first time and writes nothing.
+    ///
+    /// ```
+    /// use inventory_core::{BulkSet, DomainError, Error, Inventory, LocationId, MemoryStore,
+    ///     Quantity, SetRow, Sku, StockKey};
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let inventory = Inventory::new(MemoryStore::new());
+    /// let row = StockKey::new(Sku::new("MUG")?, LocationId::new("main")?);
+    /// inventory.receive(row.sku.clone(), row.location.clone(), Quantity::new(10)?).await?;
+    /// let import = |expected| BulkSet {
+    ///     reason: "stocktake".into(),
+    ///     reference: Some("stocktake:2026-12".into()),
+    ///     actor: None,
+    ///     rows: vec![SetRow { key: row.clone(), on_hand: 8, expected_on_hand: Some(expected) }],
+    /// };
+    /// // The import was read when the shelf held 9: stale, nothing is set.
+    /// let stale = inventory.set(import(9), None).await.unwrap_err();
+    /// assert!(matches!(stale, Error::Domain(DomainError::StaleExpectations { .. })));
+    /// let set = inventory.set(import(10), None).await?;
+    /// assert_eq!(set[0].level.on_hand, 8);
+    /// # Ok::<(), inventory_core::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::StaleExpectations`] naming every stale row with what it holds;
+    /// [`DomainError::InvalidBulkSet`], [`DomainError::InvalidQuantity`],
+    /// [`DomainError::InvalidReason`], [`DomainError::InvalidReference`],
+    /// [`DomainError::InvalidActor`] for a malformed set;
+    /// [`DomainError::IdempotencyKeyReused`]; [`DomainError::Overflow`]; storage errors.
+    pub async fn set(
+        &self,
+        set: BulkSet,
+        idempotency_key: Option<IdempotencyKey>,
+    ) -> Result<Vec<SetResult>> {
+        let plan = LoadPlan::set(&set, idempotency_key.as_ref());
+        self.run(plan, move |draft| {
+            crate::decide::set::bulk_set(draft, &set, idempotency_key.as_ref())
         })
         .await
     }

@@ -314,6 +314,39 @@ impl LedgerPage {
     }
 }
 
+/// Longest document reference accepted, in bytes.
+pub const REFERENCE_LENGTH_MAX: usize = 256;
+
+/// Checks a caller's document reference: `<kind>:<id>` (`stocktake:2026-12`,
+/// `erp:DOC-77`, `https://...`), 3 to [`REFERENCE_LENGTH_MAX`] bytes of visible
+/// characters, no spaces.
+///
+/// # Errors
+///
+/// [`DomainError::InvalidReference`](crate::DomainError::InvalidReference) naming what
+/// is wrong.
+pub fn check_reference(reference: &str) -> Result<(), crate::DomainError> {
+    let problem = if reference.len() > REFERENCE_LENGTH_MAX {
+        "is longer than 256 bytes"
+    } else if reference
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
+    {
+        "contains a space or a control character"
+    } else if !reference
+        .split_once(':')
+        .is_some_and(|(kind, id)| !kind.is_empty() && !id.is_empty())
+    {
+        "is not <kind>:<id>"
+    } else {
+        return Ok(());
+    };
+    Err(crate::DomainError::InvalidReference {
+        reference: reference.chars().take(128).collect(),
+        problem,
+    })
+}
+
 /// The reference of a reservation's ledger entries.
 pub fn order_reference(order_id: &crate::OrderId) -> String {
     format!("order:{order_id}")

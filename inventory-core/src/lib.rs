@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod backend;
+mod bulk;
 mod clock;
 pub mod counting;
 pub mod decide;
@@ -20,6 +21,7 @@ pub mod sync;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+pub use bulk::{BulkSet, SetResult, SetRow, StaleRow, BULK_SET_ROWS_MAX};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BoxError, DomainError, Error, Result, StoreError, UnreadableValue};
 pub use group::{GroupCommit, BATCH_MAX, LANES_MAX};

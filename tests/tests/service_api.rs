@@ -19,7 +19,83 @@ inventory_tests::on_every_backend!(
     a_negative_unit_price_is_refused_and_holds_nothing,
     the_ledger_pages_newest_first_with_its_filters,
     units_change_state_and_leave_available,
+    a_bulk_set_applies_every_row_or_none,
 );
+
+/// `POST /v1/stock/set`: every row or none; 409 `stale` names each stale row with its
+/// current number; an Idempotency-Key answers a retry alike; malformed sets are 422; a
+/// SKU named `set` is still readable and movable.
+async fn a_bulk_set_applies_every_row_or_none(backend: Backend) {
+    let Some(service) = backend.start_with("").await else {
+        return;
+    };
+    service.receive("MUG", "main", 10).await;
+    service.receive("set", "main", 2).await;
+    let set = |mug: i64, expected: i64| {
+        json!({ "reason": "stocktake", "reference": "stocktake:2026-12", "rows": [
+            { "sku": "MUG", "location": "main", "on_hand": mug, "expected_on_hand": expected },
+            { "sku": "CAP", "location": "annex", "on_hand": 4 },
+        ]})
+    };
+    let (status, error) = service.post("/v1/stock/set", set(8, 9)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{error}");
+    assert_eq!(error["error"], "stale");
+    assert_eq!(
+        error["rows"],
+        json!([{ "sku": "MUG", "location": "main", "expected_on_hand": 9, "current_on_hand": 10 }])
+    );
+    let (status, _) = service.get("/v1/stock/CAP").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a stale set creates nothing");
+
+    let key = [("Idempotency-Key", "import-5")];
+    let (status, answer) = service.post_with("/v1/stock/set", set(8, 10), &key).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["rows"][0]["on_hand"], 8);
+    assert_eq!(answer["rows"][1]["sku"], "CAP");
+    assert_eq!(answer["rows"][1]["available"], 4);
+    service.receive("MUG", "main", 1).await;
+    let (status, again) = service.post_with("/v1/stock/set", set(8, 10), &key).await;
+    assert_eq!(
+        (status, &again),
+        (StatusCode::OK, &answer),
+        "answered alike"
+    );
+    let (_, stock) = service.get("/v1/stock/MUG").await;
+    assert_eq!(stock["on_hand"], 9, "applied once");
+    let (_, ledger) = service.get("/v1/ledger?reference=stocktake:2026-12").await;
+    assert_eq!(ledger["entries"].as_array().unwrap().len(), 2, "{ledger}");
+
+    let malformed = [
+        json!({ "reason": "x", "rows": [] }),
+        json!({ "reason": "x", "rows": [{ "sku": "MUG", "location": "main", "on_hand": -1 }] }),
+        json!({ "reason": "x", "reference": "no reference", "rows": [{ "sku": "MUG", "location": "main", "on_hand": 1 }] }),
+        json!({ "reason": "x", "rows": [
+            { "sku": "MUG", "location": "main", "on_hand": 1 },
+            { "sku": "MUG", "location": "main", "on_hand": 2 }] }),
+    ];
+    for body in malformed {
+        let (status, error) = service.post("/v1/stock/set", body.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {error}");
+    }
+    let (status, stock) = service.get("/v1/stock/set").await;
+    assert_eq!(
+        (status, stock["on_hand"].as_i64()),
+        (StatusCode::OK, Some(2)),
+        "{stock}"
+    );
+    let (status, row) = service
+        .post(
+            "/v1/stock/set/states",
+            json!({ "location": "main", "from": "available", "to": "damaged", "quantity": 1 }),
+        )
+        .await;
+    assert_eq!(
+        (status, row["available"].as_i64()),
+        (StatusCode::OK, Some(1)),
+        "{row}"
+    );
+    service.stop().await;
+}
 
 /// `POST /v1/stock/{sku}/states`: units set aside leave available but not on hand, the
 /// stock view shows them by state, an Idempotency-Key applies a change once; moving

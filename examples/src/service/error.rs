@@ -34,6 +34,11 @@ pub enum ErrorCode {
     InvalidState,
     /// 409 with `id` and `expired_at`: the hold ran out.
     Expired,
+    /// 409 with `rows`: a bulk set's expectations no longer hold; nothing was set.
+    Stale,
+    /// 409 with `order_id`, `sku`, `shipped`, `returned`, `requested`: a return of more
+    /// than was shipped.
+    OverReturn,
     /// 423 with `sku`: an open investigation freezes the SKU.
     SkuFrozen,
     /// 503 with `Retry-After`: the database is busy or unreachable past every retry,
@@ -57,6 +62,8 @@ impl ErrorCode {
             Self::IdempotencyConflict => "idempotency_conflict",
             Self::InvalidState => "invalid_state",
             Self::Expired => "expired",
+            Self::Stale => "stale",
+            Self::OverReturn => "over_return",
             Self::SkuFrozen => "sku_frozen",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
@@ -64,7 +71,7 @@ impl ErrorCode {
     }
 
     /// Every code, in the order the README's error table lists them.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 14] = [
         Self::InvalidRequest,
         Self::Unauthorized,
         Self::UnknownSku,
@@ -74,6 +81,8 @@ impl ErrorCode {
         Self::IdempotencyConflict,
         Self::InvalidState,
         Self::Expired,
+        Self::Stale,
+        Self::OverReturn,
         Self::SkuFrozen,
         Self::Unavailable,
         Self::Internal,
@@ -208,6 +217,20 @@ impl From<DomainError> for ApiError {
                 .with("state", state.as_str())
                 .with("available", *held)
                 .with("requested", *requested),
+            DomainError::StaleExpectations { rows } => {
+                let rows: Vec<Value> = rows
+                    .iter()
+                    .map(|row| {
+                        serde_json::json!({
+                            "sku": row.key.sku.as_str(),
+                            "location": row.key.location.as_str(),
+                            "expected_on_hand": row.expected_on_hand,
+                            "current_on_hand": row.current_on_hand,
+                        })
+                    })
+                    .collect();
+                Self::new(StatusCode::CONFLICT, ErrorCode::Stale, message).with("rows", rows)
+            }
             DomainError::ReservationNotFound { id } => {
                 Self::not_found(message).with("id", id.to_string())
             }

@@ -123,6 +123,10 @@ pub fn router<S: ServiceStore>(state: AppState<S>) -> Router {
     let api = Router::new()
         .route("/v1/receipts", post(stock::receive::<S>))
         .route("/v1/adjustments", post(stock::adjust::<S>))
+        .route(
+            "/v1/stock/set",
+            post(stock::set::<S>).get(stock::show_set::<S>),
+        )
         .route("/v1/stock/{sku}", get(stock::show::<S>))
         .route("/v1/stock/{sku}/states", post(stock::change_state::<S>))
         .route("/v1/ledger", get(ledger::list::<S>))

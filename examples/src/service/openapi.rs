@@ -43,6 +43,8 @@ use super::{metrics, Health};
         stock::receive,
         stock::adjust,
         stock::change_state,
+        stock::set,
+        stock::show_set,
         stock::show,
         ledger::list,
         reservations::create,

@@ -9,8 +9,10 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use inventory_core::decide::StockMovement;
-use inventory_core::{IdempotencyKey, LocationId, Quantity, Sku, StockKey, StockLevel, StockState};
-use serde::Deserialize;
+use inventory_core::{
+    BulkSet, IdempotencyKey, LocationId, Quantity, SetRow, Sku, StockKey, StockLevel, StockState,
+};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ApiResult, ErrorBody};
@@ -65,6 +67,57 @@ pub struct StateChangeBody {
     /// Units moved.
     #[schema(minimum = 1)]
     quantity: i64,
+}
+
+/// One row of `POST /v1/stock/set`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetRowBody {
+    /// The SKU (created when new).
+    #[schema(value_type = Sku)]
+    sku: String,
+    /// The location (created when new).
+    #[schema(value_type = LocationId)]
+    location: String,
+    /// The on hand it gets: every unit on the shelf, whatever its state.
+    #[schema(minimum = 0)]
+    on_hand: i64,
+    /// The on hand the caller read and expects to replace; the whole set is refused
+    /// with 409 `stale` when the row holds another number by now.
+    #[schema(minimum = 0)]
+    expected_on_hand: Option<i64>,
+}
+
+/// `POST /v1/stock/set`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetBody {
+    /// Why, on every ledger entry.
+    reason: String,
+    /// The document behind it (`<kind>:<id>`), on every ledger entry.
+    reference: Option<String>,
+    /// Who set it, on every ledger entry.
+    actor: Option<String>,
+    /// 1 to 1000 rows, each row at most once.
+    rows: Vec<SetRowBody>,
+}
+
+/// One row after a bulk set.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SetRowView {
+    /// The row.
+    #[serde(flatten)]
+    pub row: RowView,
+    /// Units promised beyond the sellable units now on hand, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shortage: Option<i64>,
+}
+
+/// The answer of `POST /v1/stock/set`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SetView {
+    /// Every row after the set, in the order sent.
+    pub rows: Vec<SetRowView>,
 }
 
 /// The `Idempotency-Key` header of receipts and adjustments.
@@ -195,6 +248,75 @@ pub async fn change_state<S: ServiceStore>(
         quantity,
     })
     .await
+}
+
+/// Absolute on-hand numbers for many rows at once (a stocktake import, an ERP sync):
+/// every row or none. Reserved, committed, in-transit and unavailable units never move.
+#[utoipa::path(
+    post,
+    path = "/v1/stock/set",
+    operation_id = "setStock",
+    tag = "stock",
+    params(IdempotencyHeader),
+    request_body = SetBody,
+    responses(
+        (status = 200, description = "Every row after the set, in the order sent.", body = SetView),
+        (status = 409, description = "`stale`: some rows no longer hold the on hand they expected (`rows` names each with its current number), nothing was set; `idempotency_conflict`.", body = ErrorBody),
+    ),
+)]
+pub async fn set<S: ServiceStore>(
+    State(app): State<AppState<S>>,
+    headers: HeaderMap,
+    Body(body): Body<SetBody>,
+) -> ApiResult<Json<SetView>> {
+    let rows = body
+        .rows
+        .into_iter()
+        .map(|row| {
+            Ok(SetRow {
+                key: StockKey::new(sku(&row.sku)?, location(&row.location)?),
+                on_hand: row.on_hand,
+                expected_on_hand: row.expected_on_hand,
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    let set = BulkSet {
+        reason: body.reason,
+        reference: body.reference,
+        actor: body.actor,
+        rows,
+    };
+    let results = app.inventory.set(set, idempotency_key(&headers)?).await?;
+    let rows = results
+        .into_iter()
+        .map(|result| SetRowView {
+            row: RowView {
+                sku: result.key.sku,
+                location: result.key.location,
+                levels: Levels::from(&result.level),
+            },
+            shortage: result.shortage,
+        })
+        .collect();
+    Ok(Json(SetView { rows }))
+}
+
+/// The stock of the SKU named `set`, whose path the bulk set's route shares: as
+/// `GET /v1/stock/{sku}`.
+#[utoipa::path(
+    get,
+    path = "/v1/stock/set",
+    operation_id = "getStockOfSkuSet",
+    tag = "stock",
+    responses(
+        (status = 200, description = "As `GET /v1/stock/{sku}` for the SKU `set`.", body = StockView),
+        (status = 404, description = "`unknown_sku`: no SKU is named `set`.", body = ErrorBody),
+    ),
+)]
+pub async fn show_set<S: ServiceStore>(
+    State(app): State<AppState<S>>,
+) -> ApiResult<Json<StockView>> {
+    show(State(app), Path("set".to_owned())).await
 }
 
 /// A SKU's totals, frozen flag and locations.

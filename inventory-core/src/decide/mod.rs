@@ -25,6 +25,7 @@ pub(crate) mod lifecycle;
 pub(crate) mod movement;
 pub(crate) mod purchase;
 pub(crate) mod reserve;
+pub(crate) mod set;
 mod snapshot;
 
 use std::collections::BTreeMap;
@@ -36,6 +37,7 @@ use serde::{Deserialize, Serialize};
 pub(crate) use snapshot::Draft;
 pub use snapshot::{Changes, Snapshot};
 
+use crate::bulk::{BulkSet, SetResult};
 use crate::counting::{CountReport, CountThresholds, Investigation, InvestigationId};
 use crate::error::DomainError;
 use crate::id::{IdempotencyKey, LocationId, ReservationId, Sku, SupplierId};
@@ -210,6 +212,14 @@ pub enum Command {
         /// The movement.
         movement: StockMovement,
     },
+    /// Set absolute on-hand numbers for many rows, all or none, each row optionally
+    /// guarded by the on hand it expects to replace; once per key when one is given.
+    Set {
+        /// The rows and why.
+        set: BulkSet,
+        /// The caller's key: the same set again answers alike and writes nothing.
+        idempotency_key: Option<IdempotencyKey>,
+    },
     /// Record a cycle count: on hand becomes what was found.
     RecordCount {
         /// The row counted.
@@ -264,6 +274,8 @@ pub enum Outcome {
     Resolved(Investigation),
     /// Every investigation an unfreeze resolved.
     Unfrozen(Vec<Investigation>),
+    /// The rows after a bulk set, in the order given.
+    Set(Vec<SetResult>),
 }
 
 /// What a backend must lock and load before deciding a command.
@@ -301,6 +313,10 @@ impl Command {
     pub fn plan(&self) -> LoadPlan {
         match self {
             Self::Move(movement) => LoadPlan::row(&movement.key().sku),
+            Self::Set {
+                set,
+                idempotency_key,
+            } => LoadPlan::set(set, idempotency_key.as_ref()),
             Self::RecordCount { key, .. } => LoadPlan::count(&key.sku),
             Self::ResolveInvestigation { id, .. } => LoadPlan::investigation(*id),
             Self::Unfreeze { sku, .. } => LoadPlan::unfreeze(sku),
@@ -332,6 +348,22 @@ impl LoadPlan {
     pub(crate) fn row(sku: &Sku) -> Self {
         Self {
             skus: vec![sku.clone()],
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn set(set: &BulkSet, key: Option<&IdempotencyKey>) -> Self {
+        let mut skus: Vec<Sku> = set.rows.iter().map(|row| row.key.sku.clone()).collect();
+        skus.sort();
+        skus.dedup();
+        // A retry reads every row's key, and one more to see a longer set under the key.
+        let mut idempotency_keys: Vec<IdempotencyKey> = key
+            .map(|key| (0..=set.rows.len()).map(|index| key.part(index)).collect())
+            .unwrap_or_default();
+        idempotency_keys.sort();
+        Self {
+            skus,
+            idempotency_keys,
             ..Self::default()
         }
     }
@@ -535,6 +567,10 @@ fn totals_fit(draft: &Draft<'_>) -> Result<(), DomainError> {
 pub(crate) fn decide_in(draft: &mut Draft<'_>, command: &Command) -> Result<Outcome, DomainError> {
     Ok(match command {
         Command::Move(stock_movement) => Outcome::Stock(movement::apply(draft, stock_movement)?),
+        Command::Set {
+            set,
+            idempotency_key,
+        } => Outcome::Set(set::bulk_set(draft, set, idempotency_key.as_ref())?),
         Command::Reserve { request } => Outcome::Reserve(reserve::reserve(draft, request)?),
         Command::Extend { id, ttl } => Outcome::Reservation(lifecycle::extend(draft, id, *ttl)?),
         Command::Commit { id } => Outcome::Reservation(lifecycle::commit(draft, id)?),

@@ -143,7 +143,7 @@ pub(crate) fn adjust(
     draft.move_units(key, Movement::Adjusted, delta, Cause::Reason(reason))
 }
 
-fn check_reason(reason: &str) -> Result<(), DomainError> {
+pub(crate) fn check_reason(reason: &str) -> Result<(), DomainError> {
     let problem = if reason.trim().is_empty() {
         "an adjustment needs a reason"
     } else if reason.len() > REASON_LENGTH_MAX {

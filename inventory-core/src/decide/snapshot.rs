@@ -280,6 +280,15 @@ impl<'a> Draft<'a> {
                 reason = Some(format!("purchase order {id}"));
                 reference = Some(purchase_order_reference(&id));
             }
+            Cause::Document {
+                reason: why,
+                reference: document,
+                actor: who,
+            } => {
+                reason = Some(why.to_owned());
+                reference = document.map(str::to_owned);
+                actor = who.map(str::to_owned);
+            }
         }
         self.changes.ledger.push(LedgerEntry {
             at: self.now,
@@ -316,4 +325,13 @@ pub(crate) enum Cause<'r> {
     },
     /// A purchase order's shipment or receipt.
     Purchase(PurchaseOrderId),
+    /// A command that names its reason, document and actor (a bulk set).
+    Document {
+        /// Why.
+        reason: &'r str,
+        /// The document behind it.
+        reference: Option<&'r str>,
+        /// Who did it.
+        actor: Option<&'r str>,
+    },
 }

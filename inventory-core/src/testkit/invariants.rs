@@ -12,8 +12,8 @@ use super::fixtures::StoreState;
 
 /// Every invariant `snapshot` breaks, described; empty when it is sound.
 ///
-/// - every stored number is at least zero, and `available` too unless a cycle count
-///   of the row found fewer units than were promised;
+/// - every stored number is at least zero, and `available` too unless a cycle count or a
+///   bulk set of the row found or set fewer units than were promised;
 /// - each row's `reserved` is the sum of its active holds and `committed` the sum of its
 ///   committed reservations;
 /// - each reservation's id is derived from its order id and it holds at least one line;
@@ -40,11 +40,14 @@ pub fn violations(snapshot: &StoreState) -> Vec<String> {
     let counted: std::collections::BTreeSet<&StockKey> = snapshot
         .ledger
         .iter()
-        .filter(|entry| entry.movement == crate::ledger::Movement::Counted)
+        .filter(|entry| {
+            use crate::ledger::Movement;
+            matches!(entry.movement, Movement::Counted | Movement::Set)
+        })
         .map(|entry| &entry.key)
         .collect();
     for (key, level) in &snapshot.stock {
-        // Only a count (a physical fact) may leave available below zero.
+        // Only a count or a set (physical facts) may leave available below zero.
         if !level.is_valid() || (level.available() < 0 && !counted.contains(key)) {
             found.push(format!("{}/{} is {level:?}", key.sku, key.location));
         }

@@ -2,6 +2,7 @@
 //! locations, returns with disposition, bulk sets.
 
 use crate::backend::AuditStore;
+use crate::bulk::{BulkSet, SetRow, StaleRow};
 use crate::counting::CountThresholds;
 use crate::decide::StockMovement;
 use crate::error::DomainError;
@@ -231,4 +232,186 @@ pub async fn keyed_state_change_applies_once<S: AuditStore>(store: S) {
         DomainError::IdempotencyKeyReused { key }
     );
     assert_invariants(h.inventory.store()).await;
+}
+
+fn set_row(s: &str, l: &str, on_hand: i64, expected: Option<i64>) -> SetRow {
+    SetRow {
+        key: StockKey::new(sku(s), loc(l)),
+        on_hand,
+        expected_on_hand: expected,
+    }
+}
+
+fn stocktake(rows: Vec<SetRow>) -> BulkSet {
+    BulkSet {
+        reason: "stocktake".to_owned(),
+        reference: Some("stocktake:2026-12".to_owned()),
+        actor: Some("ana".to_owned()),
+        rows,
+    }
+}
+
+/// A bulk set replaces on hand on every row at once, creates new rows, never moves
+/// held or set-aside units, reports a row set below what is promised, and writes one
+/// `set` entry per row with the reason, reference and actor.
+pub async fn bulk_set_replaces_on_hand_row_by_row<S: AuditStore>(store: S) {
+    let h = Harness::new(store);
+    h.stocked("MUG", "main", 10).await;
+    h.stocked("TEE", "main", 4).await;
+    h.held(order("o1", &[("MUG", 3)])).await;
+    h.inventory
+        .change_state(sku("MUG"), loc("main"), Available, Damaged, qty(2))
+        .await
+        .unwrap();
+    let rows = vec![
+        set_row("MUG", "main", 4, Some(10)),
+        set_row("TEE", "main", 4, None),
+        set_row("CAP", "annex", 7, Some(0)),
+    ];
+    let results = h.inventory.set(stocktake(rows), None).await.unwrap();
+    let numbers: Vec<(i64, i64, i64, Option<i64>)> = results
+        .iter()
+        .map(|r| {
+            (
+                r.level.on_hand,
+                r.level.reserved,
+                r.level.damaged,
+                r.shortage,
+            )
+        })
+        .collect();
+    assert_eq!(
+        numbers,
+        [(4, 3, 2, Some(1)), (4, 0, 0, None), (7, 0, 0, None)],
+        "3 held and 2 damaged, 4 on the shelf: one held unit is missing"
+    );
+    assert_eq!(h.level("CAP", "annex").await.available(), 7);
+    let snapshot = h.snapshot().await;
+    let mut sets: Vec<_> = snapshot
+        .ledger
+        .iter()
+        .filter(|entry| entry.movement == Movement::Set)
+        .map(|entry| {
+            (
+                entry.key.sku.as_str().to_owned(),
+                entry.quantity,
+                entry.reason.as_deref(),
+                entry.reference.as_deref(),
+                entry.actor.as_deref(),
+            )
+        })
+        .collect();
+    sets.sort();
+    let doc = (Some("stocktake"), Some("stocktake:2026-12"), Some("ana"));
+    assert_eq!(
+        sets,
+        [
+            ("CAP".to_owned(), 7, doc.0, doc.1, doc.2),
+            ("MUG".to_owned(), -6, doc.0, doc.1, doc.2),
+            ("TEE".to_owned(), 0, doc.0, doc.1, doc.2),
+        ]
+    );
+    assert_invariants(h.inventory.store()).await;
+}
+
+/// When any row's expectation is stale nothing is set, and the refusal names every
+/// stale row with what it holds.
+pub async fn a_stale_bulk_set_changes_nothing<S: AuditStore>(store: S) {
+    let h = Harness::new(store);
+    h.stocked("MUG", "main", 10).await;
+    h.stocked("TEE", "main", 4).await;
+    let before = h.snapshot().await;
+    let rows = vec![
+        set_row("MUG", "main", 8, Some(9)),
+        set_row("TEE", "main", 3, Some(4)),
+        set_row("CAP", "main", 1, Some(2)),
+    ];
+    let error = h.inventory.set(stocktake(rows), None).await.unwrap_err();
+    let stale = |s: &str, expected, current| StaleRow {
+        key: StockKey::new(sku(s), loc("main")),
+        expected_on_hand: expected,
+        current_on_hand: current,
+    };
+    assert_eq!(
+        domain_error(error),
+        DomainError::StaleExpectations {
+            rows: vec![stale("MUG", 9, 10), stale("CAP", 2, 0)]
+        }
+    );
+    assert_eq!(h.snapshot().await, before);
+}
+
+/// Under an idempotency key the same set answers alike and writes nothing, even after
+/// the rows moved on; another set under the key is refused.
+pub async fn keyed_bulk_set_applies_once<S: AuditStore>(store: S) {
+    let h = Harness::new(store);
+    h.stocked("MUG", "main", 10).await;
+    let key = IdempotencyKey::new("erp-sync-881").unwrap();
+    let rows = || {
+        vec![
+            set_row("MUG", "main", 6, Some(10)),
+            set_row("TEE", "main", 2, None),
+        ]
+    };
+    let first = h.inventory.set(stocktake(rows()), Some(key.clone())).await;
+    let first = first.unwrap();
+    h.stocked("MUG", "main", 1).await;
+    let again = h.inventory.set(stocktake(rows()), Some(key.clone())).await;
+    assert_eq!(again.unwrap(), first, "the first answer, nothing applied");
+    assert_eq!(h.level("MUG", "main").await.on_hand, 7);
+    let mut longer = rows();
+    longer.push(set_row("CAP", "main", 1, None));
+    for other in [vec![set_row("MUG", "main", 5, None)], longer] {
+        let error = h.inventory.set(stocktake(other), Some(key.clone())).await;
+        assert_eq!(
+            domain_error(error.unwrap_err()),
+            DomainError::IdempotencyKeyReused { key: key.clone() }
+        );
+    }
+    assert_invariants(h.inventory.store()).await;
+}
+
+/// A malformed set is refused whole: no row, a row twice, a negative number, too many
+/// rows, a bad reason, reference or actor.
+pub async fn malformed_bulk_sets_are_refused<S: AuditStore>(store: S) {
+    let h = Harness::new(store);
+    h.stocked("MUG", "main", 10).await;
+    let before = h.snapshot().await;
+    let many: Vec<SetRow> = (0..=crate::BULK_SET_ROWS_MAX)
+        .map(|n| set_row(&format!("S{n}"), "main", 1, None))
+        .collect();
+    let with = |change: fn(&mut BulkSet)| {
+        let mut set = stocktake(vec![set_row("MUG", "main", 1, None)]);
+        change(&mut set);
+        set
+    };
+    let cases = [
+        stocktake(Vec::new()),
+        stocktake(vec![
+            set_row("MUG", "main", 1, None),
+            set_row("MUG", "main", 2, None),
+        ]),
+        stocktake(vec![set_row("MUG", "main", -1, None)]),
+        stocktake(vec![set_row("MUG", "main", 1, Some(-10))]),
+        stocktake(many),
+        with(|set| set.reason = " ".to_owned()),
+        with(|set| set.reference = Some("no kind".to_owned())),
+        with(|set| set.reference = Some("stocktake:".to_owned())),
+        with(|set| set.actor = Some(String::new())),
+    ];
+    for set in cases {
+        let error = domain_error(h.inventory.set(set, None).await.unwrap_err());
+        assert!(
+            matches!(
+                error,
+                DomainError::InvalidBulkSet { .. }
+                    | DomainError::InvalidQuantity { .. }
+                    | DomainError::InvalidReason { .. }
+                    | DomainError::InvalidReference { .. }
+                    | DomainError::InvalidActor { .. }
+            ),
+            "{error:?}"
+        );
+    }
+    assert_eq!(h.snapshot().await, before);
 }
