@@ -226,6 +226,26 @@ pub enum DomainError {
         /// What is wrong with it.
         problem: &'static str,
     },
+    /// A return brings back more of a SKU than its order shipped, over all its returns.
+    #[error("order {order_id} shipped {shipped} of {sku}, {returned} came back already, {requested} more cannot")]
+    OverReturn {
+        /// The order.
+        order_id: OrderId,
+        /// The SKU.
+        sku: Sku,
+        /// Units the order shipped.
+        shipped: i64,
+        /// Units returned before.
+        returned: i64,
+        /// Units this return brings back.
+        requested: i64,
+    },
+    /// A return names no line or too many.
+    #[error("invalid return: {problem}")]
+    InvalidReturn {
+        /// What is wrong with it.
+        problem: String,
+    },
     /// Some rows of a bulk set expected an on hand they no longer hold: nothing was set.
     #[error("{} row(s) of the set expected an on hand they no longer hold", rows.len())]
     StaleExpectations {

@@ -19,6 +19,7 @@ use crate::id::{IdempotencyKey, LocationId, ReservationId, Sku};
 use crate::quantity::Quantity;
 use crate::reservation::{check_ttl, Reservation, ReserveRequest, HOLD_TTL_DEFAULT};
 use crate::retry::RetryPolicy;
+use crate::returns::ReturnRequest;
 use crate::stock::{SkuStock, StockKey, StockLevel, StockState};
 
 /// The result of a reserve: the reservation, and whether this call created it.
@@ -446,6 +447,54 @@ impl<S: Store> Inventory<S> {
     pub async fn fulfil(&self, id: ReservationId) -> Result<Reservation> {
         self.run(LoadPlan::reservation(id), move |draft| {
             lifecycle::fulfil(draft, &id)
+        })
+        .await
+    }
+
+    /// Records a customer return of a shipped order: each line's units come back to the
+    /// shelf as its disposition says (sellable, damaged, in quality control) or are
+    /// written off, every line in the ledger linked to the order. Never more of a SKU
+    /// than the order shipped, over all its returns. Under an idempotency key the same
+    /// return is recorded once. Answers the reservation with every return so far.
+    ///
+    /// ```
+    /// use inventory_core::{Disposition, Inventory, LocationId, MemoryStore, OrderId,
+    ///     OrderLine, Quantity, ReserveRequest, ReturnLine, ReturnRequest, Sku};
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let inventory = Inventory::new(MemoryStore::new());
+    /// let (mug, main) = (Sku::new("MUG")?, LocationId::new("main")?);
+    /// inventory.receive(mug.clone(), main.clone(), Quantity::new(5)?).await?;
+    /// let order = OrderId::new("#1001")?;
+    /// let lines = vec![OrderLine::new(mug.clone(), Quantity::new(2)?)];
+    /// let hold = inventory.reserve(ReserveRequest::new(order.clone(), lines)).await?;
+    /// inventory.fulfil(hold.reservation.id).await?;
+    ///
+    /// let back = |disposition| ReturnLine {
+    ///     sku: mug.clone(),
+    ///     quantity: Quantity::new(1).unwrap(),
+    ///     disposition,
+    ///     location: None, // where it shipped from
+    /// };
+    /// let lines = vec![back(Disposition::Restock), back(Disposition::Damaged)];
+    /// inventory.record_return(ReturnRequest::new(order, lines)).await?;
+    /// let row = &inventory.stock(&mug).await?.locations[0].level;
+    /// assert_eq!((row.on_hand, row.damaged, row.available()), (5, 1, 4));
+    /// # Ok::<(), inventory_core::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::ReservationNotFound`] for an unknown order,
+    /// [`DomainError::InvalidState`] unless it was shipped, [`DomainError::OverReturn`],
+    /// [`DomainError::InvalidReturn`] for no line or too many,
+    /// [`DomainError::IdempotencyKeyReused`] for another return under a used key,
+    /// [`DomainError::Overflow`]; storage errors.
+    pub async fn record_return(&self, request: ReturnRequest) -> Result<Reservation> {
+        let plan = LoadPlan::reservation(ReservationId::for_order(&request.order_id));
+        self.run(plan, move |draft| {
+            crate::decide::returns::record(draft, &request)
         })
         .await
     }

@@ -16,6 +16,7 @@ mod quantity;
 pub mod reorder;
 mod reservation;
 mod retry;
+mod returns;
 mod stock;
 pub mod sync;
 #[cfg(feature = "testkit")]
@@ -44,4 +45,5 @@ pub use reservation::{
     HOLD_TTL_MIN, ORDER_LINES_MAX, PRIORITY_LOCATIONS_MAX,
 };
 pub use retry::RetryPolicy;
+pub use returns::{Disposition, ReturnLine, ReturnRecord, ReturnRequest, RETURN_LINES_MAX};
 pub use stock::{LocationStock, SkuStock, StockDelta, StockKey, StockLevel, StockState};

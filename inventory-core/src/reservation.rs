@@ -105,6 +105,8 @@ pub enum ReservationTransition {
     Extend,
     /// Commit and ship at once.
     Fulfil,
+    /// Record a customer return of a shipped order.
+    Return,
 }
 
 impl fmt::Display for ReservationTransition {
@@ -115,6 +117,7 @@ impl fmt::Display for ReservationTransition {
             Self::Release => "release",
             Self::Extend => "extend",
             Self::Fulfil => "fulfil",
+            Self::Return => "return",
         })
     }
 }
@@ -279,8 +282,11 @@ pub struct Reservation {
     pub created_at: DateTime<Utc>,
     /// When an active hold stops blocking sales.
     pub expires_at: DateTime<Utc>,
-    /// When its status or expiry last changed.
+    /// When its status, expiry or returns last changed.
     pub updated_at: DateTime<Utc>,
+    /// The customer returns recorded against it once shipped, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub returns: Vec<crate::returns::ReturnRecord>,
 }
 
 impl Reservation {

@@ -66,7 +66,7 @@ impl RowSource for Rows<'_> {
 type Result<T> = std::result::Result<T, StoreError>;
 
 const RESERVATION_COLUMNS: &str =
-    "id, order_id, status, created_at, expires_at, updated_at, lines, request";
+    "id, order_id, status, created_at, expires_at, updated_at, lines, request, returns";
 
 /// Days since 1970-01-01: how `daily_shipped` stores a day.
 pub(crate) fn epoch_day(day: chrono::NaiveDate) -> i64 {
@@ -122,6 +122,7 @@ struct RawReservation {
     updated_at: i64,
     lines: String,
     request: String,
+    returns: String,
 }
 
 impl RawReservation {
@@ -135,6 +136,7 @@ impl RawReservation {
             updated_at: row.get(5)?,
             lines: row.get(6)?,
             request: row.get(7)?,
+            returns: row.get(8)?,
         })
     }
 
@@ -152,6 +154,8 @@ impl RawReservation {
             created_at: time(self.created_at)?,
             expires_at: time(self.expires_at)?,
             updated_at: time(self.updated_at)?,
+            returns: serde_json::from_str(&self.returns)
+                .map_err(|error| corrupt("returns", error))?,
         })
     }
 }
@@ -645,12 +649,15 @@ fn persist_reservation(connection: &Connection, reservation: &Reservation) -> Re
         serde_json::to_string(&reservation.lines).map_err(|error| corrupt("lines", error))?;
     let request =
         serde_json::to_string(&reservation.request).map_err(|error| corrupt("request", error))?;
+    let returns =
+        serde_json::to_string(&reservation.returns).map_err(|error| corrupt("returns", error))?;
     connection
         .prepare_cached(
-            "INSERT INTO reservations (id, order_id, status, created_at, expires_at, updated_at, lines, request)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            "INSERT INTO reservations (id, order_id, status, created_at, expires_at, updated_at, lines, request, returns)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT (id) DO UPDATE SET
-                status = excluded.status, expires_at = excluded.expires_at, updated_at = excluded.updated_at",
+                status = excluded.status, expires_at = excluded.expires_at, updated_at = excluded.updated_at,
+                returns = excluded.returns",
         )
         .map_err(store_error)?
         .execute(params![
@@ -662,6 +669,7 @@ fn persist_reservation(connection: &Connection, reservation: &Reservation) -> Re
             micros(reservation.updated_at),
             lines,
             request,
+            returns,
         ])
         .map_err(store_error)?;
     // One `holds` row per SKU while the reservation is open, with its expiry while it

@@ -50,12 +50,12 @@ parts! {
 HEAD = "
 WITH
 named AS (
-    SELECT id, order_id, status, created_at, expires_at, updated_at, lines, request
+    SELECT id, order_id, status, created_at, expires_at, updated_at, lines, request, returns
     FROM reservations WHERE id = ANY($1::uuid[])
 ),";
 OVERDUE = "
 overdue AS (
-    SELECT id, order_id, status, created_at, expires_at, updated_at, lines, request
+    SELECT id, order_id, status, created_at, expires_at, updated_at, lines, request, returns
     FROM reservations
     WHERE id = ANY(ARRAY(
             SELECT reservation_id FROM holds
@@ -77,7 +77,8 @@ skus AS (
 )
 SELECT 0 AS kind, json_build_object(
         'id', id, 'order_id', order_id, 'status', status, 'lines', lines, 'request', request,
-        'created_at', created_at, 'expires_at', expires_at, 'updated_at', updated_at)::text
+        'created_at', created_at, 'expires_at', expires_at, 'updated_at', updated_at,
+        'returns', returns)::text
 FROM held
 UNION ALL
 SELECT 1, json_build_object(

@@ -17,7 +17,8 @@ pub(crate) type Result<T> = std::result::Result<T, StoreError>;
 /// The columns [`reservation`] reads, in order.
 macro_rules! reservation_columns {
     () => {
-        "id, order_id, status, created_at, expires_at, updated_at, lines::text, request::text"
+        "id, order_id, status, created_at, expires_at, updated_at, lines::text, request::text,
+         returns::text"
     };
 }
 
@@ -103,6 +104,7 @@ pub(crate) fn reservation(row: &PgRow) -> Result<Reservation> {
     let status: String = get(row, 2)?;
     let lines: String = get(row, 6)?;
     let request: String = get(row, 7)?;
+    let returns: String = get(row, 8)?;
     Ok(Reservation {
         id: ReservationId::from_uuid(get::<Uuid>(row, 0)?),
         order_id: OrderId::new(get::<String>(row, 1)?)
@@ -113,6 +115,7 @@ pub(crate) fn reservation(row: &PgRow) -> Result<Reservation> {
         updated_at: get(row, 5)?,
         lines: serde_json::from_str(&lines).map_err(|error| corrupt("lines", error))?,
         request: serde_json::from_str(&request).map_err(|error| corrupt("request", error))?,
+        returns: serde_json::from_str(&returns).map_err(|error| corrupt("returns", error))?,
     })
 }
 

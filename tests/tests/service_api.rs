@@ -20,7 +20,98 @@ inventory_tests::on_every_backend!(
     the_ledger_pages_newest_first_with_its_filters,
     units_change_state_and_leave_available,
     a_bulk_set_applies_every_row_or_none,
+    returns_come_back_by_disposition_once,
 );
+
+/// `POST /v1/returns`: a shipped order's units come back as each line's disposition
+/// says, the reservation shows the return, an RMA key records it once; more than was
+/// shipped is 409 `over_return`, an order not shipped 409 `invalid_state`, an unknown
+/// order 404, a bad disposition or no line 422; refusals change nothing.
+async fn returns_come_back_by_disposition_once(backend: Backend) {
+    let Some(service) = backend.start_with("").await else {
+        return;
+    };
+    service.receive("MUG", "main", 10).await;
+    let (status, held) = service
+        .post("/v1/reservations", order("R-1", "MUG", 3))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{held}");
+    let id = held["id"].as_str().unwrap().to_owned();
+    let line = |quantity: i64, disposition: &str| json!({ "sku": "MUG", "quantity": quantity, "disposition": disposition });
+    let body = |lines: Vec<Value>| json!({ "order_id": "R-1", "lines": lines });
+    let (status, error) = service
+        .post("/v1/returns", body(vec![line(1, "restock")]))
+        .await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_state")),
+        "{error}"
+    );
+    for step in ["commit", "ship"] {
+        let (status, _) = service
+            .post_empty(&format!("/v1/reservations/{id}/{step}"))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let rma = [("Idempotency-Key", "RMA-1")];
+    let lines = vec![line(1, "restock"), line(1, "damaged")];
+    let (status, answer) = service
+        .post_with("/v1/returns", body(lines.clone()), &rma)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["returns"][0]["lines"][1]["disposition"], "damaged");
+    assert_eq!(answer["returns"][0]["lines"][1]["location"], "main");
+    let (status, again) = service.post_with("/v1/returns", body(lines), &rma).await;
+    assert_eq!((status, &again), (StatusCode::OK, &answer), "recorded once");
+    let (_, stock) = service.get("/v1/stock/MUG").await;
+    assert_eq!(
+        (stock["on_hand"].as_i64(), stock["available"].as_i64()),
+        (Some(9), Some(8))
+    );
+
+    let (status, error) = service
+        .post("/v1/returns", body(vec![line(2, "restock")]))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{error}");
+    assert_eq!(error["error"], "over_return");
+    assert_eq!(
+        (
+            error["shipped"].as_i64(),
+            error["returned"].as_i64(),
+            error["requested"].as_i64()
+        ),
+        (Some(3), Some(2), Some(2))
+    );
+    let (status, _) = service
+        .post(
+            "/v1/returns",
+            json!({ "order_id": "nope", "lines": [line(1, "restock")] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    for bad in [
+        body(vec![]),
+        body(vec![line(1, "lost")]),
+        body(vec![line(0, "restock")]),
+    ] {
+        let (status, error) = service.post("/v1/returns", bad.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {error}");
+    }
+    let (_, after) = service.get("/v1/stock/MUG").await;
+    assert_eq!(after, stock, "refusals change nothing");
+    let (_, ledger) = service.get("/v1/ledger?reference=order:R-1").await;
+    let movements: Vec<&str> = ledger["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|entry| entry["movement"].as_str())
+        .collect();
+    assert!(
+        movements.contains(&"returned") && movements.contains(&"damaged"),
+        "{ledger}"
+    );
+    service.stop().await;
+}
 
 /// `POST /v1/stock/set`: every row or none; 409 `stale` names each stale row with its
 /// current number; an Idempotency-Key answers a retry alike; malformed sets are 422; a

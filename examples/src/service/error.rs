@@ -217,6 +217,18 @@ impl From<DomainError> for ApiError {
                 .with("state", state.as_str())
                 .with("available", *held)
                 .with("requested", *requested),
+            DomainError::OverReturn {
+                order_id,
+                sku,
+                shipped,
+                returned,
+                requested,
+            } => Self::new(StatusCode::CONFLICT, ErrorCode::OverReturn, message)
+                .with("order_id", order_id.as_str())
+                .with("sku", sku.as_str())
+                .with("shipped", *shipped)
+                .with("returned", *returned)
+                .with("requested", *requested),
             DomainError::StaleExpectations { rows } => {
                 let rows: Vec<Value> = rows
                     .iter()

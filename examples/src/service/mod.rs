@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod openapi;
 mod purchasing;
 mod reservations;
+mod returns;
 mod run;
 mod shopify;
 mod stock;
@@ -131,6 +132,7 @@ pub fn router<S: ServiceStore>(state: AppState<S>) -> Router {
         .route("/v1/stock/{sku}/states", post(stock::change_state::<S>))
         .route("/v1/ledger", get(ledger::list::<S>))
         .route("/v1/reservations", post(reservations::create::<S>))
+        .route("/v1/returns", post(returns::record::<S>))
         .route("/v1/reservations/{id}", get(reservations::show::<S>))
         .route(
             "/v1/reservations/{id}/commit",

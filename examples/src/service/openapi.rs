@@ -43,6 +43,7 @@ use super::{metrics, Health};
         stock::receive,
         stock::adjust,
         stock::change_state,
+        super::returns::record,
         stock::set,
         stock::show_set,
         stock::show,

@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use inventory_core::{
-    LocationId, Reservation, ReservationId, ReservationStatus, Sku, SkuStock, StockLevel,
+    Disposition, LocationId, Reservation, ReservationId, ReservationStatus, Sku, SkuStock,
+    StockLevel,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -138,6 +139,33 @@ pub struct ReservationView {
     pub created_at: String,
     /// Its lines.
     pub lines: Vec<LineView>,
+    /// The customer returns recorded against it, oldest first.
+    pub returns: Vec<ReturnView>,
+}
+
+/// One line of a recorded return.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReturnLineView {
+    /// The SKU.
+    pub sku: Sku,
+    /// Units returned.
+    pub quantity: i64,
+    /// What became of them.
+    pub disposition: Disposition,
+    /// Where they came back to.
+    pub location: Option<LocationId>,
+}
+
+/// A recorded customer return.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReturnView {
+    /// When it was recorded (RFC 3339).
+    #[schema(format = DateTime)]
+    pub at: String,
+    /// The `Idempotency-Key` it was recorded under, if any.
+    pub idempotency_key: Option<String>,
+    /// Its lines.
+    pub lines: Vec<ReturnLineView>,
 }
 
 /// RFC 3339 with seconds, in UTC.
@@ -167,6 +195,24 @@ impl ReservationView {
                     sku: line.sku.clone(),
                     location: line.location.clone(),
                     quantity: line.quantity.get(),
+                })
+                .collect(),
+            returns: reservation
+                .returns
+                .iter()
+                .map(|record| ReturnView {
+                    at: rfc3339(record.at),
+                    idempotency_key: record.idempotency_key.as_ref().map(ToString::to_string),
+                    lines: record
+                        .lines
+                        .iter()
+                        .map(|line| ReturnLineView {
+                            sku: line.sku.clone(),
+                            quantity: line.quantity.get(),
+                            disposition: line.disposition,
+                            location: line.location.clone(),
+                        })
+                        .collect(),
                 })
                 .collect(),
         }

@@ -25,6 +25,7 @@ pub(crate) mod lifecycle;
 pub(crate) mod movement;
 pub(crate) mod purchase;
 pub(crate) mod reserve;
+pub(crate) mod returns;
 pub(crate) mod set;
 mod snapshot;
 
@@ -46,6 +47,7 @@ use crate::quantity::Quantity;
 use crate::reorder::plan::PlannedOrder;
 use crate::reorder::purchase::{PurchaseOrder, PurchaseOrderId};
 use crate::reservation::{Reservation, ReserveRequest};
+use crate::returns::ReturnRequest;
 use crate::stock::{StockKey, StockLevel, StockState};
 
 /// Most due holds one expiry sweep releases.
@@ -153,6 +155,11 @@ pub enum Command {
     Fulfil {
         /// The reservation.
         id: ReservationId,
+    },
+    /// Record a customer return of a shipped order.
+    Return {
+        /// The order and its lines.
+        request: ReturnRequest,
     },
     /// Cancel an active or committed reservation.
     Release {
@@ -321,6 +328,9 @@ impl Command {
             Self::ResolveInvestigation { id, .. } => LoadPlan::investigation(*id),
             Self::Unfreeze { sku, .. } => LoadPlan::unfreeze(sku),
             Self::Reserve { request } => LoadPlan::reserve(request),
+            Self::Return { request } => {
+                LoadPlan::reservation(ReservationId::for_order(&request.order_id))
+            }
             Self::Extend { id, .. }
             | Self::Commit { id }
             | Self::Ship { id }
@@ -577,6 +587,7 @@ pub(crate) fn decide_in(draft: &mut Draft<'_>, command: &Command) -> Result<Outc
         Command::Ship { id } => Outcome::Reservation(lifecycle::ship(draft, id)?),
         Command::Fulfil { id } => Outcome::Reservation(lifecycle::fulfil(draft, id)?),
         Command::Release { id } => Outcome::Reservation(lifecycle::release(draft, id)?),
+        Command::Return { request } => Outcome::Reservation(returns::record(draft, request)?),
         Command::ExpireDue { limit } => Outcome::Expired(lifecycle::expire_due(draft, *limit)?),
         Command::RaisePurchaseOrders { orders, location } => {
             Outcome::PurchaseOrders(purchase::raise(draft, orders, location))

@@ -60,6 +60,7 @@ pub(crate) fn reserve(
             ttl: request.ttl.unwrap_or(HOLD_TTL_DEFAULT),
         })?;
     let reservation = Reservation {
+        returns: Vec::new(),
         id,
         order_id: request.order_id.clone(),
         status: ReservationStatus::Active,

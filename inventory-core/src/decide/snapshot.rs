@@ -271,6 +271,15 @@ impl<'a> Draft<'a> {
                 reference = Some(order_reference(&reservation.order_id));
                 order_id = Some(reservation.order_id.clone());
             }
+            Cause::Return {
+                reservation,
+                reason: why,
+            } => {
+                reservation_id = Some(reservation.id);
+                reference = Some(order_reference(&reservation.order_id));
+                order_id = Some(reservation.order_id.clone());
+                reason = Some(why.to_owned());
+            }
             Cause::Reason(why) => reason = Some(why.to_owned()),
             Cause::Count { by } => {
                 reason = Some(format!("cycle count by {by}"));
@@ -316,6 +325,13 @@ pub(crate) enum Cause<'r> {
     Stock,
     /// A reservation's transition.
     Reservation(&'r Reservation),
+    /// A customer return of a reservation's order, with its reason.
+    Return {
+        /// The shipped reservation.
+        reservation: &'r Reservation,
+        /// Why (`return <key>`).
+        reason: &'r str,
+    },
     /// An adjustment with its reason.
     Reason(&'r str),
     /// A cycle count, by whom.

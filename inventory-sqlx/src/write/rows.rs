@@ -123,13 +123,26 @@ pub(super) fn reservations(
         let status = statement.column(&changed, |r| r.status.as_str(), "text[]")?;
         let expires = statement.column(&changed, |r| r.expires_at, "timestamptz[]")?;
         let updated = statement.column(&changed, |r| r.updated_at, "timestamptz[]")?;
+        // Returns are sent only for reservations that have some: the hot path's
+        // transitions send a NULL and keep the stored (empty) list.
+        let returns = changed
+            .iter()
+            .map(|r| match r.returns.is_empty() {
+                true => Ok(None),
+                false => serde_json::to_string(&r.returns)
+                    .map(Some)
+                    .map_err(|e| inventory_core::StoreError::corrupt("returns", e)),
+            })
+            .collect::<Result<Vec<Option<String>>>>()?;
+        let returns = statement.bind(returns, "text[]")?;
         statement.part(
             "reservations_updated",
             format!(
                 "UPDATE reservations AS r
-                 SET status = v.status, expires_at = v.expires_at, updated_at = v.updated_at
-                 FROM UNNEST({id}, {status}, {expires}, {updated})
-                     AS v(id, status, expires_at, updated_at)
+                 SET status = v.status, expires_at = v.expires_at, updated_at = v.updated_at,
+                     returns = COALESCE(v.returns::jsonb, r.returns)
+                 FROM UNNEST({id}, {status}, {expires}, {updated}, {returns})
+                     AS v(id, status, expires_at, updated_at, returns)
                  WHERE r.id = v.id AND {gate}
                  RETURNING 1"
             ),

@@ -6,8 +6,9 @@ use crate::bulk::{BulkSet, SetRow, StaleRow};
 use crate::counting::CountThresholds;
 use crate::decide::StockMovement;
 use crate::error::DomainError;
-use crate::id::IdempotencyKey;
+use crate::id::{IdempotencyKey, OrderId};
 use crate::ledger::Movement;
+use crate::returns::{Disposition, ReturnLine, ReturnRequest};
 use crate::stock::{StockKey, StockState};
 use crate::sync::SyncStore;
 use crate::testkit::invariants::assert_invariants;
@@ -414,4 +415,170 @@ pub async fn malformed_bulk_sets_are_refused<S: AuditStore>(store: S) {
         );
     }
     assert_eq!(h.snapshot().await, before);
+}
+
+/// A shipped order of `lines`, as its reservation's order id.
+async fn shipped_order<S: AuditStore>(h: &Harness<S>, id: &str, lines: &[(&str, i64)]) -> OrderId {
+    let hold = h.held(order(id, lines)).await;
+    h.inventory.fulfil(hold.id).await.unwrap();
+    hold.order_id
+}
+
+fn back(s: &str, units: i64, disposition: Disposition) -> ReturnLine {
+    ReturnLine {
+        sku: sku(s),
+        quantity: qty(units),
+        disposition,
+        location: None,
+    }
+}
+
+/// Each returned line comes back as its disposition says: restocked units are
+/// sellable, damaged and quality-control units are on hand but set aside, written-off
+/// units only recorded; every entry names the order; the reservation keeps the return
+/// with the location each line came back to.
+pub async fn returns_put_units_back_by_disposition<S: AuditStore>(store: S) {
+    let h = Harness::new(store);
+    h.stocked("MUG", "main", 10).await;
+    h.stocked("TEE", "main", 5).await;
+    let order_id = shipped_order(&h, "r1", &[("MUG", 4), ("TEE", 2)]).await;
+    let mut to_annex = back("MUG", 1, Disposition::Restock);
+    to_annex.location = Some(loc("annex"));
+    let lines = vec![
+        back("MUG", 1, Disposition::Restock),
+        back("MUG", 1, Disposition::Damaged),
+        back("MUG", 1, Disposition::QualityControl),
+        to_annex,
+        back("TEE", 2, Disposition::WriteOff),
+    ];
+    let reservation = h
+        .inventory
+        .record_return(ReturnRequest::new(order_id.clone(), lines))
+        .await
+        .unwrap();
+    let row = h.level("MUG", "main").await;
+    assert_eq!(
+        (
+            row.on_hand,
+            row.damaged,
+            row.quality_control,
+            row.available()
+        ),
+        (9, 1, 1, 7)
+    );
+    assert_eq!(h.level("MUG", "annex").await.available(), 1);
+    assert_eq!(h.level("TEE", "main").await.on_hand, 3, "written off");
+    assert_eq!(reservation.returns.len(), 1);
+    let record = &reservation.returns[0];
+    assert!(record.lines.iter().all(|line| line.location.is_some()));
+    assert_eq!(record.lines[3].location, Some(loc("annex")));
+
+    let snapshot = h.snapshot().await;
+    let mut returned: Vec<(Movement, i64)> = snapshot
+        .ledger
+        .iter()
+        .filter(|entry| entry.reference.as_deref() == Some("order:r1"))
+        .filter(|entry| {
+            entry.movement != Movement::Committed && entry.movement != Movement::Shipped
+        })
+        .filter(|entry| entry.movement != Movement::Reserved)
+        .map(|entry| (entry.movement, entry.quantity))
+        .collect();
+    returned.sort_by_key(|(movement, _)| movement.as_str());
+    assert_eq!(
+        returned,
+        [
+            (Movement::Damaged, 1),
+            (Movement::QualityControl, 1),
+            (Movement::ReturnWrittenOff, 2),
+            (Movement::Returned, 1),
+            (Movement::Returned, 1),
+            (Movement::Returned, 1),
+            (Movement::Returned, 1),
+        ]
+    );
+    assert_invariants(h.inventory.store()).await;
+}
+
+/// A return never brings back more than the order shipped over all its returns, nor
+/// a SKU it did not ship; only a shipped order takes returns; refusals change nothing.
+pub async fn returns_never_exceed_what_was_shipped<S: AuditStore>(store: S) {
+    let h = Harness::new(store);
+    h.stocked("MUG", "main", 10).await;
+    let order_id = shipped_order(&h, "r2", &[("MUG", 3)]).await;
+    let first = ReturnRequest::new(order_id.clone(), vec![back("MUG", 2, Disposition::Restock)]);
+    h.inventory.record_return(first).await.unwrap();
+    let before = h.snapshot().await;
+    let over = ReturnRequest::new(
+        order_id.clone(),
+        vec![
+            back("MUG", 1, Disposition::Restock),
+            back("MUG", 1, Disposition::Damaged),
+        ],
+    );
+    let error = h.inventory.record_return(over).await.unwrap_err();
+    assert_eq!(
+        domain_error(error),
+        DomainError::OverReturn {
+            order_id: order_id.clone(),
+            sku: sku("MUG"),
+            shipped: 3,
+            returned: 2,
+            requested: 2,
+        }
+    );
+    let foreign = ReturnRequest::new(order_id.clone(), vec![back("TEE", 1, Disposition::Restock)]);
+    let error = domain_error(h.inventory.record_return(foreign).await.unwrap_err());
+    assert!(
+        matches!(error, DomainError::OverReturn { shipped: 0, .. }),
+        "{error:?}"
+    );
+    let empty = ReturnRequest::new(order_id, Vec::new());
+    let error = domain_error(h.inventory.record_return(empty).await.unwrap_err());
+    assert!(
+        matches!(error, DomainError::InvalidReturn { .. }),
+        "{error:?}"
+    );
+    let unknown = ReturnRequest::new(
+        OrderId::new("never").unwrap(),
+        vec![back("MUG", 1, Disposition::Restock)],
+    );
+    let error = domain_error(h.inventory.record_return(unknown).await.unwrap_err());
+    assert!(
+        matches!(error, DomainError::ReservationNotFound { .. }),
+        "{error:?}"
+    );
+    assert_eq!(h.snapshot().await, before);
+    assert_invariants(h.inventory.store()).await;
+}
+
+/// Under a key a return is recorded once, a different return under the key refused;
+/// without a key each call is a return of its own.
+pub async fn keyed_return_is_recorded_once<S: AuditStore>(store: S) {
+    let h = Harness::new(store);
+    h.stocked("MUG", "main", 10).await;
+    let order_id = shipped_order(&h, "r3", &[("MUG", 4)]).await;
+    let key = IdempotencyKey::new("RMA-77").unwrap();
+    let rma = |units| {
+        ReturnRequest::new(
+            order_id.clone(),
+            vec![back("MUG", units, Disposition::Restock)],
+        )
+        .with_key(key.clone())
+    };
+    let first = h.inventory.record_return(rma(1)).await.unwrap();
+    let again = h.inventory.record_return(rma(1)).await.unwrap();
+    assert_eq!(first, again);
+    assert_eq!(h.level("MUG", "main").await.on_hand, 7);
+    let error = h.inventory.record_return(rma(2)).await.unwrap_err();
+    assert_eq!(
+        domain_error(error),
+        DomainError::IdempotencyKeyReused { key }
+    );
+    let plain = || ReturnRequest::new(order_id.clone(), vec![back("MUG", 1, Disposition::Restock)]);
+    h.inventory.record_return(plain()).await.unwrap();
+    let last = h.inventory.record_return(plain()).await.unwrap();
+    assert_eq!(last.returns.len(), 3);
+    assert_eq!(h.level("MUG", "main").await.on_hand, 9);
+    assert_invariants(h.inventory.store()).await;
 }

@@ -7,6 +7,7 @@ use crate::error::DomainError;
 use crate::id::{OrderId, ReservationId};
 use crate::ledger::Movement;
 use crate::reservation::{ReservationStatus, ReservationTransition};
+use crate::returns::{Disposition, ReturnLine, ReturnRequest};
 use crate::testkit::invariants::assert_invariants;
 use crate::testkit::{domain_error, order, Harness};
 
@@ -91,6 +92,16 @@ pub async fn wrong_state_transitions_are_refused<S: AuditStore>(store: S) {
         ),
         (
             committed,
+            ReservationTransition::Return,
+            ReservationStatus::Committed,
+        ),
+        (
+            released,
+            ReservationTransition::Return,
+            ReservationStatus::Released,
+        ),
+        (
+            committed,
             ReservationTransition::Commit,
             ReservationStatus::Committed,
         ),
@@ -152,6 +163,17 @@ pub async fn wrong_state_transitions_are_refused<S: AuditStore>(store: S) {
             ReservationTransition::Release => h.inventory.release(id).await,
             ReservationTransition::Extend => h.inventory.extend(id, Duration::from_secs(60)).await,
             ReservationTransition::Fulfil => h.inventory.fulfil(id).await,
+            ReservationTransition::Return => {
+                let reservation = h.inventory.reservation(id).await.unwrap();
+                let line = ReturnLine {
+                    sku: reservation.lines[0].sku.clone(),
+                    quantity: reservation.lines[0].quantity,
+                    disposition: Disposition::Restock,
+                    location: None,
+                };
+                let request = ReturnRequest::new(reservation.order_id, vec![line]);
+                h.inventory.record_return(request).await
+            }
         };
         assert_eq!(
             domain_error(result.unwrap_err()),
