@@ -103,7 +103,7 @@
 //! use inventory_core::sync::{DirtyMark, Pushed, StockUpdate, SyncStore};
 //! use inventory_core::{
 //!     LedgerEntry, LedgerPage, LedgerQuery, LocationStock, Reservation, ReservationId, Sku,
-//!     StockKey, StockLevel, StoreError,
+//!     StockKey, StockLevel, StoreError, Transfer, TransferId,
 //! };
 //! use rust_decimal::Decimal;
 //!
@@ -121,6 +121,7 @@
 //!     async fn begin(&self) -> Result<MyTx, StoreError> { todo!("BEGIN") }
 //!     async fn stock(&self, sku: &Sku) -> Result<Vec<LocationStock>, StoreError> { todo!() }
 //!     async fn reservation(&self, id: &ReservationId) -> Result<Option<Reservation>, StoreError> { todo!() }
+//!     async fn transfer(&self, id: &TransferId) -> Result<Option<Transfer>, StoreError> { todo!() }
 //!     async fn next_expiry(&self) -> Result<Option<DateTime<Utc>>, StoreError> { todo!() }
 //! }
 //!
@@ -219,6 +220,7 @@ use crate::ledger::LedgerEntry;
 use crate::reorder::purchase::{PurchaseOrder, PurchaseOrderId};
 use crate::reservation::Reservation;
 use crate::stock::{LocationStock, StockKey, StockLevel};
+use crate::transfer::{Transfer, TransferId};
 
 /// How a unit of work reads the rows it decides on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -283,6 +285,13 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// [`StoreError`] when the read fails.
     async fn reservation(&self, id: &ReservationId) -> Result<Option<Reservation>, StoreError>;
+
+    /// The transfer with this id, if any.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the read fails.
+    async fn transfer(&self, id: &TransferId) -> Result<Option<Transfer>, StoreError>;
 
     /// When the next active hold runs out: the earliest `expires_at` of an active
     /// reservation (`None` when there is none). An expiry sweeper sleeps until then.
@@ -476,6 +485,13 @@ pub trait RowSource {
     ///
     /// [`StoreError`] when the read fails.
     fn keyed(&mut self, keys: &[IdempotencyKey]) -> Result<Vec<LedgerEntry>, StoreError>;
+
+    /// The transfers with these ids that exist.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the read fails.
+    fn transfers(&mut self, ids: &[TransferId]) -> Result<Vec<Transfer>, StoreError>;
 }
 
 /// Optional capability: whole-store reads, for audits, replay checks and tests.
@@ -554,8 +570,14 @@ pub fn load_rows<R: RowSource + ?Sized>(
     } else {
         source.investigations(&plan.investigations, &[])?
     };
+    let transfers = if plan.transfers.is_empty() {
+        Vec::new()
+    } else {
+        source.transfers(&plan.transfers)?
+    };
     let mut skus = skus_to_lock(plan, &held, &orders);
     skus.extend(named.iter().map(|investigation| investigation.sku.clone()));
+    skus.extend(transfers.iter().map(|transfer| transfer.sku.clone()));
     skus.sort();
     skus.dedup();
     let rows = if skus.is_empty() {
@@ -570,6 +592,7 @@ pub fn load_rows<R: RowSource + ?Sized>(
         source.investigations(&[], &skus)?
     };
     snapshot.investigations = named.into_iter().chain(open).map(|i| (i.id, i)).collect();
+    snapshot.transfers = transfers.into_iter().map(|t| (t.id, t)).collect();
     if !plan.idempotency_keys.is_empty() {
         snapshot.keyed = by_key(source.keyed(&plan.idempotency_keys)?);
     }
@@ -608,6 +631,7 @@ pub fn assemble(
         purchase_orders: orders.into_iter().map(|order| (order.id, order)).collect(),
         investigations: BTreeMap::new(),
         keyed: BTreeMap::new(),
+        transfers: BTreeMap::new(),
     }
 }
 

@@ -13,6 +13,7 @@ use crate::id::{
 use crate::reorder::purchase::{PurchaseOrderId, PurchaseOrderStatus, PurchaseTransition};
 use crate::reservation::{ReservationStatus, ReservationTransition};
 use crate::stock::StockState;
+use crate::transfer::{TransferId, TransferLeg, TransferStatus};
 
 /// A boxed error from a storage driver, kept as the `source` of a [`StoreError`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -225,6 +226,28 @@ pub enum DomainError {
     InvalidReason {
         /// What is wrong with it.
         problem: &'static str,
+    },
+    /// No transfer has this id.
+    #[error("transfer {id} not found")]
+    TransferNotFound {
+        /// The id asked for.
+        id: TransferId,
+    },
+    /// The transfer is not in a state that allows this leg.
+    #[error("cannot {wanted} transfer {id}: it is {current}")]
+    InvalidTransferState {
+        /// The transfer.
+        id: TransferId,
+        /// Its state.
+        current: TransferStatus,
+        /// What was asked.
+        wanted: TransferLeg,
+    },
+    /// A transfer request breaks a rule (it ships to its own source).
+    #[error("invalid transfer: {problem}")]
+    InvalidTransfer {
+        /// What is wrong with it.
+        problem: String,
     },
     /// A return brings back more of a SKU than its order shipped, over all its returns.
     #[error("order {order_id} shipped {shipped} of {sku}, {returned} came back already, {requested} more cannot")]

@@ -31,6 +31,8 @@ pub enum IdentifierKind {
     PurchaseOrder,
     /// An investigation id.
     Investigation,
+    /// A transfer id.
+    Transfer,
     /// A caller's idempotency key.
     IdempotencyKey,
 }
@@ -45,6 +47,7 @@ impl fmt::Display for IdentifierKind {
             Self::Supplier => "supplier",
             Self::PurchaseOrder => "purchase order id",
             Self::Investigation => "investigation id",
+            Self::Transfer => "transfer id",
             Self::IdempotencyKey => "idempotency key",
         })
     }

@@ -21,6 +21,7 @@ use crate::reservation::{check_ttl, Reservation, ReserveRequest, HOLD_TTL_DEFAUL
 use crate::retry::RetryPolicy;
 use crate::returns::ReturnRequest;
 use crate::stock::{SkuStock, StockKey, StockLevel, StockState};
+use crate::transfer::{Transfer, TransferId, TransferRequest};
 
 /// The result of a reserve: the reservation, and whether this call created it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -380,6 +381,105 @@ impl<S: Store> Inventory<S> {
             crate::decide::set::bulk_set(draft, &set, idempotency_key.as_ref())
         })
         .await
+    }
+
+    /// Ships a transfer between two locations in one transaction: the units leave the
+    /// source's sellable stock (never its held or set-aside units) and enter the
+    /// destination's transit. Channels selling from the source see the drop now, the
+    /// destination's see the rise at receipt. Under an idempotency key the transfer's
+    /// id is derived from the key, so a retry answers the same transfer.
+    ///
+    /// ```
+    /// use inventory_core::{Inventory, LocationId, MemoryStore, Quantity, Sku, TransferRequest,
+    ///     TransferStatus};
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let inventory = Inventory::new(MemoryStore::new());
+    /// let (mug, warehouse, shop) = (Sku::new("MUG")?, LocationId::new("warehouse")?,
+    ///     LocationId::new("shop")?);
+    /// inventory.receive(mug.clone(), warehouse.clone(), Quantity::new(20)?).await?;
+    /// let request = TransferRequest {
+    ///     sku: mug.clone(),
+    ///     from: warehouse,
+    ///     to: shop,
+    ///     quantity: Quantity::new(8)?,
+    ///     idempotency_key: None,
+    /// };
+    /// let transfer = inventory.ship_transfer(request).await?;
+    /// inventory.receive_transfer(transfer.id, Some(Quantity::new(5)?), None).await?;
+    /// // Three never arrived: closing writes them off.
+    /// let closed = inventory.close_transfer(transfer.id).await?;
+    /// assert_eq!((closed.status, closed.received, closed.written_off),
+    ///     (TransferStatus::Closed, 5, 3));
+    /// assert_eq!(inventory.stock(&mug).await?.total.on_hand, 17);
+    /// # Ok::<(), inventory_core::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::InvalidTransfer`] from a location to itself, unknown SKU or
+    /// source location, [`DomainError::InsufficientStock`] at the source,
+    /// [`DomainError::SkuFrozen`], [`DomainError::IdempotencyKeyReused`],
+    /// [`DomainError::Overflow`]; storage errors.
+    pub async fn ship_transfer(&self, request: TransferRequest) -> Result<Transfer> {
+        let id = request
+            .idempotency_key
+            .as_ref()
+            .map_or_else(TransferId::random, TransferId::for_key);
+        let plan = LoadPlan::ship_transfer(id, &request);
+        self.run(plan, move |draft| {
+            crate::decide::transfer::ship(draft, id, &request)
+        })
+        .await
+    }
+
+    /// Receives `quantity` units of a transfer at its destination (everything still
+    /// outstanding when `None`): from its transit to its shelf. A transfer whose every
+    /// unit arrived is `received`. Under an idempotency key a receipt is applied once.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::TransferNotFound`], [`DomainError::InvalidTransferState`] unless
+    /// in transit, [`DomainError::InsufficientInTransit`] beyond what is outstanding,
+    /// [`DomainError::IdempotencyKeyReused`]; storage errors.
+    pub async fn receive_transfer(
+        &self,
+        id: TransferId,
+        quantity: Option<Quantity>,
+        idempotency_key: Option<IdempotencyKey>,
+    ) -> Result<Transfer> {
+        let plan = LoadPlan::transfer(id, idempotency_key.as_ref());
+        self.run(plan, move |draft| {
+            crate::decide::transfer::receive(draft, &id, quantity, idempotency_key.as_ref())
+        })
+        .await
+    }
+
+    /// Closes a transfer in transit: what never arrived is written off the
+    /// destination's transit, with a ledger entry saying so. Closing a closed transfer
+    /// answers it unchanged.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::TransferNotFound`], [`DomainError::InvalidTransferState`] for a
+    /// received transfer; storage errors.
+    pub async fn close_transfer(&self, id: TransferId) -> Result<Transfer> {
+        self.run(LoadPlan::transfer(id, None), move |draft| {
+            crate::decide::transfer::close(draft, &id)
+        })
+        .await
+    }
+
+    /// The transfer with this id.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::TransferNotFound`]; storage errors.
+    pub async fn transfer(&self, id: TransferId) -> Result<Transfer> {
+        self.read(|store| store.transfer(&id))
+            .await?
+            .ok_or_else(|| DomainError::TransferNotFound { id }.into())
     }
 
     /// Holds stock for an order, all lines or none. The same request again returns the

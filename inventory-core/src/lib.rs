@@ -21,6 +21,7 @@ mod stock;
 pub mod sync;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+mod transfer;
 
 pub use bulk::{BulkSet, SetResult, SetRow, StaleRow, BULK_SET_ROWS_MAX};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -47,3 +48,6 @@ pub use reservation::{
 pub use retry::RetryPolicy;
 pub use returns::{Disposition, ReturnLine, ReturnRecord, ReturnRequest, RETURN_LINES_MAX};
 pub use stock::{LocationStock, SkuStock, StockDelta, StockKey, StockLevel, StockState};
+pub use transfer::{
+    transfer_reference, Transfer, TransferId, TransferLeg, TransferRequest, TransferStatus,
+};

@@ -65,6 +65,7 @@ struct MemoryState {
     purchase_orders: BTreeMap<PurchaseOrderId, PurchaseOrder>,
     counts: Vec<CountRecord>,
     investigations: BTreeMap<InvestigationId, Investigation>,
+    transfers: BTreeMap<crate::TransferId, crate::Transfer>,
     /// Handled messages by source and id.
     inbox: BTreeMap<(String, String), DateTime<Utc>>,
 }
@@ -131,6 +132,9 @@ impl MemoryState {
             self.purchase_orders.insert(*id, order.clone());
         }
         self.counts.extend(changes.counts.iter().cloned());
+        for (id, transfer) in &changes.transfers {
+            self.transfers.insert(*id, transfer.clone());
+        }
         for (id, investigation) in &changes.investigations {
             self.investigations.insert(*id, investigation.clone());
         }
@@ -178,6 +182,13 @@ impl Store for MemoryStore {
         Ok(self.state.lock().await.reservations.get(id).cloned())
     }
 
+    async fn transfer(
+        &self,
+        id: &crate::TransferId,
+    ) -> Result<Option<crate::Transfer>, StoreError> {
+        Ok(self.state.lock().await.transfers.get(id).cloned())
+    }
+
     async fn next_expiry(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let state = self.state.lock().await;
         Ok(state
@@ -219,6 +230,13 @@ impl RowSource for MemoryState {
             .values()
             .filter(wanted)
             .cloned()
+            .collect())
+    }
+
+    fn transfers(&mut self, ids: &[crate::TransferId]) -> Result<Vec<crate::Transfer>, StoreError> {
+        Ok(ids
+            .iter()
+            .filter_map(|id| self.transfers.get(id).cloned())
             .collect())
     }
 

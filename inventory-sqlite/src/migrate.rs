@@ -20,6 +20,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (10, include_str!("../migrations/0010_audit.sql")),
     (11, include_str!("../migrations/0011_stock_states.sql")),
     (12, include_str!("../migrations/0012_returns.sql")),
+    (13, include_str!("../migrations/0013_transfers.sql")),
 ];
 
 /// The schema version this build creates and understands: the last migration's.

@@ -10,7 +10,7 @@ use inventory_core::reorder::{shipped_in, PurchaseOrder, PurchaseOrderId};
 use inventory_core::{
     IdempotencyKey, LedgerCursor, LedgerEntry, LedgerPage, LedgerQuery, LocationId, LocationStock,
     Movement, OrderId, Reservation, ReservationId, ReservationStatus, Sku, StockKey, StockLevel,
-    StoreError, SupplierId,
+    StoreError, SupplierId, Transfer, TransferId,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use rust_decimal::Decimal;
@@ -61,6 +61,51 @@ impl RowSource for Rows<'_> {
     ) -> Result<Vec<inventory_core::counting::Investigation>> {
         crate::counting::locked_investigations(self.0, ids, open_of)
     }
+
+    fn transfers(&mut self, ids: &[TransferId]) -> Result<Vec<Transfer>> {
+        let mut found = Vec::new();
+        for id in ids {
+            found.extend(transfer(self.0, *id)?);
+        }
+        Ok(found)
+    }
+}
+
+/// The transfer with this id, if any.
+pub(crate) fn transfer(connection: &Connection, id: TransferId) -> Result<Option<Transfer>> {
+    let bodies = texts(
+        connection,
+        "SELECT body FROM transfers WHERE id = ?1",
+        [id.to_string()],
+    )?;
+    Ok(decode::<Transfer>(bodies, "transfer")?.into_iter().next())
+}
+
+/// Inserts or updates the decided transfers.
+fn persist_transfers<'t>(
+    connection: &Connection,
+    transfers: impl Iterator<Item = &'t Transfer>,
+) -> Result<()> {
+    let mut write = connection
+        .prepare_cached(
+            "INSERT INTO transfers (id, sku, status, updated_at, body) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (id) DO UPDATE SET
+                status = excluded.status, updated_at = excluded.updated_at, body = excluded.body",
+        )
+        .map_err(store_error)?;
+    for transfer in transfers {
+        let body = serde_json::to_string(transfer).map_err(|e| corrupt("transfer", e))?;
+        write
+            .execute(params![
+                transfer.id.to_string(),
+                transfer.sku.as_str(),
+                transfer.status.as_str(),
+                micros(transfer.updated_at),
+                body,
+            ])
+            .map_err(store_error)?;
+    }
+    Ok(())
 }
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -560,6 +605,7 @@ pub(crate) fn persist(connection: &Connection, changes: &Changes) -> Result<()> 
         persist_reservation(connection, reservation)?;
     }
     crate::purchase::persist_orders(connection, changes.purchase_orders.values())?;
+    persist_transfers(connection, changes.transfers.values())?;
     crate::counting::persist_counting(connection, changes)?;
     let mut mark = connection
         .prepare_cached(

@@ -13,7 +13,7 @@ use inventory_core::decide::{Changes, LoadPlan, Snapshot};
 use inventory_core::inbox::InboxStore;
 use inventory_core::{
     LedgerEntry, LedgerPage, LedgerQuery, LocationStock, Reservation, ReservationId, Sku, StockKey,
-    StockLevel, StoreError,
+    StockLevel, StoreError, Transfer, TransferId,
 };
 use rusqlite::Connection;
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -230,6 +230,14 @@ impl Store for SqliteStore {
         self.shared
             .reader
             .run(move |connection| rows::reservation(connection, id))
+            .await
+    }
+
+    async fn transfer(&self, id: &TransferId) -> Result<Option<Transfer>, StoreError> {
+        let id = *id;
+        self.shared
+            .reader
+            .run(move |connection| rows::transfer(connection, id))
             .await
     }
 

@@ -246,6 +246,13 @@ pub(crate) const LOCK_INVESTIGATIONS: &str = "
     ORDER BY id
     FOR UPDATE";
 
+/// The named transfers, locked in id order. `$1` ids.
+pub(crate) const LOCK_TRANSFERS: &str =
+    "SELECT body::text FROM transfers WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE";
+
+/// One transfer. `$1` id.
+pub(crate) const SELECT_TRANSFER: &str = "SELECT body::text FROM transfers WHERE id = $1";
+
 /// Active and committed reservations holding the given SKUs, locked. `$1` SKUs.
 pub(crate) const LOCK_HOLDERS: &str = concat!(
     "SELECT ",

@@ -181,6 +181,21 @@ impl Store for PgStore {
         found.iter().map(rows::location_stock).collect()
     }
 
+    async fn transfer(
+        &self,
+        id: &inventory_core::TransferId,
+    ) -> Result<Option<inventory_core::Transfer>, StoreError> {
+        let found: Option<String> = self
+            .retrying(|| {
+                sqlx::query_scalar(rows::SELECT_TRANSFER)
+                    .bind(id.as_uuid())
+                    .fetch_optional(&self.pool)
+            })
+            .await?;
+        let found: Vec<String> = found.into_iter().collect();
+        Ok(rows::decode_bodies(&found, "transfer")?.into_iter().next())
+    }
+
     async fn reservation(&self, id: &ReservationId) -> Result<Option<Reservation>, StoreError> {
         let found = self
             .retrying(|| {

@@ -191,8 +191,20 @@ impl StoreTx for PgTx {
         } else {
             self.lock_investigations(&plan.investigations, &[]).await?
         };
+        let transfers: Vec<inventory_core::Transfer> = if plan.transfers.is_empty() {
+            Vec::new()
+        } else {
+            let ids: Vec<Uuid> = plan.transfers.iter().map(|id| id.as_uuid()).collect();
+            let bodies: Vec<String> = sqlx::query_scalar(rows::LOCK_TRANSFERS)
+                .bind(ids)
+                .fetch_all(self.connection.get()?)
+                .await
+                .map_err(before)?;
+            rows::decode_bodies(&bodies, "transfer")?
+        };
         let mut skus = skus_to_lock(plan, &held, &orders);
         skus.extend(named.iter().map(|investigation| investigation.sku.clone()));
+        skus.extend(transfers.iter().map(|transfer| transfer.sku.clone()));
         skus.sort();
         skus.dedup();
         let mut stock = Vec::new();
@@ -217,6 +229,7 @@ impl StoreTx for PgTx {
         };
         let mut snapshot = assemble(held, stock, orders);
         snapshot.investigations = named.into_iter().chain(open).map(|i| (i.id, i)).collect();
+        snapshot.transfers = transfers.into_iter().map(|t| (t.id, t)).collect();
         if !plan.idempotency_keys.is_empty() {
             // Read after the stock rows are locked: a unit that used the key on the
             // same row has committed by now.

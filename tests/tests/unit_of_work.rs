@@ -83,6 +83,13 @@ impl Store for FlakyStore {
         self.inner.reservation(id).await
     }
 
+    async fn transfer(
+        &self,
+        id: &inventory_core::TransferId,
+    ) -> Result<Option<inventory_core::Transfer>, StoreError> {
+        self.inner.transfer(id).await
+    }
+
     async fn next_expiry(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         self.inner.next_expiry().await
     }

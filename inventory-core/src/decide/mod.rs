@@ -28,6 +28,7 @@ pub(crate) mod reserve;
 pub(crate) mod returns;
 pub(crate) mod set;
 mod snapshot;
+pub(crate) mod transfer;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -49,6 +50,7 @@ use crate::reorder::purchase::{PurchaseOrder, PurchaseOrderId};
 use crate::reservation::{Reservation, ReserveRequest};
 use crate::returns::ReturnRequest;
 use crate::stock::{StockKey, StockLevel, StockState};
+use crate::transfer::{Transfer, TransferId, TransferRequest};
 
 /// Most due holds one expiry sweep releases.
 pub const EXPIRE_BATCH_MAX: usize = 10_000;
@@ -227,6 +229,27 @@ pub enum Command {
         /// The caller's key: the same set again answers alike and writes nothing.
         idempotency_key: Option<IdempotencyKey>,
     },
+    /// Ship a transfer between two locations.
+    ShipTransfer {
+        /// The transfer's id (derived from the request's key when it has one).
+        id: TransferId,
+        /// What to ship.
+        request: TransferRequest,
+    },
+    /// Receive units of a transfer at its destination.
+    ReceiveTransfer {
+        /// The transfer.
+        id: TransferId,
+        /// Units received; everything outstanding when `None`.
+        quantity: Option<Quantity>,
+        /// The caller's key for this receipt.
+        idempotency_key: Option<IdempotencyKey>,
+    },
+    /// Close a transfer early, writing off what never arrived.
+    CloseTransfer {
+        /// The transfer.
+        id: TransferId,
+    },
     /// Record a cycle count: on hand becomes what was found.
     RecordCount {
         /// The row counted.
@@ -283,6 +306,8 @@ pub enum Outcome {
     Unfrozen(Vec<Investigation>),
     /// The rows after a bulk set, in the order given.
     Set(Vec<SetResult>),
+    /// A transfer after a leg.
+    Transfer(Transfer),
 }
 
 /// What a backend must lock and load before deciding a command.
@@ -309,6 +334,8 @@ pub struct LoadPlan {
     /// Idempotency keys whose ledger entries are loaded, sorted; read after the stock
     /// rows are locked, so a concurrent use of the same key for the same row is seen.
     pub idempotency_keys: Vec<IdempotencyKey>,
+    /// Transfers named by the command, sorted; their SKUs are loaded too.
+    pub transfers: Vec<TransferId>,
     /// SKUs whose open investigations the command resolves, sorted (their rows and
     /// open investigations are loaded through `skus`). Such a plan is read under locks:
     /// resolving need not change a stock row the optimistic write would check.
@@ -324,6 +351,13 @@ impl Command {
                 set,
                 idempotency_key,
             } => LoadPlan::set(set, idempotency_key.as_ref()),
+            Self::ShipTransfer { id, request } => LoadPlan::ship_transfer(*id, request),
+            Self::ReceiveTransfer {
+                id,
+                idempotency_key,
+                ..
+            } => LoadPlan::transfer(*id, idempotency_key.as_ref()),
+            Self::CloseTransfer { id } => LoadPlan::transfer(*id, None),
             Self::RecordCount { key, .. } => LoadPlan::count(&key.sku),
             Self::ResolveInvestigation { id, .. } => LoadPlan::investigation(*id),
             Self::Unfreeze { sku, .. } => LoadPlan::unfreeze(sku),
@@ -374,6 +408,21 @@ impl LoadPlan {
         Self {
             skus,
             idempotency_keys,
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn ship_transfer(id: TransferId, request: &TransferRequest) -> Self {
+        Self {
+            transfers: vec![id],
+            ..Self::row(&request.sku)
+        }
+    }
+
+    pub(crate) fn transfer(id: TransferId, key: Option<&IdempotencyKey>) -> Self {
+        Self {
+            transfers: vec![id],
+            idempotency_keys: key.into_iter().cloned().collect(),
             ..Self::default()
         }
     }
@@ -469,6 +518,7 @@ impl LoadPlan {
             && self.holders_of.is_empty()
             && self.investigations.is_empty()
             && self.resolving.is_empty()
+            && self.transfers.is_empty()
     }
 
     /// One plan that loads everything each of `plans` loads, for a batch of commands
@@ -486,7 +536,10 @@ impl LoadPlan {
             merged.holders_of.extend(plan.holders_of);
             merged.resolving.extend(plan.resolving);
             merged.idempotency_keys.extend(plan.idempotency_keys);
+            merged.transfers.extend(plan.transfers);
         }
+        merged.transfers.sort();
+        merged.transfers.dedup();
         merged.idempotency_keys.sort();
         merged.idempotency_keys.dedup();
         merged.holders_of.sort();
@@ -581,6 +634,20 @@ pub(crate) fn decide_in(draft: &mut Draft<'_>, command: &Command) -> Result<Outc
             set,
             idempotency_key,
         } => Outcome::Set(set::bulk_set(draft, set, idempotency_key.as_ref())?),
+        Command::ShipTransfer { id, request } => {
+            Outcome::Transfer(transfer::ship(draft, *id, request)?)
+        }
+        Command::ReceiveTransfer {
+            id,
+            quantity,
+            idempotency_key,
+        } => Outcome::Transfer(transfer::receive(
+            draft,
+            id,
+            *quantity,
+            idempotency_key.as_ref(),
+        )?),
+        Command::CloseTransfer { id } => Outcome::Transfer(transfer::close(draft, id)?),
         Command::Reserve { request } => Outcome::Reserve(reserve::reserve(draft, request)?),
         Command::Extend { id, ttl } => Outcome::Reservation(lifecycle::extend(draft, id, *ttl)?),
         Command::Commit { id } => Outcome::Reservation(lifecycle::commit(draft, id)?),

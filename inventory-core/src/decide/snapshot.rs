@@ -13,6 +13,7 @@ use crate::ledger::{order_reference, purchase_order_reference, LedgerEntry, Move
 use crate::reorder::purchase::{PurchaseOrder, PurchaseOrderId};
 use crate::reservation::Reservation;
 use crate::stock::{StockKey, StockLevel};
+use crate::transfer::{transfer_reference, Transfer, TransferId};
 
 /// The rows one command (or one batch) reads, as loaded and locked by a backend.
 ///
@@ -31,6 +32,9 @@ pub struct Snapshot {
     /// The ledger entries written under the idempotency keys the command names.
     #[serde(default)]
     pub keyed: BTreeMap<IdempotencyKey, LedgerEntry>,
+    /// Transfers by id: the ones the command names.
+    #[serde(default)]
+    pub transfers: BTreeMap<TransferId, Transfer>,
 }
 
 impl Snapshot {
@@ -52,6 +56,9 @@ impl Snapshot {
             if let Some(key) = &entry.idempotency_key {
                 self.keyed.insert(key.clone(), entry.clone());
             }
+        }
+        for (id, transfer) in &changes.transfers {
+            self.transfers.insert(*id, transfer.clone());
         }
     }
 }
@@ -75,6 +82,9 @@ pub struct Changes {
     pub counts: Vec<CountRecord>,
     /// Investigations to insert or update, with their new values.
     pub investigations: BTreeMap<InvestigationId, Investigation>,
+    /// Transfers to insert or update, with their new values.
+    #[serde(default)]
+    pub transfers: BTreeMap<TransferId, Transfer>,
 }
 
 impl Changes {
@@ -86,6 +96,7 @@ impl Changes {
             && self.purchase_orders.is_empty()
             && self.counts.is_empty()
             && self.investigations.is_empty()
+            && self.transfers.is_empty()
     }
 
     /// Adds the changes of a later decision: its row values win, its entries follow.
@@ -97,6 +108,7 @@ impl Changes {
         self.purchase_orders.extend(later.purchase_orders);
         self.counts.extend(later.counts);
         self.investigations.extend(later.investigations);
+        self.transfers.extend(later.transfers);
     }
 }
 
@@ -235,6 +247,17 @@ impl<'a> Draft<'a> {
             .any(|investigation| investigation.sku == *sku && investigation.freezes_now())
     }
 
+    pub(crate) fn transfer(&self, id: &TransferId) -> Option<&Transfer> {
+        self.changes
+            .transfers
+            .get(id)
+            .or_else(|| self.base.transfers.get(id))
+    }
+
+    pub(crate) fn put_transfer(&mut self, transfer: Transfer) {
+        self.changes.transfers.insert(transfer.id, transfer);
+    }
+
     pub(crate) fn put_investigation(&mut self, investigation: Investigation) {
         self.changes
             .investigations
@@ -289,6 +312,10 @@ impl<'a> Draft<'a> {
                 reason = Some(format!("purchase order {id}"));
                 reference = Some(purchase_order_reference(&id));
             }
+            Cause::Transfer { id, reason: why } => {
+                reason = Some(why.to_owned());
+                reference = Some(transfer_reference(&id));
+            }
             Cause::Document {
                 reason: why,
                 reference: document,
@@ -341,6 +368,13 @@ pub(crate) enum Cause<'r> {
     },
     /// A purchase order's shipment or receipt.
     Purchase(PurchaseOrderId),
+    /// A leg of a transfer, with its reason.
+    Transfer {
+        /// The transfer.
+        id: TransferId,
+        /// Why (`transfer to main`).
+        reason: &'r str,
+    },
     /// A command that names its reason, document and actor (a bulk set).
     Document {
         /// Why.

@@ -192,6 +192,7 @@ pub(super) fn counting(statement: &mut Statement, changes: &Changes, gate: &str)
             ),
         );
     }
+    transfers(statement, changes, gate)?;
     let investigations: Vec<_> = changes.investigations.values().collect();
     if !investigations.is_empty() {
         let columns = [
@@ -214,5 +215,34 @@ pub(super) fn counting(statement: &mut Statement, changes: &Changes, gate: &str)
             ),
         );
     }
+    Ok(())
+}
+
+/// Inserts or updates the decided transfers.
+fn transfers(statement: &mut Statement, changes: &Changes, gate: &str) -> Result<()> {
+    let transfers: Vec<_> = changes.transfers.values().collect();
+    if transfers.is_empty() {
+        return Ok(());
+    }
+    let columns = [
+        statement.column(&transfers, |t| t.id.as_uuid(), "uuid[]")?,
+        statement.column(&transfers, |t| t.sku.to_string(), "text[]")?,
+        statement.column(&transfers, |t| t.status.as_str(), "text[]")?,
+        statement.column(&transfers, |t| t.updated_at, "timestamptz[]")?,
+        statement.json_column(&transfers, |t| *t, "transfer")?,
+    ]
+    .join(", ");
+    statement.part(
+        "transfers_written",
+        format!(
+            "INSERT INTO transfers (id, sku, status, updated_at, body)
+             SELECT v.id, v.sku, v.status, v.updated_at, v.body::jsonb
+             FROM UNNEST({columns}) AS v(id, sku, status, updated_at, body)
+             WHERE {gate}
+             ON CONFLICT (id) DO UPDATE SET
+                status = excluded.status, updated_at = excluded.updated_at, body = excluded.body
+             RETURNING 1"
+        ),
+    );
     Ok(())
 }

@@ -13,6 +13,9 @@ use crate::stock::{StockKey, StockState};
 use crate::sync::SyncStore;
 use crate::testkit::invariants::assert_invariants;
 use crate::testkit::{domain_error, loc, order, qty, sku, Harness};
+use crate::transfer::{
+    transfer_reference, TransferId, TransferLeg, TransferRequest, TransferStatus,
+};
 
 use StockState::{Available, Damaged, QualityControl, SafetyStock};
 
@@ -580,5 +583,291 @@ pub async fn keyed_return_is_recorded_once<S: AuditStore>(store: S) {
     let last = h.inventory.record_return(plain()).await.unwrap();
     assert_eq!(last.returns.len(), 3);
     assert_eq!(h.level("MUG", "main").await.on_hand, 9);
+    assert_invariants(h.inventory.store()).await;
+}
+
+fn transfer_of(units: i64, key: Option<&str>) -> TransferRequest {
+    TransferRequest {
+        sku: sku("MUG"),
+        from: loc("warehouse"),
+        to: loc("shop"),
+        quantity: qty(units),
+        idempotency_key: key.map(|key| IdempotencyKey::new(key).unwrap()),
+    }
+}
+
+/// A transfer ships from the source's sellable units into the destination's transit
+/// (the SKU is marked for channels), is received in parts to the destination's shelf,
+/// and is `received` once every unit arrived; every entry names the transfer.
+pub async fn transfers_move_units_in_two_legs<S: AuditStore + SyncStore>(store: S) {
+    let h = Harness::new(store);
+    h.stocked("MUG", "warehouse", 20).await;
+    settle(&h).await;
+    let transfer = h
+        .inventory
+        .ship_transfer(transfer_of(8, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        (transfer.status, transfer.outstanding()),
+        (TransferStatus::InTransit, 8)
+    );
+    assert!(
+        h.inventory.store().is_dirty(&sku("MUG")).await.unwrap(),
+        "the source dropped"
+    );
+    let source = h.level("MUG", "warehouse").await;
+    let destination = h.level("MUG", "shop").await;
+    assert_eq!((source.on_hand, source.available()), (12, 12));
+    assert_eq!((destination.in_transit, destination.available()), (8, 0));
+    settle(&h).await;
+
+    let partly = h
+        .inventory
+        .receive_transfer(transfer.id, Some(qty(5)), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (partly.received, partly.status),
+        (5, TransferStatus::InTransit)
+    );
+    assert!(
+        h.inventory.store().is_dirty(&sku("MUG")).await.unwrap(),
+        "the destination rose"
+    );
+    let done = h
+        .inventory
+        .receive_transfer(transfer.id, None, None)
+        .await
+        .unwrap();
+    assert_eq!((done.received, done.status), (8, TransferStatus::Received));
+    assert_eq!(h.inventory.transfer(transfer.id).await.unwrap(), done);
+    let destination = h.level("MUG", "shop").await;
+    assert_eq!((destination.on_hand, destination.in_transit), (8, 0));
+    assert_eq!(
+        h.inventory.stock(&sku("MUG")).await.unwrap().total.on_hand,
+        20
+    );
+
+    let reference = transfer_reference(&transfer.id);
+    let moves: Vec<(String, Movement, i64)> = h
+        .snapshot()
+        .await
+        .ledger
+        .iter()
+        .filter(|entry| entry.reference.as_deref() == Some(reference.as_str()))
+        .map(|entry| {
+            (
+                entry.key.location.as_str().to_owned(),
+                entry.movement,
+                entry.quantity,
+            )
+        })
+        .collect();
+    let mut moves = moves;
+    moves.sort_by_key(|(location, movement, quantity)| {
+        (location.clone(), movement.as_str(), *quantity)
+    });
+    assert_eq!(
+        moves,
+        [
+            ("shop".to_owned(), Movement::TransitAdded, 8),
+            ("shop".to_owned(), Movement::TransitReceived, 3),
+            ("shop".to_owned(), Movement::TransitReceived, 5),
+            ("warehouse".to_owned(), Movement::TransferredOut, 8),
+        ]
+    );
+    assert_invariants(h.inventory.store()).await;
+}
+
+/// Closing a transfer writes off what never arrived, with an entry saying so; a closed
+/// transfer closes again unchanged but takes no receipt; a received one cannot close.
+pub async fn closing_a_transfer_writes_off_what_never_arrived<S: AuditStore>(store: S) {
+    let h = Harness::new(store);
+    h.stocked("MUG", "warehouse", 20).await;
+    let transfer = h
+        .inventory
+        .ship_transfer(transfer_of(8, None))
+        .await
+        .unwrap();
+    h.inventory
+        .receive_transfer(transfer.id, Some(qty(5)), None)
+        .await
+        .unwrap();
+    let closed = h.inventory.close_transfer(transfer.id).await.unwrap();
+    assert_eq!(
+        (closed.status, closed.received, closed.written_off),
+        (TransferStatus::Closed, 5, 3)
+    );
+    assert_eq!(h.level("MUG", "shop").await.in_transit, 0);
+    let last = h.snapshot().await.ledger;
+    let written_off = last
+        .iter()
+        .find(|entry| entry.movement == Movement::TransitCancelled)
+        .unwrap();
+    assert_eq!(written_off.quantity, 3);
+    assert_eq!(
+        written_off.reason.as_deref(),
+        Some("transfer closed: never arrived")
+    );
+    assert_eq!(
+        h.inventory.close_transfer(transfer.id).await.unwrap(),
+        closed
+    );
+    let before = h.snapshot().await;
+    let error = h
+        .inventory
+        .receive_transfer(transfer.id, None, None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        domain_error(error),
+        DomainError::InvalidTransferState {
+            id: transfer.id,
+            current: TransferStatus::Closed,
+            wanted: TransferLeg::Receive,
+        }
+    );
+    let received = h
+        .inventory
+        .ship_transfer(transfer_of(2, None))
+        .await
+        .unwrap();
+    h.inventory
+        .receive_transfer(received.id, None, None)
+        .await
+        .unwrap();
+    let error = h.inventory.close_transfer(received.id).await.unwrap_err();
+    assert!(matches!(
+        domain_error(error),
+        DomainError::InvalidTransferState {
+            current: TransferStatus::Received,
+            ..
+        }
+    ));
+    assert_ne!(
+        h.snapshot().await,
+        before,
+        "the second transfer moved stock"
+    );
+    assert_invariants(h.inventory.store()).await;
+}
+
+/// A transfer takes only the source's available units (never held or damaged ones),
+/// never ships to its own source, never receives more than is outstanding; unknown
+/// transfers are refused; refusals change nothing.
+pub async fn transfers_take_only_available_units<S: AuditStore>(store: S) {
+    let h = Harness::new(store);
+    h.stocked("MUG", "warehouse", 20).await;
+    h.held(order("o1", &[("MUG", 13)])).await;
+    h.inventory
+        .change_state(sku("MUG"), loc("warehouse"), Available, Damaged, qty(2))
+        .await
+        .unwrap();
+    let transfer = h
+        .inventory
+        .ship_transfer(transfer_of(3, None))
+        .await
+        .unwrap();
+    let before = h.snapshot().await;
+    let error = h
+        .inventory
+        .ship_transfer(transfer_of(3, None))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        domain_error(error),
+        DomainError::InsufficientStock {
+            sku: sku("MUG"),
+            location: Some(loc("warehouse")),
+            available: 2,
+            requested: 3,
+        }
+    );
+    let mut to_itself = transfer_of(1, None);
+    to_itself.to = loc("warehouse");
+    let error = domain_error(h.inventory.ship_transfer(to_itself).await.unwrap_err());
+    assert!(
+        matches!(error, DomainError::InvalidTransfer { .. }),
+        "{error:?}"
+    );
+    let mut unknown_source = transfer_of(1, None);
+    unknown_source.from = loc("nowhere");
+    let error = domain_error(h.inventory.ship_transfer(unknown_source).await.unwrap_err());
+    assert!(
+        matches!(error, DomainError::UnknownLocation { .. }),
+        "{error:?}"
+    );
+    let error = h
+        .inventory
+        .receive_transfer(transfer.id, Some(qty(4)), None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        domain_error(error),
+        DomainError::InsufficientInTransit {
+            sku: sku("MUG"),
+            location: loc("shop"),
+            in_transit: 3,
+            requested: 4,
+        }
+    );
+    let missing = TransferId::for_key(&IdempotencyKey::new("never").unwrap());
+    let error = h.inventory.close_transfer(missing).await.unwrap_err();
+    assert_eq!(
+        domain_error(error),
+        DomainError::TransferNotFound { id: missing }
+    );
+    let error = h.inventory.transfer(missing).await.unwrap_err();
+    assert_eq!(
+        domain_error(error),
+        DomainError::TransferNotFound { id: missing }
+    );
+    assert_eq!(h.snapshot().await, before);
+    assert_invariants(h.inventory.store()).await;
+}
+
+/// Under keys every leg applies once: the same shipment answers the same transfer, a
+/// different one under the key is refused; a keyed receipt is applied once.
+pub async fn keyed_transfer_legs_apply_once<S: AuditStore>(store: S) {
+    let h = Harness::new(store);
+    h.stocked("MUG", "warehouse", 20).await;
+    let first = h
+        .inventory
+        .ship_transfer(transfer_of(6, Some("TR-9")))
+        .await
+        .unwrap();
+    let again = h
+        .inventory
+        .ship_transfer(transfer_of(6, Some("TR-9")))
+        .await
+        .unwrap();
+    assert_eq!(first, again);
+    assert_eq!(
+        first.id,
+        TransferId::for_key(&IdempotencyKey::new("TR-9").unwrap())
+    );
+    assert_eq!(
+        h.level("MUG", "warehouse").await.on_hand,
+        14,
+        "shipped once"
+    );
+    let error = h
+        .inventory
+        .ship_transfer(transfer_of(7, Some("TR-9")))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        domain_error(error),
+        DomainError::IdempotencyKeyReused { .. }
+    ));
+    let key = IdempotencyKey::new("GRN-1").unwrap();
+    let receipt = || {
+        h.inventory
+            .receive_transfer(first.id, Some(qty(2)), Some(key.clone()))
+    };
+    let received = receipt().await.unwrap();
+    assert_eq!(receipt().await.unwrap(), received);
+    assert_eq!(h.level("MUG", "shop").await.on_hand, 2, "received once");
     assert_invariants(h.inventory.store()).await;
 }

@@ -1,0 +1,10 @@
+-- Transfers between locations: the whole transfer as JSON, its SKU and status beside
+-- it for queries.
+CREATE TABLE transfers (
+    id          TEXT    NOT NULL PRIMARY KEY,
+    sku         TEXT    NOT NULL,
+    status      TEXT    NOT NULL CHECK (status IN ('in_transit', 'received', 'closed')),
+    updated_at  INTEGER NOT NULL,
+    body        TEXT    NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX transfers_open ON transfers (sku) WHERE status = 'in_transit';
