@@ -21,7 +21,129 @@ inventory_tests::on_every_backend!(
     units_change_state_and_leave_available,
     a_bulk_set_applies_every_row_or_none,
     returns_come_back_by_disposition_once,
+    transfers_ship_receive_and_close,
 );
+
+/// `/v1/transfers`: shipping takes the source's available units into the
+/// destination's transit (201, then 200 for the same key), receipts move them to the
+/// shelf in parts, closing writes off the rest; 409 for too few units, a received or
+/// closed transfer, a reused key; 404 for an unknown transfer; 422 for a transfer to
+/// its own source or a malformed id.
+async fn transfers_ship_receive_and_close(backend: Backend) {
+    let Some(service) = backend.start_with("").await else {
+        return;
+    };
+    service.receive("MUG", "warehouse", 20).await;
+    let ship = |quantity: i64| json!({ "sku": "MUG", "from": "warehouse", "to": "shop", "quantity": quantity });
+    let key = [("Idempotency-Key", "TR-1")];
+    let (status, transfer) = service.post_with("/v1/transfers", ship(8), &key).await;
+    assert_eq!(status, StatusCode::CREATED, "{transfer}");
+    assert_eq!(
+        (
+            transfer["status"].as_str(),
+            transfer["outstanding"].as_i64()
+        ),
+        (Some("in_transit"), Some(8))
+    );
+    let (status, again) = service.post_with("/v1/transfers", ship(8), &key).await;
+    assert_eq!(
+        (status, &again),
+        (StatusCode::OK, &transfer),
+        "shipped once"
+    );
+    let (status, error) = service.post_with("/v1/transfers", ship(9), &key).await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (StatusCode::CONFLICT, Some("idempotency_conflict"))
+    );
+    let id = transfer["id"].as_str().unwrap().to_owned();
+    let (_, stock) = service.get("/v1/stock/MUG").await;
+    assert_eq!(
+        (
+            stock["on_hand"].as_i64(),
+            stock["in_transit"].as_i64(),
+            stock["available"].as_i64()
+        ),
+        (Some(12), Some(8), Some(12))
+    );
+
+    let (status, partly) = service
+        .post(
+            &format!("/v1/transfers/{id}/receive"),
+            json!({ "quantity": 5 }),
+        )
+        .await;
+    assert_eq!(
+        (status, partly["received"].as_i64()),
+        (StatusCode::OK, Some(5)),
+        "{partly}"
+    );
+    let (status, error) = service
+        .post(
+            &format!("/v1/transfers/{id}/receive"),
+            json!({ "quantity": 4 }),
+        )
+        .await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_state")),
+        "{error}"
+    );
+    let (status, closed) = service
+        .post_empty(&format!("/v1/transfers/{id}/close"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{closed}");
+    assert_eq!(
+        (closed["status"].as_str(), closed["written_off"].as_i64()),
+        (Some("closed"), Some(3))
+    );
+    let (_, shown) = service.get(&format!("/v1/transfers/{id}")).await;
+    assert_eq!(shown, closed);
+    let (status, _) = service
+        .post_empty(&format!("/v1/transfers/{id}/receive"))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    let (status, second) = service.post("/v1/transfers", ship(2)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let second = second["id"].as_str().unwrap().to_owned();
+    let (status, done) = service
+        .post_empty(&format!("/v1/transfers/{second}/receive"))
+        .await;
+    assert_eq!(
+        (status, done["status"].as_str()),
+        (StatusCode::OK, Some("received"))
+    );
+    let (status, _) = service
+        .post_empty(&format!("/v1/transfers/{second}/close"))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    let (status, error) = service.post("/v1/transfers", ship(11)).await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (StatusCode::CONFLICT, Some("insufficient_stock")),
+        "{error}"
+    );
+    let (status, _) = service
+        .post(
+            "/v1/transfers",
+            json!({ "sku": "MUG", "from": "shop", "to": "shop", "quantity": 1 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let unknown = "9a66d6ab-0000-4000-8000-000000000000";
+    let (status, _) = service.get(&format!("/v1/transfers/{unknown}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = service.post_empty("/v1/transfers/not-a-uuid/close").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, stock) = service.get("/v1/stock/MUG").await;
+    assert_eq!(
+        (stock["on_hand"].as_i64(), stock["in_transit"].as_i64()),
+        (Some(17), Some(0))
+    );
+    service.stop().await;
+}
 
 /// `POST /v1/returns`: a shipped order's units come back as each line's disposition
 /// says, the reservation shows the return, an RMA key records it once; more than was

@@ -249,6 +249,12 @@ impl From<DomainError> for ApiError {
             DomainError::PurchaseOrderNotFound { id } => {
                 Self::not_found(message).with("id", id.to_string())
             }
+            DomainError::TransferNotFound { id } => {
+                Self::not_found(message).with("id", id.to_string())
+            }
+            DomainError::InvalidTransferState { id, current, .. } => Self::invalid_state(message)
+                .with("id", id.to_string())
+                .with("status", current.as_str()),
             DomainError::InvestigationNotFound { id } => {
                 Self::not_found(message).with("id", id.to_string())
             }

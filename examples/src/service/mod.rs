@@ -20,6 +20,7 @@ mod returns;
 mod run;
 mod shopify;
 mod stock;
+mod transfers;
 mod views;
 
 use std::sync::Arc;
@@ -133,6 +134,10 @@ pub fn router<S: ServiceStore>(state: AppState<S>) -> Router {
         .route("/v1/ledger", get(ledger::list::<S>))
         .route("/v1/reservations", post(reservations::create::<S>))
         .route("/v1/returns", post(returns::record::<S>))
+        .route("/v1/transfers", post(transfers::ship::<S>))
+        .route("/v1/transfers/{id}", get(transfers::show::<S>))
+        .route("/v1/transfers/{id}/receive", post(transfers::receive::<S>))
+        .route("/v1/transfers/{id}/close", post(transfers::close::<S>))
         .route("/v1/reservations/{id}", get(reservations::show::<S>))
         .route(
             "/v1/reservations/{id}/commit",

@@ -44,6 +44,10 @@ use super::{metrics, Health};
         stock::adjust,
         stock::change_state,
         super::returns::record,
+        super::transfers::ship,
+        super::transfers::show,
+        super::transfers::receive,
+        super::transfers::close,
         stock::set,
         stock::show_set,
         stock::show,
@@ -101,6 +105,7 @@ use super::{metrics, Health};
     modifiers(&SharedErrors),
     tags(
         (name = "stock", description = "Receipts, adjustments and stock levels."),
+        (name = "transfers", description = "Transfers between locations."),
         (name = "reservations", description = "Holds with expiry: create, commit, ship, release, extend."),
         (name = "counts", description = "Cycle counts, the daily count list, unfreezing."),
         (name = "purchasing", description = "Reorder runs and purchase orders."),
