@@ -7,7 +7,9 @@ use inventory_core::decide::Outcome;
 use inventory_core::testkit::invariants::violations;
 use inventory_core::testkit::strategy::{apply, ops, Op, PurchaseStep};
 use inventory_core::testkit::{Harness, StoreState};
-use inventory_core::{MemoryStore, ReservationStatus, ReserveResult, StockKey, StockLevel};
+use inventory_core::{
+    MemoryStore, Movement, ReservationStatus, ReserveResult, StockKey, StockLevel,
+};
 use inventory_tests::proptest_cases;
 use proptest::prelude::*;
 
@@ -98,6 +100,71 @@ async fn run(sequence: Vec<Op>) -> Result<(), TestCaseError> {
                         "step {}: receipt not conserved",
                         step
                     );
+                }
+            }
+            Ok(Some(Outcome::Transfer(transfer))) => {
+                // A leg moves units between the source's shelf and the destination's
+                // transit and shelf: nothing appears or vanishes but what a close
+                // writes off, and a shipment takes only what the source had available.
+                let total = |snapshot: &StoreState| -> i64 {
+                    snapshot
+                        .stock
+                        .iter()
+                        .filter(|(key, _)| key.sku == transfer.sku)
+                        .map(|(_, level)| level.on_hand + level.in_transit)
+                        .sum()
+                };
+                let written_off = match op {
+                    Op::CloseTransfer(_) => {
+                        let earlier = before
+                            .ledger
+                            .iter()
+                            .filter(|entry| entry.movement == Movement::TransitCancelled)
+                            .count();
+                        let now = after
+                            .ledger
+                            .iter()
+                            .filter(|entry| entry.movement == Movement::TransitCancelled)
+                            .map(|entry| entry.quantity);
+                        now.skip(earlier).sum()
+                    }
+                    _ => 0,
+                };
+                prop_assert_eq!(
+                    total(&after) + written_off,
+                    total(&before),
+                    "step {}: transfer not conserved",
+                    step
+                );
+                if let Op::ShipTransfer(..) = op {
+                    let source = StockKey::new(transfer.sku.clone(), transfer.from.clone());
+                    let took = before.stock.get(&source).map_or(0, |l| l.on_hand)
+                        - after.stock.get(&source).map_or(0, |l| l.on_hand);
+                    let available = before.stock.get(&source).map_or(0, StockLevel::available);
+                    prop_assert!(
+                        took <= available.max(0),
+                        "step {step}: took {took}, {available} available"
+                    );
+                }
+            }
+            Ok(Some(Outcome::Set(_))) | Ok(Some(Outcome::Stock(_))) => {
+                // Sets and state changes never move promises or transit.
+                let kept = |snapshot: &StoreState| -> BTreeMap<StockKey, (i64, i64, i64)> {
+                    snapshot
+                        .stock
+                        .iter()
+                        .map(|(key, l)| (key.clone(), (l.reserved, l.committed, l.in_transit)))
+                        .filter(|(_, numbers)| *numbers != (0, 0, 0))
+                        .collect()
+                };
+                if matches!(op, Op::Set(..) | Op::ChangeState(..)) {
+                    prop_assert_eq!(kept(&after), kept(&before), "step {}", step);
+                }
+                if let Op::ChangeState(..) = op {
+                    let on_hand = |s: &StoreState| -> Vec<i64> {
+                        s.stock.values().map(|l| l.on_hand).collect()
+                    };
+                    prop_assert_eq!(on_hand(&after), on_hand(&before), "step {}", step);
                 }
             }
             Ok(Some(_)) => {}

@@ -17,9 +17,25 @@ use super::fixtures::StoreState;
 /// - each row's `reserved` is the sum of its active holds and `committed` the sum of its
 ///   committed reservations;
 /// - each reservation's id is derived from its order id and it holds at least one line;
-/// - replaying the ledger gives exactly the stored rows.
+/// - replaying the ledger gives exactly the stored rows (every state included);
+/// - every entry that moves units without a reservation says why: adjustments, sets,
+///   state changes and returns carry a reason, transfer legs name their transfer;
+/// - only shipped reservations have returns, and never more of a SKU than shipped.
 pub fn violations(snapshot: &StoreState) -> Vec<String> {
     let mut found = Vec::new();
+    for reservation in &snapshot.reservations {
+        found.extend(over_returned(reservation));
+    }
+    for entry in &snapshot.ledger {
+        if let Some(problem) = unexplained(entry) {
+            found.push(format!(
+                "{} entry of {}/{} {problem}",
+                entry.movement.as_str(),
+                entry.key.sku,
+                entry.key.location
+            ));
+        }
+    }
     let mut held: BTreeMap<StockKey, (i64, i64)> = BTreeMap::new();
     for reservation in &snapshot.reservations {
         if reservation.id != ReservationId::for_order(&reservation.order_id) {
@@ -76,6 +92,66 @@ pub fn violations(snapshot: &StoreState) -> Vec<String> {
         Err(error) => found.push(error.to_string()),
     }
     found
+}
+
+/// What is wrong with the returns of `reservation`, if anything.
+fn over_returned(reservation: &crate::Reservation) -> Vec<String> {
+    let mut found = Vec::new();
+    if reservation.returns.is_empty() {
+        return found;
+    }
+    if reservation.status != ReservationStatus::Shipped {
+        found.push(format!(
+            "reservation {} is {} but has returns",
+            reservation.id, reservation.status
+        ));
+    }
+    let mut per_sku: BTreeMap<&crate::Sku, (i64, i64)> = BTreeMap::new();
+    for line in &reservation.lines {
+        per_sku.entry(&line.sku).or_default().0 += line.quantity.get();
+    }
+    for line in reservation.returns.iter().flat_map(|record| &record.lines) {
+        per_sku.entry(&line.sku).or_default().1 += line.quantity.get();
+    }
+    for (sku, (shipped, returned)) in per_sku {
+        if returned > shipped {
+            found.push(format!(
+                "reservation {} returned {returned} of {sku}, shipped {shipped}",
+                reservation.id
+            ));
+        }
+    }
+    found
+}
+
+/// Why `entry` does not explain itself, if it does not.
+fn unexplained(entry: &crate::LedgerEntry) -> Option<&'static str> {
+    use crate::ledger::Movement;
+    match entry.movement {
+        Movement::Adjusted
+        | Movement::Set
+        | Movement::Damaged
+        | Movement::QualityControl
+        | Movement::SafetyStock
+        | Movement::Returned
+        | Movement::ReturnWrittenOff
+            if entry.reason.is_none() =>
+        {
+            Some("has no reason")
+        }
+        Movement::Returned | Movement::ReturnWrittenOff if entry.order_id.is_none() => {
+            Some("names no order")
+        }
+        Movement::TransferredOut
+            if !entry
+                .reference
+                .as_deref()
+                .is_some_and(|reference| reference.starts_with("transfer:")) =>
+        {
+            Some("names no transfer")
+        }
+        _ => None,
+    }
 }
 
 /// Panics, listing every broken invariant, unless `store` is sound.

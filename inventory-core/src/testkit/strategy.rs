@@ -9,6 +9,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 
 use crate::backend::AuditStore;
+use crate::bulk::{BulkSet, SetRow};
 use crate::counting::{CountStore, CountThresholds};
 use crate::decide::{Command, Outcome, StockMovement};
 use crate::error::{DomainError, Error};
@@ -16,7 +17,9 @@ use crate::id::{IdempotencyKey, OrderId, ReservationId, SupplierId};
 use crate::quantity::Quantity;
 use crate::reorder::{PlannedLine, PlannedOrder, PurchaseStore};
 use crate::reservation::{AllocationStrategy, OrderLine, ReserveRequest};
-use crate::stock::StockKey;
+use crate::returns::{Disposition, ReturnLine, ReturnRequest};
+use crate::stock::{StockKey, StockState};
+use crate::transfer::{TransferId, TransferRequest};
 
 use super::fixtures::{loc, sku, Harness};
 
@@ -103,7 +106,35 @@ pub enum Op {
     /// A receipt (`true`) or an adjustment under idempotency key number `u8` (below
     /// [`KEYS`]): repeats and reuses collide often.
     Keyed(u8, bool, RowOp),
+    /// Move `units` of a row from one state to another (indices into
+    /// [`StockState::ALL`]).
+    ChangeState(RowOp, usize, usize),
+    /// A bulk set of rows (`units` is the on hand set), each with an optional expected
+    /// on hand, under an optional key number.
+    Set(Vec<(RowOp, Option<i64>)>, Option<u8>),
+    /// Ship transfer number `u8` (below [`TRANSFERS`], its key derived from the
+    /// number) of `units` of a SKU from one location to another.
+    ShipTransfer(u8, RowOp, usize),
+    /// Receive units of transfer number `u8` (all outstanding when `None`), under an
+    /// optional key number.
+    ReceiveTransfer(u8, Option<i64>, Option<u8>),
+    /// Close transfer number `u8`.
+    CloseTransfer(u8),
+    /// Return lines `(sku index, units, disposition index)` of an order, under an
+    /// optional key number.
+    Return(u8, Vec<(usize, i64, usize)>, Option<u8>),
 }
+
+/// How many distinct transfers sequences use.
+pub const TRANSFERS: u8 = 4;
+
+/// The dispositions sequences pick from.
+pub const DISPOSITIONS: [Disposition; 4] = [
+    Disposition::Restock,
+    Disposition::Damaged,
+    Disposition::QualityControl,
+    Disposition::WriteOff,
+];
 
 /// How many distinct idempotency keys sequences use.
 pub const KEYS: u8 = 4;
@@ -195,6 +226,27 @@ pub fn op() -> impl Strategy<Value = Op> {
         1 => (any::<u8>(), proptest::option::of(0..=30i64)).prop_map(|(index, recount)| Op::Resolve(index, recount)),
         2 => (0..KEYS, any::<bool>(), row(0..SKUS.len(), 0..LOCATIONS.len(), -3..=8i64))
             .prop_map(|(key, receipt, row)| Op::Keyed(key, receipt, row)),
+        2 => (row(0..SKUS.len(), 0..LOCATIONS.len(), 0..=5i64), 0..4usize, 0..4usize)
+            .prop_map(|(row, from, to)| Op::ChangeState(row, from, to)),
+        1 => (
+            proptest::collection::vec(
+                (row(0..SKUS.len(), 0..LOCATIONS.len(), -1..=20i64), proptest::option::weighted(0.5, 0..=25i64)),
+                1..=3,
+            ),
+            proptest::option::of(0..KEYS),
+        )
+            .prop_map(|(rows, key)| Op::Set(rows, key)),
+        2 => (0..TRANSFERS, row(0..SKUS.len(), 0..LOCATIONS.len(), units()), 0..LOCATIONS.len())
+            .prop_map(|(number, row, to)| Op::ShipTransfer(number, row, to)),
+        2 => (0..TRANSFERS, proptest::option::weighted(0.5, -1..=4i64), proptest::option::of(0..KEYS))
+            .prop_map(|(number, units, key)| Op::ReceiveTransfer(number, units, key)),
+        1 => (0..TRANSFERS).prop_map(Op::CloseTransfer),
+        2 => (
+            0..ORDERS,
+            proptest::collection::vec((0..SKUS.len(), units(), 0..DISPOSITIONS.len()), 1..=2),
+            proptest::option::of(0..KEYS),
+        )
+            .prop_map(|(order, lines, key)| Op::Return(order, lines, key)),
     ]
 }
 
@@ -214,6 +266,15 @@ pub fn ops(length_max: usize) -> impl Strategy<Value = Vec<Op>> {
 /// The order id of order number `order`.
 pub fn order_id(order: u8) -> OrderId {
     OrderId::new(format!("order-{order}")).expect("valid order id")
+}
+
+fn idempotency_key(kind: &str, number: u8) -> IdempotencyKey {
+    IdempotencyKey::new(format!("{kind}-{number}")).expect("valid key")
+}
+
+/// The id of transfer number `number`.
+pub fn transfer_id(number: u8) -> TransferId {
+    TransferId::for_key(&idempotency_key("transfer", number))
 }
 
 fn reservation_id(order: u8) -> ReservationId {
@@ -333,6 +394,65 @@ pub fn command(op: &Op) -> Result<Option<Command>, DomainError> {
                 adjustment_of(row)
             },
         },
+        Op::ChangeState(row, from, to) => Command::Move(StockMovement::ChangeState {
+            key: key(row),
+            from: StockState::ALL[*from],
+            to: StockState::ALL[*to],
+            quantity: Quantity::new(row.units)?,
+        }),
+        Op::Set(rows, number) => Command::Set {
+            set: BulkSet {
+                reason: "generated stocktake".to_owned(),
+                reference: Some("stocktake:generated".to_owned()),
+                actor: None,
+                rows: rows
+                    .iter()
+                    .map(|(row, expected)| SetRow {
+                        key: key(row),
+                        on_hand: row.units,
+                        expected_on_hand: *expected,
+                    })
+                    .collect(),
+            },
+            idempotency_key: number.map(|number| idempotency_key("set", number)),
+        },
+        Op::ShipTransfer(number, row, to) => {
+            let key = idempotency_key("transfer", *number);
+            Command::ShipTransfer {
+                id: TransferId::for_key(&key),
+                request: TransferRequest {
+                    sku: sku(SKUS[row.sku]),
+                    from: loc(LOCATIONS[row.location]),
+                    to: loc(LOCATIONS[*to]),
+                    quantity: Quantity::new(row.units)?,
+                    idempotency_key: Some(key),
+                },
+            }
+        }
+        Op::ReceiveTransfer(number, units, receipt) => Command::ReceiveTransfer {
+            id: transfer_id(*number),
+            quantity: units.map(Quantity::new).transpose()?,
+            idempotency_key: receipt.map(|number| idempotency_key("receipt", number)),
+        },
+        Op::CloseTransfer(number) => Command::CloseTransfer {
+            id: transfer_id(*number),
+        },
+        Op::Return(order, lines, number) => {
+            let lines = lines
+                .iter()
+                .map(|(sku_index, units, disposition)| {
+                    Ok(ReturnLine {
+                        sku: sku(SKUS[*sku_index]),
+                        quantity: Quantity::new(*units)?,
+                        disposition: DISPOSITIONS[*disposition],
+                        location: None,
+                    })
+                })
+                .collect::<Result<Vec<_>, DomainError>>()?;
+            let mut request = ReturnRequest::new(order_id(*order), lines);
+            request.idempotency_key = number.map(|number| idempotency_key("rma", number));
+            Command::Return { request }
+        }
         Op::Advance(_) | Op::Purchase(..) | Op::Resolve(..) => return Ok(None),
     }))
 }
