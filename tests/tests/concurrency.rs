@@ -1,6 +1,6 @@
 //! Concurrency: many tasks race for the last units of a hot SKU, on every backend.
 
-use inventory_core::testkit::race::hot_sku_race;
+use inventory_core::testkit::race::{hot_sku_race, transfer_race};
 use inventory_core::testkit::Harness;
 use inventory_core::MemoryStore;
 use inventory_sqlite::{SqliteOptions, SqliteStore};
@@ -38,4 +38,30 @@ async fn sqlite_thousand_orders_over_four_handles_take_exactly_200_units() {
         handles.push(Harness::new(store).inventory);
     }
     hot_sku_race(handles, 32, 1_000, 200).await;
+}
+
+/// Transfers out of a location race one-unit orders for the same 200 units, from 32
+/// tasks over four handles: never more taken than was stocked, on MemoryStore.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_transfers_race_orders_for_the_same_units() {
+    let store = MemoryStore::new();
+    let handles = (0..4)
+        .map(|_| Harness::new(store.clone()).inventory)
+        .collect();
+    transfer_race(handles, 32, 600, 200).await;
+}
+
+/// The same race over four separately opened SQLite stores on one file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_transfers_race_orders_for_the_same_units() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let path = folder.path().join("transfers.db");
+    let mut handles = Vec::new();
+    for _ in 0..4 {
+        let store = SqliteStore::open_with(&path, SqliteOptions::default())
+            .await
+            .expect("open");
+        handles.push(Harness::new(store).inventory);
+    }
+    transfer_race(handles, 32, 600, 200).await;
 }

@@ -7,7 +7,7 @@ use inventory_core::backend::{Store, StoreTx};
 use inventory_core::counting::CountStore;
 use inventory_core::decide::{decide, Command, StockMovement};
 use inventory_core::testkit::invariants::assert_invariants;
-use inventory_core::testkit::race::hot_sku_race;
+use inventory_core::testkit::race::{hot_sku_race, transfer_race};
 use inventory_core::testkit::{loc, order, qty, sku, Harness};
 use inventory_core::{Error, GroupCommit, Inventory, StoreError};
 use inventory_sqlx::{sqlx, PgStore};
@@ -32,6 +32,17 @@ async fn two_pools_racing_on_the_same_rows_take_exactly_200_units() {
     };
     let second = pg::second_pool(&first, 16).await;
     hot_sku_race(vec![inventory(first), inventory(second)], 64, 1_000, 200).await;
+}
+
+/// Transfers out of a location race one-unit orders for the same 200 units from 64
+/// tasks over two pools: never more taken than was stocked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transfers_race_orders_over_two_pools() {
+    let Some(first) = pg::fresh_store(16).await else {
+        return;
+    };
+    let second = pg::second_pool(&first, 16).await;
+    transfer_race(vec![inventory(first), inventory(second)], 64, 600, 200).await;
 }
 
 /// Orders naming the same SKUs in opposite orders, from sixteen independent inventories

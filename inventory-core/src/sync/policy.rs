@@ -240,6 +240,17 @@ mod tests {
     }
 
     #[test]
+    fn channels_are_never_told_unavailable_or_in_transit_units() {
+        let mut level = row("main", 150, 7);
+        level.level.damaged = 10;
+        level.level.quality_control = 3;
+        level.level.safety_stock = 30;
+        level.level.in_transit = 500;
+        let full = ChannelPolicy::buffered(Buffer::FULL);
+        assert_eq!(published(&full, &sku(), &[level], false), 100);
+    }
+
+    #[test]
     fn decimals_are_exact() {
         let rows = [row("main", 10, 0)];
         assert_eq!(

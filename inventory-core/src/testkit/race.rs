@@ -102,3 +102,125 @@ async fn race<S: AuditStore + Clone>(
     assert_invariants(store).await;
     report
 }
+
+/// What a transfer race ended with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransferRaceReport {
+    /// Units held by one-unit orders.
+    pub reserved: i64,
+    /// Units shipped by two-unit transfers.
+    pub transferred: i64,
+    /// Orders and transfers refused with insufficient stock.
+    pub refused: usize,
+}
+
+/// Stocks `units` of one SKU at `main`, then lets `tasks` tasks, spread over
+/// `handles`, place `attempts` requests at once: even ones reserve one unit, odd ones
+/// ship a two-unit transfer from `main` to `annex`, together asking for more than
+/// exists. Checks that no unit is taken twice: what was held plus what was shipped
+/// never passes what was stocked, the source's numbers say exactly that, the
+/// destination's transit holds what was shipped, every refusal is insufficient stock,
+/// and every invariant holds.
+///
+/// # Panics
+///
+/// When more is taken than was stocked, a request fails otherwise, an invariant
+/// breaks, or the race takes longer than [`RACE_TIMEOUT`].
+pub async fn transfer_race<S: AuditStore + Clone>(
+    handles: Vec<Inventory<S>>,
+    tasks: usize,
+    attempts: usize,
+    units: i64,
+) -> TransferRaceReport {
+    tokio::time::timeout(
+        RACE_TIMEOUT,
+        transfers_against_orders(handles, tasks, attempts, units),
+    )
+    .await
+    .expect("the race finished in time")
+}
+
+async fn transfers_against_orders<S: AuditStore + Clone>(
+    handles: Vec<Inventory<S>>,
+    tasks: usize,
+    attempts: usize,
+    units: i64,
+) -> TransferRaceReport {
+    assert!(!handles.is_empty() && tasks > 0);
+    handles[0]
+        .receive(sku("HOT"), loc("main"), qty(units))
+        .await
+        .expect("stock the hot sku");
+    let mut joins = Vec::with_capacity(tasks);
+    for task in 0..tasks {
+        let inventory = handles[task % handles.len()].clone();
+        joins.push(tokio::spawn(async move {
+            let (mut reserved, mut transferred, mut refused) = (0, 0, 0);
+            for number in (task..attempts).step_by(tasks) {
+                let result = if number % 2 == 0 {
+                    let id = OrderId::new(format!("race-{number}")).expect("valid order id");
+                    let request = ReserveRequest::new(id, vec![OrderLine::new(sku("HOT"), qty(1))]);
+                    inventory.reserve(request).await.map(|_| (1, 0))
+                } else {
+                    let request = crate::TransferRequest {
+                        sku: sku("HOT"),
+                        from: loc("main"),
+                        to: loc("annex"),
+                        quantity: qty(2),
+                        idempotency_key: None,
+                    };
+                    inventory.ship_transfer(request).await.map(|_| (0, 2))
+                };
+                match result {
+                    Ok((held, shipped)) => {
+                        reserved += held;
+                        transferred += shipped;
+                    }
+                    Err(error) => match domain_error(error) {
+                        DomainError::InsufficientStock { .. } => refused += 1,
+                        other => panic!("request {number} failed with {other:?}"),
+                    },
+                }
+            }
+            (reserved, transferred, refused)
+        }));
+    }
+    let mut report = TransferRaceReport {
+        reserved: 0,
+        transferred: 0,
+        refused: 0,
+    };
+    for join in joins {
+        let (held, shipped, refused) = join.await.expect("race task");
+        report.reserved += held;
+        report.transferred += shipped;
+        report.refused += refused;
+    }
+    let taken = report.reserved + report.transferred;
+    assert!(taken <= units, "{taken} units taken of {units}: {report:?}");
+    assert!(
+        units - taken <= 1,
+        "a request was refused while units were left: {report:?}"
+    );
+    let stock = handles[0].stock(&sku("HOT")).await.expect("read stock");
+    let row = |name: &str| {
+        stock
+            .locations
+            .iter()
+            .find(|row| row.location.as_str() == name)
+            .map(|row| row.level)
+            .unwrap_or_default()
+    };
+    let (main, annex) = (row("main"), row("annex"));
+    assert_eq!(
+        (main.on_hand, main.reserved, annex.in_transit),
+        (
+            units - report.transferred,
+            report.reserved,
+            report.transferred
+        ),
+        "{report:?}"
+    );
+    assert_invariants(handles[0].store()).await;
+    report
+}
