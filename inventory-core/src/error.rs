@@ -292,7 +292,7 @@ pub enum DomainError {
     },
     /// The name of who counted or resolved is empty, too long or contains a control
     /// character.
-    #[error("{name:?} is not a usable name of who counted or resolved")]
+    #[error("{name:?} is not a usable name of who did it (a counter, a resolver, an actor)")]
     InvalidActor {
         /// The name given (cut to 128 characters).
         name: String,

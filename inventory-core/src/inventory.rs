@@ -61,6 +61,7 @@ pub struct Inventory<S> {
     runner: Runner<S>,
     default_ttl: Duration,
     lanes: Arc<Lanes>,
+    actor: Option<Arc<str>>,
 }
 
 /// Clones share the store and the group-commit queues.
@@ -70,6 +71,7 @@ impl<S> Clone for Inventory<S> {
             runner: self.runner.clone(),
             default_ttl: self.default_ttl,
             lanes: Arc::clone(&self.lanes),
+            actor: self.actor.clone(),
         }
     }
 }
@@ -88,6 +90,7 @@ impl<S: Store> Inventory<S> {
             },
             default_ttl: HOLD_TTL_DEFAULT,
             lanes: Arc::new(Lanes::new(group)),
+            actor: None,
         }
     }
 
@@ -119,6 +122,39 @@ impl<S: Store> Inventory<S> {
         check_ttl(ttl)?;
         self.default_ttl = ttl;
         Ok(self)
+    }
+
+    /// A handle on the same inventory (same store, same queues) whose commands write
+    /// `actor` as who did it on every ledger entry that names no one else (a count
+    /// names its counter, a bulk set its own actor). Cheap: make one per request.
+    ///
+    /// ```
+    /// use inventory_core::{Inventory, LocationId, MemoryStore, Quantity, Sku};
+    /// use inventory_core::backend::AuditStore;
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let inventory = Inventory::new(MemoryStore::new());
+    /// let clerk = inventory.acting_as("clerk:ana")?;
+    /// clerk.receive(Sku::new("MUG")?, LocationId::new("main")?, Quantity::new(3)?).await?;
+    /// let ledger = inventory.store().ledger().await?;
+    /// assert_eq!(ledger[0].actor.as_deref(), Some("clerk:ana"));
+    /// # Ok::<(), inventory_core::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::InvalidActor`] for an empty, over-long or control-character name.
+    pub fn acting_as(&self, actor: &str) -> Result<Self, DomainError> {
+        crate::counting::check_name(actor)?;
+        let mut acting = self.clone();
+        acting.actor = Some(Arc::from(actor));
+        Ok(acting)
+    }
+
+    /// Who this handle's commands name as their actor, if anyone.
+    pub fn actor(&self) -> Option<&str> {
+        self.actor.as_deref()
     }
 
     /// The storage backend.
@@ -170,7 +206,18 @@ impl<S: Store> Inventory<S> {
         T: Send + 'static,
         F: Fn(&mut Draft<'_>) -> std::result::Result<T, DomainError> + Send + Sync + 'static,
     {
-        self.lanes.submit(&self.runner, plan, decide).await
+        let Some(actor) = self.actor.clone() else {
+            return self.lanes.submit(&self.runner, plan, decide).await;
+        };
+        let stamped = move |draft: &mut Draft<'_>| {
+            let written = draft.changes.ledger.len();
+            let value = decide(draft)?;
+            for entry in &mut draft.changes.ledger[written..] {
+                entry.actor.get_or_insert_with(|| actor.to_string());
+            }
+            Ok(value)
+        };
+        self.lanes.submit(&self.runner, plan, stamped).await
     }
 
     /// Applies one stock movement: the row after it.

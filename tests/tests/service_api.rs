@@ -142,6 +142,27 @@ async fn transfers_ship_receive_and_close(backend: Backend) {
         (stock["on_hand"].as_i64(), stock["in_transit"].as_i64()),
         (Some(17), Some(0))
     );
+
+    // X-Actor names who shipped: every entry of the transfer carries it.
+    let (status, third) = service
+        .post_with("/v1/transfers", ship(1), &[("X-Actor", "clerk:ana")])
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{third}");
+    let reference = format!("transfer:{}", third["id"].as_str().unwrap());
+    let (_, ledger) = service
+        .get(&format!("/v1/ledger?reference={reference}"))
+        .await;
+    let actors: Vec<&str> = ledger["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|entry| entry["actor"].as_str())
+        .collect();
+    assert_eq!(actors, ["clerk:ana", "clerk:ana"], "{ledger}");
+    let (status, _) = service
+        .post_with("/v1/transfers", ship(1), &[("X-Actor", " ")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     service.stop().await;
 }
 

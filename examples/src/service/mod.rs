@@ -65,6 +65,27 @@ pub struct AppState<S: ServiceStore> {
     pub expiry: Arc<expiry::ExpiryAlarm>,
 }
 
+/// The header naming who makes a stock change: written as the actor of its ledger
+/// entries (`clerk:ana`, `erp`, `scanner-4`).
+pub const ACTOR: &str = "x-actor";
+
+impl<S: ServiceStore> AppState<S> {
+    /// The inventory acting for the request's `X-Actor`, or the plain one without it.
+    ///
+    /// # Errors
+    ///
+    /// 422 `invalid_request` for a malformed actor.
+    pub fn acting(&self, headers: &axum::http::HeaderMap) -> ApiResult<Inventory<S>> {
+        let Some(value) = headers.get(ACTOR) else {
+            return Ok(self.inventory.clone());
+        };
+        let name = value
+            .to_str()
+            .map_err(|_| ApiError::invalid("X-Actor is not visible ASCII"))?;
+        Ok(self.inventory.acting_as(name)?)
+    }
+}
+
 impl<S: ServiceStore> Clone for AppState<S> {
     fn clone(&self) -> Self {
         Self {

@@ -75,7 +75,7 @@ pub async fn record<S: ServiceStore>(
         .collect::<ApiResult<Vec<_>>>()?;
     let mut request = ReturnRequest::new(OrderId::new(body.order_id)?, lines);
     request.idempotency_key = idempotency_key(&headers)?;
-    let reservation = app.inventory.record_return(request).await?;
+    let reservation = app.acting(&headers)?.record_return(request).await?;
     Ok(Json(ReservationView::new(
         &reservation,
         app.inventory.now(),

@@ -129,6 +129,10 @@ pub struct IdempotencyHeader {
     /// retry gets the first answer.
     #[param(rename = "Idempotency-Key", value_type = Option<IdempotencyKey>)]
     idempotency_key: Option<String>,
+    /// Who makes the change (`clerk:ana`, `erp`): written as the actor of its ledger
+    /// entries.
+    #[param(rename = "X-Actor", value_type = Option<String>)]
+    actor: Option<String>,
 }
 
 /// The request's idempotency key, if it sent one.
@@ -150,9 +154,10 @@ async fn apply<S: ServiceStore>(
     movement: impl FnOnce(StockKey) -> StockMovement,
 ) -> ApiResult<Json<RowView>> {
     let movement = movement(StockKey::new(sku.clone(), location.clone()));
+    let inventory = app.acting(headers)?;
     let level: StockLevel = match idempotency_key(headers)? {
-        Some(key) => app.inventory.once(key, movement).await?,
-        None => app.inventory.apply(movement).await?,
+        Some(key) => inventory.once(key, movement).await?,
+        None => inventory.apply(movement).await?,
     };
     Ok(Json(RowView {
         sku,
@@ -286,7 +291,10 @@ pub async fn set<S: ServiceStore>(
         actor: body.actor,
         rows,
     };
-    let results = app.inventory.set(set, idempotency_key(&headers)?).await?;
+    let results = app
+        .acting(&headers)?
+        .set(set, idempotency_key(&headers)?)
+        .await?;
     let rows = results
         .into_iter()
         .map(|result| SetRowView {

@@ -120,7 +120,7 @@ pub async fn ship<S: ServiceStore>(
         idempotency_key: idempotency_key(&headers)?,
     };
     let now = app.inventory.now();
-    let transfer = app.inventory.ship_transfer(request).await?;
+    let transfer = app.acting(&headers)?.ship_transfer(request).await?;
     let status = if transfer.created_at >= now {
         StatusCode::CREATED
     } else {
@@ -173,7 +173,10 @@ pub async fn receive<S: ServiceStore>(
     let body: TransferReceiptBody = optional_body(&body)?;
     let quantity = body.quantity.map(Quantity::new).transpose()?;
     let key = idempotency_key(&headers)?;
-    let transfer = app.inventory.receive_transfer(id, quantity, key).await?;
+    let transfer = app
+        .acting(&headers)?
+        .receive_transfer(id, quantity, key)
+        .await?;
     Ok(Json(TransferView::from(&transfer)))
 }
 
@@ -193,7 +196,11 @@ pub async fn receive<S: ServiceStore>(
 pub async fn close<S: ServiceStore>(
     State(app): State<AppState<S>>,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> ApiResult<Json<TransferView>> {
-    let transfer = app.inventory.close_transfer(transfer_id(&id)?).await?;
+    let transfer = app
+        .acting(&headers)?
+        .close_transfer(transfer_id(&id)?)
+        .await?;
     Ok(Json(TransferView::from(&transfer)))
 }
