@@ -72,8 +72,8 @@ mod tests {
             )
             .unwrap();
         assert_eq!(
-            tables, 14,
-            "two holds tables became one (8), the inbox came (9)"
+            tables, 15,
+            "two holds tables became one (8), the inbox came (9), transfers (13)"
         );
     }
 

@@ -195,6 +195,16 @@ async fn upgrading_to_version_3_fills_the_shipped_aggregate_from_the_ledger() {
              CREATE INDEX active_holds_by_sku ON active_holds (sku, expires_at);
              DROP INDEX ledger_by_idempotency_key; ALTER TABLE ledger DROP COLUMN idempotency_key;
              DROP TABLE inbox;
+             DROP TABLE transfers;
+             ALTER TABLE reservations DROP COLUMN returns;
+             ALTER TABLE stock DROP COLUMN damaged; ALTER TABLE stock DROP COLUMN quality_control;
+             ALTER TABLE stock DROP COLUMN safety_stock;
+             ALTER TABLE ledger DROP COLUMN before_damaged;
+             ALTER TABLE ledger DROP COLUMN before_quality_control;
+             ALTER TABLE ledger DROP COLUMN before_safety_stock;
+             ALTER TABLE ledger DROP COLUMN after_damaged;
+             ALTER TABLE ledger DROP COLUMN after_quality_control;
+             ALTER TABLE ledger DROP COLUMN after_safety_stock;
              PRAGMA user_version = 2;",
         )
         .unwrap();
@@ -262,6 +272,16 @@ async fn upgrading_to_version_8_keeps_every_open_hold() {
              INSERT INTO open_holds SELECT reservation_id, sku FROM holds;
              DROP TABLE holds;
              DROP TABLE inbox;
+             DROP TABLE transfers;
+             ALTER TABLE reservations DROP COLUMN returns;
+             ALTER TABLE stock DROP COLUMN damaged; ALTER TABLE stock DROP COLUMN quality_control;
+             ALTER TABLE stock DROP COLUMN safety_stock;
+             ALTER TABLE ledger DROP COLUMN before_damaged;
+             ALTER TABLE ledger DROP COLUMN before_quality_control;
+             ALTER TABLE ledger DROP COLUMN before_safety_stock;
+             ALTER TABLE ledger DROP COLUMN after_damaged;
+             ALTER TABLE ledger DROP COLUMN after_quality_control;
+             ALTER TABLE ledger DROP COLUMN after_safety_stock;
              PRAGMA user_version = 7;",
         )
         .unwrap();
