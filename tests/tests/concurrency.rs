@@ -2,7 +2,7 @@
 
 use inventory_core::testkit::race::{hot_sku_race, transfer_race};
 use inventory_core::testkit::Harness;
-use inventory_core::MemoryStore;
+use inventory_core::{Inventory, MemoryStore};
 use inventory_sqlite::{SqliteOptions, SqliteStore};
 
 /// 1,000 one-unit orders from 64 tasks on a multi-thread runtime race for 200 units:
@@ -29,14 +29,7 @@ async fn memory_race_over_four_handles() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_thousand_orders_over_four_handles_take_exactly_200_units() {
     let folder = tempfile::tempdir().expect("temporary folder");
-    let path = folder.path().join("race.db");
-    let mut handles = Vec::new();
-    for _ in 0..4 {
-        let store = SqliteStore::open_with(&path, SqliteOptions::default())
-            .await
-            .expect("open");
-        handles.push(Harness::new(store).inventory);
-    }
+    let handles = sqlite_handles(&folder.path().join("race.db"), 4).await;
     hot_sku_race(handles, 32, 1_000, 200).await;
 }
 
@@ -45,23 +38,27 @@ async fn sqlite_thousand_orders_over_four_handles_take_exactly_200_units() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_transfers_race_orders_for_the_same_units() {
     let store = MemoryStore::new();
-    let handles = (0..4)
-        .map(|_| Harness::new(store.clone()).inventory)
-        .collect();
-    transfer_race(handles, 32, 600, 200).await;
+    let handles = (0..4).map(|_| Harness::new(store.clone()).inventory);
+    transfer_race(handles.collect(), 32, 600, 200).await;
 }
 
 /// The same race over four separately opened SQLite stores on one file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_transfers_race_orders_for_the_same_units() {
     let folder = tempfile::tempdir().expect("temporary folder");
-    let path = folder.path().join("transfers.db");
+    let handles = sqlite_handles(&folder.path().join("transfers.db"), 4).await;
+    transfer_race(handles, 32, 600, 200).await;
+}
+
+/// `count` separately opened stores on the SQLite file at `path`: writers competing for
+/// its lock.
+async fn sqlite_handles(path: &std::path::Path, count: usize) -> Vec<Inventory<SqliteStore>> {
     let mut handles = Vec::new();
-    for _ in 0..4 {
-        let store = SqliteStore::open_with(&path, SqliteOptions::default())
+    for _ in 0..count {
+        let store = SqliteStore::open_with(path, SqliteOptions::default())
             .await
             .expect("open");
         handles.push(Harness::new(store).inventory);
     }
-    transfer_race(handles, 32, 600, 200).await;
+    handles
 }

@@ -8,6 +8,21 @@ use inventory_core::testkit::{loc, qty, sku};
 use inventory_core::Inventory;
 use inventory_sqlite::{OpenError, SqliteStore, SCHEMA_VERSION};
 
+/// Undoes migrations 11 to 13 (stock states, returns, transfers) of a current file,
+/// before a test turns it into an older version.
+const UNDO_DAILY_FLOWS: &str = "
+    DROP TABLE transfers;
+    ALTER TABLE reservations DROP COLUMN returns;
+    ALTER TABLE stock DROP COLUMN damaged;
+    ALTER TABLE stock DROP COLUMN quality_control;
+    ALTER TABLE stock DROP COLUMN safety_stock;
+    ALTER TABLE ledger DROP COLUMN before_damaged;
+    ALTER TABLE ledger DROP COLUMN before_quality_control;
+    ALTER TABLE ledger DROP COLUMN before_safety_stock;
+    ALTER TABLE ledger DROP COLUMN after_damaged;
+    ALTER TABLE ledger DROP COLUMN after_quality_control;
+    ALTER TABLE ledger DROP COLUMN after_safety_stock;";
+
 fn folder() -> tempfile::TempDir {
     tempfile::tempdir().expect("temporary folder")
 }
@@ -184,6 +199,7 @@ async fn upgrading_to_version_3_fills_the_shipped_aggregate_from_the_ledger() {
     drop(inventory);
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     let downgrade = rusqlite::Connection::open(&path).unwrap();
+    downgrade.execute_batch(UNDO_DAILY_FLOWS).unwrap();
     downgrade
         .execute_batch(
             "DROP TABLE daily_shipped; DROP TABLE suppliers; DROP TABLE sku_suppliers;
@@ -195,16 +211,6 @@ async fn upgrading_to_version_3_fills_the_shipped_aggregate_from_the_ledger() {
              CREATE INDEX active_holds_by_sku ON active_holds (sku, expires_at);
              DROP INDEX ledger_by_idempotency_key; ALTER TABLE ledger DROP COLUMN idempotency_key;
              DROP TABLE inbox;
-             DROP TABLE transfers;
-             ALTER TABLE reservations DROP COLUMN returns;
-             ALTER TABLE stock DROP COLUMN damaged; ALTER TABLE stock DROP COLUMN quality_control;
-             ALTER TABLE stock DROP COLUMN safety_stock;
-             ALTER TABLE ledger DROP COLUMN before_damaged;
-             ALTER TABLE ledger DROP COLUMN before_quality_control;
-             ALTER TABLE ledger DROP COLUMN before_safety_stock;
-             ALTER TABLE ledger DROP COLUMN after_damaged;
-             ALTER TABLE ledger DROP COLUMN after_quality_control;
-             ALTER TABLE ledger DROP COLUMN after_safety_stock;
              PRAGMA user_version = 2;",
         )
         .unwrap();
@@ -259,6 +265,7 @@ async fn upgrading_to_version_8_keeps_every_open_hold() {
     let downgrade = rusqlite::Connection::open(&path).unwrap();
     let before = holds(&downgrade);
     assert_eq!(before.len(), 3, "two SKUs active, one committed");
+    downgrade.execute_batch(UNDO_DAILY_FLOWS).unwrap();
     downgrade
         .execute_batch(
             "CREATE TABLE active_holds (reservation_id TEXT NOT NULL, sku TEXT NOT NULL,
@@ -272,16 +279,6 @@ async fn upgrading_to_version_8_keeps_every_open_hold() {
              INSERT INTO open_holds SELECT reservation_id, sku FROM holds;
              DROP TABLE holds;
              DROP TABLE inbox;
-             DROP TABLE transfers;
-             ALTER TABLE reservations DROP COLUMN returns;
-             ALTER TABLE stock DROP COLUMN damaged; ALTER TABLE stock DROP COLUMN quality_control;
-             ALTER TABLE stock DROP COLUMN safety_stock;
-             ALTER TABLE ledger DROP COLUMN before_damaged;
-             ALTER TABLE ledger DROP COLUMN before_quality_control;
-             ALTER TABLE ledger DROP COLUMN before_safety_stock;
-             ALTER TABLE ledger DROP COLUMN after_damaged;
-             ALTER TABLE ledger DROP COLUMN after_quality_control;
-             ALTER TABLE ledger DROP COLUMN after_safety_stock;
              PRAGMA user_version = 7;",
         )
         .unwrap();
