@@ -62,6 +62,7 @@ pub struct Inventory<S> {
     default_ttl: Duration,
     lanes: Arc<Lanes>,
     actor: Option<Arc<str>>,
+    reference: Option<Arc<str>>,
 }
 
 /// Clones share the store and the group-commit queues.
@@ -72,6 +73,7 @@ impl<S> Clone for Inventory<S> {
             default_ttl: self.default_ttl,
             lanes: Arc::clone(&self.lanes),
             actor: self.actor.clone(),
+            reference: self.reference.clone(),
         }
     }
 }
@@ -91,6 +93,7 @@ impl<S: Store> Inventory<S> {
             default_ttl: HOLD_TTL_DEFAULT,
             lanes: Arc::new(Lanes::new(group)),
             actor: None,
+            reference: None,
         }
     }
 
@@ -157,6 +160,36 @@ impl<S: Store> Inventory<S> {
         self.actor.as_deref()
     }
 
+    /// A handle on the same inventory whose commands write `reference` (the document
+    /// behind them, `<kind>:<id>`: `asn:2026-0042`, `erp:DOC-77`) on every ledger entry
+    /// that names no document of its own (a reservation's entries name their order, a
+    /// transfer's its transfer). Cheap: make one per request.
+    ///
+    /// ```
+    /// use inventory_core::{Inventory, LocationId, MemoryStore, Quantity, Sku};
+    /// use inventory_core::backend::AuditStore;
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let inventory = Inventory::new(MemoryStore::new());
+    /// let asn = inventory.with_reference("asn:2026-0042")?;
+    /// asn.receive(Sku::new("MUG")?, LocationId::new("main")?, Quantity::new(3)?).await?;
+    /// let ledger = inventory.store().ledger().await?;
+    /// assert_eq!(ledger[0].reference.as_deref(), Some("asn:2026-0042"));
+    /// # Ok::<(), inventory_core::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::InvalidReference`] unless it is `<kind>:<id>` of visible
+    /// characters, at most 256 bytes.
+    pub fn with_reference(&self, reference: &str) -> Result<Self, DomainError> {
+        crate::ledger::check_reference(reference)?;
+        let mut referring = self.clone();
+        referring.reference = Some(Arc::from(reference));
+        Ok(referring)
+    }
+
     /// The storage backend.
     pub fn store(&self) -> &S {
         &self.runner.store
@@ -206,14 +239,20 @@ impl<S: Store> Inventory<S> {
         T: Send + 'static,
         F: Fn(&mut Draft<'_>) -> std::result::Result<T, DomainError> + Send + Sync + 'static,
     {
-        let Some(actor) = self.actor.clone() else {
+        let (actor, reference) = (self.actor.clone(), self.reference.clone());
+        if actor.is_none() && reference.is_none() {
             return self.lanes.submit(&self.runner, plan, decide).await;
-        };
+        }
         let stamped = move |draft: &mut Draft<'_>| {
             let written = draft.changes.ledger.len();
             let value = decide(draft)?;
             for entry in &mut draft.changes.ledger[written..] {
-                entry.actor.get_or_insert_with(|| actor.to_string());
+                if let Some(actor) = &actor {
+                    entry.actor.get_or_insert_with(|| actor.to_string());
+                }
+                if let Some(reference) = &reference {
+                    entry.reference.get_or_insert_with(|| reference.to_string());
+                }
             }
             Ok(value)
         };

@@ -159,10 +159,20 @@ async fn transfers_ship_receive_and_close(backend: Backend) {
         .filter_map(|entry| entry["actor"].as_str())
         .collect();
     assert_eq!(actors, ["clerk:ana", "clerk:ana"], "{ledger}");
+    for bad in [("X-Actor", " "), ("X-Reference", "no-kind")] {
+        let (status, _) = service.post_with("/v1/transfers", ship(1), &[bad]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad:?}");
+    }
     let (status, _) = service
-        .post_with("/v1/transfers", ship(1), &[("X-Actor", " ")])
+        .post_with(
+            "/v1/receipts",
+            json!({ "sku": "MUG", "location": "shop", "quantity": 1 }),
+            &[("X-Reference", "asn:2026-0042")],
+        )
         .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(status, StatusCode::OK);
+    let (_, ledger) = service.get("/v1/ledger?reference=asn:2026-0042").await;
+    assert_eq!(ledger["entries"][0]["movement"], "received", "{ledger}");
     service.stop().await;
 }
 

@@ -69,20 +69,36 @@ pub struct AppState<S: ServiceStore> {
 /// entries (`clerk:ana`, `erp`, `scanner-4`).
 pub const ACTOR: &str = "x-actor";
 
+/// The header naming the document behind a stock change (`asn:2026-0042`): written as
+/// the reference of its ledger entries that name no document of their own.
+pub const REFERENCE: &str = "x-reference";
+
 impl<S: ServiceStore> AppState<S> {
-    /// The inventory acting for the request's `X-Actor`, or the plain one without it.
+    /// The inventory acting for the request's `X-Actor` and `X-Reference`, or the
+    /// plain one without them.
     ///
     /// # Errors
     ///
-    /// 422 `invalid_request` for a malformed actor.
+    /// 422 `invalid_request` for a malformed actor or reference.
     pub fn acting(&self, headers: &axum::http::HeaderMap) -> ApiResult<Inventory<S>> {
-        let Some(value) = headers.get(ACTOR) else {
-            return Ok(self.inventory.clone());
+        let text = |name: &str| -> ApiResult<Option<&str>> {
+            headers
+                .get(name)
+                .map(|value| {
+                    value
+                        .to_str()
+                        .map_err(|_| ApiError::invalid(format!("{name} is not visible ASCII")))
+                })
+                .transpose()
         };
-        let name = value
-            .to_str()
-            .map_err(|_| ApiError::invalid("X-Actor is not visible ASCII"))?;
-        Ok(self.inventory.acting_as(name)?)
+        let mut inventory = self.inventory.clone();
+        if let Some(actor) = text(ACTOR)? {
+            inventory = inventory.acting_as(actor)?;
+        }
+        if let Some(reference) = text(REFERENCE)? {
+            inventory = inventory.with_reference(reference)?;
+        }
+        Ok(inventory)
     }
 }
 

@@ -133,6 +133,10 @@ pub struct IdempotencyHeader {
     /// entries.
     #[param(rename = "X-Actor", value_type = Option<String>)]
     actor: Option<String>,
+    /// The document behind the change (`asn:2026-0042`): written as the reference of
+    /// its ledger entries that name no document of their own.
+    #[param(rename = "X-Reference", value_type = Option<String>)]
+    reference: Option<String>,
 }
 
 /// The request's idempotency key, if it sent one.
