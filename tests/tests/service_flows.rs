@@ -157,6 +157,18 @@ async fn shopify_webhooks_reserve_once_and_refuse_bad_signatures(backend: Backen
     }
     assert_eq!(available(&service, "TEE").await, (10, 0, 10));
 
+    // An id outside Shopify's (a positive 64-bit signed integer) is refused with 400
+    // whatever the topic, as the document says, and changes nothing.
+    for id in [json!(9_223_372_036_854_775_808_u64), json!(-1)] {
+        for topic in ["orders/create", "products/update"] {
+            let mut odd = order.clone();
+            odd["id"] = id.clone();
+            let (status, error) = deliver(&service, topic, "w-odd", &odd, None).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{topic} {id}: {error}");
+        }
+    }
+    assert_eq!(available(&service, "TEE").await, (10, 0, 10));
+
     let (status, applied) = deliver(&service, "orders/create", "w-1", &order, None).await;
     assert_eq!(
         (status, applied["status"].as_str()),

@@ -57,7 +57,8 @@ fn verified(secret: &[u8], body: &[u8], signature: &str) -> bool {
 /// The parts of Shopify's order JSON the service reads.
 #[derive(Debug, Deserialize)]
 struct ShopifyOrder {
-    id: u64,
+    /// Shopify's ids are positive 64-bit signed integers; anything else is refused.
+    id: i64,
     #[serde(default)]
     line_items: Vec<ShopifyLine>,
 }
@@ -155,8 +156,10 @@ impl WebhookAnswer {
 #[derive(ToSchema)]
 #[allow(dead_code)] // Documents the body; `ShopifyOrder` reads it.
 pub struct OrderPayload {
-    /// Shopify's order id: the reservation's order id is `shopify:<id>`.
-    id: u64,
+    /// Shopify's order id (a 64-bit signed integer, never negative): the
+    /// reservation's order id is `shopify:<id>`.
+    #[schema(minimum = 0)]
+    id: i64,
     /// The order's lines (none when absent); a line without a SKU is skipped.
     #[schema(required = false)]
     line_items: Vec<LineItemPayload>,
@@ -264,6 +267,13 @@ async fn deliver<S: ServiceStore>(
             format!("order JSON: {error}"),
         )
     })?;
+    if order.id < 0 {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidRequest,
+            format!("order JSON: id {} is negative", order.id),
+        ));
+    }
     let answer = match topic.as_str() {
         "orders/create" => created(app, &order).await,
         "orders/cancelled" => settled(app, &order, ReservationTransition::Release).await,
