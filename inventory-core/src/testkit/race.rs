@@ -40,26 +40,8 @@ pub async fn hot_sku_race<S: AuditStore + Clone>(
     orders: usize,
     units: i64,
 ) -> RaceReport {
-    tokio::time::timeout(RACE_TIMEOUT, race(handles, tasks, orders, units))
-        .await
-        .expect("the race finished in time")
-}
-
-async fn race<S: AuditStore + Clone>(
-    handles: Vec<Inventory<S>>,
-    tasks: usize,
-    orders: usize,
-    units: i64,
-) -> RaceReport {
-    assert!(!handles.is_empty() && tasks > 0);
-    handles[0]
-        .receive(sku("HOT"), loc("main"), qty(units))
-        .await
-        .expect("stock the hot sku");
-    let mut joins = Vec::with_capacity(tasks);
-    for task in 0..tasks {
-        let inventory = handles[task % handles.len()].clone();
-        joins.push(tokio::spawn(async move {
+    let outcomes =
+        stocked_then_spawned(&handles, tasks, units, move |inventory, task| async move {
             let (mut reserved, mut refused) = (0, 0);
             for number in (task..orders).step_by(tasks) {
                 let id = OrderId::new(format!("race-{number}")).expect("valid order id");
@@ -76,11 +58,10 @@ async fn race<S: AuditStore + Clone>(
                 }
             }
             (reserved, refused)
-        }));
-    }
+        })
+        .await;
     let (mut reserved, mut refused) = (0, 0);
-    for join in joins {
-        let (r, f) = join.await.expect("race task");
+    for (r, f) in outcomes {
         reserved += r;
         refused += f;
     }
@@ -132,29 +113,8 @@ pub async fn transfer_race<S: AuditStore + Clone>(
     attempts: usize,
     units: i64,
 ) -> TransferRaceReport {
-    tokio::time::timeout(
-        RACE_TIMEOUT,
-        transfers_against_orders(handles, tasks, attempts, units),
-    )
-    .await
-    .expect("the race finished in time")
-}
-
-async fn transfers_against_orders<S: AuditStore + Clone>(
-    handles: Vec<Inventory<S>>,
-    tasks: usize,
-    attempts: usize,
-    units: i64,
-) -> TransferRaceReport {
-    assert!(!handles.is_empty() && tasks > 0);
-    handles[0]
-        .receive(sku("HOT"), loc("main"), qty(units))
-        .await
-        .expect("stock the hot sku");
-    let mut joins = Vec::with_capacity(tasks);
-    for task in 0..tasks {
-        let inventory = handles[task % handles.len()].clone();
-        joins.push(tokio::spawn(async move {
+    let outcomes =
+        stocked_then_spawned(&handles, tasks, units, move |inventory, task| async move {
             let (mut reserved, mut transferred, mut refused) = (0, 0, 0);
             for number in (task..attempts).step_by(tasks) {
                 let result = if number % 2 == 0 {
@@ -183,15 +143,14 @@ async fn transfers_against_orders<S: AuditStore + Clone>(
                 }
             }
             (reserved, transferred, refused)
-        }));
-    }
+        })
+        .await;
     let mut report = TransferRaceReport {
         reserved: 0,
         transferred: 0,
         refused: 0,
     };
-    for join in joins {
-        let (held, shipped, refused) = join.await.expect("race task");
+    for (held, shipped, refused) in outcomes {
         report.reserved += held;
         report.transferred += shipped;
         report.refused += refused;
@@ -223,4 +182,42 @@ async fn transfers_against_orders<S: AuditStore + Clone>(
     );
     assert_invariants(handles[0].store()).await;
     report
+}
+
+/// Stocks `units` of `HOT` at `main`, then runs `work(inventory, task)` for `tasks`
+/// tasks at once, spread round-robin over `handles`: each task's result, in task order.
+///
+/// # Panics
+///
+/// When the stocking or a task fails, or the tasks take longer than [`RACE_TIMEOUT`].
+async fn stocked_then_spawned<S, T, F, Fut>(
+    handles: &[Inventory<S>],
+    tasks: usize,
+    units: i64,
+    work: F,
+) -> Vec<T>
+where
+    S: AuditStore + Clone,
+    T: Send + 'static,
+    F: Fn(Inventory<S>, usize) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    assert!(!handles.is_empty() && tasks > 0);
+    let run = async {
+        handles[0]
+            .receive(sku("HOT"), loc("main"), qty(units))
+            .await
+            .expect("stock the hot sku");
+        let joins: Vec<_> = (0..tasks)
+            .map(|task| tokio::spawn(work(handles[task % handles.len()].clone(), task)))
+            .collect();
+        let mut outcomes = Vec::with_capacity(tasks);
+        for join in joins {
+            outcomes.push(join.await.expect("race task"));
+        }
+        outcomes
+    };
+    tokio::time::timeout(RACE_TIMEOUT, run)
+        .await
+        .expect("the race finished in time")
 }
