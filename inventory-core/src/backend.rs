@@ -17,7 +17,9 @@
 //! [`StoreTx::persist`] writes the [`Changes`] the decision produced (upserts of rows,
 //! reservations, orders, investigations, dirty marks; appended ledger entries) and
 //! [`StoreTx::commit`] makes them durable at once. The plain reads [`Store::stock`],
-//! [`Store::reservation`] and [`Store::next_expiry`] serve callers outside a unit.
+//! [`Store::reservation`] and [`Store::next_expiry`] serve callers outside a unit, and
+//! the catalog (bundle definitions) is read whole and written with a compare-and-set on
+//! its version ([`Store::catalog`], [`Store::put_sku_settings`]).
 //!
 //! Classify every driver error, because the core's retry depends on it:
 //! [`StoreError::Conflict`] (deadlock, serialization
@@ -93,6 +95,7 @@
 //! use async_trait::async_trait;
 //! use chrono::{DateTime, NaiveDate, Utc};
 //! use inventory_core::backend::{AuditStore, Backend, Store, StoreTx};
+//! use inventory_core::catalog::{Catalog, SkuSettings};
 //! use inventory_core::counting::{CountRecord, CountStore, Investigation, InvestigationId};
 //! use inventory_core::decide::{Changes, LoadPlan, Snapshot};
 //! use inventory_core::inbox::InboxStore;
@@ -123,6 +126,10 @@
 //!     async fn reservation(&self, id: &ReservationId) -> Result<Option<Reservation>, StoreError> { todo!() }
 //!     async fn transfer(&self, id: &TransferId) -> Result<Option<Transfer>, StoreError> { todo!() }
 //!     async fn next_expiry(&self) -> Result<Option<DateTime<Utc>>, StoreError> { todo!() }
+//!     async fn catalog_version(&self) -> Result<u64, StoreError> { todo!() }
+//!     async fn catalog(&self) -> Result<Catalog, StoreError> { todo!() }
+//!     async fn put_sku_settings(&self, sku: &Sku, settings: &SkuSettings, expected: u64)
+//!         -> Result<u64, StoreError> { todo!("compare the version, write, bump it") }
 //! }
 //!
 //! #[async_trait]
@@ -211,6 +218,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::catalog::{Catalog, SkuSettings};
 use crate::counting::{Investigation, InvestigationId};
 use crate::decide::{Changes, LoadPlan, Snapshot};
 use crate::error::StoreError;
@@ -300,6 +308,40 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// [`StoreError`] when the read fails.
     async fn next_expiry(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// The catalog's version: 0 until its first change, then bumped by every
+    /// [`put_sku_settings`](Store::put_sku_settings). A cheap read: an inventory makes
+    /// it to learn whether its copy of the catalog is still current.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the read fails.
+    async fn catalog_version(&self) -> Result<u64, StoreError>;
+
+    /// The whole [`Catalog`] with its version, read at one instant.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the read fails; [`StoreError::corrupt`] for a stored entry
+    /// that cannot be read back.
+    async fn catalog(&self) -> Result<Catalog, StoreError>;
+
+    /// Stores `settings` for `sku` (empty settings remove the SKU from the catalog)
+    /// and bumps the version, atomically, if the catalog is still at `expected`;
+    /// answers the new version. The core decides every definition on the catalog at
+    /// `expected`, so this compare-and-set keeps two concurrent definitions from
+    /// breaking a rule between them.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Conflict`] (nothing written) when the version is no longer
+    /// `expected`; [`StoreError`] when the write fails.
+    async fn put_sku_settings(
+        &self,
+        sku: &Sku,
+        settings: &SkuSettings,
+        expected: u64,
+    ) -> Result<u64, StoreError>;
 }
 
 /// An open transaction. What [`load`](StoreTx::load) returns stays locked until

@@ -275,6 +275,21 @@ pub enum DomainError {
         /// Every stale row, with what it holds now.
         rows: Vec<StaleRow>,
     },
+    /// A bundle definition breaks a rule of bundles.
+    #[error("{sku} cannot be a bundle: {problem}")]
+    InvalidBundle {
+        /// The bundle SKU.
+        sku: Sku,
+        /// Which rule.
+        problem: crate::catalog::BundleProblem,
+    },
+    /// A stock movement names a bundle, which holds no stock of its own: move its
+    /// components.
+    #[error("{sku} is a bundle and holds no stock of its own; move its components")]
+    BundleHoldsNoStock {
+        /// The bundle SKU.
+        sku: Sku,
+    },
     /// A bulk set names no row, too many rows, or one row twice.
     #[error("invalid bulk set: {problem}")]
     InvalidBulkSet {

@@ -9,6 +9,10 @@ use tokio::sync::Notify;
 
 use crate::backend::Store;
 use crate::bulk::{BulkSet, SetResult};
+use crate::catalog::{
+    bundle_available, BundleComponent, BundleProblem, BundleStock, Catalog, CatalogCache,
+    SkuSettings, CATALOG_RECHECK_DEFAULT,
+};
 use crate::clock::{Clock, SystemClock};
 use crate::decide::{
     keyed, lifecycle, movement, reserve, Command, Draft, LoadPlan, Outcome, StockMovement,
@@ -63,6 +67,7 @@ pub struct Inventory<S> {
     lanes: Arc<Lanes>,
     actor: Option<Arc<str>>,
     reference: Option<Arc<str>>,
+    catalog: Arc<CatalogCache>,
 }
 
 /// Clones share the store and the group-commit queues.
@@ -74,6 +79,7 @@ impl<S> Clone for Inventory<S> {
             lanes: Arc::clone(&self.lanes),
             actor: self.actor.clone(),
             reference: self.reference.clone(),
+            catalog: Arc::clone(&self.catalog),
         }
     }
 }
@@ -94,7 +100,17 @@ impl<S: Store> Inventory<S> {
             lanes: Arc::new(Lanes::new(group)),
             actor: None,
             reference: None,
+            catalog: Arc::new(CatalogCache::new(CATALOG_RECHECK_DEFAULT)),
         }
+    }
+
+    /// How long this inventory uses its copy of the catalog (bundle definitions)
+    /// before it asks the store whether another app server changed it (default
+    /// [`CATALOG_RECHECK_DEFAULT`]); changes made through this inventory or its clones
+    /// are seen at once. Configure before cloning.
+    pub fn with_catalog_recheck(mut self, recheck: Duration) -> Self {
+        self.catalog = Arc::new(CatalogCache::new(recheck));
+        self
     }
 
     /// Replaces the clock (a [`ManualClock`](crate::ManualClock) in tests).
@@ -234,16 +250,21 @@ impl<S: Store> Inventory<S> {
 
     /// Runs one typed decision: loads `plan`, decides with `decide` in the unit of
     /// its lane, and answers what `decide` returned once the unit committed.
-    pub(crate) async fn run<T, F>(&self, plan: LoadPlan, decide: F) -> Result<T>
+    ///
+    /// The decision reads this inventory's copy of the catalog, and a command naming a
+    /// bundle locks its components too.
+    pub(crate) async fn run<T, F>(&self, mut plan: LoadPlan, decide: F) -> Result<T>
     where
         T: Send + 'static,
         F: Fn(&mut Draft<'_>) -> std::result::Result<T, DomainError> + Send + Sync + 'static,
     {
-        let (actor, reference) = (self.actor.clone(), self.reference.clone());
-        if actor.is_none() && reference.is_none() {
-            return self.lanes.submit(&self.runner, plan, decide).await;
+        let catalog = self.catalog().await?;
+        if !catalog.is_empty() {
+            plan.skus = catalog.with_components(&plan.skus);
         }
+        let (actor, reference) = (self.actor.clone(), self.reference.clone());
         let stamped = move |draft: &mut Draft<'_>| {
+            draft.catalog = Arc::clone(&catalog);
             let written = draft.changes.ledger.len();
             let value = decide(draft)?;
             for entry in &mut draft.changes.ledger[written..] {
@@ -732,6 +753,159 @@ impl<S: Store> Inventory<S> {
         self.read(|store| store.reservation(&id))
             .await?
             .ok_or_else(|| DomainError::ReservationNotFound { id }.into())
+    }
+
+    /// This inventory's copy of the catalog (checked against the store as
+    /// [`with_catalog_recheck`](Self::with_catalog_recheck) says).
+    ///
+    /// # Errors
+    ///
+    /// Storage errors.
+    pub async fn catalog(&self) -> Result<Arc<Catalog>> {
+        Ok(self.catalog.current(self.store()).await?)
+    }
+
+    /// The catalog copy, for the crate's readers that answer storage errors.
+    pub(crate) async fn current_catalog(&self) -> std::result::Result<Arc<Catalog>, StoreError> {
+        self.catalog.current(self.store()).await
+    }
+
+    /// Defines `sku` as a bundle (kit) of `components`, or redefines it: the bundle
+    /// holds no stock of its own, its available is derived from its components' (see
+    /// [`bundle_stock`](Self::bundle_stock)), and reserving it reserves its components
+    /// as one all-or-nothing unit (each reservation keeps the composition it was made
+    /// with). Answers the components as stored, ordered by SKU.
+    ///
+    /// ```
+    /// use inventory_core::catalog::BundleComponent;
+    /// use inventory_core::{Inventory, LocationId, MemoryStore, OrderId, OrderLine, Quantity,
+    ///     ReserveRequest, Sku};
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let inventory = Inventory::new(MemoryStore::new());
+    /// let (mug, tea, gift) = (Sku::new("MUG")?, Sku::new("TEA")?, Sku::new("GIFT-SET")?);
+    /// let main = LocationId::new("main")?;
+    /// inventory.receive(mug.clone(), main.clone(), Quantity::new(3)?).await?;
+    /// inventory.receive(tea.clone(), main.clone(), Quantity::new(5)?).await?;
+    /// let part = |sku: &Sku, units| BundleComponent::new(sku.clone(), Quantity::new(units).unwrap());
+    /// inventory.define_bundle(gift.clone(), vec![part(&mug, 1), part(&tea, 2)]).await?;
+    /// // 3 mugs, 5 tea: 2 gift sets (tea runs out first).
+    /// assert_eq!(inventory.bundle_stock(&gift).await?.unwrap().available, 2);
+    ///
+    /// let order = ReserveRequest::new(OrderId::new("#7")?, vec![OrderLine::new(gift.clone(), Quantity::new(2)?)]);
+    /// let hold = inventory.reserve(order).await?;
+    /// assert_eq!(hold.reservation.lines.len(), 2, "one line per component");
+    /// assert_eq!(inventory.stock(&tea).await?.total.available(), 1);
+    /// assert_eq!(inventory.bundle_stock(&gift).await?.unwrap().available, 0);
+    /// # Ok::<(), inventory_core::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::InvalidBundle`]: no component or more than
+    /// [`BUNDLE_COMPONENTS_MAX`](crate::catalog::BUNDLE_COMPONENTS_MAX), a component
+    /// named twice or the bundle itself, a component that is a bundle, a SKU that is a
+    /// component of another bundle, a SKU with stock rows; storage errors.
+    pub async fn define_bundle(
+        &self,
+        sku: Sku,
+        components: Vec<BundleComponent>,
+    ) -> Result<Vec<BundleComponent>> {
+        let settings = self
+            .change_settings(&sku, |catalog, has_stock| {
+                let components = catalog.check_bundle(&sku, components.clone())?;
+                if has_stock {
+                    return Err(DomainError::InvalidBundle {
+                        sku: sku.clone(),
+                        problem: BundleProblem::HasStock,
+                    });
+                }
+                let mut settings = catalog.settings(&sku).cloned().unwrap_or_default();
+                settings.bundle = components;
+                Ok(settings)
+            })
+            .await?;
+        Ok(settings.bundle)
+    }
+
+    /// Ends `sku`'s definition as a bundle: reservations made of it keep their
+    /// component lines. Answers whether it was a bundle.
+    ///
+    /// # Errors
+    ///
+    /// Storage errors.
+    pub async fn remove_bundle(&self, sku: &Sku) -> Result<bool> {
+        if self
+            .read(|store| store.catalog())
+            .await?
+            .bundle(sku)
+            .is_none()
+        {
+            return Ok(false);
+        }
+        self.change_settings(sku, |catalog, _| {
+            let mut settings = catalog.settings(sku).cloned().unwrap_or_default();
+            settings.bundle = Vec::new();
+            Ok(settings)
+        })
+        .await?;
+        Ok(true)
+    }
+
+    /// The units of bundle `sku` available, per location and in total, from its
+    /// components' stock now; `None` when `sku` is not a bundle.
+    ///
+    /// # Errors
+    ///
+    /// Storage errors.
+    pub async fn bundle_stock(&self, sku: &Sku) -> Result<Option<BundleStock>> {
+        let catalog = self.catalog().await?;
+        let Some(components) = catalog.bundle(sku) else {
+            return Ok(None);
+        };
+        let mut rows = std::collections::BTreeMap::new();
+        for component in components {
+            let found = self.read(|store| store.stock(&component.sku)).await?;
+            rows.insert(component.sku.clone(), found);
+        }
+        Ok(Some(bundle_available(sku, components, &rows)))
+    }
+
+    /// Writes the settings `decide` makes of the stored catalog (and whether `sku` has
+    /// stock rows), over the version it read: run again when another change got in
+    /// first.
+    async fn change_settings(
+        &self,
+        sku: &Sku,
+        decide: impl Fn(&Catalog, bool) -> std::result::Result<SkuSettings, DomainError>,
+    ) -> Result<SkuSettings> {
+        let mut attempt = 1;
+        loop {
+            let catalog = self.read(|store| store.catalog()).await?;
+            let has_stock = !self.read(|store| store.stock(sku)).await?.is_empty();
+            let settings = decide(&catalog, has_stock)?;
+            let checked = std::time::Instant::now();
+            match self
+                .store()
+                .put_sku_settings(sku, &settings, catalog.version())
+                .await
+            {
+                Ok(version) => {
+                    let changed = catalog.with(sku, settings.clone(), version);
+                    self.catalog.keep(Arc::new(changed), checked);
+                    return Ok(settings);
+                }
+                Err(error) if error.is_transient() => {
+                    let Some(delay) = self.runner.retry.delay_after(attempt) else {
+                        return Err(error.after_attempts(attempt).into());
+                    };
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
     }
 
     /// Runs a read of the store, retried after a transient failure (a dropped

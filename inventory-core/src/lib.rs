@@ -2,6 +2,7 @@
 
 pub mod backend;
 mod bulk;
+pub mod catalog;
 mod clock;
 pub mod counting;
 pub mod decide;
@@ -41,9 +42,9 @@ pub use ledger::{
 pub use memory::{MemoryStore, MemoryTx};
 pub use quantity::{Quantity, QUANTITY_MAX};
 pub use reservation::{
-    check_ttl, AllocationStrategy, OrderLine, Reservation, ReservationLine, ReservationStatus,
-    ReservationTransition, ReserveRequest, UnknownName, HOLD_TTL_DEFAULT, HOLD_TTL_MAX,
-    HOLD_TTL_MIN, ORDER_LINES_MAX, PRIORITY_LOCATIONS_MAX,
+    check_ttl, AllocationStrategy, BundleLine, OrderLine, Reservation, ReservationLine,
+    ReservationStatus, ReservationTransition, ReserveRequest, UnknownName, HOLD_TTL_DEFAULT,
+    HOLD_TTL_MAX, HOLD_TTL_MIN, ORDER_LINES_MAX, PRIORITY_LOCATIONS_MAX,
 };
 pub use retry::RetryPolicy;
 pub use returns::{Disposition, ReturnLine, ReturnRecord, ReturnRequest, RETURN_LINES_MAX};

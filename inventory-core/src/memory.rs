@@ -14,6 +14,7 @@ use rust_decimal::Decimal;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::backend::{load_rows, AuditStore, RowSource, Store, StoreTx};
+use crate::catalog::{Catalog, SkuSettings};
 use crate::counting::{CountRecord, CountStore, Investigation, InvestigationId};
 use crate::decide::{Changes, LoadPlan, Snapshot};
 use crate::error::StoreError;
@@ -68,6 +69,9 @@ struct MemoryState {
     transfers: BTreeMap<crate::TransferId, crate::Transfer>,
     /// Handled messages by source and id.
     inbox: BTreeMap<(String, String), DateTime<Utc>>,
+    /// The catalog's entries and version.
+    catalog: BTreeMap<Sku, SkuSettings>,
+    catalog_version: u64,
 }
 
 /// One dirty SKU of the outbox.
@@ -197,6 +201,38 @@ impl Store for MemoryStore {
             .filter(|reservation| reservation.status == ReservationStatus::Active)
             .map(|reservation| reservation.expires_at)
             .min())
+    }
+
+    async fn catalog_version(&self) -> Result<u64, StoreError> {
+        Ok(self.state.lock().await.catalog_version)
+    }
+
+    async fn catalog(&self) -> Result<Catalog, StoreError> {
+        let state = self.state.lock().await;
+        let entries = state
+            .catalog
+            .iter()
+            .map(|(sku, s)| (sku.clone(), s.clone()));
+        Ok(Catalog::new(state.catalog_version, entries))
+    }
+
+    async fn put_sku_settings(
+        &self,
+        sku: &Sku,
+        settings: &SkuSettings,
+        expected: u64,
+    ) -> Result<u64, StoreError> {
+        let mut state = self.state.lock().await;
+        if state.catalog_version != expected {
+            return Err(StoreError::Conflict("the catalog changed meanwhile".into()));
+        }
+        if settings.is_empty() {
+            state.catalog.remove(sku);
+        } else {
+            state.catalog.insert(sku.clone(), settings.clone());
+        }
+        state.catalog_version += 1;
+        Ok(state.catalog_version)
     }
 }
 

@@ -253,9 +253,23 @@ pub struct ReservationLine {
     pub location: LocationId,
     /// Units held.
     pub quantity: Quantity,
-    /// The customer's price per unit, from the order line.
+    /// The customer's price per unit, from the order line (none on a bundle's
+    /// component lines: the price is the bundle's, kept on the order's request).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit_price: Option<Decimal>,
+    /// The bundle this line is a component of, when the order line named a bundle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<BundleLine>,
+}
+
+/// Which bundle a reservation line holds components for, and how many of them one
+/// bundle unit takes (as the bundle was defined when it was reserved).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct BundleLine {
+    /// The bundle SKU the order named.
+    pub sku: Sku,
+    /// Units of this line's SKU per bundle unit.
+    pub per_bundle: Quantity,
 }
 
 impl ReservationLine {

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod catalog;
 mod counting;
 mod error;
 pub mod migrate;

@@ -21,6 +21,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (11, include_str!("../migrations/0011_stock_states.sql")),
     (12, include_str!("../migrations/0012_returns.sql")),
     (13, include_str!("../migrations/0013_transfers.sql")),
+    (14, include_str!("../migrations/0014_catalog.sql")),
 ];
 
 /// The schema version this build creates and understands: the last migration's.

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use inventory_core::backend::{
     load_rows, run_in_steps, AuditStore, Decide, Store, StoreTx, UnitFailure,
 };
+use inventory_core::catalog::{Catalog, SkuSettings};
 use inventory_core::decide::{Changes, LoadPlan, Snapshot};
 use inventory_core::inbox::InboxStore;
 use inventory_core::{
@@ -20,8 +21,8 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::error::{store_error, OpenError};
 use crate::open::{open_connections, owned, SqliteOptions};
-use crate::rows;
 use crate::worker::Worker;
+use crate::{catalog, rows};
 
 /// An inventory store in one SQLite file (WAL mode). Clones share the connections.
 ///
@@ -245,6 +246,25 @@ impl Store for SqliteStore {
         self.shared
             .reader
             .run(|connection| rows::next_expiry(connection))
+            .await
+    }
+
+    async fn catalog_version(&self) -> Result<u64, StoreError> {
+        self.read(|connection| catalog::version(connection)).await
+    }
+
+    async fn catalog(&self) -> Result<Catalog, StoreError> {
+        self.read(|connection| catalog::read(connection)).await
+    }
+
+    async fn put_sku_settings(
+        &self,
+        sku: &Sku,
+        settings: &SkuSettings,
+        expected: u64,
+    ) -> Result<u64, StoreError> {
+        let (sku, settings) = (sku.clone(), settings.clone());
+        self.write(move |connection| catalog::put(connection, &sku, &settings, expected))
             .await
     }
 }

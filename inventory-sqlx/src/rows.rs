@@ -274,3 +274,42 @@ pub(crate) fn decode_bodies<T: serde::de::DeserializeOwned>(
         .map(|body| serde_json::from_str(body).map_err(|e| corrupt(what, e)))
         .collect()
 }
+
+/// Writes one SKU's catalog settings (`$2` JSON, or NULL to remove them) if the catalog
+/// is still at version `$3`, and bumps it, in one statement: answers the new version, or
+/// no row when another change got in first.
+pub(crate) const PUT_SKU_SETTINGS: &str = "
+WITH bumped AS (
+    UPDATE catalog_version SET version = version + 1
+    WHERE id = 1 AND version = $3
+    RETURNING version
+),
+removed AS (
+    DELETE FROM catalog
+    WHERE sku = $1 AND $2::jsonb IS NULL AND EXISTS (SELECT 1 FROM bumped)
+),
+stored AS (
+    INSERT INTO catalog (sku, settings)
+    SELECT $1, $2::jsonb FROM bumped WHERE $2::jsonb IS NOT NULL
+    ON CONFLICT (sku) DO UPDATE SET settings = excluded.settings
+)
+SELECT version FROM bumped";
+
+/// The catalog from its read: one row per entry (or one empty row), each with the
+/// version.
+pub(crate) fn catalog(
+    rows: Vec<(i64, Option<String>, Option<String>)>,
+) -> Result<inventory_core::catalog::Catalog> {
+    let mut version = 0;
+    let mut entries = Vec::with_capacity(rows.len());
+    for (found, sku, settings) in rows {
+        version = u64::try_from(found).map_err(|error| corrupt("catalog version", error))?;
+        if let (Some(sku), Some(settings)) = (sku, settings) {
+            let sku = Sku::new(sku).map_err(|error| corrupt("catalog sku", error))?;
+            let settings = serde_json::from_str(&settings)
+                .map_err(|error| corrupt("catalog settings", error))?;
+            entries.push((sku, settings));
+        }
+    }
+    Ok(inventory_core::catalog::Catalog::new(version, entries))
+}

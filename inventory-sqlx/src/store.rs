@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use inventory_core::backend::{AuditStore, ReadMode, Store};
+use inventory_core::catalog::{Catalog, SkuSettings};
 use inventory_core::inbox::InboxStore;
 use inventory_core::{
     LedgerCursor, LedgerEntry, LedgerPage, LedgerQuery, LocationStock, Reservation, ReservationId,
@@ -213,6 +214,57 @@ impl Store for PgStore {
                 .fetch_one(&self.pool)
         })
         .await
+    }
+
+    async fn catalog_version(&self) -> Result<u64, StoreError> {
+        let version: i64 = self
+            .retrying(|| {
+                sqlx::query_scalar("SELECT version FROM catalog_version WHERE id = 1")
+                    .fetch_one(&self.pool)
+            })
+            .await?;
+        u64::try_from(version).map_err(|error| crate::error::corrupt("catalog version", error))
+    }
+
+    async fn catalog(&self) -> Result<Catalog, StoreError> {
+        let rows: Vec<(i64, Option<String>, Option<String>)> = self
+            .retrying(|| {
+                sqlx::query_as(
+                    "SELECT v.version, c.sku, c.settings::text
+                     FROM catalog_version AS v LEFT JOIN catalog AS c ON true
+                     WHERE v.id = 1",
+                )
+                .fetch_all(&self.pool)
+            })
+            .await?;
+        rows::catalog(rows)
+    }
+
+    async fn put_sku_settings(
+        &self,
+        sku: &Sku,
+        settings: &SkuSettings,
+        expected: u64,
+    ) -> Result<u64, StoreError> {
+        let body = if settings.is_empty() {
+            None
+        } else {
+            Some(sqlx::types::Json(settings))
+        };
+        let expected = i64::try_from(expected)
+            .map_err(|_| StoreError::Conflict("the catalog changed meanwhile".into()))?;
+        let version: Option<i64> = self
+            .retrying(|| {
+                sqlx::query_scalar(rows::PUT_SKU_SETTINGS)
+                    .bind(sku.as_str())
+                    .bind(body)
+                    .bind(expected)
+                    .fetch_optional(&self.pool)
+            })
+            .await?;
+        let version =
+            version.ok_or_else(|| StoreError::Conflict("the catalog changed meanwhile".into()))?;
+        u64::try_from(version).map_err(|error| crate::error::corrupt("catalog version", error))
     }
 }
 

@@ -93,6 +93,23 @@ impl Store for FlakyStore {
     async fn next_expiry(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         self.inner.next_expiry().await
     }
+
+    async fn catalog_version(&self) -> Result<u64, StoreError> {
+        self.inner.catalog_version().await
+    }
+
+    async fn catalog(&self) -> Result<inventory_core::catalog::Catalog, StoreError> {
+        self.inner.catalog().await
+    }
+
+    async fn put_sku_settings(
+        &self,
+        sku: &Sku,
+        settings: &inventory_core::catalog::SkuSettings,
+        expected: u64,
+    ) -> Result<u64, StoreError> {
+        self.inner.put_sku_settings(sku, settings, expected).await
+    }
 }
 
 #[async_trait]

@@ -1,15 +1,19 @@
 //! The reserve decision: idempotency, all-or-nothing allocation, lazy reclaim of
 //! expired holds.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
+use crate::catalog::Catalog;
 use crate::error::DomainError;
 use crate::id::{LocationId, ReservationId};
 use crate::inventory::ReserveResult;
 use crate::ledger::Movement;
+use crate::quantity::Quantity;
 use crate::reservation::{
-    check_ttl, AllocationStrategy, OrderLine, Reservation, ReservationLine, ReservationStatus,
-    ReserveRequest, HOLD_TTL_DEFAULT, ORDER_LINES_MAX, PRIORITY_LOCATIONS_MAX,
+    check_ttl, AllocationStrategy, BundleLine, OrderLine, Reservation, ReservationLine,
+    ReservationStatus, ReserveRequest, HOLD_TTL_DEFAULT, ORDER_LINES_MAX, PRIORITY_LOCATIONS_MAX,
 };
 use crate::stock::StockKey;
 
@@ -38,17 +42,23 @@ pub(crate) fn reserve(
             order_id: request.order_id.clone(),
         });
     }
-    if let Some(frozen) = request.lines.iter().find(|line| draft.is_frozen(&line.sku)) {
+    let catalog = Arc::clone(&draft.catalog);
+    let (expanded, origins) = expand_bundles(&catalog, request)?;
+    if let Some(frozen) = expanded
+        .lines
+        .iter()
+        .find(|line| draft.is_frozen(&line.sku))
+    {
         return Err(DomainError::SkuFrozen {
             sku: frozen.sku.clone(),
         });
     }
-    let lines = match allocate(draft, request) {
+    let lines = match allocate(draft, &expanded, &origins) {
         Err(short @ DomainError::InsufficientStock { .. }) => {
-            if reclaim_expired(draft, request)? == 0 {
+            if reclaim_expired(draft, &expanded)? == 0 {
                 return Err(short);
             }
-            allocate(draft, request)?
+            allocate(draft, &expanded, &origins)?
         }
         other => other?,
     };
@@ -111,6 +121,54 @@ fn check_request(request: &ReserveRequest) -> Result<(), DomainError> {
     request.ttl.map_or(Ok(()), |ttl| check_ttl(ttl).map(drop))
 }
 
+/// The request with each bundle line replaced, in its place, by one line per
+/// component (`bundle quantity x component quantity` units, at the bundle line's
+/// location if it names one), and for each line of the result the bundle it stands
+/// for. A request naming no bundle is returned as it is.
+fn expand_bundles<'r>(
+    catalog: &Catalog,
+    request: &'r ReserveRequest,
+) -> Result<(Cow<'r, ReserveRequest>, Vec<Option<BundleLine>>), DomainError> {
+    let names_bundle = |line: &OrderLine| catalog.bundle(&line.sku).is_some();
+    if !request.lines.iter().any(names_bundle) {
+        return Ok((Cow::Borrowed(request), vec![None; request.lines.len()]));
+    }
+    let mut lines = Vec::with_capacity(request.lines.len());
+    let mut origins = Vec::with_capacity(request.lines.len());
+    for line in &request.lines {
+        let Some(components) = catalog.bundle(&line.sku) else {
+            lines.push(line.clone());
+            origins.push(None);
+            continue;
+        };
+        for component in components {
+            let units = line
+                .quantity
+                .get()
+                .checked_mul(component.quantity.get())
+                .ok_or_else(|| DomainError::Overflow {
+                    sku: line.sku.clone(),
+                    location: line.location.clone(),
+                })?;
+            lines.push(OrderLine {
+                sku: component.sku.clone(),
+                quantity: Quantity::new(units)?,
+                location: line.location.clone(),
+                unit_price: None,
+            });
+            origins.push(Some(BundleLine {
+                sku: line.sku.clone(),
+                per_bundle: component.quantity,
+            }));
+        }
+    }
+    let expanded = ReserveRequest {
+        lines,
+        ..request.clone()
+    };
+    Ok((Cow::Owned(expanded), origins))
+}
+
 /// Expires every overdue active hold on the request's SKUs; returns how many.
 fn reclaim_expired(draft: &mut Draft<'_>, request: &ReserveRequest) -> Result<usize, DomainError> {
     let overdue: Vec<Reservation> = draft
@@ -135,10 +193,11 @@ fn reclaim_expired(draft: &mut Draft<'_>, request: &ReserveRequest) -> Result<us
 fn allocate(
     draft: &Draft<'_>,
     request: &ReserveRequest,
+    origins: &[Option<BundleLine>],
 ) -> Result<Vec<ReservationLine>, DomainError> {
     let mut available: BTreeMap<StockKey, i64> = BTreeMap::new();
     let mut lines = Vec::with_capacity(request.lines.len());
-    for line in &request.lines {
+    for (line, origin) in request.lines.iter().zip(origins) {
         let rows = draft.locations_of(&line.sku);
         if rows.is_empty() {
             return Err(DomainError::UnknownSku {
@@ -156,8 +215,9 @@ fn allocate(
             lines.push(ReservationLine {
                 sku: line.sku.clone(),
                 location,
-                quantity: crate::quantity::Quantity::new(quantity)?,
+                quantity: Quantity::new(quantity)?,
                 unit_price: line.unit_price,
+                bundle: origin.clone(),
             });
         }
     }

@@ -3,6 +3,7 @@
 use crate::error::DomainError;
 use crate::id::{ReservationId, Sku};
 use crate::ledger::Movement;
+use crate::quantity::Quantity;
 use crate::reservation::{Reservation, ReservationStatus, ReservationTransition};
 use crate::returns::{ReturnLine, ReturnRecord, ReturnRequest, RETURN_LINES_MAX};
 use crate::stock::StockKey;
@@ -30,7 +31,8 @@ pub(crate) fn record(
             wanted: ReservationTransition::Return,
         });
     }
-    let placed = place(&reservation, &request.lines)?;
+    let requested = expand_bundles(&reservation, &request.lines)?;
+    let placed = place(&reservation, &requested)?;
     let lines: Vec<ReturnLine> = placed.iter().map(|(line, _)| line.clone()).collect();
     if let Some(key) = &request.idempotency_key {
         let earlier = reservation
@@ -76,6 +78,51 @@ pub(crate) fn record(
     reservation.updated_at = draft.now;
     draft.put_reservation(reservation.clone());
     Ok(reservation)
+}
+
+/// The lines with each one naming a bundle the order held replaced, in its place, by
+/// one line per component (`quantity x per_bundle` units, same disposition and
+/// location), as the bundle was defined when the order was reserved.
+fn expand_bundles(
+    reservation: &Reservation,
+    lines: &[ReturnLine],
+) -> Result<Vec<ReturnLine>, DomainError> {
+    let mut expanded = Vec::with_capacity(lines.len());
+    for line in lines {
+        let mut parts: Vec<(&Sku, Quantity)> = reservation
+            .lines
+            .iter()
+            .filter_map(|held| {
+                let bundle = held
+                    .bundle
+                    .as_ref()
+                    .filter(|bundle| bundle.sku == line.sku)?;
+                Some((&held.sku, bundle.per_bundle))
+            })
+            .collect();
+        parts.sort();
+        parts.dedup();
+        if parts.is_empty() {
+            expanded.push(line.clone());
+            continue;
+        }
+        for (sku, per_bundle) in parts {
+            let units = line
+                .quantity
+                .get()
+                .checked_mul(per_bundle.get())
+                .ok_or_else(|| DomainError::Overflow {
+                    sku: line.sku.clone(),
+                    location: line.location.clone(),
+                })?;
+            expanded.push(ReturnLine {
+                sku: sku.clone(),
+                quantity: Quantity::new(units)?,
+                ..line.clone()
+            });
+        }
+    }
+    Ok(expanded)
 }
 
 /// Checks the number of lines.

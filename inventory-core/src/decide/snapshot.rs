@@ -2,10 +2,12 @@
 //! `Draft`: a snapshot with pending changes, the working state of one decision.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, LazyLock};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::Catalog;
 use crate::counting::{CountRecord, Investigation, InvestigationId};
 use crate::error::DomainError;
 use crate::id::{IdempotencyKey, LocationId, ReservationId, Sku};
@@ -118,7 +120,12 @@ pub(crate) struct Draft<'a> {
     base: &'a Snapshot,
     pub(crate) now: DateTime<Utc>,
     pub(crate) changes: Changes,
+    /// The catalog the decision reads (bundle definitions); empty unless the
+    /// inventory hands its copy in.
+    pub(crate) catalog: Arc<Catalog>,
 }
+
+static EMPTY_CATALOG: LazyLock<Arc<Catalog>> = LazyLock::new(Arc::default);
 
 impl<'a> Draft<'a> {
     pub(crate) fn new(base: &'a Snapshot, now: DateTime<Utc>) -> Self {
@@ -126,6 +133,7 @@ impl<'a> Draft<'a> {
             base,
             now,
             changes: Changes::default(),
+            catalog: Arc::clone(&EMPTY_CATALOG),
         }
     }
 
@@ -142,11 +150,14 @@ impl<'a> Draft<'a> {
     /// Marks for channel sync every SKU with a row whose available this decision
     /// changed, comparing the rows before and after the whole decision: units that pass
     /// through sellable on their way between two unavailable states change nothing.
+    /// Every bundle using a marked SKU is marked too.
     pub(crate) fn mark_changed_available(&mut self) {
         for (key, after) in &self.changes.stock {
             let before = self.base.stock.get(key).copied().unwrap_or_default();
             if before.available() != after.available() {
                 self.changes.dirty.insert(key.sku.clone());
+                let bundles = self.catalog.bundles_containing(&key.sku).cloned();
+                self.changes.dirty.extend(bundles);
             }
         }
     }
@@ -282,6 +293,11 @@ impl<'a> Draft<'a> {
         quantity: i64,
         cause: Cause<'_>,
     ) -> Result<StockLevel, DomainError> {
+        if self.catalog.bundle(&key.sku).is_some() {
+            return Err(DomainError::BundleHoldsNoStock {
+                sku: key.sku.clone(),
+            });
+        }
         let before = self.level(key).unwrap_or_default();
         let after = before.apply(key, movement.delta(quantity))?;
         self.changes.stock.insert(key.clone(), after);

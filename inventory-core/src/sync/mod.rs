@@ -14,6 +14,6 @@ mod store;
 mod worker;
 
 pub use channel::{Channel, ChannelError, StockUpdate, CHANNEL_BATCH_DEFAULT};
-pub use policy::{published, Buffer, ChannelPolicy, Terms};
+pub use policy::{published, published_bundle, Buffer, ChannelPolicy, Terms};
 pub use store::{DirtyMark, Pushed, SyncStore, CHANNEL_NAME_MAX};
 pub use worker::{PassReport, SyncConfig, SyncStatus, SyncWorker, SyncWorkerBuilder};

@@ -9,6 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::BundleComponent;
 use crate::error::DomainError;
 use crate::id::{LocationId, Sku};
 use crate::stock::LocationStock;
@@ -188,18 +189,77 @@ pub fn published(policy: &ChannelPolicy, sku: &Sku, rows: &[LocationStock], froz
     if frozen {
         return 0;
     }
-    let terms = policy.overrides.get(sku).unwrap_or(&policy.terms);
+    told(policy, sku, sold_from(policy, rows))
+}
+
+/// The number `policy` tells its channel for bundle `sku`: the bundle's available over
+/// the channel's locations (the scarcest component's available there, summed over
+/// those locations, in whole bundle units), by the same terms as any SKU. `rows` holds
+/// each component's rows; a bundle with a frozen component is told 0.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use inventory_core::catalog::BundleComponent;
+/// use inventory_core::sync::{published_bundle, Buffer, ChannelPolicy};
+/// use inventory_core::{LocationId, LocationStock, Quantity, Sku, StockLevel};
+///
+/// let row = |on_hand| vec![LocationStock {
+///     location: LocationId::new("main").unwrap(),
+///     level: StockLevel { on_hand, ..StockLevel::default() },
+/// }];
+/// let (mug, tea) = (Sku::new("MUG")?, Sku::new("TEA")?);
+/// let components = [
+///     BundleComponent::new(mug.clone(), Quantity::new(1)?),
+///     BundleComponent::new(tea.clone(), Quantity::new(2)?),
+/// ];
+/// let rows = BTreeMap::from([(mug, row(30)), (tea, row(41))]);
+/// let shop = ChannelPolicy::buffered(Buffer::decimal("0.90")?);
+/// // 20 gift sets (41 tea make 20 pairs), 90% of them: 18.
+/// assert_eq!(published_bundle(&shop, &Sku::new("GIFT")?, &components, &rows, false), 18);
+/// # Ok::<(), inventory_core::DomainError>(())
+/// ```
+pub fn published_bundle(
+    policy: &ChannelPolicy,
+    sku: &Sku,
+    components: &[BundleComponent],
+    rows: &BTreeMap<Sku, Vec<LocationStock>>,
+    frozen: bool,
+) -> i64 {
+    if frozen {
+        return 0;
+    }
+    let bundles = components
+        .iter()
+        .map(|component| {
+            let rows = rows
+                .get(&component.sku)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            sold_from(policy, rows).max(0) / i128::from(component.quantity.get())
+        })
+        .min()
+        .unwrap_or(0);
+    told(policy, sku, bundles)
+}
+
+/// Available over the locations `policy` sells from.
+fn sold_from(policy: &ChannelPolicy, rows: &[LocationStock]) -> i128 {
     let sells_from = |row: &&LocationStock| {
         policy
             .locations
             .as_ref()
             .is_none_or(|locations| locations.contains(&row.location))
     };
-    let available: i128 = rows
-        .iter()
+    rows.iter()
         .filter(sells_from)
         .map(|row| i128::from(row.level.available()))
-        .sum();
+        .sum()
+}
+
+/// What the terms for `sku` make of `available` units: less safety units, buffered,
+/// capped.
+fn told(policy: &ChannelPolicy, sku: &Sku, available: i128) -> i64 {
+    let terms = policy.overrides.get(sku).unwrap_or(&policy.terms);
     let sellable = (available - i128::from(terms.safety_units.max(0))).max(0);
     let told = sellable * i128::from(terms.buffer.get()) / i128::from(WHOLE);
     let capped = terms

@@ -8,12 +8,13 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 
+use crate::catalog::Catalog;
 use crate::error::{DomainError, Error, StoreError};
 use crate::id::Sku;
 use crate::inventory::Inventory;
 
 use super::channel::{Channel, StockUpdate};
-use super::policy::{published, ChannelPolicy};
+use super::policy::{published, published_bundle, ChannelPolicy};
 use super::store::{DirtyMark, Pushed, SyncStore, CHANNEL_NAME_MAX};
 
 /// How a [`SyncWorker`] paces itself.
@@ -256,34 +257,52 @@ impl<S: SyncStore> SyncWorker<S> {
             self.shared.slot(name)?;
         }
         let store = self.shared.inventory.store();
+        let batch = self.shared.config.claim_batch.max(1);
         let mut after: Option<Sku> = None;
         let mut pushed = 0;
         loop {
-            let skus = store
-                .skus_after(after.as_ref(), self.shared.config.claim_batch.max(1))
-                .await?;
+            let skus = store.skus_after(after.as_ref(), batch).await?;
             let Some(last) = skus.last().cloned() else {
-                return Ok(pushed);
+                break;
             };
-            let stock = read(store, &skus).await?;
-            for slot in self
-                .shared
-                .slots
-                .iter()
-                .filter(|slot| channel.is_none_or(|name| name == slot.name))
-            {
-                let updates = numbers(slot, &skus, &stock);
-                match self
-                    .shared
-                    .push(slot, &updates, self.shared.inventory.now())
-                    .await?
-                {
-                    Ok(()) => pushed += updates.len(),
-                    Err(_) => store.mark_dirty(&skus).await?,
-                }
-            }
+            pushed += self.reconcile_batch(channel, &skus).await?;
             after = Some(last);
         }
+        let catalog = self.shared.inventory.current_catalog().await?;
+        let bundles: Vec<Sku> = catalog
+            .entries()
+            .filter(|(_, settings)| !settings.bundle.is_empty())
+            .map(|(sku, _)| sku.clone())
+            .collect();
+        for skus in bundles.chunks(batch) {
+            pushed += self.reconcile_batch(channel, skus).await?;
+        }
+        Ok(pushed)
+    }
+
+    /// Pushes the numbers of `skus` to `channel` (or every channel); marks them dirty
+    /// for a channel that fails. Returns the updates pushed.
+    async fn reconcile_batch(&self, channel: Option<&str>, skus: &[Sku]) -> Result<usize, Error> {
+        let store = self.shared.inventory.store();
+        let stock = read(&self.shared.inventory, skus).await?;
+        let mut pushed = 0;
+        for slot in self
+            .shared
+            .slots
+            .iter()
+            .filter(|slot| channel.is_none_or(|name| name == slot.name))
+        {
+            let updates = numbers(slot, skus, &stock);
+            match self
+                .shared
+                .push(slot, &updates, self.shared.inventory.now())
+                .await?
+            {
+                Ok(()) => pushed += updates.len(),
+                Err(_) => store.mark_dirty(skus).await?,
+            }
+        }
+        Ok(pushed)
     }
 
     /// Where `channel` stands for `sku`.
@@ -325,28 +344,43 @@ impl<S: SyncStore> Drop for SyncWorker<S> {
     }
 }
 
-/// What a pass reads: each SKU's rows, and which SKUs are frozen.
+/// What a pass reads: the rows of each SKU and of each bundle's components, which of
+/// them are frozen, and the catalog that says which SKUs are bundles.
 struct Read {
     stock: BTreeMap<Sku, Vec<crate::stock::LocationStock>>,
     frozen: BTreeSet<Sku>,
+    catalog: Arc<Catalog>,
 }
 
-async fn read<S: SyncStore>(store: &S, skus: &[Sku]) -> Result<Read, StoreError> {
+async fn read<S: SyncStore>(inventory: &Inventory<S>, skus: &[Sku]) -> Result<Read, StoreError> {
+    let store = inventory.store();
+    let catalog = inventory.current_catalog().await?;
+    let wanted = catalog.with_components(skus);
     Ok(Read {
-        stock: store.stock_of(skus).await?,
-        frozen: store.frozen(skus).await?,
+        stock: store.stock_of(&wanted).await?,
+        frozen: store.frozen(&wanted).await?,
+        catalog,
     })
 }
 
-/// Each SKU's number for `slot`'s channel; a frozen SKU is told 0.
+/// Each SKU's number for `slot`'s channel; a frozen SKU, and a bundle with a frozen
+/// component, is told 0.
 fn numbers(slot: &Slot, skus: &[Sku], read: &Read) -> Vec<StockUpdate> {
     skus.iter()
         .map(|sku| {
-            let rows = read.stock.get(sku).map(Vec::as_slice).unwrap_or_default();
-            let frozen = read.frozen.contains(sku);
+            let quantity = match read.catalog.bundle(sku) {
+                Some(components) => {
+                    let frozen = components.iter().any(|c| read.frozen.contains(&c.sku));
+                    published_bundle(&slot.policy, sku, components, &read.stock, frozen)
+                }
+                None => {
+                    let rows = read.stock.get(sku).map(Vec::as_slice).unwrap_or_default();
+                    published(&slot.policy, sku, rows, read.frozen.contains(sku))
+                }
+            };
             StockUpdate {
                 sku: sku.clone(),
-                quantity: published(&slot.policy, sku, rows, frozen),
+                quantity,
             }
         })
         .collect()
@@ -413,7 +447,7 @@ impl<S: SyncStore> Shared<S> {
             return Ok(PassReport::default());
         }
         let skus: Vec<Sku> = marks.iter().map(|mark| mark.sku.clone()).collect();
-        let stock = read(store, &skus).await?;
+        let stock = read(&self.inventory, &skus).await?;
         let mut behind: BTreeSet<Sku> = BTreeSet::new();
         let mut retry_at: Option<DateTime<Utc>> = None;
         let mut pushed = 0;

@@ -119,6 +119,10 @@ macro_rules! conformance_suite {
                 a_short_count_reports_the_shortage,
                 frozen_skus_are_told_zero,
                 revenue_ranks_the_count_list,
+                bundles_are_defined_by_their_rules,
+                bundle_reservations_hold_components_all_or_nothing,
+                bundle_holds_live_and_return_as_components,
+                bundle_numbers_reach_channels,
             );
         }
     };

@@ -4,6 +4,7 @@
 //! ([`assert_invariants`](super::invariants::assert_invariants)).
 
 mod allocation;
+mod bundles;
 mod counting;
 mod demand;
 mod expiry;
@@ -17,6 +18,7 @@ mod reserve;
 mod sync;
 
 pub use allocation::*;
+pub use bundles::*;
 pub use counting::*;
 pub use demand::*;
 pub use expiry::*;

@@ -1,0 +1,452 @@
+//! The catalog: what the shop says about a SKU beyond its stock. A bundle (kit) is a
+//! SKU made of components ([`BundleComponent`]): it holds no stock of its own, its
+//! available is derived from its components' ([`bundle_available`]), and reserving it
+//! reserves its components as one all-or-nothing unit.
+//!
+//! The catalog is versioned: every change bumps [`Catalog::version`], and a change is
+//! written only over the version it was decided on, so two concurrent definitions can
+//! never build a bundle of bundles between them. An [`Inventory`](crate::Inventory)
+//! keeps the catalog in memory and checks the stored version at most once per
+//! [`CATALOG_RECHECK_DEFAULT`] (a change made through the same inventory is seen at
+//! once).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::backend::Store;
+use crate::error::{DomainError, StoreError};
+use crate::id::{LocationId, Sku};
+use crate::quantity::Quantity;
+use crate::stock::LocationStock;
+
+/// Most components one bundle may have.
+pub const BUNDLE_COMPONENTS_MAX: usize = 16;
+
+/// How long an [`Inventory`](crate::Inventory) uses its copy of the catalog before it
+/// asks the store whether the catalog changed (another app server may have changed it).
+pub const CATALOG_RECHECK_DEFAULT: Duration = Duration::from_secs(1);
+
+/// One component of a bundle: `quantity` units of `sku` per bundle unit.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BundleComponent {
+    /// The component SKU.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub sku: Sku,
+    /// Units of it in one unit of the bundle.
+    #[cfg_attr(feature = "openapi", schema(value_type = i64, minimum = 1))]
+    pub quantity: Quantity,
+}
+
+impl BundleComponent {
+    /// `quantity` units of `sku`.
+    pub fn new(sku: Sku, quantity: Quantity) -> Self {
+        Self { sku, quantity }
+    }
+}
+
+/// Why a bundle definition is refused ([`DomainError::InvalidBundle`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "problem", content = "sku")]
+pub enum BundleProblem {
+    /// No components.
+    NoComponents,
+    /// More than [`BUNDLE_COMPONENTS_MAX`] components.
+    TooManyComponents,
+    /// The same component named twice (give it once, with the total quantity).
+    RepeatedComponent(Sku),
+    /// The bundle names itself as a component.
+    ContainsItself,
+    /// A component is itself a bundle: bundles of bundles are refused.
+    ComponentIsBundle(Sku),
+    /// The SKU is a component of this other bundle, so it cannot be a bundle.
+    UsedInBundle(Sku),
+    /// The SKU has stock rows: a bundle holds no stock of its own.
+    HasStock,
+}
+
+impl std::fmt::Display for BundleProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NoComponents => f.write_str("it names no component"),
+            Self::TooManyComponents => {
+                write!(f, "it names more than {BUNDLE_COMPONENTS_MAX} components")
+            }
+            Self::RepeatedComponent(sku) => write!(f, "it names {sku} twice"),
+            Self::ContainsItself => f.write_str("it names itself as a component"),
+            Self::ComponentIsBundle(sku) => {
+                write!(
+                    f,
+                    "component {sku} is a bundle (bundles of bundles are refused)"
+                )
+            }
+            Self::UsedInBundle(sku) => write!(f, "it is a component of bundle {sku}"),
+            Self::HasStock => f.write_str("it has stock of its own (a bundle holds none)"),
+        }
+    }
+}
+
+/// What the catalog says about one SKU.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkuSettings {
+    /// The SKU's components, ordered by SKU, when it is a bundle; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bundle: Vec<BundleComponent>,
+}
+
+impl SkuSettings {
+    /// Whether the settings say nothing (the SKU is then left out of the catalog).
+    pub fn is_empty(&self) -> bool {
+        self.bundle.is_empty()
+    }
+}
+
+/// Every SKU's [`SkuSettings`], at one version.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Catalog {
+    version: u64,
+    settings: BTreeMap<Sku, SkuSettings>,
+    /// For each component, the bundles that use it.
+    containing: BTreeMap<Sku, BTreeSet<Sku>>,
+}
+
+impl Catalog {
+    /// The catalog at `version` holding `entries` (empty settings are left out).
+    pub fn new(version: u64, entries: impl IntoIterator<Item = (Sku, SkuSettings)>) -> Self {
+        let settings: BTreeMap<Sku, SkuSettings> = entries
+            .into_iter()
+            .filter(|(_, settings)| !settings.is_empty())
+            .collect();
+        let mut containing: BTreeMap<Sku, BTreeSet<Sku>> = BTreeMap::new();
+        for (bundle, entry) in &settings {
+            for component in &entry.bundle {
+                let users = containing.entry(component.sku.clone()).or_default();
+                users.insert(bundle.clone());
+            }
+        }
+        Self {
+            version,
+            settings,
+            containing,
+        }
+    }
+
+    /// This catalog with `settings` for `sku`, at `version`.
+    pub(crate) fn with(&self, sku: &Sku, settings: SkuSettings, version: u64) -> Self {
+        let mut entries = self.settings.clone();
+        entries.insert(sku.clone(), settings);
+        Self::new(version, entries)
+    }
+
+    /// The version: bumped by every change.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Whether no SKU has settings.
+    pub fn is_empty(&self) -> bool {
+        self.settings.is_empty()
+    }
+
+    /// Every SKU with settings, ordered by SKU.
+    pub fn entries(&self) -> impl Iterator<Item = (&Sku, &SkuSettings)> {
+        self.settings.iter()
+    }
+
+    /// The settings of `sku`, if it has any.
+    pub fn settings(&self, sku: &Sku) -> Option<&SkuSettings> {
+        self.settings.get(sku)
+    }
+
+    /// The components of `sku` when it is a bundle.
+    pub fn bundle(&self, sku: &Sku) -> Option<&[BundleComponent]> {
+        self.settings
+            .get(sku)
+            .map(|settings| settings.bundle.as_slice())
+            .filter(|components| !components.is_empty())
+    }
+
+    /// The bundles that use `component`, ordered by SKU.
+    pub fn bundles_containing(&self, component: &Sku) -> impl Iterator<Item = &Sku> {
+        self.containing.get(component).into_iter().flatten()
+    }
+
+    /// `skus` with the components of every bundle among them, sorted, without repeats:
+    /// the SKUs a command naming `skus` locks.
+    pub fn with_components(&self, skus: &[Sku]) -> Vec<Sku> {
+        let mut all = skus.to_vec();
+        for sku in skus {
+            let components = self.bundle(sku).unwrap_or_default();
+            all.extend(components.iter().map(|component| component.sku.clone()));
+        }
+        all.sort();
+        all.dedup();
+        all
+    }
+
+    /// Checks a definition of `bundle` made of `components` against this catalog and
+    /// returns the components ordered by SKU, as stored.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::InvalidBundle`] with the [`BundleProblem`].
+    pub fn check_bundle(
+        &self,
+        bundle: &Sku,
+        mut components: Vec<BundleComponent>,
+    ) -> Result<Vec<BundleComponent>, DomainError> {
+        let refuse = |problem| DomainError::InvalidBundle {
+            sku: bundle.clone(),
+            problem,
+        };
+        if components.is_empty() {
+            return Err(refuse(BundleProblem::NoComponents));
+        }
+        if components.len() > BUNDLE_COMPONENTS_MAX {
+            return Err(refuse(BundleProblem::TooManyComponents));
+        }
+        components.sort();
+        if let Some(pair) = components
+            .windows(2)
+            .find(|pair| pair[0].sku == pair[1].sku)
+        {
+            return Err(refuse(BundleProblem::RepeatedComponent(
+                pair[0].sku.clone(),
+            )));
+        }
+        if components.iter().any(|component| component.sku == *bundle) {
+            return Err(refuse(BundleProblem::ContainsItself));
+        }
+        if let Some(nested) = components.iter().find(|c| self.bundle(&c.sku).is_some()) {
+            return Err(refuse(BundleProblem::ComponentIsBundle(nested.sku.clone())));
+        }
+        if let Some(user) = self.bundles_containing(bundle).next() {
+            return Err(refuse(BundleProblem::UsedInBundle(user.clone())));
+        }
+        Ok(components)
+    }
+}
+
+/// A bundle's available units: the minimum over its components of
+/// `floor(component available / quantity)`, at each location and in total (where each
+/// component's available is summed over its locations first). Components with no row
+/// count as zero; a component short at a location makes the bundle zero there, never
+/// negative.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleStock {
+    /// The bundle SKU.
+    pub sku: Sku,
+    /// Its components, ordered by SKU.
+    pub components: Vec<BundleComponent>,
+    /// Bundle units available over all locations.
+    pub available: i64,
+    /// Bundle units available at each location where any component has a row, ordered
+    /// by location.
+    pub locations: BTreeMap<LocationId, i64>,
+}
+
+/// The [`BundleStock`] of `sku`, made of `components`, from each component's rows.
+pub fn bundle_available(
+    sku: &Sku,
+    components: &[BundleComponent],
+    rows: &BTreeMap<Sku, Vec<LocationStock>>,
+) -> BundleStock {
+    let rows_of = |component: &BundleComponent| rows.get(&component.sku).map(Vec::as_slice);
+    let units = |available: i128, component: &BundleComponent| {
+        available.max(0) / i128::from(component.quantity.get())
+    };
+    let narrow = |units: i128| i64::try_from(units).unwrap_or(i64::MAX);
+    let total = components
+        .iter()
+        .map(|component| {
+            let rows = rows_of(component).unwrap_or_default();
+            let available: i128 = rows
+                .iter()
+                .map(|row| i128::from(row.level.available()))
+                .sum();
+            units(available, component)
+        })
+        .min()
+        .unwrap_or(0);
+    let places: BTreeSet<&LocationId> = components
+        .iter()
+        .flat_map(|component| rows_of(component).unwrap_or_default())
+        .map(|row| &row.location)
+        .collect();
+    let locations = places
+        .into_iter()
+        .map(|location| {
+            let at = components
+                .iter()
+                .map(|component| {
+                    let rows = rows_of(component).unwrap_or_default();
+                    let row = rows.iter().find(|row| row.location == *location);
+                    let available = row.map_or(0, |row| i128::from(row.level.available()));
+                    units(available, component)
+                })
+                .min()
+                .unwrap_or(0);
+            (location.clone(), narrow(at))
+        })
+        .collect();
+    BundleStock {
+        sku: sku.clone(),
+        components: components.to_vec(),
+        available: narrow(total),
+        locations,
+    }
+}
+
+/// An inventory's copy of the catalog, checked against the store's version at most
+/// once per `recheck`.
+#[derive(Debug)]
+pub(crate) struct CatalogCache {
+    recheck: Duration,
+    kept: std::sync::Mutex<Option<(Arc<Catalog>, Instant)>>,
+}
+
+impl CatalogCache {
+    pub(crate) fn new(recheck: Duration) -> Self {
+        Self {
+            recheck,
+            kept: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn kept(&self) -> std::sync::MutexGuard<'_, Option<(Arc<Catalog>, Instant)>> {
+        self.kept
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// The catalog, read again from `store` when the copy is older than `recheck` and
+    /// the stored version moved.
+    pub(crate) async fn current<S: Store + ?Sized>(
+        &self,
+        store: &S,
+    ) -> Result<Arc<Catalog>, StoreError> {
+        let kept = self.kept().clone();
+        if let Some((catalog, checked)) = &kept {
+            if checked.elapsed() < self.recheck {
+                return Ok(Arc::clone(catalog));
+            }
+        }
+        let checked = Instant::now();
+        let fresh = match kept {
+            Some((catalog, _)) if store.catalog_version().await? == catalog.version() => catalog,
+            _ => Arc::new(store.catalog().await?),
+        };
+        self.keep(Arc::clone(&fresh), checked);
+        Ok(fresh)
+    }
+
+    /// Keeps `catalog` (read at `checked`) unless a newer one is kept.
+    pub(crate) fn keep(&self, catalog: Arc<Catalog>, checked: Instant) {
+        let mut kept = self.kept();
+        let newer = kept
+            .as_ref()
+            .is_some_and(|(known, _)| known.version() > catalog.version());
+        if !newer {
+            *kept = Some((catalog, checked));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stock::StockLevel;
+
+    fn sku(name: &str) -> Sku {
+        Sku::new(name).unwrap()
+    }
+
+    fn part(name: &str, quantity: i64) -> BundleComponent {
+        BundleComponent::new(sku(name), Quantity::new(quantity).unwrap())
+    }
+
+    fn gift_set() -> Catalog {
+        let settings = SkuSettings {
+            bundle: vec![part("MUG", 1), part("TEA", 2)],
+        };
+        Catalog::new(1, [(sku("GIFT"), settings)])
+    }
+
+    #[test]
+    fn definitions_are_checked_against_the_catalog() {
+        let catalog = gift_set();
+        let problem = |bundle: &str, parts: Vec<BundleComponent>| match catalog
+            .check_bundle(&sku(bundle), parts)
+        {
+            Err(DomainError::InvalidBundle { problem, .. }) => Some(problem),
+            _ => None,
+        };
+        assert_eq!(problem("BOX", vec![]), Some(BundleProblem::NoComponents));
+        let many = (0..=BUNDLE_COMPONENTS_MAX)
+            .map(|index| part(&format!("P{index}"), 1))
+            .collect();
+        assert_eq!(problem("BOX", many), Some(BundleProblem::TooManyComponents));
+        assert_eq!(
+            problem("BOX", vec![part("A", 1), part("A", 2)]),
+            Some(BundleProblem::RepeatedComponent(sku("A")))
+        );
+        assert_eq!(
+            problem("BOX", vec![part("BOX", 1)]),
+            Some(BundleProblem::ContainsItself)
+        );
+        assert_eq!(
+            problem("BOX", vec![part("GIFT", 1)]),
+            Some(BundleProblem::ComponentIsBundle(sku("GIFT")))
+        );
+        assert_eq!(
+            problem("MUG", vec![part("SPOON", 1)]),
+            Some(BundleProblem::UsedInBundle(sku("GIFT")))
+        );
+        let sorted = catalog
+            .check_bundle(&sku("BOX"), vec![part("TEA", 1), part("MUG", 3)])
+            .unwrap();
+        assert_eq!(sorted, vec![part("MUG", 3), part("TEA", 1)]);
+        assert_eq!(
+            catalog.with_components(&[sku("GIFT"), sku("ZED")]),
+            vec![sku("GIFT"), sku("MUG"), sku("TEA"), sku("ZED")]
+        );
+        assert_eq!(
+            catalog.bundles_containing(&sku("TEA")).collect::<Vec<_>>(),
+            vec![&sku("GIFT")]
+        );
+    }
+
+    #[test]
+    fn bundle_available_is_the_scarcest_component_per_location_and_in_total() {
+        let row = |location: &str, on_hand: i64, reserved: i64| LocationStock {
+            location: LocationId::new(location).unwrap(),
+            level: StockLevel {
+                on_hand,
+                reserved,
+                ..StockLevel::default()
+            },
+        };
+        let rows = BTreeMap::from([
+            (sku("MUG"), vec![row("A", 5, 0), row("B", 1, 0)]),
+            // Tea: 3 sellable at A (one pair), 4 at B (two pairs), minus a short row.
+            (
+                sku("TEA"),
+                vec![row("A", 4, 1), row("B", 4, 0), row("C", 0, 2)],
+            ),
+        ]);
+        let stock = bundle_available(
+            &sku("GIFT"),
+            &gift_set().settings[&sku("GIFT")].bundle,
+            &rows,
+        );
+        let at = |location: &str| stock.locations[&LocationId::new(location).unwrap()];
+        assert_eq!((at("A"), at("B"), at("C")), (1, 1, 0));
+        // Totals: 6 mugs, 7 - 2 = 5 tea = 2 pairs.
+        assert_eq!(stock.available, 2);
+        let none = bundle_available(&sku("GIFT"), &[part("MUG", 1)], &BTreeMap::new());
+        assert_eq!((none.available, none.locations.len()), (0, 0));
+    }
+}
