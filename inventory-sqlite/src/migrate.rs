@@ -73,8 +73,8 @@ mod tests {
             )
             .unwrap();
         assert_eq!(
-            tables, 15,
-            "two holds tables became one (8), the inbox came (9), transfers (13)"
+            tables, 17,
+            "two holds tables became one (8), the inbox came (9), transfers (13), the catalog and its version (14)"
         );
     }
 

@@ -187,6 +187,26 @@ impl TestService {
         answer(response).await
     }
 
+    /// `PUT path` with a JSON body: the status and the JSON answer.
+    ///
+    /// # Panics
+    ///
+    /// As [`TestService::post`].
+    pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let request = self.client.put(self.url(path)).json(&body);
+        answer(request.send().await.expect("request")).await
+    }
+
+    /// `DELETE path`: the status and the JSON answer (`null` for none).
+    ///
+    /// # Panics
+    ///
+    /// As [`TestService::post`].
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        let request = self.client.delete(self.url(path));
+        answer(request.send().await.expect("request")).await
+    }
+
     /// `GET path`: the status and the JSON answer.
     ///
     /// # Panics
@@ -258,7 +278,7 @@ impl TestService {
     }
 }
 
-/// The status of `response` and its body as JSON.
+/// The status of `response` and its body as JSON (`null` for a 204's empty body).
 ///
 /// # Panics
 ///
@@ -266,6 +286,9 @@ impl TestService {
 pub async fn answer(response: reqwest::Response) -> (StatusCode, Value) {
     let status = StatusCode::from_u16(response.status().as_u16()).expect("status");
     let text = response.text().await.expect("body");
+    if status == StatusCode::NO_CONTENT && text.is_empty() {
+        return (status, Value::Null);
+    }
     let json = serde_json::from_str(&text)
         .unwrap_or_else(|error| panic!("{status} answer is not JSON ({error}): {text}"));
     (status, json)

@@ -243,6 +243,15 @@ impl From<DomainError> for ApiError {
                     .collect();
                 Self::new(StatusCode::CONFLICT, ErrorCode::Stale, message).with("rows", rows)
             }
+            DomainError::InvalidBundle { sku, problem } => {
+                let problem = serde_json::to_value(problem).unwrap_or_default();
+                Self::invalid(message)
+                    .with("sku", sku.as_str())
+                    .with("problem", problem)
+            }
+            DomainError::BundleHoldsNoStock { sku } => {
+                Self::invalid(message).with("sku", sku.as_str())
+            }
             DomainError::ReservationNotFound { id } => {
                 Self::not_found(message).with("id", id.to_string())
             }

@@ -6,6 +6,7 @@
 //! the database named by [`Settings`] and serves until a shutdown signal; [`main`] is
 //! the program (`cargo run -p inventory-examples --example reference_service`).
 
+mod bundles;
 pub mod channel_http;
 pub mod config;
 mod counts;
@@ -30,7 +31,7 @@ use axum::extract::{DefaultBodyLimit, FromRef, FromRequest, FromRequestParts, St
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{middleware, Json, Router};
 use inventory_core::backend::Backend;
 use inventory_core::sync::SyncWorker;
@@ -192,6 +193,12 @@ pub fn router<S: ServiceStore>(state: AppState<S>) -> Router {
         .route("/v1/counts", post(counts::record::<S>))
         .route("/v1/counts/due", get(counts::due::<S>))
         .route("/v1/skus/{sku}/unfreeze", post(counts::unfreeze::<S>))
+        .route(
+            "/v1/skus/{sku}/bundle",
+            put(bundles::put::<S>)
+                .get(bundles::show::<S>)
+                .delete(bundles::remove::<S>),
+        )
         .route(
             "/v1/channels/{name}/stock/{sku}",
             get(purchasing::channel_stock::<S>),

@@ -48,6 +48,28 @@ pub enum StartError {
     Client(#[from] reqwest::Error),
 }
 
+/// Defines the configured bundles whose stored definition differs.
+async fn define_bundles<S: ServiceStore>(
+    inventory: &Inventory<S>,
+    config: &ServiceConfig,
+) -> Result<(), StartError> {
+    let failed = |error: inventory_core::Error| match error {
+        inventory_core::Error::Domain(error) => StartError::Domain(error),
+        inventory_core::Error::Store(error) => StartError::Store(error),
+    };
+    for bundle in &config.bundles {
+        let (sku, components) = bundle.definition()?;
+        let catalog = inventory.catalog().await.map_err(failed)?;
+        if catalog.bundle(&sku) != Some(components.as_slice()) {
+            inventory
+                .define_bundle(sku, components)
+                .await
+                .map_err(failed)?;
+        }
+    }
+    Ok(())
+}
+
 /// Tells the log about every purchase order a reorder run raises.
 pub(super) struct LogNotifier;
 
@@ -139,6 +161,7 @@ pub async fn start<S: ServiceStore>(
         }
     }
     let inventory = Inventory::new(store).with_default_ttl(config.default_ttl()?)?;
+    define_bundles(&inventory, &config).await?;
     let metrics = Arc::new(Metrics::default());
     let mut builder = SyncWorker::builder(inventory.clone());
     for channel in &config.channels {

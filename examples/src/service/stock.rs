@@ -339,7 +339,7 @@ pub async fn show_set<S: ServiceStore>(
     tag = "stock",
     params(("sku" = Sku, Path, description = "The SKU.")),
     responses(
-        (status = 200, description = "Totals over locations, the frozen flag and each location.", body = StockView),
+        (status = 200, description = "Totals over locations, the frozen flag and each location; for a bundle, the units its components make.", body = StockView),
         (status = 404, description = "`unknown_sku`: the SKU was never received.", body = ErrorBody),
     ),
 )]
@@ -348,6 +348,13 @@ pub async fn show<S: ServiceStore>(
     Path(name): Path<String>,
 ) -> ApiResult<Json<StockView>> {
     let sku = sku(&name)?;
+    if let Some(bundle) = app.inventory.bundle_stock(&sku).await? {
+        let mut frozen = false;
+        for component in &bundle.components {
+            frozen |= is_frozen(&app, &component.sku).await?;
+        }
+        return Ok(Json(StockView::bundle(&bundle, frozen)));
+    }
     let stock = app.inventory.stock(&sku).await?;
     let frozen = is_frozen(&app, &sku).await?;
     Ok(Json(StockView::new(&stock, frozen)))

@@ -1,6 +1,7 @@
 //! JSON shapes of the API's answers, and parsing of the ids in its paths.
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use inventory_core::catalog::{BundleComponent, BundleStock};
 use inventory_core::{
     Disposition, LocationId, Reservation, ReservationId, ReservationStatus, Sku, SkuStock,
     StockLevel,
@@ -77,7 +78,10 @@ pub struct LocationView {
     pub levels: Levels,
 }
 
-/// A SKU's stock: totals, frozen flag and locations.
+/// A SKU's stock: totals, frozen flag and locations. For a bundle, which holds no
+/// stock of its own, every number is zero but `available`, the bundle units its
+/// components make (their scarcest, per location and in total), and `components`
+/// says what it is made of.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StockView {
     /// The SKU.
@@ -85,10 +89,13 @@ pub struct StockView {
     /// Totals over locations.
     #[serde(flatten)]
     pub levels: Levels,
-    /// Whether an open investigation freezes it.
+    /// Whether an open investigation freezes it (for a bundle: one of its components).
     pub frozen: bool,
     /// Each location.
     pub locations: Vec<LocationView>,
+    /// A bundle's components, ordered by SKU; absent for a SKU that is no bundle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub components: Option<Vec<BundleComponent>>,
 }
 
 impl StockView {
@@ -106,6 +113,29 @@ impl StockView {
                     levels: Levels::from(&row.level),
                 })
                 .collect(),
+            components: None,
+        }
+    }
+
+    /// The view of a bundle's stock.
+    pub fn bundle(stock: &BundleStock, frozen: bool) -> Self {
+        let only_available = |available: i64| Levels {
+            available,
+            ..Levels::from(&StockLevel::default())
+        };
+        Self {
+            sku: stock.sku.clone(),
+            levels: only_available(stock.available),
+            frozen,
+            locations: stock
+                .locations
+                .iter()
+                .map(|(location, available)| LocationView {
+                    location: location.clone(),
+                    levels: only_available(*available),
+                })
+                .collect(),
+            components: Some(stock.components.clone()),
         }
     }
 }
@@ -120,6 +150,19 @@ pub struct LineView {
     /// Units.
     #[schema(minimum = 1)]
     pub quantity: i64,
+    /// The bundle the order line named, when this line holds one of its components.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<BundleLineView>,
+}
+
+/// Which bundle a reservation line holds components for.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BundleLineView {
+    /// The bundle SKU.
+    pub sku: Sku,
+    /// Units of the line's SKU per bundle unit.
+    #[schema(minimum = 1)]
+    pub per_bundle: i64,
 }
 
 /// A reservation as the API shows it.
@@ -195,6 +238,10 @@ impl ReservationView {
                     sku: line.sku.clone(),
                     location: line.location.clone(),
                     quantity: line.quantity.get(),
+                    bundle: line.bundle.as_ref().map(|bundle| BundleLineView {
+                        sku: bundle.sku.clone(),
+                        per_bundle: bundle.per_bundle.get(),
+                    }),
                 })
                 .collect(),
             returns: reservation

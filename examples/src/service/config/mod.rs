@@ -10,7 +10,10 @@ use serde::Deserialize;
 
 mod sections;
 
-pub use sections::{ChannelConfig, CountingSettings, ReorderSettings, SkuSupply, SupplierConfig};
+pub use sections::{
+    BundleConfig, ChannelConfig, ComponentConfig, CountingSettings, ReorderSettings, SkuSupply,
+    SupplierConfig,
+};
 
 /// Database used when none is named: a SQLite file in the working directory.
 pub const DB_DEFAULT: &str = "./inventory.db";
@@ -136,6 +139,10 @@ impl Settings {
 /// webhook = "http://127.0.0.1:9001/stock"
 /// safety_units = 2
 ///
+/// [[bundles]]
+/// sku = "GIFT-SET"
+/// components = [{ sku = "MUG", quantity = 1 }, { sku = "TEA", quantity = 2 }]
+///
 /// [[suppliers]]
 /// id = "acme"
 /// lead_time_days = 14
@@ -177,6 +184,9 @@ pub struct ServiceConfig {
     /// Suppliers and the SKUs they deliver.
     #[serde(default)]
     pub suppliers: Vec<SupplierConfig>,
+    /// Bundles (kits) defined at start (also `PUT /v1/skus/{sku}/bundle`).
+    #[serde(default)]
+    pub bundles: Vec<BundleConfig>,
     /// Reorder runs.
     #[serde(default)]
     pub reorder: ReorderSettings,
@@ -212,6 +222,9 @@ impl ServiceConfig {
         for supplier in &config.suppliers {
             supplier.supplier()?;
             supplier.links()?;
+        }
+        for bundle in &config.bundles {
+            bundle.definition()?;
         }
         config.reorder.location()?;
         config.counting.abc.checked()?;

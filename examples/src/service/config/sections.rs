@@ -1,10 +1,12 @@
-//! The config file's sections: channels, suppliers, reorder runs, cycle counting.
+//! The config file's sections: channels, suppliers, bundles, reorder runs, cycle
+//! counting.
 
 use chrono::NaiveDate;
+use inventory_core::catalog::BundleComponent;
 use inventory_core::counting::{AbcConfig, CountThresholds};
 use inventory_core::reorder::{ReorderRule, ServiceLevel, Supplier, SupplierLink};
 use inventory_core::sync::{Buffer, ChannelPolicy};
-use inventory_core::{DomainError, LocationId, Sku, SupplierId};
+use inventory_core::{DomainError, LocationId, Quantity, Sku, SupplierId};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
@@ -226,5 +228,50 @@ impl Default for CountingSettings {
             abc: AbcConfig::default(),
             thresholds: CountThresholds::default(),
         }
+    }
+}
+
+/// One component of a configured bundle.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentConfig {
+    /// The component SKU.
+    pub sku: String,
+    /// Units of it per bundle unit.
+    pub quantity: i64,
+}
+
+/// A bundle (kit) defined at start: `[[bundles]] sku = "GIFT-SET"` with
+/// `components = [{ sku = "MUG", quantity = 1 }, { sku = "TEA", quantity = 2 }]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleConfig {
+    /// The bundle SKU.
+    pub sku: String,
+    /// Its components.
+    pub components: Vec<ComponentConfig>,
+}
+
+impl BundleConfig {
+    /// The bundle SKU and its components, ordered by SKU.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError`] for a bad SKU or quantity (the rules of bundles are checked
+    /// against the catalog at start).
+    pub fn definition(&self) -> Result<(Sku, Vec<BundleComponent>), DomainError> {
+        let mut components = self
+            .components
+            .iter()
+            .map(|component| {
+                let sku = Sku::new(component.sku.as_str())?;
+                Ok(BundleComponent::new(
+                    sku,
+                    Quantity::new(component.quantity)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, DomainError>>()?;
+        components.sort();
+        Ok((Sku::new(self.sku.as_str())?, components))
     }
 }

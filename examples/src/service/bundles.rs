@@ -1,0 +1,137 @@
+//! Bundle (kit) definitions: `PUT`, `GET` and `DELETE /v1/skus/{sku}/bundle`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use inventory_core::catalog::BundleComponent;
+use inventory_core::{Quantity, Sku};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::views::sku;
+use super::{AppState, Body, Path, ServiceStore};
+
+/// One component of a bundle definition.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentBody {
+    /// The component SKU: not itself a bundle.
+    #[schema(value_type = Sku)]
+    sku: String,
+    /// Units of it in one unit of the bundle.
+    #[schema(minimum = 1)]
+    quantity: i64,
+}
+
+/// `PUT /v1/skus/{sku}/bundle`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BundleBody {
+    /// 1 to 16 components, each SKU once.
+    components: Vec<ComponentBody>,
+}
+
+/// A bundle definition.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BundleView {
+    /// The bundle SKU.
+    pub sku: Sku,
+    /// Its components, ordered by SKU.
+    pub components: Vec<BundleComponent>,
+}
+
+/// Defines the SKU as a bundle of components, or redefines it. A bundle holds no stock
+/// of its own: its available is its scarcest component's, and an order line naming it
+/// reserves its components, all or none.
+#[utoipa::path(
+    put,
+    path = "/v1/skus/{sku}/bundle",
+    operation_id = "putBundle",
+    tag = "catalog",
+    params(("sku" = Sku, Path, description = "The bundle SKU.")),
+    request_body = BundleBody,
+    responses(
+        (status = 200, description = "The definition as stored.", body = BundleView),
+    ),
+)]
+pub async fn put<S: ServiceStore>(
+    State(app): State<AppState<S>>,
+    Path(name): Path<String>,
+    Body(body): Body<BundleBody>,
+) -> ApiResult<Json<BundleView>> {
+    let bundle = sku(&name)?;
+    let components = body
+        .components
+        .into_iter()
+        .map(|component| {
+            let quantity = Quantity::new(component.quantity)?;
+            Ok(BundleComponent::new(sku(&component.sku)?, quantity))
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    let components = app
+        .inventory
+        .define_bundle(bundle.clone(), components)
+        .await?;
+    Ok(Json(BundleView {
+        sku: bundle,
+        components,
+    }))
+}
+
+/// The SKU's bundle definition.
+#[utoipa::path(
+    get,
+    path = "/v1/skus/{sku}/bundle",
+    operation_id = "getBundle",
+    tag = "catalog",
+    params(("sku" = Sku, Path, description = "The bundle SKU.")),
+    responses(
+        (status = 200, description = "Its components.", body = BundleView),
+        (status = 404, description = "`not_found`: the SKU is not a bundle.", body = ErrorBody),
+    ),
+)]
+pub async fn show<S: ServiceStore>(
+    State(app): State<AppState<S>>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<BundleView>> {
+    let bundle = sku(&name)?;
+    let catalog = app.inventory.catalog().await?;
+    let components = catalog
+        .bundle(&bundle)
+        .ok_or_else(|| not_a_bundle(&bundle))?
+        .to_vec();
+    Ok(Json(BundleView {
+        sku: bundle,
+        components,
+    }))
+}
+
+/// Ends the SKU's definition as a bundle; reservations made of it keep their
+/// component lines.
+#[utoipa::path(
+    delete,
+    path = "/v1/skus/{sku}/bundle",
+    operation_id = "deleteBundle",
+    tag = "catalog",
+    params(("sku" = Sku, Path, description = "The bundle SKU.")),
+    responses(
+        (status = 204, description = "It is no longer a bundle."),
+        (status = 404, description = "`not_found`: the SKU is not a bundle.", body = ErrorBody),
+    ),
+)]
+pub async fn remove<S: ServiceStore>(
+    State(app): State<AppState<S>>,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    let bundle = sku(&name)?;
+    if app.inventory.remove_bundle(&bundle).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_a_bundle(&bundle))
+    }
+}
+
+fn not_a_bundle(bundle: &Sku) -> ApiError {
+    ApiError::not_found(format!("{bundle} is not a bundle")).with("sku", bundle.as_str())
+}
