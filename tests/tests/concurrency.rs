@@ -1,6 +1,6 @@
 //! Concurrency: many tasks race for the last units of a hot SKU, on every backend.
 
-use inventory_core::testkit::race::{hot_sku_race, transfer_race};
+use inventory_core::testkit::race::{bundle_race, hot_sku_race, transfer_race};
 use inventory_core::testkit::Harness;
 use inventory_core::{Inventory, MemoryStore};
 use inventory_sqlite::{SqliteOptions, SqliteStore};
@@ -48,6 +48,24 @@ async fn sqlite_transfers_race_orders_for_the_same_units() {
     let folder = tempfile::tempdir().expect("temporary folder");
     let handles = sqlite_handles(&folder.path().join("transfers.db"), 4).await;
     transfer_race(handles, 32, 600, 200).await;
+}
+
+/// 1,000 buyers of a kit (`2 x HOT + 1 x LID`) and of `HOT` alone race for 200 `HOT`
+/// and 50 `LID` from 32 tasks over four handles: exactly what the components allow is
+/// sold, on MemoryStore.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_bundle_buyers_race_component_buyers() {
+    let store = MemoryStore::new();
+    let handles = (0..4).map(|_| Harness::new(store.clone()).inventory);
+    bundle_race(handles.collect(), 32, 1_000, 200).await;
+}
+
+/// The same race over four separately opened SQLite stores on one file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_bundle_buyers_race_component_buyers() {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let handles = sqlite_handles(&folder.path().join("bundles.db"), 4).await;
+    bundle_race(handles, 32, 1_000, 200).await;
 }
 
 /// `count` separately opened stores on the SQLite file at `path`: writers competing for

@@ -7,7 +7,7 @@ use inventory_core::backend::{Store, StoreTx};
 use inventory_core::counting::CountStore;
 use inventory_core::decide::{decide, Command, StockMovement};
 use inventory_core::testkit::invariants::assert_invariants;
-use inventory_core::testkit::race::{hot_sku_race, transfer_race};
+use inventory_core::testkit::race::{bundle_race, hot_sku_race, transfer_race};
 use inventory_core::testkit::{loc, order, qty, sku, Harness};
 use inventory_core::{Error, GroupCommit, Inventory, StoreError};
 use inventory_sqlx::{sqlx, PgStore};
@@ -43,6 +43,18 @@ async fn transfers_race_orders_over_two_pools() {
     };
     let second = pg::second_pool(&first, 16).await;
     transfer_race(vec![inventory(first), inventory(second)], 64, 600, 200).await;
+}
+
+/// 1,000 buyers of a kit (`2 x HOT + 1 x LID`) and of `HOT` alone race for 200 `HOT`
+/// and 50 `LID` from 64 tasks over two pools: exactly what the components allow is
+/// sold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bundle_buyers_race_component_buyers_over_two_pools() {
+    let Some(first) = pg::fresh_store(16).await else {
+        return;
+    };
+    let second = pg::second_pool(&first, 16).await;
+    bundle_race(vec![inventory(first), inventory(second)], 64, 1_000, 200).await;
 }
 
 /// Orders naming the same SKUs in opposite orders, from sixteen independent inventories

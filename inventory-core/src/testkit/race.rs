@@ -184,6 +184,107 @@ pub async fn transfer_race<S: AuditStore + Clone>(
     report
 }
 
+/// What a bundle race ended with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BundleRaceReport {
+    /// Kits held (each `2 x HOT + 1 x LID`).
+    pub kits: i64,
+    /// `HOT` units held by orders of `HOT` alone.
+    pub singles: i64,
+    /// Orders refused with insufficient stock.
+    pub refused: usize,
+}
+
+/// Defines the bundle `KIT = 2 x HOT + 1 x LID`, stocks `units` of `HOT` and
+/// `units / 4` of `LID` at `main`, then lets `tasks` tasks, spread over `handles`,
+/// place `attempts` orders at once: every third a kit, the others one `HOT` alone.
+/// Checks that exactly what the components allow is sold: the rows hold what the
+/// accepted orders took (`HOT`: two per kit plus the singles, `LID`: one per kit),
+/// never more than stocked; a refused single means no `HOT` is left, a refused kit
+/// that fewer than two `HOT` or no `LID` are left; every refusal is insufficient stock
+/// and every invariant holds.
+///
+/// # Panics
+///
+/// When more is sold than stocked, a refusal leaves what it asked for, a request fails
+/// otherwise, an invariant breaks, or the race takes longer than [`RACE_TIMEOUT`].
+pub async fn bundle_race<S: AuditStore + Clone>(
+    handles: Vec<Inventory<S>>,
+    tasks: usize,
+    attempts: usize,
+    units: i64,
+) -> BundleRaceReport {
+    let kit = vec![
+        crate::catalog::BundleComponent::new(sku("HOT"), qty(2)),
+        crate::catalog::BundleComponent::new(sku("LID"), qty(1)),
+    ];
+    handles[0]
+        .define_bundle(sku("KIT"), kit)
+        .await
+        .expect("define the kit");
+    let lids = (units / 4).max(1);
+    handles[0]
+        .receive(sku("LID"), loc("main"), qty(lids))
+        .await
+        .expect("stock the lids");
+    let outcomes =
+        stocked_then_spawned(&handles, tasks, units, move |inventory, task| async move {
+            let (mut kits, mut singles) = (0, 0);
+            let (mut kit_refused, mut single_refused) = (false, false);
+            for number in (task..attempts).step_by(tasks) {
+                let id = OrderId::new(format!("race-{number}")).expect("valid order id");
+                let is_kit = number % 3 == 0;
+                let wanted = if is_kit { "KIT" } else { "HOT" };
+                let request = ReserveRequest::new(id, vec![OrderLine::new(sku(wanted), qty(1))]);
+                match inventory.reserve(request).await {
+                    Ok(_) if is_kit => kits += 1,
+                    Ok(_) => singles += 1,
+                    Err(error) => match domain_error(error) {
+                        DomainError::InsufficientStock { .. } if is_kit => kit_refused = true,
+                        DomainError::InsufficientStock { .. } => single_refused = true,
+                        other => panic!("order {number} failed with {other:?}"),
+                    },
+                }
+            }
+            (kits, singles, kit_refused, single_refused)
+        })
+        .await;
+    let mut report = BundleRaceReport {
+        kits: 0,
+        singles: 0,
+        refused: 0,
+    };
+    let (mut kit_refused, mut single_refused) = (false, false);
+    for (kits, singles, kit, single) in outcomes {
+        report.kits += kits;
+        report.singles += singles;
+        kit_refused |= kit;
+        single_refused |= single;
+    }
+    let accepted = usize::try_from(report.kits + report.singles).expect("counts fit");
+    report.refused = attempts - accepted;
+    let hot = handles[0].stock(&sku("HOT")).await.expect("read HOT").total;
+    let lid = handles[0].stock(&sku("LID")).await.expect("read LID").total;
+    assert_eq!(hot.reserved, 2 * report.kits + report.singles, "{report:?}");
+    assert_eq!(lid.reserved, report.kits, "{report:?}");
+    assert!(hot.available() >= 0 && lid.available() >= 0, "{report:?}");
+    if single_refused {
+        assert_eq!(
+            hot.available(),
+            0,
+            "a single was refused with HOT left: {report:?}"
+        );
+    }
+    if kit_refused {
+        assert!(
+            hot.available() < 2 || lid.available() < 1,
+            "a kit was refused while its components were left: {report:?}"
+        );
+    }
+    assert_invariants(handles[0].store()).await;
+    report
+}
+
 /// Stocks `units` of `HOT` at `main`, then runs `work(inventory, task)` for `tasks`
 /// tasks at once, spread round-robin over `handles`: each task's result, in task order.
 ///
