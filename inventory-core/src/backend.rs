@@ -326,8 +326,9 @@ pub trait Store: Send + Sync + 'static {
     /// that cannot be read back.
     async fn catalog(&self) -> Result<Catalog, StoreError>;
 
-    /// Stores `settings` for `sku` (empty settings remove the SKU from the catalog)
-    /// and bumps the version, atomically, if the catalog is still at `expected`;
+    /// Stores `settings` for `sku` (empty settings remove the SKU from the catalog),
+    /// bumps the version and marks `sku` dirty for channel sync (a bundle's number
+    /// changes with its definition), atomically, if the catalog is still at `expected`;
     /// answers the new version. The core decides every definition on the catalog at
     /// `expected`, so this compare-and-set keeps two concurrent definitions from
     /// breaking a rule between them.

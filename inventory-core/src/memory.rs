@@ -232,6 +232,7 @@ impl Store for MemoryStore {
             state.catalog.insert(sku.clone(), settings.clone());
         }
         state.catalog_version += 1;
+        state.mark(sku);
         Ok(state.catalog_version)
     }
 }

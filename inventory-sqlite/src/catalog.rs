@@ -51,7 +51,8 @@ pub(crate) fn read(connection: &Connection) -> Result<Catalog> {
     Ok(Catalog::new(version, entries))
 }
 
-/// Writes `settings` of `sku` over version `expected`, in one transaction.
+/// Writes `settings` of `sku` over version `expected` and marks it for channel sync,
+/// in one transaction.
 pub(crate) fn put(
     connection: &Connection,
     sku: &Sku,
@@ -78,6 +79,13 @@ pub(crate) fn put(
     tx.execute(
         "UPDATE catalog_version SET version = version + 1 WHERE id = 1",
         [],
+    )
+    .map_err(store_error)?;
+    // The SKU's number may change with its definition: channels hear of it.
+    tx.execute(
+        "INSERT INTO sync_outbox (sku, generation) VALUES (?1, 1)
+         ON CONFLICT (sku) DO UPDATE SET generation = generation + 1, retry_at = NULL",
+        params![sku.as_str()],
     )
     .map_err(store_error)?;
     tx.commit().map_err(store_error)?;

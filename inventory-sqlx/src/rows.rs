@@ -276,8 +276,8 @@ pub(crate) fn decode_bodies<T: serde::de::DeserializeOwned>(
 }
 
 /// Writes one SKU's catalog settings (`$2` JSON, or NULL to remove them) if the catalog
-/// is still at version `$3`, and bumps it, in one statement: answers the new version, or
-/// no row when another change got in first.
+/// is still at version `$3`, bumps it and marks the SKU for channel sync, in one
+/// statement: answers the new version, or no row when another change got in first.
 pub(crate) const PUT_SKU_SETTINGS: &str = "
 WITH bumped AS (
     UPDATE catalog_version SET version = version + 1
@@ -292,6 +292,12 @@ stored AS (
     INSERT INTO catalog (sku, settings)
     SELECT $1, $2::jsonb FROM bumped WHERE $2::jsonb IS NOT NULL
     ON CONFLICT (sku) DO UPDATE SET settings = excluded.settings
+),
+marked AS (
+    INSERT INTO sync_outbox (sku, generation)
+    SELECT $1, 1 FROM bumped
+    ON CONFLICT (sku) DO UPDATE
+        SET generation = sync_outbox.generation + 1, retry_at = NULL
 )
 SELECT version FROM bumped";
 

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use inventory_core::decide::Outcome;
 use inventory_core::testkit::invariants::violations;
-use inventory_core::testkit::strategy::{apply, ops, Op, PurchaseStep};
-use inventory_core::testkit::{Harness, StoreState};
+use inventory_core::testkit::strategy::{apply, ops, Op, PurchaseStep, BUNDLE};
+use inventory_core::testkit::{sku, Harness, StoreState};
 use inventory_core::{
     MemoryStore, Movement, ReservationStatus, ReserveResult, StockKey, StockLevel,
 };
@@ -38,6 +38,34 @@ async fn run(sequence: Vec<Op>) -> Result<(), TestCaseError> {
         let after = h.snapshot().await;
         let found = violations(&after);
         prop_assert!(found.is_empty(), "step {step} {op:?}: {found:?}");
+        let bundle = sku(BUNDLE);
+        let catalog = h.inventory.catalog().await.expect("catalog");
+        if let Some(components) = catalog.bundle(&bundle) {
+            // The bundle's number is its scarcest component's, from the rows as stored.
+            let formula = components
+                .iter()
+                .map(|component| {
+                    let rows = after
+                        .stock
+                        .iter()
+                        .filter(|(key, _)| key.sku == component.sku);
+                    let available: i64 = rows.map(|(_, level)| level.available()).sum();
+                    available.max(0) / component.quantity.get()
+                })
+                .min()
+                .unwrap_or(0);
+            let stock = h.inventory.bundle_stock(&bundle).await.expect("read");
+            prop_assert_eq!(
+                stock.map(|stock| stock.available),
+                Some(formula),
+                "step {}",
+                step
+            );
+            prop_assert!(
+                !after.stock.keys().any(|key| key.sku == bundle),
+                "step {step}: a bundle holds stock"
+            );
+        }
         match &result {
             Err(error) => prop_assert_eq!(
                 &after,

@@ -6,12 +6,15 @@
 use std::time::Duration;
 
 use inventory_core::backend::AuditStore;
+use inventory_core::backend::Store;
 use inventory_core::counting::CountStore;
 use inventory_core::reorder::PurchaseStore;
-use inventory_core::sync::{published, Buffer, ChannelPolicy, SyncStore, SyncWorker, Terms};
-use inventory_core::testkit::strategy::{apply, ops, Op, SKUS};
+use inventory_core::sync::{
+    published, published_bundle, Buffer, ChannelPolicy, SyncStore, SyncWorker, Terms,
+};
+use inventory_core::testkit::strategy::{apply, ops, Op, BUNDLE, SKUS};
 use inventory_core::testkit::{loc, sku, Harness, RecordingChannel};
-use inventory_core::MemoryStore;
+use inventory_core::{MemoryStore, Sku};
 use inventory_sqlite::{SqliteOptions, SqliteStore, Synchronous};
 use inventory_tests::{pg, proptest_cases, runtime};
 use proptest::prelude::*;
@@ -68,20 +71,32 @@ fn worker<S: AuditStore + SyncStore>(
         .build()
 }
 
-/// Each channel's number for each SKU, from current stock.
+/// The SKUs channels are told about: [`SKUS`] and the bundle.
+fn told_skus() -> Vec<Sku> {
+    SKUS.iter().chain([&BUNDLE]).map(|name| sku(name)).collect()
+}
+
+/// Each channel's number for each SKU of [`told_skus`], from current stock and the
+/// stored catalog (a bundle is told its scarcest component's number).
 async fn expected<S: AuditStore + SyncStore>(store: &S) -> Vec<[i64; 2]> {
-    let skus: Vec<_> = SKUS.iter().map(|name| sku(name)).collect();
+    let skus = told_skus();
     let stock = store.stock_of(&skus).await.expect("read stock");
     let frozen = store.frozen(&skus).await.expect("read freezes");
+    let catalog = store.catalog().await.expect("read catalog");
     let policies = policies();
     skus.iter()
         .map(|s| {
-            let rows = stock.get(s).map(Vec::as_slice).unwrap_or_default();
-            let cold = frozen.contains(s);
-            [
-                published(&policies[0], s, rows, cold),
-                published(&policies[1], s, rows, cold),
-            ]
+            let told = |policy: &ChannelPolicy| match catalog.bundle(s) {
+                Some(components) => {
+                    let cold = components.iter().any(|c| frozen.contains(&c.sku));
+                    published_bundle(policy, s, components, &stock, cold)
+                }
+                None => {
+                    let rows = stock.get(s).map(Vec::as_slice).unwrap_or_default();
+                    published(policy, s, rows, frozen.contains(s))
+                }
+            };
+            [told(&policies[0]), told(&policies[1])]
         })
         .collect()
 }
@@ -114,9 +129,9 @@ async fn run<S: AuditStore + SyncStore + PurchaseStore + CountStore>(
                 let want = expected(h.inventory.store()).await;
                 for (which, channel) in channels.iter().enumerate() {
                     for update in &channel.updates()[seen[which]..] {
-                        let position = SKUS
+                        let position = told_skus()
                             .iter()
-                            .position(|name| *name == update.sku.as_str())
+                            .position(|name| *name == update.sku)
                             .unwrap();
                         prop_assert_eq!(
                             update.quantity,
@@ -137,12 +152,12 @@ async fn run<S: AuditStore + SyncStore + PurchaseStore + CountStore>(
     h.advance(Duration::from_secs(600));
     current.run_until_idle().await.expect("final pass");
     let want = expected(h.inventory.store()).await;
-    for (position, name) in SKUS.iter().enumerate() {
+    for (position, name) in told_skus().iter().enumerate() {
         for (which, channel) in channels.iter().enumerate() {
-            let told = channel.last(&sku(name)).unwrap_or(0);
+            let told = channel.last(name).unwrap_or(0);
             prop_assert_eq!(told, want[position][which], "{} on channel {}", name, which);
         }
-        prop_assert!(!h.inventory.store().is_dirty(&sku(name)).await.unwrap());
+        prop_assert!(!h.inventory.store().is_dirty(name).await.unwrap());
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
-//! Proptest strategies for command sequences over a small universe (3 SKUs, 3
-//! locations, 12 order ids), and a runner that applies one step to any backend.
+//! Proptest strategies for command sequences over a small universe (3 SKUs and a
+//! bundle of them, 3 locations, 12 order ids), and a runner that applies one step to
+//! any backend.
 //!
 //! The universe is small on purpose: collisions (the same SKU, the same order id, the
 //! last unit) are where the bugs are.
@@ -25,6 +26,17 @@ use super::fixtures::{loc, sku, Harness};
 
 /// The SKUs sequences use.
 pub const SKUS: [&str; 3] = ["A", "B", "C"];
+/// The bundle SKU sequences use: index `SKUS.len()` wherever a SKU index is taken.
+/// Every sequence starts by defining it as `1 x A + 2 x B`; steps redefine or remove
+/// it, and receipts of it test that a bundle holds no stock (or, once removed, that
+/// it is an ordinary SKU again).
+pub const BUNDLE: &str = "KIT";
+
+/// The name of SKU index `index`: one of [`SKUS`], or [`BUNDLE`] past them.
+pub fn sku_name(index: usize) -> &'static str {
+    SKUS.get(index).copied().unwrap_or(BUNDLE)
+}
+
 /// The locations sequences use.
 pub const LOCATIONS: [&str; 3] = ["east", "north", "west"];
 /// How many distinct order ids sequences use.
@@ -123,6 +135,11 @@ pub enum Op {
     /// Return lines `(sku index, units, disposition index)` of an order, under an
     /// optional key number.
     Return(u8, Vec<(usize, i64, usize)>, Option<u8>),
+    /// Define [`BUNDLE`] as `(sku index, units)` components (a zero or negative
+    /// quantity, a repeated component: refused).
+    DefineBundle(Vec<(usize, i64)>),
+    /// End [`BUNDLE`]'s definition.
+    RemoveBundle,
 }
 
 /// How many distinct transfers sequences use.
@@ -166,7 +183,7 @@ fn receipt() -> impl Strategy<Value = i64> {
 
 fn line() -> impl Strategy<Value = LineSpec> {
     (
-        0..SKUS.len(),
+        0..=SKUS.len(),
         proptest::option::weighted(0.3, 0..LOCATIONS.len()),
         units(),
     )
@@ -205,7 +222,7 @@ pub fn op() -> impl Strategy<Value = Op> {
     let location = 0..LOCATIONS.len();
     let order = 0..ORDERS;
     prop_oneof![
-        4 => row(sku.clone(), location.clone(), receipt()).prop_map(Op::Receive),
+        4 => row(0..SKUS.len() + 1, location.clone(), receipt()).prop_map(Op::Receive),
         1 => row(sku.clone(), location.clone(), units()).prop_map(Op::AddInTransit),
         1 => row(sku.clone(), location.clone(), units()).prop_map(Op::ReceiveInTransit),
         1 => row(sku, location, -6..=6i64).prop_map(Op::Adjust),
@@ -243,10 +260,13 @@ pub fn op() -> impl Strategy<Value = Op> {
         1 => (0..TRANSFERS).prop_map(Op::CloseTransfer),
         2 => (
             0..ORDERS,
-            proptest::collection::vec((0..SKUS.len(), units(), 0..DISPOSITIONS.len()), 1..=2),
+            proptest::collection::vec((0..=SKUS.len(), units(), 0..DISPOSITIONS.len()), 1..=2),
             proptest::option::of(0..KEYS),
         )
             .prop_map(|(order, lines, key)| Op::Return(order, lines, key)),
+        1 => proptest::collection::vec((0..SKUS.len(), prop_oneof![12 => 1..=3i64, 1 => Just(0i64)]), 1..=2)
+            .prop_map(Op::DefineBundle),
+        1 => Just(Op::RemoveBundle),
     ]
 }
 
@@ -257,7 +277,9 @@ pub fn ops(length_max: usize) -> impl Strategy<Value = Vec<Op>> {
         proptest::collection::vec(opening, 2..=6),
         proptest::collection::vec(op(), 1..=length_max),
     )
-        .prop_map(|(mut opening, steps)| {
+        .prop_map(|(receipts, steps)| {
+            let mut opening = vec![Op::DefineBundle(vec![(0, 1), (1, 2)])];
+            opening.extend(receipts);
             opening.extend(steps);
             opening
         })
@@ -282,7 +304,7 @@ fn reservation_id(order: u8) -> ReservationId {
 }
 
 fn key(row: &RowOp) -> StockKey {
-    StockKey::new(sku(SKUS[row.sku]), loc(LOCATIONS[row.location]))
+    StockKey::new(sku(sku_name(row.sku)), loc(LOCATIONS[row.location]))
 }
 
 fn receipt_of(row: &RowOp) -> Result<StockMovement, DomainError> {
@@ -328,7 +350,7 @@ pub fn command(op: &Op) -> Result<Option<Command>, DomainError> {
                 .iter()
                 .map(|line| {
                     Ok(OrderLine {
-                        sku: sku(SKUS[line.sku]),
+                        sku: sku(sku_name(line.sku)),
                         quantity: Quantity::new(line.units)?,
                         location: line.location.map(|index| loc(LOCATIONS[index])),
                         // SKU A sells at 1.50, B at 3.00, C at no known price.
@@ -442,7 +464,7 @@ pub fn command(op: &Op) -> Result<Option<Command>, DomainError> {
                 .iter()
                 .map(|(sku_index, units, disposition)| {
                     Ok(ReturnLine {
-                        sku: sku(SKUS[*sku_index]),
+                        sku: sku(sku_name(*sku_index)),
                         quantity: Quantity::new(*units)?,
                         disposition: DISPOSITIONS[*disposition],
                         location: None,
@@ -453,7 +475,11 @@ pub fn command(op: &Op) -> Result<Option<Command>, DomainError> {
             request.idempotency_key = number.map(|number| idempotency_key("rma", number));
             Command::Return { request }
         }
-        Op::Advance(_) | Op::Purchase(..) | Op::Resolve(..) => return Ok(None),
+        Op::Advance(_)
+        | Op::Purchase(..)
+        | Op::Resolve(..)
+        | Op::DefineBundle(_)
+        | Op::RemoveBundle => return Ok(None),
     }))
 }
 
@@ -474,6 +500,34 @@ pub async fn apply<S: AuditStore + PurchaseStore + CountStore>(
     if let Op::Advance(seconds) = op {
         h.advance(Duration::from_secs(*seconds));
         return Ok(None);
+    }
+    let catalog_change = match op {
+        Op::DefineBundle(components) => {
+            let components = components
+                .iter()
+                .map(|(index, units)| {
+                    let quantity = Quantity::new(*units)?;
+                    Ok(crate::catalog::BundleComponent::new(
+                        sku(SKUS[*index]),
+                        quantity,
+                    ))
+                })
+                .collect::<Result<Vec<_>, DomainError>>()?;
+            Some(
+                h.inventory
+                    .define_bundle(sku(BUNDLE), components)
+                    .await
+                    .map(drop),
+            )
+        }
+        Op::RemoveBundle => Some(h.inventory.remove_bundle(&sku(BUNDLE)).await.map(drop)),
+        _ => None,
+    };
+    match catalog_change {
+        Some(Ok(())) => return Ok(None),
+        Some(Err(Error::Domain(error))) => return Err(error),
+        Some(Err(Error::Store(error))) => panic!("storage failed on {op:?}: {error:?}"),
+        None => {}
     }
     let command = match op {
         Op::Purchase(index, step) => {

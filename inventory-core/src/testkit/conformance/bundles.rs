@@ -279,7 +279,7 @@ pub async fn bundle_holds_live_and_return_as_components<S: AuditStore>(store: S)
 
 /// A change of a component marks every bundle using it for sync; channels are told
 /// the bundle's buffered number (its scarcest component's); reconciliation pushes
-/// bundles too.
+/// bundles too; a new definition, or its removal, reaches channels.
 pub async fn bundle_numbers_reach_channels<S: AuditStore + SyncStore>(store: S) {
     let h = Harness::new(store);
     gift_set(&h.inventory).await;
@@ -308,5 +308,17 @@ pub async fn bundle_numbers_reach_channels<S: AuditStore + SyncStore>(store: S) 
     assert!(updates[before..]
         .iter()
         .any(|update| update.sku == sku("GIFT")));
+
+    // A new definition changes the number: channels hear of it.
+    h.inventory
+        .define_bundle(sku("GIFT"), vec![part("MUG", 1)])
+        .await
+        .unwrap();
+    assert!(h.inventory.store().is_dirty(&sku("GIFT")).await.unwrap());
+    worker.run_until_idle().await.unwrap();
+    assert_eq!(channel.last(&sku("GIFT")), Some(3), "3 mugs left");
+    assert!(h.inventory.remove_bundle(&sku("GIFT")).await.unwrap());
+    worker.run_until_idle().await.unwrap();
+    assert_eq!(channel.last(&sku("GIFT")), Some(0), "no longer sold");
     assert_invariants(h.inventory.store()).await;
 }
