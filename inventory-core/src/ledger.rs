@@ -55,6 +55,14 @@ pub enum Movement {
     ReturnWrittenOff,
     /// A bulk set replaced `on_hand` by an absolute number: `on_hand + q` (signed).
     Set,
+    /// A hold took units beyond available under the SKU's backorder policy:
+    /// `backordered + q`.
+    Backordered,
+    /// An arrival covered backordered units of a hold: `backordered - q`,
+    /// `reserved + q`.
+    BackorderCovered,
+    /// A hold with units still backordered was released or expired: `backordered - q`.
+    BackorderCancelled,
 }
 
 impl Movement {
@@ -80,6 +88,9 @@ impl Movement {
             Self::Returned => "returned",
             Self::ReturnWrittenOff => "return_written_off",
             Self::Set => "set",
+            Self::Backordered => "backordered",
+            Self::BackorderCovered => "backorder_covered",
+            Self::BackorderCancelled => "backorder_cancelled",
         }
     }
 
@@ -95,7 +106,7 @@ impl Movement {
     }
 
     /// Every movement, in declaration order.
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 22] = [
         Self::Received,
         Self::TransitAdded,
         Self::TransitReceived,
@@ -115,6 +126,9 @@ impl Movement {
         Self::Returned,
         Self::ReturnWrittenOff,
         Self::Set,
+        Self::Backordered,
+        Self::BackorderCovered,
+        Self::BackorderCancelled,
     ];
 
     /// The change this movement of `quantity` units makes to a row.
@@ -170,6 +184,19 @@ impl Movement {
                 ..zero
             },
             Self::ReturnWrittenOff => zero,
+            Self::Backordered => StockDelta {
+                backordered: quantity,
+                ..zero
+            },
+            Self::BackorderCovered => StockDelta {
+                backordered: -quantity,
+                reserved: quantity,
+                ..zero
+            },
+            Self::BackorderCancelled => StockDelta {
+                backordered: -quantity,
+                ..zero
+            },
         }
     }
 }

@@ -102,6 +102,11 @@ pub struct StockLevel {
     /// Units of on hand kept back as safety stock; not sellable.
     #[serde(default)]
     pub safety_stock: i64,
+    /// Units sold beyond available under the SKU's backorder policy and not yet
+    /// covered by an arrival: held by no one, owed to the reservations that took them.
+    /// Not part of `reserved`; while any are owed, arrivals cover them first.
+    #[serde(default)]
+    pub backordered: i64,
 }
 
 /// A signed change to each stored number of a [`StockLevel`].
@@ -124,6 +129,9 @@ pub struct StockDelta {
     /// Change to `safety_stock`.
     #[serde(default)]
     pub safety_stock: i64,
+    /// Change to `backordered`.
+    #[serde(default)]
+    pub backordered: i64,
 }
 
 impl StockDelta {
@@ -191,6 +199,7 @@ impl StockLevel {
             && self.damaged >= 0
             && self.quality_control >= 0
             && self.safety_stock >= 0
+            && self.backordered >= 0
     }
 
     /// This level with `delta` applied.
@@ -217,6 +226,7 @@ impl StockLevel {
             damaged: add(self.damaged, delta.damaged)?,
             quality_control: add(self.quality_control, delta.quality_control)?,
             safety_stock: add(self.safety_stock, delta.safety_stock)?,
+            backordered: add(self.backordered, delta.backordered)?,
         };
         if !next.is_valid() {
             return Err(DomainError::InconsistentState {
@@ -267,6 +277,7 @@ impl SkuStock {
                 damaged: level.damaged,
                 quality_control: level.quality_control,
                 safety_stock: level.safety_stock,
+                backordered: level.backordered,
             };
             total = total
                 .apply(&key, delta)
@@ -301,6 +312,7 @@ mod tests {
             damaged: 1,
             quality_control: 1,
             safety_stock: 1,
+            backordered: 4,
         };
         assert_eq!(level.available(), 2);
         assert_eq!(level.unavailable(), 3);

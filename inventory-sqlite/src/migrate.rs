@@ -22,6 +22,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (12, include_str!("../migrations/0012_returns.sql")),
     (13, include_str!("../migrations/0013_transfers.sql")),
     (14, include_str!("../migrations/0014_catalog.sql")),
+    (15, include_str!("../migrations/0015_backorders.sql")),
 ];
 
 /// The schema version this build creates and understands: the last migration's.

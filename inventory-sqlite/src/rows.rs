@@ -127,15 +127,15 @@ fn time(micros: i64) -> Result<DateTime<Utc>> {
 }
 
 /// The stored numbers of a stock row, in the order [`level`] reads them.
-const LEVEL: &str =
-    "on_hand, reserved, committed, in_transit, damaged, quality_control, safety_stock";
+const LEVEL: &str = "on_hand, reserved, committed, in_transit, damaged, quality_control,
+    safety_stock, backordered";
 /// A ledger entry's row before and after, in the order [`level`] reads them twice.
 const BEFORE_AFTER: &str = "before_on_hand, before_reserved, before_committed, before_in_transit,
-    before_damaged, before_quality_control, before_safety_stock,
+    before_damaged, before_quality_control, before_safety_stock, before_backordered,
     after_on_hand, after_reserved, after_committed, after_in_transit,
-    after_damaged, after_quality_control, after_safety_stock";
+    after_damaged, after_quality_control, after_safety_stock, after_backordered";
 /// How many columns [`level`] reads.
-const LEVEL_WIDTH: usize = 7;
+const LEVEL_WIDTH: usize = 8;
 
 fn level(row: &Row<'_>, first: usize) -> rusqlite::Result<StockLevel> {
     Ok(StockLevel {
@@ -146,6 +146,7 @@ fn level(row: &Row<'_>, first: usize) -> rusqlite::Result<StockLevel> {
         damaged: row.get(first + 4)?,
         quality_control: row.get(first + 5)?,
         safety_stock: row.get(first + 6)?,
+        backordered: row.get(first + 7)?,
     })
 }
 
@@ -578,12 +579,12 @@ pub(crate) fn persist(connection: &Connection, changes: &Changes) -> Result<()> 
     let mut upsert_stock = connection
         .prepare_cached(&format!(
             "INSERT INTO stock (sku, location, {LEVEL})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT (sku, location) DO UPDATE SET
                 on_hand = excluded.on_hand, reserved = excluded.reserved,
                 committed = excluded.committed, in_transit = excluded.in_transit,
                 damaged = excluded.damaged, quality_control = excluded.quality_control,
-                safety_stock = excluded.safety_stock"
+                safety_stock = excluded.safety_stock, backordered = excluded.backordered"
         ))
         .map_err(store_error)?;
     for (key, level) in &changes.stock {
@@ -598,6 +599,7 @@ pub(crate) fn persist(connection: &Connection, changes: &Changes) -> Result<()> 
                 level.damaged,
                 level.quality_control,
                 level.safety_stock,
+                level.backordered,
             ])
             .map_err(store_error)?;
     }
@@ -650,7 +652,7 @@ pub(crate) fn persist(connection: &Connection, changes: &Changes) -> Result<()> 
              VALUES (
                 (SELECT COALESCE(MAX(seq), 0) + 1 FROM ledger WHERE sku = ?2 AND location = ?3),
                 ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)"
+                ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)"
         ))
         .map_err(store_error)?;
     for entry in &changes.ledger {
@@ -669,6 +671,7 @@ pub(crate) fn persist(connection: &Connection, changes: &Changes) -> Result<()> 
                 before.damaged,
                 before.quality_control,
                 before.safety_stock,
+                before.backordered,
                 after.on_hand,
                 after.reserved,
                 after.committed,
@@ -676,6 +679,7 @@ pub(crate) fn persist(connection: &Connection, changes: &Changes) -> Result<()> 
                 after.damaged,
                 after.quality_control,
                 after.safety_stock,
+                after.backordered,
                 entry.reservation_id.map(|id| id.to_string()),
                 entry.order_id.as_ref().map(OrderId::as_str),
                 entry.reason.as_deref(),

@@ -250,11 +250,11 @@ impl Store for SqliteStore {
     }
 
     async fn catalog_version(&self) -> Result<u64, StoreError> {
-        self.read(|connection| catalog::version(connection)).await
+        self.read(catalog::version).await
     }
 
     async fn catalog(&self) -> Result<Catalog, StoreError> {
-        self.read(|connection| catalog::read(connection)).await
+        self.read(catalog::read).await
     }
 
     async fn put_sku_settings(

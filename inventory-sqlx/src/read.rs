@@ -85,7 +85,7 @@ SELECT 1, json_build_object(
         'sku', sku, 'location', location, 'on_hand', on_hand, 'reserved', reserved,
         'committed', committed, 'in_transit', in_transit, 'damaged', damaged,
         'quality_control', quality_control, 'safety_stock', safety_stock,
-        'version', version)::text
+        'backordered', backordered, 'version', version)::text
 FROM stock WHERE sku = ANY(ARRAY(SELECT sku FROM skus))
 UNION ALL
 SELECT 2, body::text
@@ -98,11 +98,11 @@ SELECT 3, json_build_object(
         'before', json_build_object('on_hand', before_on_hand, 'reserved', before_reserved,
             'committed', before_committed, 'in_transit', before_in_transit,
             'damaged', before_damaged, 'quality_control', before_quality_control,
-            'safety_stock', before_safety_stock),
+            'safety_stock', before_safety_stock, 'backordered', before_backordered),
         'after', json_build_object('on_hand', after_on_hand, 'reserved', after_reserved,
             'committed', after_committed, 'in_transit', after_in_transit,
             'damaged', after_damaged, 'quality_control', after_quality_control,
-            'safety_stock', after_safety_stock),
+            'safety_stock', after_safety_stock, 'backordered', after_backordered),
         'reservation_id', reservation_id, 'order_id', order_id, 'reason', reason,
         'unit_price', unit_price, 'idempotency_key', idempotency_key,
         'actor', actor, 'reference', reference)::text

@@ -54,7 +54,7 @@ pub(crate) const LOCK_DUE_HOLDS: &str = concat!(
 /// Every row of the given SKUs, locked in key order. `$1` SKUs.
 pub(crate) const LOCK_STOCK: &str = "
     SELECT sku, location, on_hand, reserved, committed, in_transit,
-           damaged, quality_control, safety_stock, version
+           damaged, quality_control, safety_stock, backordered, version
     FROM stock
     WHERE sku = ANY($1::text[])
     ORDER BY sku, location
@@ -78,13 +78,14 @@ pub(crate) fn location(text: String) -> Result<LocationId> {
 /// The stored numbers of a stock row, in the order [`level`] reads them.
 macro_rules! level_columns {
     () => {
-        "on_hand, reserved, committed, in_transit, damaged, quality_control, safety_stock"
+        "on_hand, reserved, committed, in_transit, damaged, quality_control, safety_stock, \
+         backordered"
     };
 }
 pub(crate) use level_columns;
 
 /// How many columns [`level`] reads.
-pub(crate) const LEVEL_WIDTH: usize = 7;
+pub(crate) const LEVEL_WIDTH: usize = 8;
 
 /// The stored numbers starting at column `first` ([`level_columns!`]).
 pub(crate) fn level(row: &PgRow, first: usize) -> Result<StockLevel> {
@@ -96,6 +97,7 @@ pub(crate) fn level(row: &PgRow, first: usize) -> Result<StockLevel> {
         damaged: get(row, first + 4)?,
         quality_control: get(row, first + 5)?,
         safety_stock: get(row, first + 6)?,
+        backordered: get(row, first + 7)?,
     })
 }
 
@@ -150,8 +152,10 @@ macro_rules! ledger_columns {
         "SELECT sku, location, at, movement, quantity,
                 before_on_hand, before_reserved, before_committed, before_in_transit,
                 before_damaged, before_quality_control, before_safety_stock,
+                before_backordered,
                 after_on_hand, after_reserved, after_committed, after_in_transit,
                 after_damaged, after_quality_control, after_safety_stock,
+                after_backordered,
                 reservation_id, order_id, reason, unit_price, idempotency_key,
                 actor, reference, version
          FROM ledger "

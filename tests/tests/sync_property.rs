@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use inventory_core::backend::AuditStore;
-use inventory_core::backend::Store;
 use inventory_core::counting::CountStore;
 use inventory_core::reorder::PurchaseStore;
 use inventory_core::sync::{

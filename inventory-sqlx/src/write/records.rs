@@ -32,6 +32,7 @@ pub(super) fn ledger(
         statement.column(entries, |e| e.before.damaged, "int8[]")?,
         statement.column(entries, |e| e.before.quality_control, "int8[]")?,
         statement.column(entries, |e| e.before.safety_stock, "int8[]")?,
+        statement.column(entries, |e| e.before.backordered, "int8[]")?,
         statement.column(entries, |e| e.after.on_hand, "int8[]")?,
         statement.column(entries, |e| e.after.reserved, "int8[]")?,
         statement.column(entries, |e| e.after.committed, "int8[]")?,
@@ -39,6 +40,7 @@ pub(super) fn ledger(
         statement.column(entries, |e| e.after.damaged, "int8[]")?,
         statement.column(entries, |e| e.after.quality_control, "int8[]")?,
         statement.column(entries, |e| e.after.safety_stock, "int8[]")?,
+        statement.column(entries, |e| e.after.backordered, "int8[]")?,
         statement.column(
             entries,
             |e| e.reservation_id.map(|id| id.as_uuid()),
@@ -66,8 +68,10 @@ pub(super) fn ledger(
             "INSERT INTO ledger (sku, location, version, at, movement, quantity,
                  before_on_hand, before_reserved, before_committed, before_in_transit,
                  before_damaged, before_quality_control, before_safety_stock,
+                 before_backordered,
                  after_on_hand, after_reserved, after_committed, after_in_transit,
                  after_damaged, after_quality_control, after_safety_stock,
+                 after_backordered,
                  reservation_id, order_id, reason, unit_price, idempotency_key, actor,
                  reference)
              SELECT * FROM UNNEST({columns}) AS v WHERE {gate}

@@ -20,6 +20,7 @@ struct StockColumns {
     damaged: Vec<i64>,
     quality_control: Vec<i64>,
     safety_stock: Vec<i64>,
+    backordered: Vec<i64>,
     version: Vec<i64>,
 }
 
@@ -34,13 +35,14 @@ impl StockColumns {
         self.damaged.push(level.damaged);
         self.quality_control.push(level.quality_control);
         self.safety_stock.push(level.safety_stock);
+        self.backordered.push(level.backordered);
         self.version.push(version);
     }
 
-    /// `UNNEST(...)` of the ten columns.
+    /// `UNNEST(...)` of the eleven columns.
     fn unnest(self, statement: &mut Statement) -> Result<String> {
         Ok(format!(
-            "UNNEST({}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+            "UNNEST({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
             statement.bind(self.sku, "text[]")?,
             statement.bind(self.location, "text[]")?,
             statement.bind(self.on_hand, "int8[]")?,
@@ -50,6 +52,7 @@ impl StockColumns {
             statement.bind(self.damaged, "int8[]")?,
             statement.bind(self.quality_control, "int8[]")?,
             statement.bind(self.safety_stock, "int8[]")?,
+            statement.bind(self.backordered, "int8[]")?,
             statement.bind(self.version, "int8[]")?,
         ))
     }
@@ -82,9 +85,9 @@ pub(super) fn stock(
                  SET on_hand = v.on_hand, reserved = v.reserved, committed = v.committed,
                      in_transit = v.in_transit, damaged = v.damaged,
                      quality_control = v.quality_control, safety_stock = v.safety_stock,
-                     version = v.version
+                     backordered = v.backordered, version = v.version
                  FROM {rows} AS v(sku, location, on_hand, reserved, committed, in_transit,
-                     damaged, quality_control, safety_stock, version)
+                     damaged, quality_control, safety_stock, backordered, version)
                  WHERE s.sku = v.sku AND s.location = v.location AND {gate}
                  RETURNING 1"
             ),
@@ -96,7 +99,7 @@ pub(super) fn stock(
             "stock_inserted",
             format!(
                 "INSERT INTO stock (sku, location, on_hand, reserved, committed, in_transit,
-                     damaged, quality_control, safety_stock, version)
+                     damaged, quality_control, safety_stock, backordered, version)
                  SELECT * FROM {rows} AS v WHERE {gate}
                  ON CONFLICT DO NOTHING
                  RETURNING 1"
