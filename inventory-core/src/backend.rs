@@ -580,7 +580,8 @@ pub trait AuditStore: Store {
 /// Loads what `plan` names from `source`: the named purchase orders and open drafts,
 /// the named reservations, overdue holds on its
 /// SKUs (for lazy reclaim), due holds (for a sweep), then every stock row of every SKU
-/// any of them touches, in one sorted read.
+/// any of them touches, in one sorted read, then the holds of every SKU with a row that
+/// owes backordered units ([`owing_skus`]).
 ///
 /// # Errors
 ///
@@ -628,6 +629,10 @@ pub fn load_rows<R: RowSource + ?Sized>(
     } else {
         source.stock(&skus)?
     };
+    let owing = owing_skus(&rows);
+    if !owing.is_empty() {
+        held.extend(source.holders(&owing)?);
+    }
     let mut snapshot = assemble(held, rows, orders);
     let open = if skus.is_empty() {
         Vec::new()
@@ -640,6 +645,18 @@ pub fn load_rows<R: RowSource + ?Sized>(
         snapshot.keyed = by_key(source.keyed(&plan.idempotency_keys)?);
     }
     Ok(snapshot)
+}
+
+/// The SKUs (sorted, unique) with a row that owes backordered units: a unit loads the
+/// holds of these SKUs too (after their rows), so that an arrival can cover them.
+pub fn owing_skus(rows: &[(StockKey, StockLevel)]) -> Vec<Sku> {
+    let mut skus: Vec<Sku> = rows
+        .iter()
+        .filter(|(_, level)| level.backordered > 0)
+        .map(|(key, _)| key.sku.clone())
+        .collect();
+    skus.dedup();
+    skus
 }
 
 /// Ledger entries by their idempotency key (entries without one are left out).

@@ -66,6 +66,9 @@ pub enum BundleProblem {
     UsedInBundle(Sku),
     /// The SKU has stock rows: a bundle holds no stock of its own.
     HasStock,
+    /// A bundle and a backorder policy on one SKU: a bundle's components carry the
+    /// policy.
+    BackorderPolicy,
 }
 
 impl std::fmt::Display for BundleProblem {
@@ -85,6 +88,47 @@ impl std::fmt::Display for BundleProblem {
             }
             Self::UsedInBundle(sku) => write!(f, "it is a component of bundle {sku}"),
             Self::HasStock => f.write_str("it has stock of its own (a bundle holds none)"),
+            Self::BackorderPolicy => {
+                f.write_str("a bundle takes no backorder policy (its components do)")
+            }
+        }
+    }
+}
+
+/// How far a SKU may be sold beyond available at each location: the most units that
+/// may be backordered there at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum BackorderLimit {
+    /// Up to this many units (at least 1) per location.
+    Units(i64),
+    /// Up to the units in transit to the location: never more than is on its way.
+    InTransit,
+}
+
+impl BackorderLimit {
+    /// Units that may still be backordered at a row holding `level`.
+    pub fn room(self, level: &crate::StockLevel) -> i64 {
+        let limit = match self {
+            Self::Units(units) => units,
+            Self::InTransit => level.in_transit,
+        };
+        limit.saturating_sub(level.backordered).max(0)
+    }
+
+    /// Checks the limit of `sku`.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::InvalidBackorderLimit`] for fewer than one unit.
+    pub fn checked(self, sku: &Sku) -> Result<Self, DomainError> {
+        match self {
+            Self::Units(units) if units < 1 => Err(DomainError::InvalidBackorderLimit {
+                sku: sku.clone(),
+                units,
+            }),
+            limit => Ok(limit),
         }
     }
 }
@@ -95,12 +139,16 @@ pub struct SkuSettings {
     /// The SKU's components, ordered by SKU, when it is a bundle; empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bundle: Vec<BundleComponent>,
+    /// How far it may be sold beyond available; none (the default) sells only what is
+    /// available.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backorder: Option<BackorderLimit>,
 }
 
 impl SkuSettings {
     /// Whether the settings say nothing (the SKU is then left out of the catalog).
     pub fn is_empty(&self) -> bool {
-        self.bundle.is_empty()
+        self.bundle.is_empty() && self.backorder.is_none()
     }
 }
 
@@ -167,6 +215,13 @@ impl Catalog {
             .get(sku)
             .map(|settings| settings.bundle.as_slice())
             .filter(|components| !components.is_empty())
+    }
+
+    /// The backorder limit of `sku`, if it may be sold beyond available.
+    pub fn backorder(&self, sku: &Sku) -> Option<BackorderLimit> {
+        self.settings
+            .get(sku)
+            .and_then(|settings| settings.backorder)
     }
 
     /// The bundles that use `component`, ordered by SKU.
@@ -371,6 +426,7 @@ mod tests {
     fn gift_set() -> Catalog {
         let settings = SkuSettings {
             bundle: vec![part("MUG", 1), part("TEA", 2)],
+            backorder: None,
         };
         Catalog::new(1, [(sku("GIFT"), settings)])
     }

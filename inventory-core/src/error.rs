@@ -275,6 +275,25 @@ pub enum DomainError {
         /// Every stale row, with what it holds now.
         rows: Vec<StaleRow>,
     },
+    /// A reservation with units still backordered cannot be committed until an arrival
+    /// covers them.
+    #[error("reservation {id} still waits for {backordered} backordered units of {sku}")]
+    Backordered {
+        /// The reservation.
+        id: ReservationId,
+        /// A SKU with backordered units.
+        sku: Sku,
+        /// Units of it not yet covered.
+        backordered: i64,
+    },
+    /// A backorder policy is out of its range.
+    #[error("invalid backorder limit {units} for {sku}: it must be at least 1 unit")]
+    InvalidBackorderLimit {
+        /// The SKU.
+        sku: Sku,
+        /// The limit given.
+        units: i64,
+    },
     /// A bundle definition breaks a rule of bundles.
     #[error("{sku} cannot be a bundle: {problem}")]
     InvalidBundle {

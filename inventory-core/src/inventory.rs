@@ -10,8 +10,8 @@ use tokio::sync::Notify;
 use crate::backend::Store;
 use crate::bulk::{BulkSet, SetResult};
 use crate::catalog::{
-    bundle_available, BundleComponent, BundleProblem, BundleStock, Catalog, CatalogCache,
-    SkuSettings, CATALOG_RECHECK_DEFAULT,
+    bundle_available, BackorderLimit, BundleComponent, BundleProblem, BundleStock, Catalog,
+    CatalogCache, SkuSettings, CATALOG_RECHECK_DEFAULT,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::decide::{
@@ -815,6 +815,12 @@ impl<S: Store> Inventory<S> {
         let settings = self
             .change_settings(&sku, |catalog, has_stock| {
                 let components = catalog.check_bundle(&sku, components.clone())?;
+                if catalog.backorder(&sku).is_some() {
+                    return Err(DomainError::InvalidBundle {
+                        sku: sku.clone(),
+                        problem: BundleProblem::BackorderPolicy,
+                    });
+                }
                 if has_stock {
                     return Err(DomainError::InvalidBundle {
                         sku: sku.clone(),
@@ -827,6 +833,68 @@ impl<S: Store> Inventory<S> {
             })
             .await?;
         Ok(settings.bundle)
+    }
+
+    /// Lets `sku` be sold beyond available, up to `limit` backordered units at each
+    /// location (or stops it, with `None`). A line no location can fill then takes
+    /// the available units of the first location able to (available and room together)
+    /// and backorders the rest there: `reserved` counts only the units held, the row's
+    /// `backordered` the units owed. Arrivals at the row (receipts, transfer and
+    /// purchase-order receipts, restocking returns, released holds, anything that
+    /// makes units available) cover the backorders first, oldest hold first, in the same
+    /// transaction; a hold with units still backordered cannot be committed. Channels
+    /// are told only units that exist unless their policy says otherwise
+    /// ([`ChannelPolicy::with_backorders`](crate::sync::ChannelPolicy::with_backorders)).
+    ///
+    /// ```
+    /// use inventory_core::catalog::BackorderLimit;
+    /// use inventory_core::{Inventory, LocationId, MemoryStore, OrderId, OrderLine, Quantity,
+    ///     ReserveRequest, Sku};
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let inventory = Inventory::new(MemoryStore::new());
+    /// let (tee, main) = (Sku::new("TEE")?, LocationId::new("main")?);
+    /// inventory.receive(tee.clone(), main.clone(), Quantity::new(2)?).await?;
+    /// inventory.set_backorder_limit(tee.clone(), Some(BackorderLimit::Units(50))).await?;
+    ///
+    /// let order = ReserveRequest::new(OrderId::new("#9")?, vec![OrderLine::new(tee.clone(), Quantity::new(5)?)]);
+    /// let hold = inventory.reserve(order).await?.reservation;
+    /// assert_eq!(hold.lines[0].backordered, 3, "2 held, 3 owed");
+    /// assert!(inventory.commit(hold.id).await.is_err(), "it waits for its units");
+    ///
+    /// inventory.receive(tee.clone(), main.clone(), Quantity::new(10)?).await?;
+    /// let row = &inventory.stock(&tee).await?.locations[0].level;
+    /// assert_eq!((row.reserved, row.backordered, row.available()), (5, 0, 7));
+    /// inventory.commit(hold.id).await?;
+    /// # Ok::<(), inventory_core::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::InvalidBackorderLimit`] for a limit under one unit;
+    /// [`DomainError::InvalidBundle`] for a bundle (its components carry the policy);
+    /// storage errors.
+    pub async fn set_backorder_limit(
+        &self,
+        sku: Sku,
+        limit: Option<BackorderLimit>,
+    ) -> Result<Option<BackorderLimit>> {
+        let limit = limit.map(|limit| limit.checked(&sku)).transpose()?;
+        let settings = self
+            .change_settings(&sku, |catalog, _| {
+                if limit.is_some() && catalog.bundle(&sku).is_some() {
+                    return Err(DomainError::InvalidBundle {
+                        sku: sku.clone(),
+                        problem: BundleProblem::BackorderPolicy,
+                    });
+                }
+                let mut settings = catalog.settings(&sku).cloned().unwrap_or_default();
+                settings.backorder = limit;
+                Ok(settings)
+            })
+            .await?;
+        Ok(settings.backorder)
     }
 
     /// Ends `sku`'s definition as a bundle: reservations made of it keep their

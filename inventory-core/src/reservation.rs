@@ -260,6 +260,15 @@ pub struct ReservationLine {
     /// The bundle this line is a component of, when the order line named a bundle.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle: Option<BundleLine>,
+    /// Units of `quantity` taken beyond available under the SKU's backorder policy and
+    /// not yet covered by an arrival (zero for a line held in full). They count in the
+    /// row's `backordered`, not its `reserved`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub backordered: i64,
+}
+
+fn is_zero(units: &i64) -> bool {
+    *units == 0
 }
 
 /// Which bundle a reservation line holds components for, and how many of them one
@@ -273,6 +282,11 @@ pub struct BundleLine {
 }
 
 impl ReservationLine {
+    /// Units held on the shelf now: `quantity` less what is still backordered.
+    pub fn held(&self) -> i64 {
+        self.quantity.get() - self.backordered
+    }
+
     /// The stock row this line holds units at.
     pub fn key(&self) -> StockKey {
         StockKey::new(self.sku.clone(), self.location.clone())

@@ -707,7 +707,7 @@ fn persist_reservation(connection: &Connection, reservation: &Reservation) -> Re
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT (id) DO UPDATE SET
                 status = excluded.status, expires_at = excluded.expires_at, updated_at = excluded.updated_at,
-                returns = excluded.returns",
+                lines = excluded.lines, returns = excluded.returns",
         )
         .map_err(store_error)?
         .execute(params![

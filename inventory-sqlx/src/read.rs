@@ -20,7 +20,7 @@ use crate::store::{before, strings};
 use crate::write::Guard;
 
 /// One row per item read: `kind` (0 reservation, 1 stock row, 2 open investigation,
-/// 3 keyed ledger entry) and its JSON, in the core types' serde form. `$1` reservation
+/// 3 keyed ledger entry, 4 a hold owed backordered units on a SKU read) and its JSON, in the core types' serde form. `$1` reservation
 /// ids, `$2` SKUs, `$3` now, `$4` idempotency keys. Every lookup is an index probe with
 /// a parameter list. Overdue holds and keyed entries are asked for only by the plans
 /// that need them (a statement per shape, each planned once per connection), so a plan
@@ -89,7 +89,18 @@ SELECT 1, json_build_object(
 FROM stock WHERE sku = ANY(ARRAY(SELECT sku FROM skus))
 UNION ALL
 SELECT 2, body::text
-FROM investigations WHERE open AND sku = ANY(ARRAY(SELECT sku FROM skus))";
+FROM investigations WHERE open AND sku = ANY(ARRAY(SELECT sku FROM skus))
+UNION ALL
+SELECT 4, json_build_object(
+        'id', id, 'order_id', order_id, 'status', status, 'lines', lines, 'request', request,
+        'created_at', created_at, 'expires_at', expires_at, 'updated_at', updated_at,
+        'returns', returns)::text
+FROM reservations
+WHERE id = ANY(ARRAY(
+    SELECT reservation_id FROM holds
+    WHERE sku = ANY(ARRAY(
+        SELECT sku FROM stock
+        WHERE sku = ANY(ARRAY(SELECT sku FROM skus)) AND backordered > 0))))";
 KEYED = "
 UNION ALL
 SELECT 3, json_build_object(
@@ -149,6 +160,7 @@ pub(crate) async fn read(
         .await
         .map_err(before)?;
     let (mut held, mut rows, mut investigations, mut keyed) = (vec![], vec![], vec![], vec![]);
+    let mut owed = Vec::new();
     for row in &found {
         let kind: i32 = row.try_get(0).map_err(|e| corrupt("kind", e))?;
         let body: &str = row.try_get(1).map_err(|e| corrupt("body", e))?;
@@ -156,10 +168,14 @@ pub(crate) async fn read(
             0 => held.push(json::<Reservation>(body, "reservation")?),
             1 => rows.push(json::<StockRow>(body, "stock row")?),
             2 => investigations.push(json::<Investigation>(body, "investigation")?),
+            4 => owed.push(json::<Reservation>(body, "reservation")?),
             _ => keyed.push(json::<LedgerEntry>(body, "ledger entry")?),
         }
     }
+    // Holds owed backordered units are read (and guarded) too, but their other rows
+    // are not: the write locks the SKUs of what the plan named.
     let skus = skus_to_lock(plan, &held, &[]);
+    held.extend(owed);
     rows.sort_by(|a, b| a.key.cmp(&b.key));
     let guard = Guard {
         skus: strings(&skus),

@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use inventory_core::backend::{assemble, by_key, skus_to_lock, ReadMode, StoreTx};
+use inventory_core::backend::{assemble, by_key, owing_skus, skus_to_lock, ReadMode, StoreTx};
 use inventory_core::decide::{Changes, LoadPlan, Snapshot};
 use inventory_core::{Reservation, ReservationId, Sku, StockKey, StoreError};
 use sqlx::pool::PoolConnection;
@@ -219,6 +219,13 @@ impl StoreTx for PgTx {
                 self.versions.insert(key.clone(), version);
                 stock.push((key, level));
             }
+        }
+        let mut held = held;
+        let owing = owing_skus(&stock);
+        if !owing.is_empty() {
+            // Locked after the rows: an arrival covers what these holds are owed.
+            let query = sqlx::query(rows::LOCK_HOLDERS).bind(strings(&owing));
+            held.extend(self.reservations_of(query).await?);
         }
         self.known
             .extend(held.iter().map(|reservation| reservation.id));

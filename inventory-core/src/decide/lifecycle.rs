@@ -55,7 +55,20 @@ fn transition(
 ) -> Result<Reservation, DomainError> {
     for line in &reservation.lines {
         let cause = Cause::Reservation(&reservation);
-        draft.move_units(&line.key(), movement, line.quantity.get(), cause)?;
+        // Backordered units were never held: a release or expiry cancels them.
+        if line.backordered > 0 {
+            debug_assert!(matches!(movement, Movement::Released | Movement::Expired));
+            draft.move_units(
+                &line.key(),
+                Movement::BackorderCancelled,
+                line.backordered,
+                cause,
+            )?;
+        }
+        if line.held() == 0 {
+            continue;
+        }
+        draft.move_units(&line.key(), movement, line.held(), cause)?;
         if movement == Movement::Shipped {
             // The sale's price goes with the shipment: revenue for cycle counting.
             if let Some(entry) = draft.changes.ledger.last_mut() {
@@ -89,12 +102,20 @@ pub(crate) fn extend(
     Ok(reservation)
 }
 
-/// Starts picking: held units move from `reserved` to `committed`.
+/// Starts picking: held units move from `reserved` to `committed`. A hold with units
+/// still backordered waits for them.
 pub(crate) fn commit(
     draft: &mut Draft<'_>,
     id: &ReservationId,
 ) -> Result<Reservation, DomainError> {
     let reservation = live_hold(draft, id, ReservationTransition::Commit)?;
+    if let Some(line) = reservation.lines.iter().find(|line| line.backordered > 0) {
+        return Err(DomainError::Backordered {
+            id: *id,
+            sku: line.sku.clone(),
+            backordered: line.backordered,
+        });
+    }
     transition(
         draft,
         reservation,

@@ -19,6 +19,7 @@
 //! # Ok::<(), inventory_core::DomainError>(())
 //! ```
 
+pub(crate) mod backorder;
 pub(crate) mod count;
 pub(crate) mod keyed;
 pub(crate) mod lifecycle;
@@ -585,7 +586,8 @@ pub fn decide(
 }
 
 /// Runs one typed decision on a draft of `snapshot` at `now`: its value and the
-/// changes to persist, after the checks every decision passes ([`totals_fit`]).
+/// changes to persist, after the backorders its arrivals cover and the checks every
+/// decision passes ([`totals_fit`]).
 pub(crate) fn decide_with<T>(
     snapshot: &Snapshot,
     now: DateTime<Utc>,
@@ -593,6 +595,7 @@ pub(crate) fn decide_with<T>(
 ) -> Result<(T, Changes), DomainError> {
     let mut draft = Draft::new(snapshot, now);
     let value = decide(&mut draft)?;
+    backorder::cover(&mut draft)?;
     totals_fit(&draft)?;
     draft.mark_changed_available();
     Ok((value, draft.changes))

@@ -53,15 +53,7 @@ pub(crate) fn reserve(
             sku: frozen.sku.clone(),
         });
     }
-    let lines = match allocate(draft, &expanded, &origins) {
-        Err(short @ DomainError::InsufficientStock { .. }) => {
-            if reclaim_expired(draft, &expanded)? == 0 {
-                return Err(short);
-            }
-            allocate(draft, &expanded, &origins)?
-        }
-        other => other?,
-    };
+    let lines = allocate_or_reclaim(draft, &expanded, &origins)?;
     let ttl = check_ttl(request.ttl.unwrap_or(HOLD_TTL_DEFAULT))?;
     let expires_at = draft
         .now
@@ -82,7 +74,12 @@ pub(crate) fn reserve(
     };
     for line in &reservation.lines {
         let cause = Cause::Reservation(&reservation);
-        draft.move_units(&line.key(), Movement::Reserved, line.quantity.get(), cause)?;
+        if line.held() > 0 {
+            draft.move_units(&line.key(), Movement::Reserved, line.held(), cause)?;
+        }
+        if line.backordered > 0 {
+            draft.move_units(&line.key(), Movement::Backordered, line.backordered, cause)?;
+        }
     }
     draft.put_reservation(reservation.clone());
     Ok(ReserveResult {
@@ -188,14 +185,52 @@ fn reclaim_expired(draft: &mut Draft<'_>, request: &ReserveRequest) -> Result<us
     Ok(count)
 }
 
+/// Allocates from available units; when they are short, expires overdue holds on the
+/// SKUs and tries again; when still short and a SKU short of units may be backordered,
+/// takes the missing units as backordered within its limit.
+fn allocate_or_reclaim(
+    draft: &mut Draft<'_>,
+    request: &ReserveRequest,
+    origins: &[Option<BundleLine>],
+) -> Result<Vec<ReservationLine>, DomainError> {
+    let short = |result| match result {
+        Err(short @ DomainError::InsufficientStock { .. }) => Ok(short),
+        other => Err(other),
+    };
+    let mut refusal = match short(allocate(draft, request, origins, false)) {
+        Ok(refusal) => refusal,
+        Err(done) => return done,
+    };
+    if reclaim_expired(draft, request)? > 0 {
+        refusal = match short(allocate(draft, request, origins, false)) {
+            Ok(refusal) => refusal,
+            Err(done) => return done,
+        };
+    }
+    let catalog = Arc::clone(&draft.catalog);
+    if request
+        .lines
+        .iter()
+        .all(|line| catalog.backorder(&line.sku).is_none())
+    {
+        return Err(refusal);
+    }
+    allocate(draft, request, origins, true)
+}
+
 /// Chooses where each line's units come from, against availability that shrinks as
-/// earlier lines take units. Changes nothing.
+/// earlier lines take units; with `backorders`, a line of a SKU with a backorder limit
+/// that no location can fill takes what the first location able to (its available
+/// units and its room for backorders together) has, and backorders the rest there.
+/// Changes nothing.
 fn allocate(
     draft: &Draft<'_>,
     request: &ReserveRequest,
     origins: &[Option<BundleLine>],
+    backorders: bool,
 ) -> Result<Vec<ReservationLine>, DomainError> {
     let mut available: BTreeMap<StockKey, i64> = BTreeMap::new();
+    let mut room: BTreeMap<StockKey, i64> = BTreeMap::new();
     let mut lines = Vec::with_capacity(request.lines.len());
     for (line, origin) in request.lines.iter().zip(origins) {
         let rows = draft.locations_of(&line.sku);
@@ -209,19 +244,55 @@ fn allocate(
             available.entry(key).or_insert_with(|| level.available());
         }
         let candidates = candidates(line, request, &rows, &available)?;
-        for (location, quantity) in fill(line, request.allow_split, &candidates)? {
+        let limit = draft.catalog.backorder(&line.sku).filter(|_| backorders);
+        let filled = match (fill(line, request.allow_split, &candidates), limit) {
+            (Ok(filled), _) => filled
+                .into_iter()
+                .map(|(at, units)| (at, units, 0))
+                .collect(),
+            (Err(short), None) => return Err(short),
+            (Err(short), Some(limit)) => {
+                let room_at = |location: &LocationId| {
+                    let key = StockKey::new(line.sku.clone(), location.clone());
+                    *room
+                        .entry(key)
+                        .or_insert_with(|| limit.room(&rows[location]))
+                };
+                backorder(line, &candidates, room_at).ok_or(short)?
+            }
+        };
+        for (location, quantity, backordered) in filled {
             let key = StockKey::new(line.sku.clone(), location.clone());
-            *available.get_mut(&key).expect("candidate rows are loaded") -= quantity;
+            *available.get_mut(&key).expect("candidate rows are loaded") -= quantity - backordered;
+            if backordered > 0 {
+                *room.get_mut(&key).expect("room was looked up") -= backordered;
+            }
             lines.push(ReservationLine {
                 sku: line.sku.clone(),
                 location,
                 quantity: Quantity::new(quantity)?,
                 unit_price: line.unit_price,
                 bundle: origin.clone(),
+                backordered,
             });
         }
     }
     Ok(lines)
+}
+
+/// The first candidate whose available units and room for backorders together fill
+/// the line: `(location, quantity, backordered)`, or `None`.
+fn backorder(
+    line: &OrderLine,
+    candidates: &[(LocationId, i64)],
+    mut room_at: impl FnMut(&LocationId) -> i64,
+) -> Option<Vec<(LocationId, i64, i64)>> {
+    let requested = line.quantity.get();
+    candidates.iter().find_map(|(location, units)| {
+        let held = (*units).clamp(0, requested);
+        let owed = requested - held;
+        (owed <= room_at(location)).then(|| vec![(location.clone(), requested, owed)])
+    })
 }
 
 /// The locations a line may take from, in the order to try them, with what each has.

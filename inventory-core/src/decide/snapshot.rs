@@ -150,11 +150,15 @@ impl<'a> Draft<'a> {
     /// Marks for channel sync every SKU with a row whose available this decision
     /// changed, comparing the rows before and after the whole decision: units that pass
     /// through sellable on their way between two unavailable states change nothing.
-    /// Every bundle using a marked SKU is marked too.
+    /// Every bundle using a marked SKU is marked too, and a SKU with a backorder limit
+    /// whose room for backorders changed (channels may be told it).
     pub(crate) fn mark_changed_available(&mut self) {
         for (key, after) in &self.changes.stock {
             let before = self.base.stock.get(key).copied().unwrap_or_default();
-            if before.available() != after.available() {
+            // Channels that sell backorders are told the room left too.
+            let room_changed = self.catalog.backorder(&key.sku).is_some()
+                && (before.backordered, before.in_transit) != (after.backordered, after.in_transit);
+            if before.available() != after.available() || room_changed {
                 self.changes.dirty.insert(key.sku.clone());
                 let bundles = self.catalog.bundles_containing(&key.sku).cloned();
                 self.changes.dirty.extend(bundles);

@@ -14,6 +14,8 @@ mod store;
 mod worker;
 
 pub use channel::{Channel, ChannelError, StockUpdate, CHANNEL_BATCH_DEFAULT};
-pub use policy::{published, published_bundle, Buffer, ChannelPolicy, Terms};
+pub use policy::{
+    published, published_bundle, published_with_backorders, Buffer, ChannelPolicy, Terms,
+};
 pub use store::{DirtyMark, Pushed, SyncStore, CHANNEL_NAME_MAX};
 pub use worker::{PassReport, SyncConfig, SyncStatus, SyncWorker, SyncWorkerBuilder};

@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::BundleComponent;
+use crate::catalog::{BackorderLimit, BundleComponent};
 use crate::error::DomainError;
 use crate::id::{LocationId, Sku};
 use crate::stock::LocationStock;
@@ -128,6 +128,11 @@ pub struct ChannelPolicy {
     pub locations: Option<BTreeSet<LocationId>>,
     /// Terms for particular SKUs.
     pub overrides: BTreeMap<Sku, Terms>,
+    /// Whether the channel is told, beside available units, the room left for
+    /// backorders of SKUs with a backorder limit (off by default: a marketplace that
+    /// must never sell units that do not exist is told only what is on the shelf).
+    #[serde(default)]
+    pub backorders: bool,
 }
 
 impl ChannelPolicy {
@@ -137,7 +142,14 @@ impl ChannelPolicy {
             terms: Terms::buffer(buffer),
             locations: None,
             overrides: BTreeMap::new(),
+            backorders: false,
         }
+    }
+
+    /// Also tells the room left for backorders (see [`ChannelPolicy::backorders`]).
+    pub fn with_backorders(mut self, backorders: bool) -> Self {
+        self.backorders = backorders;
+        self
     }
 
     /// Holds back `units` before the buffer applies.
@@ -186,10 +198,59 @@ impl ChannelPolicy {
 /// # Ok::<(), inventory_core::DomainError>(())
 /// ```
 pub fn published(policy: &ChannelPolicy, sku: &Sku, rows: &[LocationStock], frozen: bool) -> i64 {
+    published_with_backorders(policy, sku, rows, frozen, None)
+}
+
+/// [`published`] for a SKU with backorder limit `limit`: a channel whose policy takes
+/// backorders ([`ChannelPolicy::with_backorders`]) is told, beside the available
+/// units, the room left for backorders at each location it sells from, by the same
+/// terms; any other channel only what is available.
+///
+/// ```
+/// use inventory_core::catalog::BackorderLimit;
+/// use inventory_core::sync::{published_with_backorders, Buffer, ChannelPolicy};
+/// use inventory_core::{LocationId, LocationStock, Sku, StockLevel};
+///
+/// let rows = [LocationStock {
+///     location: LocationId::new("main")?,
+///     level: StockLevel { on_hand: 10, in_transit: 40, backordered: 5, ..StockLevel::default() },
+/// }];
+/// let sku = Sku::new("TEE")?;
+/// let limit = Some(BackorderLimit::InTransit);
+/// let amazon = ChannelPolicy::buffered(Buffer::FULL);
+/// let shop = ChannelPolicy::buffered(Buffer::FULL).with_backorders(true);
+/// assert_eq!(published_with_backorders(&amazon, &sku, &rows, false, limit), 10);
+/// assert_eq!(published_with_backorders(&shop, &sku, &rows, false, limit), 45, "10 + 40 - 5");
+/// # Ok::<(), inventory_core::DomainError>(())
+/// ```
+pub fn published_with_backorders(
+    policy: &ChannelPolicy,
+    sku: &Sku,
+    rows: &[LocationStock],
+    frozen: bool,
+    limit: Option<BackorderLimit>,
+) -> i64 {
     if frozen {
         return 0;
     }
-    told(policy, sku, sold_from(policy, rows))
+    let mut sellable = sold_from(policy, rows);
+    if let Some(limit) = limit.filter(|_| policy.backorders) {
+        sellable = sellable.max(0)
+            + rows
+                .iter()
+                .filter(|row| sells_from(policy, row))
+                .map(|row| i128::from(limit.room(&row.level)))
+                .sum::<i128>();
+    }
+    told(policy, sku, sellable)
+}
+
+/// Whether `policy`'s channel sells from `row`'s location.
+fn sells_from(policy: &ChannelPolicy, row: &LocationStock) -> bool {
+    policy
+        .locations
+        .as_ref()
+        .is_none_or(|locations| locations.contains(&row.location))
 }
 
 /// The number `policy` tells its channel for bundle `sku`: the bundle's available over
@@ -244,14 +305,8 @@ pub fn published_bundle(
 
 /// Available over the locations `policy` sells from.
 fn sold_from(policy: &ChannelPolicy, rows: &[LocationStock]) -> i128 {
-    let sells_from = |row: &&LocationStock| {
-        policy
-            .locations
-            .as_ref()
-            .is_none_or(|locations| locations.contains(&row.location))
-    };
     rows.iter()
-        .filter(sells_from)
+        .filter(|row| sells_from(policy, row))
         .map(|row| i128::from(row.level.available()))
         .sum()
 }

@@ -14,7 +14,7 @@ use crate::id::Sku;
 use crate::inventory::Inventory;
 
 use super::channel::{Channel, StockUpdate};
-use super::policy::{published, published_bundle, ChannelPolicy};
+use super::policy::{published_bundle, published_with_backorders, ChannelPolicy};
 use super::store::{DirtyMark, Pushed, SyncStore, CHANNEL_NAME_MAX};
 
 /// How a [`SyncWorker`] paces itself.
@@ -375,7 +375,9 @@ fn numbers(slot: &Slot, skus: &[Sku], read: &Read) -> Vec<StockUpdate> {
                 }
                 None => {
                     let rows = read.stock.get(sku).map(Vec::as_slice).unwrap_or_default();
-                    published(&slot.policy, sku, rows, read.frozen.contains(sku))
+                    let frozen = read.frozen.contains(sku);
+                    let limit = read.catalog.backorder(sku);
+                    published_with_backorders(&slot.policy, sku, rows, frozen, limit)
                 }
             };
             StockUpdate {

@@ -14,8 +14,10 @@ use super::fixtures::StoreState;
 ///
 /// - every stored number is at least zero, and `available` too unless a cycle count or a
 ///   bulk set of the row found or set fewer units than were promised;
-/// - each row's `reserved` is the sum of its active holds and `committed` the sum of its
-///   committed reservations;
+/// - each row's `reserved` is the sum of its active holds' held units, `backordered` of
+///   the units they are owed, and `committed` the sum of its committed reservations
+///   (which owe nothing); while a live hold is owed units at a row, the row has none
+///   available (arrivals cover backorders first);
 /// - each reservation's id is derived from its order id and it holds at least one line;
 /// - replaying the ledger gives exactly the stored rows (every state included);
 /// - every entry that moves units without a reservation says why: adjustments, sets,
@@ -36,7 +38,15 @@ pub fn violations(snapshot: &StoreState) -> Vec<String> {
             ));
         }
     }
-    let mut held: BTreeMap<StockKey, (i64, i64)> = BTreeMap::new();
+    let mut held: BTreeMap<StockKey, (i64, i64, i64)> = BTreeMap::new();
+    // Units owed to holds that were live when their row last changed, by row: while any
+    // are owed, nothing may be available there.
+    let mut owed_live: BTreeMap<StockKey, i64> = BTreeMap::new();
+    let mut last_change = BTreeMap::new();
+    for entry in &snapshot.ledger {
+        let at = last_change.entry(entry.key.clone()).or_insert(entry.at);
+        *at = (*at).max(entry.at);
+    }
     for reservation in &snapshot.reservations {
         if reservation.id != ReservationId::for_order(&reservation.order_id) {
             found.push(format!("reservation {} has a foreign id", reservation.id));
@@ -47,8 +57,23 @@ pub fn violations(snapshot: &StoreState) -> Vec<String> {
         for line in &reservation.lines {
             let sums = held.entry(line.key()).or_default();
             match reservation.status {
-                ReservationStatus::Active => sums.0 += line.quantity.get(),
-                ReservationStatus::Committed => sums.1 += line.quantity.get(),
+                ReservationStatus::Active => {
+                    sums.0 += line.held();
+                    sums.2 += line.backordered;
+                    let changed = last_change.get(&line.key()).copied();
+                    if changed.is_none_or(|at| !reservation.is_expired_at(at)) {
+                        *owed_live.entry(line.key()).or_default() += line.backordered;
+                    }
+                }
+                ReservationStatus::Committed => {
+                    sums.1 += line.quantity.get();
+                    if line.backordered != 0 {
+                        found.push(format!(
+                            "committed reservation {} still owes {} of {}",
+                            reservation.id, line.backordered, line.sku
+                        ));
+                    }
+                }
                 _ => {}
             }
         }
@@ -67,16 +92,27 @@ pub fn violations(snapshot: &StoreState) -> Vec<String> {
         if !level.is_valid() || (level.available() < 0 && !counted.contains(key)) {
             found.push(format!("{}/{} is {level:?}", key.sku, key.location));
         }
-        let (reserved, committed) = held.remove(key).unwrap_or_default();
-        if (level.reserved, level.committed) != (reserved, committed) {
+        let (reserved, committed, backordered) = held.remove(key).unwrap_or_default();
+        if (level.reserved, level.committed, level.backordered)
+            != (reserved, committed, backordered)
+        {
             found.push(format!(
-                "{}/{} stores reserved {} committed {}, reservations hold {reserved} and {committed}",
-                key.sku, key.location, level.reserved, level.committed
+                "{}/{} stores reserved {} committed {} backordered {}, reservations hold \
+                 {reserved} and {committed} and are owed {backordered}",
+                key.sku, key.location, level.reserved, level.committed, level.backordered
+            ));
+        }
+        if owed_live.get(key).copied().unwrap_or(0) > 0 && level.available() > 0 {
+            found.push(format!(
+                "{}/{} has {} available while live holds are owed backordered units",
+                key.sku,
+                key.location,
+                level.available()
             ));
         }
     }
     for (key, sums) in held {
-        if sums != (0, 0) {
+        if sums != (0, 0, 0) {
             found.push(format!(
                 "{}/{} has holds {sums:?} but no row",
                 key.sku, key.location

@@ -123,6 +123,9 @@ macro_rules! conformance_suite {
                 bundle_reservations_hold_components_all_or_nothing,
                 bundle_holds_live_and_return_as_components,
                 bundle_numbers_reach_channels,
+                backorders_sell_beyond_available_within_the_limit,
+                arrivals_cover_backorders_first_come_first_served,
+                channels_are_told_backorders_only_when_they_sell_them,
             );
         }
     };

@@ -138,14 +138,16 @@ pub(super) fn reservations(
             })
             .collect::<Result<Vec<Option<String>>>>()?;
         let returns = statement.bind(returns, "text[]")?;
+        // Lines change when an arrival covers what a hold was owed.
+        let lines = statement.json_column(&changed, |r| &r.lines, "lines")?;
         statement.part(
             "reservations_updated",
             format!(
                 "UPDATE reservations AS r
                  SET status = v.status, expires_at = v.expires_at, updated_at = v.updated_at,
-                     returns = COALESCE(v.returns::jsonb, r.returns)
-                 FROM UNNEST({id}, {status}, {expires}, {updated}, {returns})
-                     AS v(id, status, expires_at, updated_at, returns)
+                     lines = v.lines::jsonb, returns = COALESCE(v.returns::jsonb, r.returns)
+                 FROM UNNEST({id}, {status}, {expires}, {updated}, {lines}, {returns})
+                     AS v(id, status, expires_at, updated_at, lines, returns)
                  WHERE r.id = v.id AND {gate}
                  RETURNING 1"
             ),

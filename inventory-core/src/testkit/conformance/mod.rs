@@ -4,6 +4,7 @@
 //! ([`assert_invariants`](super::invariants::assert_invariants)).
 
 mod allocation;
+mod backorders;
 mod bundles;
 mod counting;
 mod demand;
@@ -18,6 +19,7 @@ mod reserve;
 mod sync;
 
 pub use allocation::*;
+pub use backorders::*;
 pub use bundles::*;
 pub use counting::*;
 pub use demand::*;
