@@ -81,14 +81,15 @@ async fn run(sequence: Vec<Op>) -> Result<(), TestCaseError> {
             }))) => {
                 prop_assert_eq!(reservation.status, ReservationStatus::Active);
                 let mut taken: BTreeMap<StockKey, i64> = BTreeMap::new();
+                // Backordered units are owed, not taken.
                 for line in &reservation.lines {
-                    *taken.entry(line.key()).or_default() += line.quantity.get();
+                    *taken.entry(line.key()).or_default() += line.held();
                 }
                 let takeable = takeable(&before, now);
                 for (key, units) in taken {
                     let limit = takeable.get(&key).copied().unwrap_or(0);
                     prop_assert!(
-                        units <= limit,
+                        units <= limit.max(0),
                         "step {step}: took {units} of {key:?}, only {limit} takeable"
                     );
                 }
@@ -97,12 +98,13 @@ async fn run(sequence: Vec<Op>) -> Result<(), TestCaseError> {
                 prop_assert_eq!(&after.ledger, &before.ledger, "step {} wrote entries", step);
             }
             Ok(Some(Outcome::Counted(report))) => {
-                // A count moves on hand only: never what is reserved or committed.
+                // A count moves on hand only: never what is promised (units it finds may
+                // cover backorders, which moves them from owed to held).
                 let promised = |snapshot: &StoreState| -> Vec<(i64, i64)> {
                     snapshot
                         .stock
                         .values()
-                        .map(|l| (l.reserved, l.committed))
+                        .map(|l| (l.reserved + l.backordered, l.committed))
                         .collect()
                 };
                 prop_assert_eq!(
@@ -176,12 +178,16 @@ async fn run(sequence: Vec<Op>) -> Result<(), TestCaseError> {
                 }
             }
             Ok(Some(Outcome::Set(_))) | Ok(Some(Outcome::Stock(_))) => {
-                // Sets and state changes never move promises or transit.
+                // Sets and state changes never move promises or transit (units they make
+                // available may cover backorders: owed becomes held).
                 let kept = |snapshot: &StoreState| -> BTreeMap<StockKey, (i64, i64, i64)> {
                     snapshot
                         .stock
                         .iter()
-                        .map(|(key, l)| (key.clone(), (l.reserved, l.committed, l.in_transit)))
+                        .map(|(key, l)| {
+                            let promised = l.reserved + l.backordered;
+                            (key.clone(), (promised, l.committed, l.in_transit))
+                        })
                         .filter(|(_, numbers)| *numbers != (0, 0, 0))
                         .collect()
                 };

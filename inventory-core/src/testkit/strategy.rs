@@ -140,6 +140,10 @@ pub enum Op {
     DefineBundle(Vec<(usize, i64)>),
     /// End [`BUNDLE`]'s definition.
     RemoveBundle,
+    /// Set (or, with `None`, stop) the backorder limit of a SKU (index into [`SKUS`]):
+    /// `Some(0)` is the limit of what is in transit, `Some(n)` for `n > 0` a limit of
+    /// `n` units, a negative `n` is refused.
+    SetBackorder(usize, Option<i64>),
 }
 
 /// How many distinct transfers sequences use.
@@ -267,6 +271,8 @@ pub fn op() -> impl Strategy<Value = Op> {
         1 => proptest::collection::vec((0..SKUS.len(), prop_oneof![12 => 1..=3i64, 1 => Just(0i64)]), 1..=2)
             .prop_map(Op::DefineBundle),
         1 => Just(Op::RemoveBundle),
+        1 => (0..SKUS.len(), proptest::option::of(prop_oneof![6 => 0..=6i64, 1 => Just(-1i64)]))
+            .prop_map(|(sku, limit)| Op::SetBackorder(sku, limit)),
     ]
 }
 
@@ -278,7 +284,10 @@ pub fn ops(length_max: usize) -> impl Strategy<Value = Vec<Op>> {
         proptest::collection::vec(op(), 1..=length_max),
     )
         .prop_map(|(receipts, steps)| {
-            let mut opening = vec![Op::DefineBundle(vec![(0, 1), (1, 2)])];
+            let mut opening = vec![
+                Op::DefineBundle(vec![(0, 1), (1, 2)]),
+                Op::SetBackorder(0, Some(4)),
+            ];
             opening.extend(receipts);
             opening.extend(steps);
             opening
@@ -479,7 +488,8 @@ pub fn command(op: &Op) -> Result<Option<Command>, DomainError> {
         | Op::Purchase(..)
         | Op::Resolve(..)
         | Op::DefineBundle(_)
-        | Op::RemoveBundle => return Ok(None),
+        | Op::RemoveBundle
+        | Op::SetBackorder(..) => return Ok(None),
     }))
 }
 
@@ -521,6 +531,14 @@ pub async fn apply<S: AuditStore + PurchaseStore + CountStore>(
             )
         }
         Op::RemoveBundle => Some(h.inventory.remove_bundle(&sku(BUNDLE)).await.map(drop)),
+        Op::SetBackorder(index, limit) => {
+            let limit = limit.map(|units| match units {
+                0 => crate::catalog::BackorderLimit::InTransit,
+                units => crate::catalog::BackorderLimit::Units(units),
+            });
+            let set = h.inventory.set_backorder_limit(sku(SKUS[*index]), limit);
+            Some(set.await.map(drop))
+        }
         _ => None,
     };
     match catalog_change {
