@@ -1,13 +1,16 @@
 //! The reference service's catalog over HTTP, on SQLite and on PostgreSQL (when
-//! `DATABASE_URL` is set): bundles defined by config and by `PUT`, their stock, their
-//! reservations and their refusals.
+//! `DATABASE_URL` is set): bundles and backorder policies set by config and by `PUT`,
+//! their stock, their reservations and their refusals.
 
 use inventory_examples::service::ServiceConfig;
 use inventory_tests::service::{order, Backend};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-inventory_tests::on_every_backend!(bundles_are_defined_sold_and_refused);
+inventory_tests::on_every_backend!(
+    bundles_are_defined_sold_and_refused,
+    backorders_are_sold_covered_and_refused,
+);
 
 fn components(value: &Value) -> Vec<(String, i64)> {
     value["components"]
@@ -138,5 +141,96 @@ async fn bundles_are_defined_sold_and_refused(backend: Backend) {
     );
     let (status, _) = service.get("/v1/skus/DUO/bundle").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    service.stop().await;
+}
+
+/// A backorder limit from the config file: a reservation beyond available answers its
+/// backordered units, the stock shows them, commit answers 409 `backordered` until a
+/// receipt covers them; `PUT /v1/skus/{sku}/policy` takes units or `"in_transit"`,
+/// 422 for a limit under one unit or a word it does not know.
+async fn backorders_are_sold_covered_and_refused(backend: Backend) {
+    let config =
+        ServiceConfig::parse("[[policies]]\nsku = \"TEE\"\nbackorder_limit = 5").expect("config");
+    let Some(service) = backend.start(config).await else {
+        return;
+    };
+    let (status, policy) = service.get("/v1/skus/TEE/policy").await;
+    assert_eq!(
+        (status, policy["backorder_limit"].as_i64()),
+        (StatusCode::OK, Some(5))
+    );
+    service.receive("TEE", "main", 2).await;
+    let (status, held) = service
+        .post("/v1/reservations", order("pre-1", "TEE", 4))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{held}");
+    assert_eq!(held["lines"][0]["backordered"].as_i64(), Some(2), "{held}");
+    let id = held["id"].as_str().expect("id").to_owned();
+    let (_, stock) = service.get("/v1/stock/TEE").await;
+    assert_eq!(
+        (
+            stock["reserved"].as_i64(),
+            stock["backordered"].as_i64(),
+            stock["available"].as_i64()
+        ),
+        (Some(2), Some(2), Some(0))
+    );
+    let commit = format!("/v1/reservations/{id}/commit");
+    let (status, waiting) = service.post_empty(&commit).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{waiting}");
+    assert_eq!(
+        (waiting["error"].as_str(), waiting["backordered"].as_i64()),
+        (Some("backordered"), Some(2))
+    );
+
+    let (status, changed) = service
+        .put(
+            "/v1/skus/TEE/policy",
+            json!({ "backorder_limit": "in_transit" }),
+        )
+        .await;
+    assert_eq!(
+        (status, changed["backorder_limit"].as_str()),
+        (StatusCode::OK, Some("in_transit"))
+    );
+    let (status, zero) = service
+        .put("/v1/skus/TEE/policy", json!({ "backorder_limit": 0 }))
+        .await;
+    assert_eq!(
+        (status, zero["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_request"))
+    );
+    let (status, _) = service
+        .put("/v1/skus/TEE/policy", json!({ "backorder_limit": "soon" }))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a shape it does not take"
+    );
+    let (status, off) = service.put("/v1/skus/TEE/policy", json!({})).await;
+    assert_eq!(
+        (status, off["backorder_limit"].clone()),
+        (StatusCode::OK, Value::Null)
+    );
+
+    service.receive("TEE", "main", 3).await;
+    let (_, covered) = service.get(&format!("/v1/reservations/{id}")).await;
+    assert_eq!(
+        covered["lines"][0]["backordered"].as_i64(),
+        Some(0),
+        "{covered}"
+    );
+    let (status, committed) = service.post_empty(&commit).await;
+    assert_eq!(status, StatusCode::OK, "{committed}");
+    let (_, stock) = service.get("/v1/stock/TEE").await;
+    assert_eq!(
+        (
+            stock["committed"].as_i64(),
+            stock["backordered"].as_i64(),
+            stock["available"].as_i64()
+        ),
+        (Some(4), Some(0), Some(1))
+    );
     service.stop().await;
 }

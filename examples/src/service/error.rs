@@ -39,6 +39,9 @@ pub enum ErrorCode {
     /// 409 with `order_id`, `sku`, `shipped`, `returned`, `requested`: a return of more
     /// than was shipped.
     OverReturn,
+    /// 409 with `id`, `sku`, `backordered`: the reservation still waits for backordered
+    /// units, so it cannot be committed yet.
+    Backordered,
     /// 423 with `sku`: an open investigation freezes the SKU.
     SkuFrozen,
     /// 503 with `Retry-After`: the database is busy or unreachable past every retry,
@@ -64,6 +67,7 @@ impl ErrorCode {
             Self::Expired => "expired",
             Self::Stale => "stale",
             Self::OverReturn => "over_return",
+            Self::Backordered => "backordered",
             Self::SkuFrozen => "sku_frozen",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
@@ -71,7 +75,7 @@ impl ErrorCode {
     }
 
     /// Every code, in the order the README's error table lists them.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 15] = [
         Self::InvalidRequest,
         Self::Unauthorized,
         Self::UnknownSku,
@@ -83,6 +87,7 @@ impl ErrorCode {
         Self::Expired,
         Self::Stale,
         Self::OverReturn,
+        Self::Backordered,
         Self::SkuFrozen,
         Self::Unavailable,
         Self::Internal,
@@ -243,6 +248,14 @@ impl From<DomainError> for ApiError {
                     .collect();
                 Self::new(StatusCode::CONFLICT, ErrorCode::Stale, message).with("rows", rows)
             }
+            DomainError::Backordered {
+                id,
+                sku,
+                backordered,
+            } => Self::new(StatusCode::CONFLICT, ErrorCode::Backordered, message)
+                .with("id", id.to_string())
+                .with("sku", sku.as_str())
+                .with("backordered", *backordered),
             DomainError::InvalidBundle { sku, problem } => {
                 let problem = serde_json::to_value(problem).unwrap_or_default();
                 Self::invalid(message)

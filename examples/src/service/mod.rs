@@ -6,7 +6,7 @@
 //! the database named by [`Settings`] and serves until a shutdown signal; [`main`] is
 //! the program (`cargo run -p inventory-examples --example reference_service`).
 
-mod bundles;
+mod catalog;
 pub mod channel_http;
 pub mod config;
 mod counts;
@@ -195,9 +195,13 @@ pub fn router<S: ServiceStore>(state: AppState<S>) -> Router {
         .route("/v1/skus/{sku}/unfreeze", post(counts::unfreeze::<S>))
         .route(
             "/v1/skus/{sku}/bundle",
-            put(bundles::put::<S>)
-                .get(bundles::show::<S>)
-                .delete(bundles::remove::<S>),
+            put(catalog::put::<S>)
+                .get(catalog::show::<S>)
+                .delete(catalog::remove::<S>),
+        )
+        .route(
+            "/v1/skus/{sku}/policy",
+            put(catalog::put_policy::<S>).get(catalog::show_policy::<S>),
         )
         .route(
             "/v1/channels/{name}/stock/{sku}",

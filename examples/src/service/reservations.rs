@@ -201,7 +201,7 @@ transition!(
     commit,
     "/v1/reservations/{id}/commit",
     "commitReservation",
-    "`invalid_state`: not in a state this applies to; `expired`: the hold ran out."
+    "`invalid_state`: not in a state this applies to; `expired`: the hold ran out; `backordered`: it still waits for backordered units."
 );
 transition!(
     /// Committed to shipped: the units leave on hand.

@@ -48,7 +48,7 @@ pub enum StartError {
     Client(#[from] reqwest::Error),
 }
 
-/// Defines the configured bundles whose stored definition differs.
+/// Defines the configured bundles and policies whose stored definition differs.
 async fn define_bundles<S: ServiceStore>(
     inventory: &Inventory<S>,
     config: &ServiceConfig,
@@ -63,6 +63,16 @@ async fn define_bundles<S: ServiceStore>(
         if catalog.bundle(&sku) != Some(components.as_slice()) {
             inventory
                 .define_bundle(sku, components)
+                .await
+                .map_err(failed)?;
+        }
+    }
+    for policy in &config.policies {
+        let (sku, limit) = policy.policy()?;
+        let catalog = inventory.catalog().await.map_err(failed)?;
+        if catalog.backorder(&sku) != limit {
+            inventory
+                .set_backorder_limit(sku, limit)
                 .await
                 .map_err(failed)?;
         }

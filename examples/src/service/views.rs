@@ -33,6 +33,9 @@ pub struct Levels {
     pub committed: i64,
     /// On its way from a supplier or another location.
     pub in_transit: i64,
+    /// Sold beyond available under the SKU's backorder policy, owed to holds until
+    /// arrivals cover them.
+    pub backordered: i64,
     /// Set aside by state, part of on hand.
     pub unavailable: Unavailable,
     /// What can be sold: on hand less reserved, committed and unavailable.
@@ -46,6 +49,7 @@ impl From<&StockLevel> for Levels {
             reserved: level.reserved,
             committed: level.committed,
             in_transit: level.in_transit,
+            backordered: level.backordered,
             unavailable: Unavailable {
                 damaged: level.damaged,
                 quality_control: level.quality_control,
@@ -150,6 +154,10 @@ pub struct LineView {
     /// Units.
     #[schema(minimum = 1)]
     pub quantity: i64,
+    /// Units of `quantity` backordered and not yet covered: while any are, the
+    /// reservation cannot be committed.
+    #[schema(minimum = 0)]
+    pub backordered: i64,
     /// The bundle the order line named, when this line holds one of its components.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bundle: Option<BundleLineView>,
@@ -238,6 +246,7 @@ impl ReservationView {
                     sku: line.sku.clone(),
                     location: line.location.clone(),
                     quantity: line.quantity.get(),
+                    backordered: line.backordered,
                     bundle: line.bundle.as_ref().map(|bundle| BundleLineView {
                         sku: bundle.sku.clone(),
                         per_bundle: bundle.per_bundle.get(),

@@ -11,8 +11,8 @@ use serde::Deserialize;
 mod sections;
 
 pub use sections::{
-    BundleConfig, ChannelConfig, ComponentConfig, CountingSettings, ReorderSettings, SkuSupply,
-    SupplierConfig,
+    BundleConfig, ChannelConfig, ComponentConfig, CountingSettings, LimitConfig, PolicyConfig,
+    ReorderSettings, SkuSupply, SupplierConfig,
 };
 
 /// Database used when none is named: a SQLite file in the working directory.
@@ -139,6 +139,10 @@ impl Settings {
 /// webhook = "http://127.0.0.1:9001/stock"
 /// safety_units = 2
 ///
+/// [[policies]]
+/// sku = "TEE-BLACK-M"
+/// backorder_limit = 50
+///
 /// [[bundles]]
 /// sku = "GIFT-SET"
 /// components = [{ sku = "MUG", quantity = 1 }, { sku = "TEA", quantity = 2 }]
@@ -187,6 +191,9 @@ pub struct ServiceConfig {
     /// Bundles (kits) defined at start (also `PUT /v1/skus/{sku}/bundle`).
     #[serde(default)]
     pub bundles: Vec<BundleConfig>,
+    /// Selling policies set at start (also `PUT /v1/skus/{sku}/policy`).
+    #[serde(default)]
+    pub policies: Vec<PolicyConfig>,
     /// Reorder runs.
     #[serde(default)]
     pub reorder: ReorderSettings,
@@ -225,6 +232,9 @@ impl ServiceConfig {
         }
         for bundle in &config.bundles {
             bundle.definition()?;
+        }
+        for policy in &config.policies {
+            policy.policy()?;
         }
         config.reorder.location()?;
         config.counting.abc.checked()?;

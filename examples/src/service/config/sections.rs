@@ -2,7 +2,7 @@
 //! counting.
 
 use chrono::NaiveDate;
-use inventory_core::catalog::BundleComponent;
+use inventory_core::catalog::{BackorderLimit, BundleComponent};
 use inventory_core::counting::{AbcConfig, CountThresholds};
 use inventory_core::reorder::{ReorderRule, ServiceLevel, Supplier, SupplierLink};
 use inventory_core::sync::{Buffer, ChannelPolicy};
@@ -27,6 +27,10 @@ pub struct ChannelConfig {
     pub cap: Option<i64>,
     /// Locations it sells from (all when absent).
     pub locations: Option<Vec<String>>,
+    /// Whether it is told, beside available units, the room left for backorders of SKUs
+    /// with a backorder limit (default false: only units that exist).
+    #[serde(default)]
+    pub backorders: bool,
 }
 
 impl ChannelConfig {
@@ -70,7 +74,7 @@ impl ChannelConfig {
                 .collect::<Result<Vec<_>, _>>()?;
             policy = policy.with_locations(locations);
         }
-        Ok(policy)
+        Ok(policy.with_backorders(self.backorders))
     }
 }
 
@@ -273,5 +277,52 @@ impl BundleConfig {
             .collect::<Result<Vec<_>, DomainError>>()?;
         components.sort();
         Ok((Sku::new(self.sku.as_str())?, components))
+    }
+}
+
+/// A SKU's selling policy set at start: `[[policies]] sku = "TEE"` with
+/// `backorder_limit = 50` (units per location) or `backorder_limit = "in_transit"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// The SKU.
+    pub sku: String,
+    /// How far it may be sold beyond available; absent: not at all.
+    pub backorder_limit: Option<LimitConfig>,
+}
+
+/// A backorder limit in the config file: units, or `"in_transit"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum LimitConfig {
+    /// Units per location.
+    Units(i64),
+    /// The word `in_transit`.
+    Word(String),
+}
+
+impl PolicyConfig {
+    /// The SKU and its backorder limit.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError`] for a bad SKU, a limit under one unit or an unknown word.
+    pub fn policy(&self) -> Result<(Sku, Option<BackorderLimit>), DomainError> {
+        let sku = Sku::new(self.sku.as_str())?;
+        let limit = match &self.backorder_limit {
+            None => None,
+            Some(LimitConfig::Units(units)) => Some(BackorderLimit::Units(*units).checked(&sku)?),
+            Some(LimitConfig::Word(word)) if word == "in_transit" => {
+                Some(BackorderLimit::InTransit)
+            }
+            Some(LimitConfig::Word(word)) => {
+                return Err(DomainError::invalid_setting(
+                    "backorder_limit",
+                    word,
+                    "must be a number of units or \"in_transit\"",
+                ))
+            }
+        };
+        Ok((sku, limit))
     }
 }

@@ -1,9 +1,11 @@
-//! Bundle (kit) definitions: `PUT`, `GET` and `DELETE /v1/skus/{sku}/bundle`.
+//! The catalog: bundle (kit) definitions (`PUT`, `GET` and `DELETE
+//! /v1/skus/{sku}/bundle`) and selling policies (`PUT` and `GET
+//! /v1/skus/{sku}/policy`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use inventory_core::catalog::BundleComponent;
+use inventory_core::catalog::{BackorderLimit, BundleComponent};
 use inventory_core::{Quantity, Sku};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -134,4 +136,112 @@ pub async fn remove<S: ServiceStore>(
 
 fn not_a_bundle(bundle: &Sku) -> ApiError {
     ApiError::not_found(format!("{bundle} is not a bundle")).with("sku", bundle.as_str())
+}
+
+/// A backorder limit as the API takes and answers it: a number of units (at least 1)
+/// per location, or `"in_transit"` (up to the units on their way to the location).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LimitBody {
+    /// Up to this many units backordered at each location.
+    Units(i64),
+    /// Up to what is in transit to each location.
+    InTransit(InTransitWord),
+}
+
+/// The word `in_transit`.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+pub enum InTransitWord {
+    /// Up to what is in transit.
+    #[serde(rename = "in_transit")]
+    InTransit,
+}
+
+impl From<LimitBody> for BackorderLimit {
+    fn from(body: LimitBody) -> Self {
+        match body {
+            LimitBody::Units(units) => Self::Units(units),
+            LimitBody::InTransit(_) => Self::InTransit,
+        }
+    }
+}
+
+impl From<BackorderLimit> for LimitBody {
+    fn from(limit: BackorderLimit) -> Self {
+        match limit {
+            BackorderLimit::Units(units) => Self::Units(units),
+            BackorderLimit::InTransit => Self::InTransit(InTransitWord::InTransit),
+        }
+    }
+}
+
+/// `PUT /v1/skus/{sku}/policy`: the whole policy (what is left out is off).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyBody {
+    /// How far the SKU may be sold beyond available; absent or null: not at all.
+    backorder_limit: Option<LimitBody>,
+}
+
+/// A SKU's selling policy.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PolicyView {
+    /// The SKU.
+    pub sku: Sku,
+    /// How far it may be sold beyond available; null: not at all.
+    pub backorder_limit: Option<LimitBody>,
+}
+
+/// Sets the SKU's selling policy: whether, and how far, it may be sold beyond what is
+/// available (backorders, covered first come first served by arrivals).
+#[utoipa::path(
+    put,
+    path = "/v1/skus/{sku}/policy",
+    operation_id = "putPolicy",
+    tag = "catalog",
+    params(("sku" = Sku, Path, description = "The SKU.")),
+    request_body = PolicyBody,
+    responses(
+        (status = 200, description = "The policy as stored.", body = PolicyView),
+    ),
+)]
+pub async fn put_policy<S: ServiceStore>(
+    State(app): State<AppState<S>>,
+    Path(name): Path<String>,
+    Body(body): Body<PolicyBody>,
+) -> ApiResult<Json<PolicyView>> {
+    let sku = sku(&name)?;
+    let limit = body.backorder_limit.map(BackorderLimit::from);
+    let stored = app
+        .inventory
+        .set_backorder_limit(sku.clone(), limit)
+        .await?;
+    Ok(Json(PolicyView {
+        sku,
+        backorder_limit: stored.map(LimitBody::from),
+    }))
+}
+
+/// The SKU's selling policy (every SKU has one: by default it sells only what is
+/// available).
+#[utoipa::path(
+    get,
+    path = "/v1/skus/{sku}/policy",
+    operation_id = "getPolicy",
+    tag = "catalog",
+    params(("sku" = Sku, Path, description = "The SKU.")),
+    responses(
+        (status = 200, description = "Its policy.", body = PolicyView),
+    ),
+)]
+pub async fn show_policy<S: ServiceStore>(
+    State(app): State<AppState<S>>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<PolicyView>> {
+    let sku = sku(&name)?;
+    let catalog = app.inventory.catalog().await?;
+    Ok(Json(PolicyView {
+        backorder_limit: catalog.backorder(&sku).map(LimitBody::from),
+        sku,
+    }))
 }
