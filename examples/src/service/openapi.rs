@@ -155,7 +155,14 @@ impl Modify for SharedErrors {
         }
         for (path, item) in &mut openapi.paths.paths {
             let behind_token = path.starts_with("/v1/") && !path.starts_with("/v1/webhooks/");
-            for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
                 if behind_token {
                     operation.security = Some(vec![SecurityRequirement::new(
                         API_TOKEN,
