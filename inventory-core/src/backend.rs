@@ -61,6 +61,9 @@
 //!   time, and a claim that runs out (a dead worker) is claimed again: the protocol is
 //!   written out once, on [`SyncStore`](crate::sync::SyncStore), with the conformance
 //!   case that checks each step.
+//! - [`EventStore`](crate::events::EventStore): the outbox of low-stock events,
+//!   appended by `persist` from [`Changes::events`] and handed out in order to an
+//!   [`EventWorker`](crate::events::EventWorker) (claim, then remove or retry later).
 //! - [`DemandStore`](crate::reorder::DemandStore) and
 //!   [`PurchaseStore`](crate::reorder::PurchaseStore): shipped units per day, revenue,
 //!   suppliers, reorder links and purchase orders, for reordering.
@@ -98,6 +101,7 @@
 //! use inventory_core::catalog::{Catalog, SkuSettings};
 //! use inventory_core::counting::{CountRecord, CountStore, Investigation, InvestigationId};
 //! use inventory_core::decide::{Changes, LoadPlan, Snapshot};
+//! use inventory_core::events::{EventStore, QueuedEvent};
 //! use inventory_core::inbox::InboxStore;
 //! use inventory_core::reorder::{
 //!     DemandStore, PurchaseOrder, PurchaseOrderId, PurchaseStore, ShippedPerDay, Supplier,
@@ -164,6 +168,15 @@
 //!     async fn last_pushed(&self, channel: &str, skus: &[Sku]) -> Result<BTreeMap<Sku, Pushed>, StoreError> { todo!() }
 //!     async fn record_pushed(&self, channel: &str, updates: &[StockUpdate], at: DateTime<Utc>)
 //!         -> Result<(), StoreError> { todo!() }
+//! }
+//!
+//! #[async_trait]
+//! impl EventStore for MyStore {
+//!     async fn claim_events(&self, now: DateTime<Utc>, claim_until: DateTime<Utc>, limit: usize)
+//!         -> Result<Vec<QueuedEvent>, StoreError> { todo!() }
+//!     async fn finish_events(&self, seqs: &[i64], retry_at: Option<DateTime<Utc>>)
+//!         -> Result<(), StoreError> { todo!() }
+//!     async fn pending_events(&self) -> Result<Vec<QueuedEvent>, StoreError> { todo!() }
 //! }
 //!
 //! #[async_trait]
@@ -701,6 +714,7 @@ pub fn assemble(
 pub trait Backend:
     AuditStore
     + crate::sync::SyncStore
+    + crate::events::EventStore
     + crate::reorder::DemandStore
     + crate::reorder::PurchaseStore
     + crate::counting::CountStore
@@ -712,6 +726,7 @@ pub trait Backend:
 impl<T> Backend for T where
     T: AuditStore
         + crate::sync::SyncStore
+        + crate::events::EventStore
         + crate::reorder::DemandStore
         + crate::reorder::PurchaseStore
         + crate::counting::CountStore

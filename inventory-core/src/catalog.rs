@@ -143,12 +143,15 @@ pub struct SkuSettings {
     /// available.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backorder: Option<BackorderLimit>,
+    /// The threshold whose crossings raise low-stock events; none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub low_stock: Option<crate::events::LowStock>,
 }
 
 impl SkuSettings {
     /// Whether the settings say nothing (the SKU is then left out of the catalog).
     pub fn is_empty(&self) -> bool {
-        self.bundle.is_empty() && self.backorder.is_none()
+        self.bundle.is_empty() && self.backorder.is_none() && self.low_stock.is_none()
     }
 }
 
@@ -426,7 +429,7 @@ mod tests {
     fn gift_set() -> Catalog {
         let settings = SkuSettings {
             bundle: vec![part("MUG", 1), part("TEA", 2)],
-            backorder: None,
+            ..SkuSettings::default()
         };
         Catalog::new(1, [(sku("GIFT"), settings)])
     }

@@ -897,6 +897,33 @@ impl<S: Store> Inventory<S> {
         Ok(settings.backorder)
     }
 
+    /// Sets (or, with `None`, removes) `sku`'s low-stock threshold: from now on, a
+    /// command that takes its measure to or below the threshold raises one
+    /// [`StockEventKind::Low`](crate::events::StockEventKind::Low) event in its own
+    /// transaction, and one that takes it back above raises
+    /// [`StockEventKind::Recovered`](crate::events::StockEventKind::Recovered); an
+    /// [`EventWorker`](crate::events::EventWorker) delivers them. Answers the threshold
+    /// stored.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::InvalidSetting`] for a negative threshold; storage errors.
+    pub async fn set_low_stock(
+        &self,
+        sku: Sku,
+        low_stock: Option<crate::events::LowStock>,
+    ) -> Result<Option<crate::events::LowStock>> {
+        let low_stock = low_stock.map(|low| low.checked(&sku)).transpose()?;
+        let settings = self
+            .change_settings(&sku, |catalog, _| {
+                let mut settings = catalog.settings(&sku).cloned().unwrap_or_default();
+                settings.low_stock = low_stock;
+                Ok(settings)
+            })
+            .await?;
+        Ok(settings.low_stock)
+    }
+
     /// Ends `sku`'s definition as a bundle: reservations made of it keep their
     /// component lines. Answers whether it was a bundle.
     ///

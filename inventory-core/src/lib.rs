@@ -7,6 +7,7 @@ mod clock;
 pub mod counting;
 pub mod decide;
 mod error;
+pub mod events;
 mod group;
 mod id;
 pub mod inbox;

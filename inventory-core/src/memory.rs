@@ -18,6 +18,7 @@ use crate::catalog::{Catalog, SkuSettings};
 use crate::counting::{CountRecord, CountStore, Investigation, InvestigationId};
 use crate::decide::{Changes, LoadPlan, Snapshot};
 use crate::error::StoreError;
+use crate::events::{EventStore, QueuedEvent};
 use crate::id::{IdempotencyKey, LocationId, ReservationId, Sku, SupplierId};
 use crate::inbox::InboxStore;
 use crate::ledger::{LedgerCursor, LedgerEntry, LedgerPage, LedgerQuery};
@@ -72,6 +73,9 @@ struct MemoryState {
     /// The catalog's entries and version.
     catalog: BTreeMap<Sku, SkuSettings>,
     catalog_version: u64,
+    /// The outbox of stock events by seq, with each one's claim end and retry time.
+    events: BTreeMap<i64, (QueuedEvent, Option<DateTime<Utc>>, Option<DateTime<Utc>>)>,
+    next_event: i64,
 }
 
 /// One dirty SKU of the outbox.
@@ -141,6 +145,15 @@ impl MemoryState {
         }
         for (id, investigation) in &changes.investigations {
             self.investigations.insert(*id, investigation.clone());
+        }
+        for event in &changes.events {
+            self.next_event += 1;
+            let queued = QueuedEvent {
+                seq: self.next_event,
+                attempts: 0,
+                event: event.clone(),
+            };
+            self.events.insert(self.next_event, (queued, None, None));
         }
     }
 
@@ -684,6 +697,62 @@ impl CountStore for MemoryStore {
             .values()
             .filter(|i| i.is_open())
             .cloned()
+            .collect())
+    }
+}
+
+#[async_trait]
+impl EventStore for MemoryStore {
+    async fn claim_events(
+        &self,
+        now: DateTime<Utc>,
+        claim_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<QueuedEvent>, StoreError> {
+        let mut state = self.state.lock().await;
+        let mut claimed = Vec::new();
+        for (queued, claimed_until, retry_at) in state.events.values_mut() {
+            if claimed.len() == limit {
+                break;
+            }
+            let free = claimed_until.is_none_or(|until| until <= now);
+            if free && retry_at.is_none_or(|at| at <= now) {
+                *claimed_until = Some(claim_until);
+                claimed.push(queued.clone());
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn finish_events(
+        &self,
+        seqs: &[i64],
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state.lock().await;
+        for seq in seqs {
+            match retry_at {
+                None => {
+                    state.events.remove(seq);
+                }
+                Some(at) => {
+                    if let Some((queued, claimed_until, retry)) = state.events.get_mut(seq) {
+                        queued.attempts = queued.attempts.saturating_add(1);
+                        *claimed_until = None;
+                        *retry = Some(at);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn pending_events(&self) -> Result<Vec<QueuedEvent>, StoreError> {
+        let state = self.state.lock().await;
+        Ok(state
+            .events
+            .values()
+            .map(|(queued, ..)| queued.clone())
             .collect())
     }
 }

@@ -3,6 +3,7 @@
 mod catalog;
 mod counting;
 mod error;
+mod events;
 pub mod migrate;
 mod open;
 mod purchase;

@@ -23,6 +23,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (13, include_str!("../migrations/0013_transfers.sql")),
     (14, include_str!("../migrations/0014_catalog.sql")),
     (15, include_str!("../migrations/0015_backorders.sql")),
+    (16, include_str!("../migrations/0016_stock_events.sql")),
 ];
 
 /// The schema version this build creates and understands: the last migration's.
@@ -74,8 +75,8 @@ mod tests {
             )
             .unwrap();
         assert_eq!(
-            tables, 17,
-            "two holds tables became one (8), the inbox came (9), transfers (13), the catalog and its version (14)"
+            tables, 18,
+            "two holds tables became one (8), the inbox came (9), transfers (13), the catalog and its version (14), stock events (16)"
         );
     }
 

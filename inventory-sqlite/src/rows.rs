@@ -609,6 +609,7 @@ pub(crate) fn persist(connection: &Connection, changes: &Changes) -> Result<()> 
     crate::purchase::persist_orders(connection, changes.purchase_orders.values())?;
     persist_transfers(connection, changes.transfers.values())?;
     crate::counting::persist_counting(connection, changes)?;
+    crate::events::append(connection, &changes.events)?;
     let mut mark = connection
         .prepare_cached(
             "INSERT INTO sync_outbox (sku, generation) VALUES (?1, 1)

@@ -2,6 +2,7 @@
 
 mod counting;
 mod error;
+mod events;
 mod purchase;
 mod read;
 mod rows;

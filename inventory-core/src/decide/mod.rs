@@ -598,6 +598,7 @@ pub(crate) fn decide_with<T>(
     backorder::cover(&mut draft)?;
     totals_fit(&draft)?;
     draft.mark_changed_available();
+    crate::events::raise(&mut draft);
     Ok((value, draft.changes))
 }
 

@@ -87,6 +87,9 @@ pub struct Changes {
     /// Transfers to insert or update, with their new values.
     #[serde(default)]
     pub transfers: BTreeMap<TransferId, Transfer>,
+    /// Low-stock events to append to the outbox, in order.
+    #[serde(default)]
+    pub events: Vec<crate::events::StockEvent>,
 }
 
 impl Changes {
@@ -99,6 +102,7 @@ impl Changes {
             && self.counts.is_empty()
             && self.investigations.is_empty()
             && self.transfers.is_empty()
+            && self.events.is_empty()
     }
 
     /// Adds the changes of a later decision: its row values win, its entries follow.
@@ -111,6 +115,7 @@ impl Changes {
         self.counts.extend(later.counts);
         self.investigations.extend(later.investigations);
         self.transfers.extend(later.transfers);
+        self.events.extend(later.events);
     }
 }
 
@@ -164,6 +169,30 @@ impl<'a> Draft<'a> {
                 self.changes.dirty.extend(bundles);
             }
         }
+    }
+
+    /// The totals of `sku` over its rows in view, before this decision and after it.
+    pub(crate) fn totals_before_and_after(&self, sku: &Sku) -> (StockLevel, StockLevel) {
+        let sum = |rows: &mut dyn Iterator<Item = &StockLevel>| {
+            rows.fold(StockLevel::default(), |total, level| StockLevel {
+                on_hand: total.on_hand.saturating_add(level.on_hand),
+                reserved: total.reserved.saturating_add(level.reserved),
+                committed: total.committed.saturating_add(level.committed),
+                in_transit: total.in_transit.saturating_add(level.in_transit),
+                damaged: total.damaged.saturating_add(level.damaged),
+                quality_control: total.quality_control.saturating_add(level.quality_control),
+                safety_stock: total.safety_stock.saturating_add(level.safety_stock),
+                backordered: total.backordered.saturating_add(level.backordered),
+            })
+        };
+        let mut before = self
+            .base
+            .stock
+            .iter()
+            .filter(|(key, _)| key.sku == *sku)
+            .map(|(_, level)| level);
+        let after = self.locations_of(sku);
+        (sum(&mut before), sum(&mut after.values()))
     }
 
     pub(crate) fn level(&self, key: &StockKey) -> Option<StockLevel> {

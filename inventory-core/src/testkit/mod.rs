@@ -126,6 +126,7 @@ macro_rules! conformance_suite {
                 backorders_sell_beyond_available_within_the_limit,
                 arrivals_cover_backorders_first_come_first_served,
                 channels_are_told_backorders_only_when_they_sell_them,
+                low_stock_events_are_raised_once_per_crossing_and_delivered,
             );
         }
     };

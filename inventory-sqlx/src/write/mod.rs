@@ -18,7 +18,7 @@ use crate::statement::Statement;
 mod records;
 mod rows;
 
-use records::{counting, demand, ledger, purchase_orders};
+use records::{counting, demand, events, ledger, purchase_orders};
 use rows::{holds, reservations, stock};
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -68,6 +68,7 @@ pub(crate) fn statement(
     demand(&mut statement, changes, gate)?;
     purchase_orders(&mut statement, changes, gate)?;
     counting(&mut statement, changes, gate)?;
+    events(&mut statement, changes, gate)?;
     for (part, expected) in [
         ("stock_inserted", inserted_rows),
         ("reservations_inserted", new_reservations),

@@ -250,3 +250,24 @@ fn transfers(statement: &mut Statement, changes: &Changes, gate: &str) -> Result
     );
     Ok(())
 }
+
+/// Appends the low-stock events a unit raised to the outbox, in order.
+pub(super) fn events(statement: &mut Statement, changes: &Changes, gate: &str) -> Result<()> {
+    if changes.events.is_empty() {
+        return Ok(());
+    }
+    let sku = statement.column(&changes.events, |e| e.sku.to_string(), "text[]")?;
+    let body = statement.json_column(&changes.events, |e| e, "stock event")?;
+    statement.part(
+        "events_appended",
+        format!(
+            "INSERT INTO stock_events (sku, body)
+             SELECT v.sku, v.body::jsonb
+             FROM UNNEST({sku}, {body}) WITH ORDINALITY AS v(sku, body, n)
+             WHERE {gate}
+             ORDER BY v.n
+             RETURNING 1"
+        ),
+    );
+    Ok(())
+}

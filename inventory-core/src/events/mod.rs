@@ -1,0 +1,230 @@
+//! Low-stock events: a SKU with a low-stock threshold ([`LowStock`]) raises
+//! [`StockEventKind::Low`] when a command takes its measure (available, or available
+//! plus in transit) from above the threshold to at or below it, and
+//! [`StockEventKind::Recovered`] when one takes it back above: edge-triggered, once per
+//! crossing, decided in the command and written to an outbox in its transaction
+//! ([`EventStore`]), so a crash loses none. An [`EventWorker`] delivers them to a
+//! [`Notifier`] in order, retrying with backoff until it takes them.
+
+mod worker;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::backend::Store;
+use crate::decide::Draft;
+use crate::error::{BoxError, DomainError, StoreError};
+use crate::id::Sku;
+use crate::stock::StockLevel;
+
+pub use worker::{EventConfig, EventWorker};
+
+/// What a low-stock threshold watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum StockMeasure {
+    /// Units available over every location.
+    Available,
+    /// Units available plus units in transit, over every location (purchase orders not
+    /// yet shipped by their supplier are not counted).
+    Position,
+}
+
+impl StockMeasure {
+    /// The measure of a SKU whose rows sum to `total`.
+    pub fn of(self, total: &StockLevel) -> i64 {
+        match self {
+            Self::Available => total.available(),
+            Self::Position => total.available().saturating_add(total.in_transit),
+        }
+    }
+}
+
+/// A SKU's low-stock threshold: it is low while its measure is at or below
+/// `threshold`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LowStock {
+    /// Units at or below which the SKU is low (zero or more).
+    pub threshold: i64,
+    /// What is compared with it.
+    pub measure: StockMeasure,
+}
+
+impl LowStock {
+    /// Checks the threshold of `sku`.
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::InvalidSetting`] for a negative threshold.
+    pub fn checked(self, sku: &Sku) -> Result<Self, DomainError> {
+        if self.threshold < 0 {
+            let _ = sku;
+            return Err(DomainError::invalid_setting(
+                "low_stock_threshold",
+                self.threshold,
+                "must be zero or more units",
+            ));
+        }
+        Ok(self)
+    }
+
+    /// Whether `value` is low.
+    pub fn is_low(self, value: i64) -> bool {
+        value <= self.threshold
+    }
+}
+
+/// Which way a SKU crossed its threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum StockEventKind {
+    /// Its measure fell to or below the threshold.
+    Low,
+    /// Its measure rose back above the threshold.
+    Recovered,
+}
+
+impl StockEventKind {
+    /// The lowercase name used in storage and APIs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Recovered => "recovered",
+        }
+    }
+}
+
+impl std::str::FromStr for StockEventKind {
+    type Err = crate::reservation::UnknownName;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        [Self::Low, Self::Recovered]
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+            .ok_or_else(|| crate::reservation::UnknownName(name.to_owned()))
+    }
+}
+
+/// A crossing of a SKU's low-stock threshold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StockEvent {
+    /// The SKU.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub sku: Sku,
+    /// Which way it crossed.
+    pub kind: StockEventKind,
+    /// What was compared.
+    pub measure: StockMeasure,
+    /// The threshold crossed.
+    pub threshold: i64,
+    /// The measure after the command.
+    pub value: i64,
+    /// When the command was decided.
+    pub at: DateTime<Utc>,
+}
+
+/// An event waiting in the outbox: its place in the order events were raised, and how
+/// many deliveries failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedEvent {
+    /// Its place: raised later, greater.
+    pub seq: i64,
+    /// Deliveries that failed so far.
+    pub attempts: u32,
+    /// The event.
+    pub event: StockEvent,
+}
+
+/// The outbox of stock events. Commands write events in their own transaction (from
+/// [`Changes::events`](crate::decide::Changes::events)); these calls serve the
+/// [`EventWorker`]. The protocol, checked by the conformance case
+/// `low_stock_events_are_raised_once_per_crossing_and_delivered`:
+///
+/// 1. [`claim_events`](Self::claim_events) hands out, in `seq` order, up to `limit`
+///    events whose claim ended and whose retry time passed, and claims them until
+///    `claim_until` (a worker that dies lets its claim run out).
+/// 2. [`finish_events`](Self::finish_events) without a retry time removes them
+///    (delivered); with one, ends the claim, counts a failed attempt and hides them
+///    until then.
+#[async_trait]
+pub trait EventStore: Store {
+    /// Claims up to `limit` undelivered events, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the claim fails.
+    async fn claim_events(
+        &self,
+        now: DateTime<Utc>,
+        claim_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<QueuedEvent>, StoreError>;
+
+    /// Ends the claim of the events numbered `seqs`: removes them when `retry_at` is
+    /// `None` (delivered), else hides them until then.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the write fails.
+    async fn finish_events(
+        &self,
+        seqs: &[i64],
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError>;
+
+    /// Every undelivered event, oldest first (for audits and tests).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the read fails.
+    async fn pending_events(&self) -> Result<Vec<QueuedEvent>, StoreError>;
+}
+
+/// Where an [`EventWorker`] delivers events: a webhook, a queue, an email.
+#[async_trait]
+pub trait Notifier: Send + Sync + 'static {
+    /// Delivers `events`, oldest first; an error makes the worker retry them all later.
+    ///
+    /// # Errors
+    ///
+    /// Whatever kept them from being delivered.
+    async fn notify(&self, events: &[StockEvent]) -> Result<(), BoxError>;
+}
+
+/// Raises the events of every SKU whose rows this decision changed and whose measure
+/// crossed its threshold (the rows of a SKU are all in view when any is).
+pub(crate) fn raise(draft: &mut Draft<'_>) {
+    let mut skus: Vec<Sku> = draft
+        .changes
+        .stock
+        .keys()
+        .map(|key| key.sku.clone())
+        .collect();
+    skus.dedup();
+    for sku in skus {
+        let Some(low) = draft.catalog.settings(&sku).and_then(|s| s.low_stock) else {
+            continue;
+        };
+        let (before, after) = draft.totals_before_and_after(&sku);
+        let (was, is) = (low.measure.of(&before), low.measure.of(&after));
+        let kind = match (low.is_low(was), low.is_low(is)) {
+            (false, true) => StockEventKind::Low,
+            (true, false) => StockEventKind::Recovered,
+            _ => continue,
+        };
+        let event = StockEvent {
+            sku,
+            kind,
+            measure: low.measure,
+            threshold: low.threshold,
+            value: is,
+            at: draft.now,
+        };
+        draft.changes.events.push(event);
+    }
+}
