@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use inventory_core::backend::AuditStore;
 use inventory_core::counting::CountStore;
+use inventory_core::events::EventStore;
 use inventory_core::reorder::PurchaseStore;
 use inventory_core::testkit::strategy::{apply, ops, Op};
 use inventory_core::testkit::{Harness, StoreState};
@@ -24,7 +25,7 @@ fn by_row(ledger: Vec<LedgerEntry>) -> BTreeMap<StockKey, Vec<LedgerEntry>> {
     rows
 }
 
-async fn compare<S: AuditStore + PurchaseStore + CountStore + Clone>(
+async fn compare<S: AuditStore + PurchaseStore + CountStore + EventStore + Clone>(
     backend: S,
     sequence: Vec<Op>,
 ) -> Result<(), TestCaseError> {
@@ -53,6 +54,22 @@ async fn compare<S: AuditStore + PurchaseStore + CountStore + Clone>(
         .await
         .expect("orders");
     prop_assert_eq!(found_orders, expected_orders);
+    let events = |queued: Vec<inventory_core::events::QueuedEvent>| -> Vec<_> {
+        queued.into_iter().map(|queued| queued.event).collect()
+    };
+    let expected_events = oracle
+        .inventory
+        .store()
+        .pending_events()
+        .await
+        .expect("events");
+    let found_events = backend
+        .inventory
+        .store()
+        .pending_events()
+        .await
+        .expect("events");
+    prop_assert_eq!(events(found_events), events(expected_events));
     Ok(())
 }
 

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use inventory_core::catalog::Catalog;
 use inventory_core::decide::Outcome;
+use inventory_core::events::{EventStore, StockEventKind};
 use inventory_core::testkit::invariants::violations;
 use inventory_core::testkit::strategy::{apply, ops, Op, PurchaseStep, BUNDLE};
 use inventory_core::testkit::{sku, Harness, StoreState};
@@ -29,13 +31,72 @@ fn takeable(before: &StoreState, now: chrono::DateTime<chrono::Utc>) -> BTreeMap
     units
 }
 
+/// Each SKU's total over its rows.
+fn totals(state: &StoreState) -> BTreeMap<inventory_core::Sku, StockLevel> {
+    let mut totals: BTreeMap<inventory_core::Sku, StockLevel> = BTreeMap::new();
+    for (key, level) in &state.stock {
+        let total = totals.entry(key.sku.clone()).or_default();
+        total.on_hand += level.on_hand;
+        total.reserved += level.reserved;
+        total.committed += level.committed;
+        total.in_transit += level.in_transit;
+        total.damaged += level.damaged;
+        total.quality_control += level.quality_control;
+        total.safety_stock += level.safety_stock;
+    }
+    totals
+}
+
+/// The threshold crossings between two states, by SKU: what must have been raised.
+fn crossings(
+    catalog: &Catalog,
+    before: &StoreState,
+    after: &StoreState,
+) -> Vec<(String, StockEventKind, i64)> {
+    let (was, is) = (totals(before), totals(after));
+    let mut crossed = Vec::new();
+    for (sku, settings) in catalog.entries() {
+        let Some(low) = settings.low_stock else {
+            continue;
+        };
+        let measure = |totals: &BTreeMap<_, StockLevel>| {
+            low.measure
+                .of(&totals.get(sku).copied().unwrap_or_default())
+        };
+        let (then, now) = (measure(&was), measure(&is));
+        match (low.is_low(then), low.is_low(now)) {
+            (false, true) => crossed.push((sku.to_string(), StockEventKind::Low, now)),
+            (true, false) => crossed.push((sku.to_string(), StockEventKind::Recovered, now)),
+            _ => {}
+        }
+    }
+    crossed
+}
+
 async fn run(sequence: Vec<Op>) -> Result<(), TestCaseError> {
     let h = Harness::new(MemoryStore::new());
     for (step, op) in sequence.iter().enumerate() {
         let before = h.snapshot().await;
         let now = h.inventory.now();
+        let events_before = h.inventory.store().pending_events().await.expect("events");
+        let catalog = h.inventory.catalog().await.expect("catalog");
         let result = apply(&h, op).await;
         let after = h.snapshot().await;
+        // Every crossing of a low-stock threshold raised exactly one event, and nothing
+        // else raised any.
+        let raised: Vec<(String, StockEventKind, i64)> =
+            h.inventory.store().pending_events().await.expect("events")[events_before.len()..]
+                .iter()
+                .map(|queued| {
+                    (
+                        queued.event.sku.to_string(),
+                        queued.event.kind,
+                        queued.event.value,
+                    )
+                })
+                .collect();
+        let crossed = crossings(&catalog, &before, &after);
+        prop_assert_eq!(raised, crossed, "step {} {:?}", step, op);
         let found = violations(&after);
         prop_assert!(found.is_empty(), "step {step} {op:?}: {found:?}");
         let bundle = sku(BUNDLE);

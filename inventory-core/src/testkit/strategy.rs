@@ -144,6 +144,9 @@ pub enum Op {
     /// `Some(0)` is the limit of what is in transit, `Some(n)` for `n > 0` a limit of
     /// `n` units, a negative `n` is refused.
     SetBackorder(usize, Option<i64>),
+    /// Set (or, with `None`, remove) the low-stock threshold of a SKU (index into
+    /// [`SKUS`]): `(threshold, on position)`; a negative threshold is refused.
+    SetLowStock(usize, Option<(i64, bool)>),
 }
 
 /// How many distinct transfers sequences use.
@@ -273,6 +276,8 @@ pub fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::RemoveBundle),
         1 => (0..SKUS.len(), proptest::option::of(prop_oneof![6 => 0..=6i64, 1 => Just(-1i64)]))
             .prop_map(|(sku, limit)| Op::SetBackorder(sku, limit)),
+        1 => (0..SKUS.len(), proptest::option::weighted(0.8, (-1..=12i64, any::<bool>())))
+            .prop_map(|(sku, low)| Op::SetLowStock(sku, low)),
     ]
 }
 
@@ -287,6 +292,7 @@ pub fn ops(length_max: usize) -> impl Strategy<Value = Vec<Op>> {
             let mut opening = vec![
                 Op::DefineBundle(vec![(0, 1), (1, 2)]),
                 Op::SetBackorder(0, Some(4)),
+                Op::SetLowStock(1, Some((5, false))),
             ];
             opening.extend(receipts);
             opening.extend(steps);
@@ -489,7 +495,8 @@ pub fn command(op: &Op) -> Result<Option<Command>, DomainError> {
         | Op::Resolve(..)
         | Op::DefineBundle(_)
         | Op::RemoveBundle
-        | Op::SetBackorder(..) => return Ok(None),
+        | Op::SetBackorder(..)
+        | Op::SetLowStock(..) => return Ok(None),
     }))
 }
 
@@ -538,6 +545,22 @@ pub async fn apply<S: AuditStore + PurchaseStore + CountStore>(
             });
             let set = h.inventory.set_backorder_limit(sku(SKUS[*index]), limit);
             Some(set.await.map(drop))
+        }
+        Op::SetLowStock(index, low) => {
+            let low = low.map(|(threshold, position)| crate::events::LowStock {
+                threshold,
+                measure: if position {
+                    crate::events::StockMeasure::Position
+                } else {
+                    crate::events::StockMeasure::Available
+                },
+            });
+            Some(
+                h.inventory
+                    .set_low_stock(sku(SKUS[*index]), low)
+                    .await
+                    .map(drop),
+            )
         }
         _ => None,
     };
