@@ -897,6 +897,39 @@ impl<S: Store> Inventory<S> {
         Ok(settings.backorder)
     }
 
+    /// Sets `sku`'s whole selling policy in one change: its backorder limit (see
+    /// [`set_backorder_limit`](Self::set_backorder_limit)) and its low-stock threshold
+    /// (see [`set_low_stock`](Self::set_low_stock)); `None` turns either off. Both are
+    /// checked before anything is written. Answers what is stored.
+    ///
+    /// # Errors
+    ///
+    /// As the two setters; storage errors.
+    pub async fn set_policy(
+        &self,
+        sku: Sku,
+        backorder: Option<BackorderLimit>,
+        low_stock: Option<crate::events::LowStock>,
+    ) -> Result<(Option<BackorderLimit>, Option<crate::events::LowStock>)> {
+        let backorder = backorder.map(|limit| limit.checked(&sku)).transpose()?;
+        let low_stock = low_stock.map(|low| low.checked(&sku)).transpose()?;
+        let settings = self
+            .change_settings(&sku, |catalog, _| {
+                if backorder.is_some() && catalog.bundle(&sku).is_some() {
+                    return Err(DomainError::InvalidBundle {
+                        sku: sku.clone(),
+                        problem: BundleProblem::BackorderPolicy,
+                    });
+                }
+                let mut settings = catalog.settings(&sku).cloned().unwrap_or_default();
+                settings.backorder = backorder;
+                settings.low_stock = low_stock;
+                Ok(settings)
+            })
+            .await?;
+        Ok((settings.backorder, settings.low_stock))
+    }
+
     /// Sets (or, with `None`, removes) `sku`'s low-stock threshold: from now on, a
     /// command that takes its measure to or below the threshold raises one
     /// [`StockEventKind::Low`](crate::events::StockEventKind::Low) event in its own

@@ -712,14 +712,13 @@ impl EventStore for MemoryStore {
         let mut state = self.state.lock().await;
         let mut claimed = Vec::new();
         for (queued, claimed_until, retry_at) in state.events.values_mut() {
-            if claimed.len() == limit {
+            let free = claimed_until.is_none_or(|until| until <= now);
+            if claimed.len() == limit || !free || retry_at.is_some_and(|at| at > now) {
+                // In order: nothing after an event that is held or waiting.
                 break;
             }
-            let free = claimed_until.is_none_or(|until| until <= now);
-            if free && retry_at.is_none_or(|at| at <= now) {
-                *claimed_until = Some(claim_until);
-                claimed.push(queued.clone());
-            }
+            *claimed_until = Some(claim_until);
+            claimed.push(queued.clone());
         }
         Ok(claimed)
     }

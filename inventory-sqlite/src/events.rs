@@ -71,8 +71,9 @@ impl EventStore for SqliteStore {
             let tx = connection.unchecked_transaction().map_err(store_error)?;
             let due = queued(
                 &tx,
-                "WHERE (claimed_until IS NULL OR claimed_until <= ?1)
-                   AND (retry_at IS NULL OR retry_at <= ?1)
+                "WHERE seq < COALESCE((SELECT MIN(seq) FROM stock_events
+                                       WHERE claimed_until > ?1 OR retry_at > ?1),
+                                      9223372036854775807)
                  ORDER BY seq LIMIT ?2",
                 params![micros(now), limit],
             )?;

@@ -8,6 +8,9 @@ use inventory_core::StoreError;
 use crate::error::corrupt;
 use crate::store::PgStore;
 
+/// The advisory lock that lets one claim of events run at a time.
+const CLAIM_LOCK: i64 = 0x5e7e_4e17;
+
 /// Rows of the outbox as read: seq, attempts, body.
 type Row = (i64, i32, String);
 
@@ -33,21 +36,30 @@ impl EventStore for PgStore {
     ) -> Result<Vec<QueuedEvent>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut rows: Vec<Row> = self
-            .retrying(|| {
-                sqlx::query_as(
+            .retrying(|| async {
+                // One claimer at a time, so that events go out in the order raised.
+                let mut tx = self.pool().begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(CLAIM_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                let rows = sqlx::query_as(
                     "UPDATE stock_events AS e SET claimed_until = $2
                      FROM (SELECT seq FROM stock_events
-                           WHERE (claimed_until IS NULL OR claimed_until <= $1)
-                             AND (retry_at IS NULL OR retry_at <= $1)
-                           ORDER BY seq LIMIT $3
-                           FOR UPDATE SKIP LOCKED) AS due
+                           WHERE seq < COALESCE((SELECT MIN(seq) FROM stock_events
+                                                 WHERE claimed_until > $1 OR retry_at > $1),
+                                                9223372036854775807)
+                           ORDER BY seq LIMIT $3) AS due
                      WHERE e.seq = due.seq
                      RETURNING e.seq, e.attempts, e.body::text",
                 )
                 .bind(now)
                 .bind(claim_until)
                 .bind(limit)
-                .fetch_all(self.pool())
+                .fetch_all(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(rows)
             })
             .await?;
         rows.sort_by_key(|row| row.0);

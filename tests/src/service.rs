@@ -303,6 +303,8 @@ pub struct Received {
     pub pushes: AtomicUsize,
     /// Pushes still to refuse with a 503.
     pub refuse: AtomicUsize,
+    /// Low-stock events delivered to it (`{"events":[...]}` bodies), in order.
+    pub events: Mutex<Vec<Value>>,
 }
 
 impl Received {
@@ -321,6 +323,8 @@ async fn take(State(received): State<Arc<Received>>, Json(push): Json<Value>) ->
     if refuse.is_ok() {
         return StatusCode::SERVICE_UNAVAILABLE;
     }
+    let events = push["events"].as_array().into_iter().flatten().cloned();
+    received.events.lock().expect("lock").extend(events);
     let mut last = received.last.lock().expect("lock");
     for update in push["updates"].as_array().into_iter().flatten() {
         let (Some(sku), Some(quantity)) = (update["sku"].as_str(), update["quantity"].as_i64())
@@ -333,8 +337,8 @@ async fn take(State(received): State<Arc<Received>>, Json(push): Json<Value>) ->
     StatusCode::NO_CONTENT
 }
 
-/// A local HTTP server standing in for a sales channel: its URL and what it was told.
-/// It refuses its first `refuse` pushes with a 503.
+/// A local HTTP server standing in for a sales channel (or a low-stock webhook): its
+/// URL and what it was told. It refuses its first `refuse` pushes with a 503.
 ///
 /// # Panics
 ///

@@ -3,13 +3,15 @@
 //! their stock, their reservations and their refusals.
 
 use inventory_examples::service::ServiceConfig;
-use inventory_tests::service::{order, Backend};
+use inventory_tests::service::{channel_receiver, eventually, order, Backend};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use std::time::Duration;
 
 inventory_tests::on_every_backend!(
     bundles_are_defined_sold_and_refused,
     backorders_are_sold_covered_and_refused,
+    low_stock_events_reach_the_webhook_once,
 );
 
 fn components(value: &Value) -> Vec<(String, i64)> {
@@ -232,5 +234,58 @@ async fn backorders_are_sold_covered_and_refused(backend: Backend) {
         ),
         (Some(4), Some(0), Some(1))
     );
+    service.stop().await;
+}
+
+/// A low-stock threshold set by `PUT /v1/skus/{sku}/policy`: the reservation that
+/// crosses it raises one `low` event and the receipt that lifts it one `recovered`,
+/// POSTed to the configured webhook in order, the first delivery refused and retried.
+async fn low_stock_events_reach_the_webhook_once(backend: Backend) {
+    let (url, received) = channel_receiver(1).await;
+    let config = ServiceConfig::parse(&format!("low_stock_webhook = \"{url}\"\nsync_tick_ms = 50"))
+        .expect("config");
+    let Some(service) = backend.start(config).await else {
+        return;
+    };
+    service.receive("MUG", "main", 10).await;
+    let (status, policy) = service
+        .put("/v1/skus/MUG/policy", json!({ "low_stock_threshold": 3 }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{policy}");
+    assert_eq!(
+        (
+            policy["low_stock_threshold"].as_i64(),
+            policy["low_stock_measure"].as_str()
+        ),
+        (Some(3), Some("available"))
+    );
+    let (status, refused) = service
+        .put("/v1/skus/MUG/policy", json!({ "low_stock_threshold": -1 }))
+        .await;
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_request"))
+    );
+    let (status, _) = service
+        .post("/v1/reservations", order("big", "MUG", 8))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    service.receive("MUG", "main", 5).await;
+    let delivered = eventually(Duration::from_secs(10), async || {
+        received.events.lock().expect("lock").len() >= 2
+    })
+    .await;
+    let events = received.events.lock().expect("lock").clone();
+    assert!(delivered, "{events:?}");
+    let kinds: Vec<(&str, i64)> = events
+        .iter()
+        .map(|event| {
+            (
+                event["kind"].as_str().unwrap_or(""),
+                event["value"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    assert_eq!(kinds, [("low", 2), ("recovered", 7)]);
     service.stop().await;
 }

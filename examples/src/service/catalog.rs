@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use inventory_core::catalog::{BackorderLimit, BundleComponent};
+use inventory_core::events::{LowStock, StockMeasure};
 use inventory_core::{Quantity, Sku};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -181,6 +182,13 @@ impl From<BackorderLimit> for LimitBody {
 pub struct PolicyBody {
     /// How far the SKU may be sold beyond available; absent or null: not at all.
     backorder_limit: Option<LimitBody>,
+    /// Units at or below which the SKU is low: crossing it raises a low-stock event
+    /// (POSTed to the configured `low_stock_webhook`); absent or null: no events.
+    #[schema(minimum = 0)]
+    low_stock_threshold: Option<i64>,
+    /// What the threshold watches: `available` (the default) or `position` (available
+    /// plus in transit).
+    low_stock_measure: Option<StockMeasure>,
 }
 
 /// A SKU's selling policy.
@@ -190,10 +198,26 @@ pub struct PolicyView {
     pub sku: Sku,
     /// How far it may be sold beyond available; null: not at all.
     pub backorder_limit: Option<LimitBody>,
+    /// Units at or below which it is low; null: no low-stock events.
+    pub low_stock_threshold: Option<i64>,
+    /// What the threshold watches; null without a threshold.
+    pub low_stock_measure: Option<StockMeasure>,
 }
 
-/// Sets the SKU's selling policy: whether, and how far, it may be sold beyond what is
-/// available (backorders, covered first come first served by arrivals).
+impl PolicyView {
+    fn new(sku: Sku, backorder: Option<BackorderLimit>, low_stock: Option<LowStock>) -> Self {
+        Self {
+            sku,
+            backorder_limit: backorder.map(LimitBody::from),
+            low_stock_threshold: low_stock.map(|low| low.threshold),
+            low_stock_measure: low_stock.map(|low| low.measure),
+        }
+    }
+}
+
+/// Sets the SKU's selling policy in one change: whether, and how far, it may be sold
+/// beyond what is available (backorders, covered first come first served by
+/// arrivals), and the low-stock threshold whose crossings raise events.
 #[utoipa::path(
     put,
     path = "/v1/skus/{sku}/policy",
@@ -212,14 +236,15 @@ pub async fn put_policy<S: ServiceStore>(
 ) -> ApiResult<Json<PolicyView>> {
     let sku = sku(&name)?;
     let limit = body.backorder_limit.map(BackorderLimit::from);
-    let stored = app
+    let low_stock = body.low_stock_threshold.map(|threshold| LowStock {
+        threshold,
+        measure: body.low_stock_measure.unwrap_or(StockMeasure::Available),
+    });
+    let (limit, low_stock) = app
         .inventory
-        .set_backorder_limit(sku.clone(), limit)
+        .set_policy(sku.clone(), limit, low_stock)
         .await?;
-    Ok(Json(PolicyView {
-        sku,
-        backorder_limit: stored.map(LimitBody::from),
-    }))
+    Ok(Json(PolicyView::new(sku, limit, low_stock)))
 }
 
 /// The SKU's selling policy (every SKU has one: by default it sells only what is
@@ -240,8 +265,9 @@ pub async fn show_policy<S: ServiceStore>(
 ) -> ApiResult<Json<PolicyView>> {
     let sku = sku(&name)?;
     let catalog = app.inventory.catalog().await?;
-    Ok(Json(PolicyView {
-        backorder_limit: catalog.backorder(&sku).map(LimitBody::from),
-        sku,
-    }))
+    let low_stock = catalog
+        .settings(&sku)
+        .and_then(|settings| settings.low_stock);
+    let limit = catalog.backorder(&sku);
+    Ok(Json(PolicyView::new(sku, limit, low_stock)))
 }

@@ -11,6 +11,7 @@ pub mod channel_http;
 pub mod config;
 mod counts;
 pub mod error;
+pub mod events_http;
 pub mod expiry;
 mod ledger;
 pub mod metrics;

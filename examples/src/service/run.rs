@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use inventory_core::events::{EventConfig, EventWorker};
 use inventory_core::reorder::{Notifier, PurchaseOrder};
 use inventory_core::sync::{SyncConfig, SyncWorker};
 use inventory_core::{DomainError, Inventory, StoreError};
@@ -18,6 +19,7 @@ use tokio::task::JoinHandle;
 
 use super::channel_http::HttpChannel;
 use super::config::{ConfigError, ServiceConfig, Settings};
+use super::events_http::HttpNotifier;
 use super::expiry::{self, ExpiryAlarm};
 use super::metrics::Metrics;
 use super::{router, AppState, ServiceStore};
@@ -68,11 +70,14 @@ async fn define_bundles<S: ServiceStore>(
         }
     }
     for policy in &config.policies {
-        let (sku, limit) = policy.policy()?;
+        let (sku, limit, low_stock) = policy.policy()?;
         let catalog = inventory.catalog().await.map_err(failed)?;
-        if catalog.backorder(&sku) != limit {
+        let stored = catalog
+            .settings(&sku)
+            .and_then(|settings| settings.low_stock);
+        if catalog.backorder(&sku) != limit || stored != low_stock {
             inventory
-                .set_backorder_limit(sku, limit)
+                .set_policy(sku, limit, low_stock)
                 .await
                 .map_err(failed)?;
         }
@@ -185,6 +190,21 @@ pub async fn start<S: ServiceStore>(
         });
     }
     let worker = Arc::new(builder.spawn());
+    let events = match &config.low_stock_webhook {
+        Some(url) => {
+            let mut settings = EventConfig::default();
+            if let Some(tick) = config.sync_tick_ms {
+                settings.tick = std::time::Duration::from_millis(tick.max(10));
+            }
+            let notifier = HttpNotifier::new(url)?;
+            Some(
+                EventWorker::new(inventory.clone(), notifier)
+                    .with_config(settings)
+                    .spawn(),
+            )
+        }
+        None => None,
+    };
     let (shutdown, stopping) = watch::channel(false);
     let expiry = Arc::new(ExpiryAlarm::default());
     let background = [
@@ -227,6 +247,7 @@ pub async fn start<S: ServiceStore>(
         for task in background {
             let _ = task.await;
         }
+        drop(events);
         tracing::info!("stopped");
         served
     });

@@ -146,8 +146,10 @@ pub struct QueuedEvent {
 /// `low_stock_events_are_raised_once_per_crossing_and_delivered`:
 ///
 /// 1. [`claim_events`](Self::claim_events) hands out, in `seq` order, up to `limit`
-///    events whose claim ended and whose retry time passed, and claims them until
-///    `claim_until` (a worker that dies lets its claim run out).
+///    of the oldest events, stopping at the first one still claimed or waiting for its
+///    retry time (events go out in the order raised: a failing delivery holds back the
+///    later ones), and claims them until `claim_until` (a worker that dies lets its
+///    claim run out).
 /// 2. [`finish_events`](Self::finish_events) without a retry time removes them
 ///    (delivered); with one, ends the claim, counts a failed attempt and hides them
 ///    until then.

@@ -185,6 +185,9 @@ pub struct ServiceConfig {
     /// Sales channels told their share of available.
     #[serde(default)]
     pub channels: Vec<ChannelConfig>,
+    /// Where low-stock events are POSTed (`{"events":[...]}`); none: they wait in the
+    /// store's outbox.
+    pub low_stock_webhook: Option<String>,
     /// Suppliers and the SKUs they deliver.
     #[serde(default)]
     pub suppliers: Vec<SupplierConfig>,

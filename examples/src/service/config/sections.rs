@@ -4,6 +4,7 @@
 use chrono::NaiveDate;
 use inventory_core::catalog::{BackorderLimit, BundleComponent};
 use inventory_core::counting::{AbcConfig, CountThresholds};
+use inventory_core::events::{LowStock, StockMeasure};
 use inventory_core::reorder::{ReorderRule, ServiceLevel, Supplier, SupplierLink};
 use inventory_core::sync::{Buffer, ChannelPolicy};
 use inventory_core::{DomainError, LocationId, Quantity, Sku, SupplierId};
@@ -281,7 +282,9 @@ impl BundleConfig {
 }
 
 /// A SKU's selling policy set at start: `[[policies]] sku = "TEE"` with
-/// `backorder_limit = 50` (units per location) or `backorder_limit = "in_transit"`.
+/// `backorder_limit = 50` (units per location) or `backorder_limit = "in_transit"`,
+/// and `low_stock_threshold = 10` (with `low_stock_measure = "position"` to count
+/// units in transit).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyConfig {
@@ -289,6 +292,11 @@ pub struct PolicyConfig {
     pub sku: String,
     /// How far it may be sold beyond available; absent: not at all.
     pub backorder_limit: Option<LimitConfig>,
+    /// Units at or below which it is low (crossings raise low-stock events); absent:
+    /// no events.
+    pub low_stock_threshold: Option<i64>,
+    /// What the threshold watches: `available` (the default) or `position`.
+    pub low_stock_measure: Option<StockMeasure>,
 }
 
 /// A backorder limit in the config file: units, or `"in_transit"`.
@@ -307,7 +315,7 @@ impl PolicyConfig {
     /// # Errors
     ///
     /// [`DomainError`] for a bad SKU, a limit under one unit or an unknown word.
-    pub fn policy(&self) -> Result<(Sku, Option<BackorderLimit>), DomainError> {
+    pub fn policy(&self) -> Result<(Sku, Option<BackorderLimit>, Option<LowStock>), DomainError> {
         let sku = Sku::new(self.sku.as_str())?;
         let limit = match &self.backorder_limit {
             None => None,
@@ -323,6 +331,13 @@ impl PolicyConfig {
                 ))
             }
         };
-        Ok((sku, limit))
+        let low_stock = self
+            .low_stock_threshold
+            .map(|threshold| {
+                let measure = self.low_stock_measure.unwrap_or(StockMeasure::Available);
+                LowStock { threshold, measure }.checked(&sku)
+            })
+            .transpose()?;
+        Ok((sku, limit, low_stock))
     }
 }
