@@ -73,10 +73,13 @@ struct MemoryState {
     /// The catalog's entries and version.
     catalog: BTreeMap<Sku, SkuSettings>,
     catalog_version: u64,
-    /// The outbox of stock events by seq, with each one's claim end and retry time.
-    events: BTreeMap<i64, (QueuedEvent, Option<DateTime<Utc>>, Option<DateTime<Utc>>)>,
+    /// The outbox of stock events by seq.
+    events: BTreeMap<i64, OutboxEvent>,
     next_event: i64,
 }
+
+/// A stock event in the outbox, with its claim end and retry time.
+type OutboxEvent = (QueuedEvent, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
 /// One dirty SKU of the outbox.
 #[derive(Debug, Clone, Copy)]
