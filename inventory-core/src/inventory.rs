@@ -880,20 +880,7 @@ impl<S: Store> Inventory<S> {
         sku: Sku,
         limit: Option<BackorderLimit>,
     ) -> Result<Option<BackorderLimit>> {
-        let limit = limit.map(|limit| limit.checked(&sku)).transpose()?;
-        let settings = self
-            .change_settings(&sku, |catalog, _| {
-                if limit.is_some() && catalog.bundle(&sku).is_some() {
-                    return Err(DomainError::InvalidBundle {
-                        sku: sku.clone(),
-                        problem: BundleProblem::BackorderPolicy,
-                    });
-                }
-                let mut settings = catalog.settings(&sku).cloned().unwrap_or_default();
-                settings.backorder = limit;
-                Ok(settings)
-            })
-            .await?;
+        let settings = self.change_policy(sku, Some(limit), None).await?;
         Ok(settings.backorder)
     }
 
@@ -911,23 +898,43 @@ impl<S: Store> Inventory<S> {
         backorder: Option<BackorderLimit>,
         low_stock: Option<crate::events::LowStock>,
     ) -> Result<(Option<BackorderLimit>, Option<crate::events::LowStock>)> {
-        let backorder = backorder.map(|limit| limit.checked(&sku)).transpose()?;
-        let low_stock = low_stock.map(|low| low.checked(&sku)).transpose()?;
         let settings = self
-            .change_settings(&sku, |catalog, _| {
+            .change_policy(sku, Some(backorder), Some(low_stock))
+            .await?;
+        Ok((settings.backorder, settings.low_stock))
+    }
+
+    /// Changes the parts of `sku`'s policy given (`None` keeps a part as it is), after
+    /// checking them, in one catalog change.
+    async fn change_policy(
+        &self,
+        sku: Sku,
+        backorder: Option<Option<BackorderLimit>>,
+        low_stock: Option<Option<crate::events::LowStock>>,
+    ) -> Result<SkuSettings> {
+        let backorder = backorder
+            .map(|limit| limit.map(|limit| limit.checked(&sku)).transpose())
+            .transpose()?;
+        let low_stock = low_stock
+            .map(|low| low.map(|low| low.checked(&sku)).transpose())
+            .transpose()?;
+        self.change_settings(&sku, |catalog, _| {
+            let mut settings = catalog.settings(&sku).cloned().unwrap_or_default();
+            if let Some(backorder) = backorder {
                 if backorder.is_some() && catalog.bundle(&sku).is_some() {
                     return Err(DomainError::InvalidBundle {
                         sku: sku.clone(),
                         problem: BundleProblem::BackorderPolicy,
                     });
                 }
-                let mut settings = catalog.settings(&sku).cloned().unwrap_or_default();
                 settings.backorder = backorder;
+            }
+            if let Some(low_stock) = low_stock {
                 settings.low_stock = low_stock;
-                Ok(settings)
-            })
-            .await?;
-        Ok((settings.backorder, settings.low_stock))
+            }
+            Ok(settings)
+        })
+        .await
     }
 
     /// Sets (or, with `None`, removes) `sku`'s low-stock threshold: from now on, a
@@ -946,14 +953,7 @@ impl<S: Store> Inventory<S> {
         sku: Sku,
         low_stock: Option<crate::events::LowStock>,
     ) -> Result<Option<crate::events::LowStock>> {
-        let low_stock = low_stock.map(|low| low.checked(&sku)).transpose()?;
-        let settings = self
-            .change_settings(&sku, |catalog, _| {
-                let mut settings = catalog.settings(&sku).cloned().unwrap_or_default();
-                settings.low_stock = low_stock;
-                Ok(settings)
-            })
-            .await?;
+        let settings = self.change_policy(sku, None, Some(low_stock)).await?;
         Ok(settings.low_stock)
     }
 

@@ -669,7 +669,7 @@ async fn stock_endpoints_and_input_errors(backend: Backend) {
     assert_eq!(
         row,
         json!({ "sku": "TEE", "location": "main", "on_hand": 10, "reserved": 0,
-                "committed": 0, "in_transit": 0, "available": 10,
+                "committed": 0, "in_transit": 0, "backordered": 0, "available": 10,
                 "unavailable": { "damaged": 0, "quality_control": 0, "safety_stock": 0 } })
     );
     service.receive("TEE", "annex", 5).await;
@@ -813,7 +813,7 @@ async fn reservation_lifecycle_and_its_errors(backend: Backend) {
     );
     assert_eq!(
         held["lines"],
-        json!([{ "sku": "TEE", "location": "main", "quantity": 3 }])
+        json!([{ "sku": "TEE", "location": "main", "quantity": 3, "backordered": 0 }])
     );
     let expires = held["expires_at"].as_str().expect("expires_at");
     assert!(
