@@ -7,7 +7,7 @@ use inventory_core::catalog::Catalog;
 use inventory_core::decide::Outcome;
 use inventory_core::events::{EventStore, StockEventKind};
 use inventory_core::testkit::invariants::violations;
-use inventory_core::testkit::strategy::{apply, ops, Op, PurchaseStep, BUNDLE};
+use inventory_core::testkit::strategy::{apply, ops, Op, PurchaseStep, BUNDLES};
 use inventory_core::testkit::{sku, Harness, StoreState};
 use inventory_core::{
     MemoryStore, Movement, ReservationStatus, ReserveResult, StockKey, StockLevel,
@@ -99,9 +99,11 @@ async fn run(sequence: Vec<Op>) -> Result<(), TestCaseError> {
         prop_assert_eq!(raised, crossed, "step {} {:?}", step, op);
         let found = violations(&after);
         prop_assert!(found.is_empty(), "step {step} {op:?}: {found:?}");
-        let bundle = sku(BUNDLE);
         let catalog = h.inventory.catalog().await.expect("catalog");
-        if let Some(components) = catalog.bundle(&bundle) {
+        for bundle in BUNDLES.map(sku) {
+            let Some(components) = catalog.bundle(&bundle) else {
+                continue;
+            };
             // The bundle's number is its scarcest component's, from the rows as stored.
             let formula = components
                 .iter()

@@ -11,7 +11,7 @@ use inventory_core::reorder::PurchaseStore;
 use inventory_core::sync::{
     published, published_bundle, Buffer, ChannelPolicy, SyncStore, SyncWorker, Terms,
 };
-use inventory_core::testkit::strategy::{apply, ops, Op, BUNDLE, SKUS};
+use inventory_core::testkit::strategy::{apply, ops, Op, BUNDLES, SKUS};
 use inventory_core::testkit::{loc, sku, Harness, RecordingChannel};
 use inventory_core::{MemoryStore, Sku};
 use inventory_sqlite::{SqliteOptions, SqliteStore, Synchronous};
@@ -70,9 +70,9 @@ fn worker<S: AuditStore + SyncStore>(
         .build()
 }
 
-/// The SKUs channels are told about: [`SKUS`] and the bundle.
+/// The SKUs channels are told about: [`SKUS`] and the bundles.
 fn told_skus() -> Vec<Sku> {
-    SKUS.iter().chain([&BUNDLE]).map(|name| sku(name)).collect()
+    SKUS.iter().chain(&BUNDLES).map(|name| sku(name)).collect()
 }
 
 /// Each channel's number for each SKU of [`told_skus`], from current stock and the

@@ -155,8 +155,9 @@ impl<'a> Draft<'a> {
     /// Marks for channel sync every SKU with a row whose available this decision
     /// changed, comparing the rows before and after the whole decision: units that pass
     /// through sellable on their way between two unavailable states change nothing.
-    /// Every bundle using a marked SKU is marked too, and a SKU with a backorder limit
-    /// whose room for backorders changed (channels may be told it).
+    /// A SKU with a backorder limit whose room for backorders changed is marked too
+    /// (channels may be told it), and so is every bundle using a marked SKU (marked
+    /// here or by the decision itself, as a freeze or an unfreeze is).
     pub(crate) fn mark_changed_available(&mut self) {
         for (key, after) in &self.changes.stock {
             let before = self.base.stock.get(key).copied().unwrap_or_default();
@@ -165,10 +166,16 @@ impl<'a> Draft<'a> {
                 && (before.backordered, before.in_transit) != (after.backordered, after.in_transit);
             if before.available() != after.available() || room_changed {
                 self.changes.dirty.insert(key.sku.clone());
-                let bundles = self.catalog.bundles_containing(&key.sku).cloned();
-                self.changes.dirty.extend(bundles);
             }
         }
+        // A bundle's number follows its components' (and their freezes).
+        let bundles: Vec<Sku> = self
+            .changes
+            .dirty
+            .iter()
+            .flat_map(|sku| self.catalog.bundles_containing(sku).cloned())
+            .collect();
+        self.changes.dirty.extend(bundles);
     }
 
     /// The totals of `sku` over its rows in view, before this decision and after it.

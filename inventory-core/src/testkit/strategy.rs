@@ -26,15 +26,23 @@ use super::fixtures::{loc, sku, Harness};
 
 /// The SKUs sequences use.
 pub const SKUS: [&str; 3] = ["A", "B", "C"];
-/// The bundle SKU sequences use: index `SKUS.len()` wherever a SKU index is taken.
-/// Every sequence starts by defining it as `1 x A + 2 x B`; steps redefine or remove
-/// it, and receipts of it test that a bundle holds no stock (or, once removed, that
-/// it is an ordinary SKU again).
-pub const BUNDLE: &str = "KIT";
+/// The bundle SKUs sequences use: indices `SKUS.len()` and on wherever a SKU index is
+/// taken. Every sequence starts by defining `KIT = 1 x A + 2 x B` and
+/// `PAIR = 2 x A + 1 x C` (`A` is in both and sold alone too); steps redefine or remove
+/// them, and receipts of `KIT` test that a bundle holds no stock (or, once removed,
+/// that it is an ordinary SKU again).
+pub const BUNDLES: [&str; 2] = ["KIT", "PAIR"];
 
-/// The name of SKU index `index`: one of [`SKUS`], or [`BUNDLE`] past them.
+/// The first of [`BUNDLES`].
+pub const BUNDLE: &str = BUNDLES[0];
+
+/// The name of SKU index `index`: one of [`SKUS`], or of [`BUNDLES`] past them.
 pub fn sku_name(index: usize) -> &'static str {
-    SKUS.get(index).copied().unwrap_or(BUNDLE)
+    SKUS.iter()
+        .chain(&BUNDLES)
+        .nth(index)
+        .copied()
+        .unwrap_or(BUNDLE)
 }
 
 /// The locations sequences use.
@@ -135,11 +143,11 @@ pub enum Op {
     /// Return lines `(sku index, units, disposition index)` of an order, under an
     /// optional key number.
     Return(u8, Vec<(usize, i64, usize)>, Option<u8>),
-    /// Define [`BUNDLE`] as `(sku index, units)` components (a zero or negative
-    /// quantity, a repeated component: refused).
-    DefineBundle(Vec<(usize, i64)>),
-    /// End [`BUNDLE`]'s definition.
-    RemoveBundle,
+    /// Define bundle `usize` (index into [`BUNDLES`]) as `(sku index, units)`
+    /// components (a zero or negative quantity, a repeated component: refused).
+    DefineBundle(usize, Vec<(usize, i64)>),
+    /// End the definition of bundle `usize` (index into [`BUNDLES`]).
+    RemoveBundle(usize),
     /// Set (or, with `None`, stop) the backorder limit of a SKU (index into [`SKUS`]):
     /// `Some(0)` is the limit of what is in transit, `Some(n)` for `n > 0` a limit of
     /// `n` units, a negative `n` is refused.
@@ -190,7 +198,7 @@ fn receipt() -> impl Strategy<Value = i64> {
 
 fn line() -> impl Strategy<Value = LineSpec> {
     (
-        0..=SKUS.len(),
+        0..SKUS.len() + BUNDLES.len(),
         proptest::option::weighted(0.3, 0..LOCATIONS.len()),
         units(),
     )
@@ -267,13 +275,13 @@ pub fn op() -> impl Strategy<Value = Op> {
         1 => (0..TRANSFERS).prop_map(Op::CloseTransfer),
         2 => (
             0..ORDERS,
-            proptest::collection::vec((0..=SKUS.len(), units(), 0..DISPOSITIONS.len()), 1..=2),
+            proptest::collection::vec((0..SKUS.len() + BUNDLES.len(), units(), 0..DISPOSITIONS.len()), 1..=2),
             proptest::option::of(0..KEYS),
         )
             .prop_map(|(order, lines, key)| Op::Return(order, lines, key)),
-        1 => proptest::collection::vec((0..SKUS.len(), prop_oneof![12 => 1..=3i64, 1 => Just(0i64)]), 1..=2)
-            .prop_map(Op::DefineBundle),
-        1 => Just(Op::RemoveBundle),
+        1 => (0..BUNDLES.len(), proptest::collection::vec((0..SKUS.len(), prop_oneof![12 => 1..=3i64, 1 => Just(0i64)]), 1..=2))
+            .prop_map(|(bundle, parts)| Op::DefineBundle(bundle, parts)),
+        1 => (0..BUNDLES.len()).prop_map(Op::RemoveBundle),
         1 => (0..SKUS.len(), proptest::option::of(prop_oneof![6 => 0..=6i64, 1 => Just(-1i64)]))
             .prop_map(|(sku, limit)| Op::SetBackorder(sku, limit)),
         1 => (0..SKUS.len(), proptest::option::weighted(0.8, (-1..=12i64, any::<bool>())))
@@ -290,7 +298,8 @@ pub fn ops(length_max: usize) -> impl Strategy<Value = Vec<Op>> {
     )
         .prop_map(|(receipts, steps)| {
             let mut opening = vec![
-                Op::DefineBundle(vec![(0, 1), (1, 2)]),
+                Op::DefineBundle(0, vec![(0, 1), (1, 2)]),
+                Op::DefineBundle(1, vec![(0, 2), (2, 1)]),
                 Op::SetBackorder(0, Some(4)),
                 Op::SetLowStock(1, Some((5, false))),
             ];
@@ -493,8 +502,8 @@ pub fn command(op: &Op) -> Result<Option<Command>, DomainError> {
         Op::Advance(_)
         | Op::Purchase(..)
         | Op::Resolve(..)
-        | Op::DefineBundle(_)
-        | Op::RemoveBundle
+        | Op::DefineBundle(..)
+        | Op::RemoveBundle(_)
         | Op::SetBackorder(..)
         | Op::SetLowStock(..) => return Ok(None),
     }))
@@ -519,7 +528,7 @@ pub async fn apply<S: AuditStore + PurchaseStore + CountStore>(
         return Ok(None);
     }
     let catalog_change = match op {
-        Op::DefineBundle(components) => {
+        Op::DefineBundle(bundle, components) => {
             let components = components
                 .iter()
                 .map(|(index, units)| {
@@ -530,14 +539,13 @@ pub async fn apply<S: AuditStore + PurchaseStore + CountStore>(
                     ))
                 })
                 .collect::<Result<Vec<_>, DomainError>>()?;
-            Some(
-                h.inventory
-                    .define_bundle(sku(BUNDLE), components)
-                    .await
-                    .map(drop),
-            )
+            let defined = h.inventory.define_bundle(sku(BUNDLES[*bundle]), components);
+            Some(defined.await.map(drop))
         }
-        Op::RemoveBundle => Some(h.inventory.remove_bundle(&sku(BUNDLE)).await.map(drop)),
+        Op::RemoveBundle(bundle) => {
+            let name = sku(BUNDLES[*bundle]);
+            Some(h.inventory.remove_bundle(&name).await.map(drop))
+        }
         Op::SetBackorder(index, limit) => {
             let limit = limit.map(|units| match units {
                 0 => crate::catalog::BackorderLimit::InTransit,
