@@ -258,7 +258,12 @@ impl<S: Store> Inventory<S> {
         T: Send + 'static,
         F: Fn(&mut Draft<'_>) -> std::result::Result<T, DomainError> + Send + Sync + 'static,
     {
-        let catalog = self.catalog().await?;
+        // The copy is fresh for nearly every command: take it without building the
+        // future of a store read.
+        let catalog = match self.catalog.fresh() {
+            Some(catalog) => catalog,
+            None => Box::pin(self.catalog()).await?,
+        };
         if !catalog.is_empty() {
             plan.skus = catalog.with_components(&plan.skus);
         }
