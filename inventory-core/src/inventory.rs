@@ -18,6 +18,7 @@ use crate::decide::{
     keyed, lifecycle, movement, reserve, Command, Draft, LoadPlan, Outcome, StockMovement,
 };
 use crate::error::{DomainError, Result, StoreError};
+use crate::events::LowStock;
 use crate::group::{GroupCommit, Lanes, Runner};
 use crate::id::{IdempotencyKey, LocationId, ReservationId, Sku};
 use crate::quantity::Quantity;
@@ -921,7 +922,7 @@ impl<S: Store> Inventory<S> {
             .map(|limit| limit.map(|limit| limit.checked(&sku)).transpose())
             .transpose()?;
         let low_stock = low_stock
-            .map(|low| low.map(|low| low.checked(&sku)).transpose())
+            .map(|low| low.map(LowStock::checked).transpose())
             .transpose()?;
         self.change_settings(&sku, |catalog, _| {
             let mut settings = catalog.settings(&sku).cloned().unwrap_or_default();

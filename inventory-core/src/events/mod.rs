@@ -54,14 +54,13 @@ pub struct LowStock {
 }
 
 impl LowStock {
-    /// Checks the threshold of `sku`.
+    /// Checks the threshold.
     ///
     /// # Errors
     ///
     /// [`DomainError::InvalidSetting`] for a negative threshold.
-    pub fn checked(self, sku: &Sku) -> Result<Self, DomainError> {
+    pub fn checked(self) -> Result<Self, DomainError> {
         if self.threshold < 0 {
-            let _ = sku;
             return Err(DomainError::invalid_setting(
                 "low_stock_threshold",
                 self.threshold,

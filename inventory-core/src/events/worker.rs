@@ -169,10 +169,8 @@ impl<S: EventStore> EventWorker<S> {
         let signal = self.inventory.commit_signal();
         self.task = Some(tokio::spawn(async move {
             loop {
-                if let Err(error) = worker.run_until_idle().await {
-                    // The store failed: try again at the next wake-up.
-                    let _ = error;
-                }
+                // A store failure is tried again at the next wake-up.
+                let _ = worker.run_until_idle().await;
                 tokio::select! {
                     () = signal.notified() => {}
                     () = tokio::time::sleep(worker.config.tick) => {}

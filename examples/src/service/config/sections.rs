@@ -335,7 +335,7 @@ impl PolicyConfig {
             .low_stock_threshold
             .map(|threshold| {
                 let measure = self.low_stock_measure.unwrap_or(StockMeasure::Available);
-                LowStock { threshold, measure }.checked(&sku)
+                LowStock { threshold, measure }.checked()
             })
             .transpose()?;
         Ok((sku, limit, low_stock))
