@@ -70,6 +70,9 @@ pub enum BundleProblem {
     /// A bundle and a backorder policy on one SKU: a bundle's components carry the
     /// policy.
     BackorderPolicy,
+    /// A bundle and a low-stock threshold on one SKU: a bundle holds no stock to watch;
+    /// its components carry the thresholds.
+    LowStockThreshold,
 }
 
 impl std::fmt::Display for BundleProblem {
@@ -91,6 +94,9 @@ impl std::fmt::Display for BundleProblem {
             Self::HasStock => f.write_str("it has stock of its own (a bundle holds none)"),
             Self::BackorderPolicy => {
                 f.write_str("a bundle takes no backorder policy (its components do)")
+            }
+            Self::LowStockThreshold => {
+                f.write_str("a bundle takes no low-stock threshold (its components do)")
             }
         }
     }
@@ -147,12 +153,24 @@ pub struct SkuSettings {
     /// The threshold whose crossings raise low-stock events; none by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub low_stock: Option<crate::events::LowStock>,
+    /// The reorder point the last reorder run computed, kept while `low_stock`
+    /// follows it ([`Threshold::ReorderPoint`](crate::events::Threshold::ReorderPoint)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reorder_point: Option<i64>,
 }
 
 impl SkuSettings {
     /// Whether the settings say nothing (the SKU is then left out of the catalog).
     pub fn is_empty(&self) -> bool {
-        self.bundle.is_empty() && self.backorder.is_none() && self.low_stock.is_none()
+        self.bundle.is_empty()
+            && self.backorder.is_none()
+            && self.low_stock.is_none()
+            && self.reorder_point.is_none()
+    }
+
+    /// What the low-stock setting watches now, with its threshold in units.
+    pub fn low_stock_watch(&self) -> Option<crate::events::LowStockWatch> {
+        self.low_stock?.watch(self.reorder_point)
     }
 }
 

@@ -18,7 +18,7 @@ use crate::decide::{
     keyed, lifecycle, movement, reserve, Command, Draft, LoadPlan, Outcome, StockMovement,
 };
 use crate::error::{DomainError, Result, StoreError};
-use crate::events::LowStock;
+use crate::events::{LowStock, Threshold};
 use crate::group::{GroupCommit, Lanes, Runner};
 use crate::id::{IdempotencyKey, LocationId, ReservationId, Sku};
 use crate::quantity::Quantity;
@@ -812,7 +812,8 @@ impl<S: Store> Inventory<S> {
     /// [`DomainError::InvalidBundle`]: no component or more than
     /// [`BUNDLE_COMPONENTS_MAX`](crate::catalog::BUNDLE_COMPONENTS_MAX), a component
     /// named twice or the bundle itself, a component that is a bundle, a SKU that is a
-    /// component of another bundle, a SKU with stock rows; storage errors.
+    /// component of another bundle, a SKU with stock rows, a backorder policy or a
+    /// low-stock threshold; storage errors.
     pub async fn define_bundle(
         &self,
         sku: Sku,
@@ -821,10 +822,20 @@ impl<S: Store> Inventory<S> {
         let settings = self
             .change_settings(&sku, |catalog, has_stock| {
                 let components = catalog.check_bundle(&sku, components.clone())?;
-                if catalog.backorder(&sku).is_some() {
+                let settings = catalog.settings(&sku);
+                let problem = match settings {
+                    Some(settings) if settings.backorder.is_some() => {
+                        Some(BundleProblem::BackorderPolicy)
+                    }
+                    Some(settings) if settings.low_stock.is_some() => {
+                        Some(BundleProblem::LowStockThreshold)
+                    }
+                    _ => None,
+                };
+                if let Some(problem) = problem {
                     return Err(DomainError::InvalidBundle {
                         sku: sku.clone(),
-                        problem: BundleProblem::BackorderPolicy,
+                        problem,
                     });
                 }
                 if has_stock {
@@ -936,6 +947,16 @@ impl<S: Store> Inventory<S> {
                 settings.backorder = backorder;
             }
             if let Some(low_stock) = low_stock {
+                if low_stock.is_some() && catalog.bundle(&sku).is_some() {
+                    return Err(DomainError::InvalidBundle {
+                        sku: sku.clone(),
+                        problem: BundleProblem::LowStockThreshold,
+                    });
+                }
+                if low_stock.map(|low| low.threshold) != Some(Threshold::ReorderPoint) {
+                    // A point is kept only while the threshold follows it.
+                    settings.reorder_point = None;
+                }
                 settings.low_stock = low_stock;
             }
             Ok(settings)
@@ -948,12 +969,18 @@ impl<S: Store> Inventory<S> {
     /// [`StockEventKind::Low`](crate::events::StockEventKind::Low) event in its own
     /// transaction, and one that takes it back above raises
     /// [`StockEventKind::Recovered`](crate::events::StockEventKind::Recovered); an
-    /// [`EventWorker`](crate::events::EventWorker) delivers them. Answers the threshold
-    /// stored.
+    /// [`EventWorker`](crate::events::EventWorker) delivers them. The threshold is a
+    /// number of units, or the SKU's reorder point
+    /// ([`Threshold::ReorderPoint`](crate::events::Threshold::ReorderPoint)), which each
+    /// reorder run keeps current. A change of threshold that makes the SKU low (or no
+    /// longer low) with its stock as it is raises that event at once. Answers the
+    /// threshold stored.
     ///
     /// # Errors
     ///
-    /// [`DomainError::InvalidSetting`] for a negative threshold; storage errors.
+    /// [`DomainError::InvalidSetting`] for a negative threshold,
+    /// [`DomainError::InvalidBundle`] for a bundle (its components carry thresholds);
+    /// storage errors.
     pub async fn set_low_stock(
         &self,
         sku: Sku,
@@ -961,6 +988,36 @@ impl<S: Store> Inventory<S> {
     ) -> Result<Option<crate::events::LowStock>> {
         let settings = self.change_policy(sku, None, Some(low_stock)).await?;
         Ok(settings.low_stock)
+    }
+
+    /// Records `points`, each SKU's reorder point as a reorder run computed it (`None`
+    /// when it has none), for the SKUs whose low-stock threshold follows it: each point
+    /// that moved is one catalog change, which raises the event the move makes true.
+    pub(crate) async fn record_reorder_points(&self, points: &[(Sku, Option<i64>)]) -> Result<()> {
+        let catalog = self.catalog().await?;
+        let follows = |catalog: &Catalog, sku: &Sku| {
+            catalog
+                .settings(sku)
+                .filter(|settings| {
+                    settings.low_stock.map(|low| low.threshold) == Some(Threshold::ReorderPoint)
+                })
+                .cloned()
+        };
+        for (sku, point) in points {
+            match follows(&catalog, sku) {
+                Some(settings) if settings.reorder_point != *point => {}
+                _ => continue,
+            }
+            self.change_settings(sku, |catalog, _| {
+                let mut settings = catalog.settings(sku).cloned().unwrap_or_default();
+                if follows(catalog, sku).is_some() {
+                    settings.reorder_point = *point;
+                }
+                Ok(settings)
+            })
+            .await?;
+        }
+        Ok(())
     }
 
     /// Ends `sku`'s definition as a bundle: reservations made of it keep their
@@ -1026,8 +1083,18 @@ impl<S: Store> Inventory<S> {
                 .await
             {
                 Ok(version) => {
+                    let old = catalog.settings(sku).and_then(SkuSettings::low_stock_watch);
+                    let new = settings.low_stock_watch();
                     let changed = catalog.with(sku, settings.clone(), version);
                     self.catalog.keep(Arc::new(changed), checked);
+                    if old != new {
+                        let name = sku.clone();
+                        self.run(LoadPlan::row(sku), move |draft| {
+                            crate::events::rewatch(draft, &name, old, new);
+                            Ok(())
+                        })
+                        .await?;
+                    }
                     return Ok(settings);
                 }
                 Err(error) if error.is_transient() => {

@@ -266,6 +266,36 @@ async fn low_stock_events_reach_the_webhook_once(backend: Backend) {
         (status, refused["error"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_request"))
     );
+    // A threshold at the reorder point: stored, watching nothing until a reorder run
+    // computes the point.
+    let (status, policy) = service
+        .put(
+            "/v1/skus/TEA/policy",
+            json!({ "low_stock_threshold": "reorder_point", "low_stock_measure": "position" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{policy}");
+    assert_eq!(
+        (
+            policy["low_stock_threshold"].as_str(),
+            policy["low_stock_measure"].as_str(),
+            policy["reorder_point"].is_null()
+        ),
+        (Some("reorder_point"), Some("position"), true)
+    );
+    let (status, refused) = service
+        .put(
+            "/v1/skus/TEA/policy",
+            json!({ "low_stock_threshold": "soon" }),
+        )
+        .await;
+    assert!(status.is_client_error(), "{status} {refused}");
+    let (_, policy) = service.get("/v1/skus/TEA/policy").await;
+    assert_eq!(
+        policy["low_stock_threshold"].as_str(),
+        Some("reorder_point"),
+        "a refused change changes nothing"
+    );
     let (status, _) = service
         .post("/v1/reservations", order("big", "MUG", 8))
         .await;

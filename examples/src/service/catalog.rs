@@ -5,8 +5,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use inventory_core::catalog::{BackorderLimit, BundleComponent};
-use inventory_core::events::{LowStock, StockMeasure};
+use inventory_core::catalog::{BackorderLimit, BundleComponent, SkuSettings};
+use inventory_core::events::{LowStock, StockMeasure, Threshold};
 use inventory_core::{Quantity, Sku};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -176,16 +176,53 @@ impl From<BackorderLimit> for LimitBody {
     }
 }
 
+/// A low-stock threshold as the API takes and answers it: a number of units (0 or
+/// more), or `"reorder_point"`.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ThresholdBody {
+    /// Low at or below this many units (0 or more).
+    Units(i64),
+    /// Low at or below the reorder point.
+    ReorderPoint(ReorderPointWord),
+}
+
+/// The word `reorder_point`.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+pub enum ReorderPointWord {
+    /// The reorder point each reorder run computes.
+    #[serde(rename = "reorder_point")]
+    ReorderPoint,
+}
+
+impl From<ThresholdBody> for Threshold {
+    fn from(body: ThresholdBody) -> Self {
+        match body {
+            ThresholdBody::Units(units) => Self::Units(units),
+            ThresholdBody::ReorderPoint(_) => Self::ReorderPoint,
+        }
+    }
+}
+
+impl From<Threshold> for ThresholdBody {
+    fn from(threshold: Threshold) -> Self {
+        match threshold {
+            Threshold::Units(units) => Self::Units(units),
+            Threshold::ReorderPoint => Self::ReorderPoint(ReorderPointWord::ReorderPoint),
+        }
+    }
+}
+
 /// `PUT /v1/skus/{sku}/policy`: the whole policy (what is left out is off).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyBody {
     /// How far the SKU may be sold beyond available; absent or null: not at all.
     backorder_limit: Option<LimitBody>,
-    /// Units at or below which the SKU is low: crossing it raises a low-stock event
-    /// (POSTed to the configured `low_stock_webhook`); absent or null: no events.
-    #[schema(minimum = 0)]
-    low_stock_threshold: Option<i64>,
+    /// Units (0 or more) at or below which the SKU is low, or `"reorder_point"` (the
+    /// point each reorder run computes): crossing it raises a low-stock event (POSTed
+    /// to the configured `low_stock_webhook`); absent or null: no events.
+    low_stock_threshold: Option<ThresholdBody>,
     /// What the threshold watches: `available` (the default) or `position` (available
     /// plus in transit).
     low_stock_measure: Option<StockMeasure>,
@@ -198,19 +235,25 @@ pub struct PolicyView {
     pub sku: Sku,
     /// How far it may be sold beyond available; null: not at all.
     pub backorder_limit: Option<LimitBody>,
-    /// Units at or below which it is low; null: no low-stock events.
-    pub low_stock_threshold: Option<i64>,
+    /// Units at or below which it is low, or `"reorder_point"`; null: no low-stock
+    /// events.
+    pub low_stock_threshold: Option<ThresholdBody>,
     /// What the threshold watches; null without a threshold.
     pub low_stock_measure: Option<StockMeasure>,
+    /// The reorder point the last reorder run computed, while the threshold follows
+    /// it; null otherwise, or before a run has computed one (nothing is watched then).
+    pub reorder_point: Option<i64>,
 }
 
 impl PolicyView {
-    fn new(sku: Sku, backorder: Option<BackorderLimit>, low_stock: Option<LowStock>) -> Self {
+    fn new(sku: Sku, backorder: Option<BackorderLimit>, settings: &SkuSettings) -> Self {
+        let low_stock = settings.low_stock;
         Self {
             sku,
             backorder_limit: backorder.map(LimitBody::from),
-            low_stock_threshold: low_stock.map(|low| low.threshold),
+            low_stock_threshold: low_stock.map(|low| ThresholdBody::from(low.threshold)),
             low_stock_measure: low_stock.map(|low| low.measure),
+            reorder_point: settings.reorder_point,
         }
     }
 }
@@ -237,14 +280,16 @@ pub async fn put_policy<S: ServiceStore>(
     let sku = sku(&name)?;
     let limit = body.backorder_limit.map(BackorderLimit::from);
     let low_stock = body.low_stock_threshold.map(|threshold| LowStock {
-        threshold,
+        threshold: threshold.into(),
         measure: body.low_stock_measure.unwrap_or(StockMeasure::Available),
     });
-    let (limit, low_stock) = app
+    let (limit, _) = app
         .inventory
         .set_policy(sku.clone(), limit, low_stock)
         .await?;
-    Ok(Json(PolicyView::new(sku, limit, low_stock)))
+    let catalog = app.inventory.catalog().await?;
+    let settings = catalog.settings(&sku).cloned().unwrap_or_default();
+    Ok(Json(PolicyView::new(sku, limit, &settings)))
 }
 
 /// The SKU's selling policy (every SKU has one: by default it sells only what is
@@ -265,9 +310,7 @@ pub async fn show_policy<S: ServiceStore>(
 ) -> ApiResult<Json<PolicyView>> {
     let sku = sku(&name)?;
     let catalog = app.inventory.catalog().await?;
-    let low_stock = catalog
-        .settings(&sku)
-        .and_then(|settings| settings.low_stock);
+    let settings = catalog.settings(&sku).cloned().unwrap_or_default();
     let limit = catalog.backorder(&sku);
-    Ok(Json(PolicyView::new(sku, limit, low_stock)))
+    Ok(Json(PolicyView::new(sku, limit, &settings)))
 }

@@ -1,10 +1,13 @@
-//! Low-stock events: a SKU with a low-stock threshold ([`LowStock`]) raises
+//! Low-stock events: a SKU with a low-stock threshold ([`LowStock`]: a number of units,
+//! or its reorder point) raises
 //! [`StockEventKind::Low`] when a command takes its measure (available, or available
 //! plus in transit) from above the threshold to at or below it, and
 //! [`StockEventKind::Recovered`] when one takes it back above: edge-triggered, once per
 //! crossing, decided in the command and written to an outbox in its transaction
-//! ([`EventStore`]), so a crash loses none. An [`EventWorker`] delivers them to a
-//! [`Notifier`] in order, retrying with backoff until it takes them.
+//! ([`EventStore`]), so a crash loses none. A change of the threshold itself (by hand,
+//! or a reorder run moving the point) that makes the SKU low, or no longer low, raises
+//! the event too, in a unit of its own right after the change. An [`EventWorker`]
+//! delivers them to a [`Notifier`] in order, retrying with backoff until it takes them.
 
 mod worker;
 
@@ -13,6 +16,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::Store;
+use crate::catalog::SkuSettings;
 use crate::decide::Draft;
 use crate::error::{BoxError, DomainError, StoreError};
 use crate::id::Sku;
@@ -42,37 +46,127 @@ impl StockMeasure {
     }
 }
 
-/// A SKU's low-stock threshold: it is low while its measure is at or below
-/// `threshold`.
+/// Where a SKU's low-stock threshold stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "ThresholdRepr", into = "ThresholdRepr")]
+pub enum Threshold {
+    /// A fixed number of units (zero or more); written as a number.
+    Units(i64),
+    /// The SKU's reorder point, as the last reorder run
+    /// ([`run_reorder`](crate::reorder::run_reorder)) computed it from its supplier link
+    /// (a static point, or velocity x lead time + safety stock); written as
+    /// `"reorder_point"`. It watches nothing until a run has computed a point, and each
+    /// run that moves the point may raise an event (the SKU is then low, or no longer).
+    ReorderPoint,
+}
+
+/// How a [`Threshold`] is written: a number, or the word `"reorder_point"`.
+#[derive(Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(untagged)]
+enum ThresholdRepr {
+    Units(i64),
+    Word(ThresholdWord),
+}
+
+#[derive(Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+enum ThresholdWord {
+    ReorderPoint,
+}
+
+impl From<ThresholdRepr> for Threshold {
+    fn from(repr: ThresholdRepr) -> Self {
+        match repr {
+            ThresholdRepr::Units(units) => Self::Units(units),
+            ThresholdRepr::Word(ThresholdWord::ReorderPoint) => Self::ReorderPoint,
+        }
+    }
+}
+
+impl From<Threshold> for ThresholdRepr {
+    fn from(threshold: Threshold) -> Self {
+        match threshold {
+            Threshold::Units(units) => Self::Units(units),
+            Threshold::ReorderPoint => Self::Word(ThresholdWord::ReorderPoint),
+        }
+    }
+}
+
+/// A SKU's low-stock setting: it is low while its measure is at or below the
+/// threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LowStock {
-    /// Units at or below which the SKU is low (zero or more).
-    pub threshold: i64,
+    /// Units at or below which the SKU is low, or its reorder point.
+    #[cfg_attr(feature = "openapi", schema(value_type = ThresholdRepr))]
+    pub threshold: Threshold,
     /// What is compared with it.
     pub measure: StockMeasure,
 }
 
 impl LowStock {
+    /// Low at or below `units` of `measure`.
+    pub fn units(units: i64, measure: StockMeasure) -> Self {
+        Self {
+            threshold: Threshold::Units(units),
+            measure,
+        }
+    }
+
+    /// Low at or below the SKU's reorder point, as each reorder run computes it.
+    pub fn reorder_point(measure: StockMeasure) -> Self {
+        Self {
+            threshold: Threshold::ReorderPoint,
+            measure,
+        }
+    }
+
     /// Checks the threshold.
     ///
     /// # Errors
     ///
-    /// [`DomainError::InvalidSetting`] for a negative threshold.
+    /// [`DomainError::InvalidSetting`] for a negative number of units.
     pub fn checked(self) -> Result<Self, DomainError> {
-        if self.threshold < 0 {
+        if let Threshold::Units(units @ ..0) = self.threshold {
             return Err(DomainError::invalid_setting(
                 "low_stock_threshold",
-                self.threshold,
+                units,
                 "must be zero or more units",
             ));
         }
         Ok(self)
     }
 
-    /// Whether `value` is low.
-    pub fn is_low(self, value: i64) -> bool {
-        value <= self.threshold
+    /// What this setting watches when the SKU's reorder point is `reorder_point`: none
+    /// for a reorder-point threshold before any point is known.
+    pub fn watch(self, reorder_point: Option<i64>) -> Option<LowStockWatch> {
+        let threshold = match self.threshold {
+            Threshold::Units(units) => units,
+            Threshold::ReorderPoint => reorder_point?,
+        };
+        Some(LowStockWatch {
+            measure: self.measure,
+            threshold,
+        })
+    }
+}
+
+/// A low-stock setting with its threshold in units: what a command compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LowStockWatch {
+    /// What is compared.
+    pub measure: StockMeasure,
+    /// Units at or below which the SKU is low.
+    pub threshold: i64,
+}
+
+impl LowStockWatch {
+    /// Whether a SKU whose rows sum to `total` is low, and its measure.
+    pub fn low(self, total: &StockLevel) -> (bool, i64) {
+        let value = self.measure.of(total);
+        (value <= self.threshold, value)
     }
 }
 
@@ -208,24 +302,52 @@ pub(crate) fn raise(draft: &mut Draft<'_>) {
         .collect();
     skus.dedup();
     for sku in skus {
-        let Some(low) = draft.catalog.settings(&sku).and_then(|s| s.low_stock) else {
+        let Some(watch) = draft
+            .catalog
+            .settings(&sku)
+            .and_then(SkuSettings::low_stock_watch)
+        else {
             continue;
         };
         let (before, after) = draft.totals_before_and_after(&sku);
-        let (was, is) = (low.measure.of(&before), low.measure.of(&after));
-        let kind = match (low.is_low(was), low.is_low(is)) {
-            (false, true) => StockEventKind::Low,
-            (true, false) => StockEventKind::Recovered,
-            _ => continue,
-        };
-        let event = StockEvent {
-            sku,
-            kind,
-            measure: low.measure,
-            threshold: low.threshold,
-            value: is,
-            at: draft.now,
-        };
-        draft.changes.events.push(event);
+        let (was, _) = watch.low(&before);
+        crossed(draft, sku, was, watch, &after);
     }
+}
+
+/// Raises the event of a change of `sku`'s threshold from `old` to `new` with its
+/// stock as it is (nothing when the change makes it neither low nor no longer low).
+/// A SKU that was not watched was not low; one no longer watched raises nothing.
+pub(crate) fn rewatch(
+    draft: &mut Draft<'_>,
+    sku: &Sku,
+    old: Option<LowStockWatch>,
+    new: Option<LowStockWatch>,
+) {
+    let Some(new) = new else {
+        return;
+    };
+    let (_, total) = draft.totals_before_and_after(sku);
+    let was = old.is_some_and(|old| old.low(&total).0);
+    crossed(draft, sku.clone(), was, new, &total);
+}
+
+/// Raises `sku`'s event if it was low (`was`) and is not under `watch` with its rows
+/// summing to `total`, or the other way round.
+fn crossed(draft: &mut Draft<'_>, sku: Sku, was: bool, watch: LowStockWatch, total: &StockLevel) {
+    let (is, value) = watch.low(total);
+    let kind = match (was, is) {
+        (false, true) => StockEventKind::Low,
+        (true, false) => StockEventKind::Recovered,
+        _ => return,
+    };
+    let event = StockEvent {
+        sku,
+        kind,
+        measure: watch.measure,
+        threshold: watch.threshold,
+        value,
+        at: draft.now,
+    };
+    draft.changes.events.push(event);
 }

@@ -64,7 +64,7 @@ impl Default for EventConfig {
 /// let inventory = Inventory::new(MemoryStore::new());
 /// let (mug, main) = (Sku::new("MUG")?, LocationId::new("main")?);
 /// inventory.receive(mug.clone(), main.clone(), Quantity::new(10)?).await?;
-/// let low = LowStock { threshold: 3, measure: StockMeasure::Available };
+/// let low = LowStock::units(3, StockMeasure::Available);
 /// inventory.set_low_stock(mug.clone(), Some(low)).await?;
 /// inventory.adjust(mug.clone(), main.clone(), -8, "breakage").await?;
 ///

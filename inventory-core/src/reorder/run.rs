@@ -17,6 +17,7 @@ use crate::sync::SyncStore;
 use super::demand::{demand, DEMAND_WINDOW_DAYS};
 use super::plan::{plan_orders, position, summary, ReorderCandidate};
 use super::purchase::{PurchaseOrder, PurchaseOrderId};
+use super::rules::reorder_point;
 use super::store::{on_order, DemandStore, PurchaseStore};
 
 /// Told once per purchase order a run raises or extends.
@@ -55,9 +56,11 @@ impl ReorderConfig {
 }
 
 /// Runs a reorder: demand comes from the `window_days` whole days before today; every
-/// linked SKU whose inventory position is at or below its reorder point is ordered, one purchase order per supplier (added to its open draft
-/// if there is one), and `notifier` is told once per order. Running it again with
-/// nothing new raises nothing.
+/// linked SKU whose inventory position is at or below its reorder point is ordered, one
+/// purchase order per supplier (added to its open draft if there is one), and `notifier`
+/// is told once per order. Running it again with nothing new raises nothing. The points
+/// computed are recorded for the SKUs whose low-stock threshold follows their reorder
+/// point ([`Threshold::ReorderPoint`](crate::events::Threshold::ReorderPoint)).
 ///
 /// # Errors
 ///
@@ -118,6 +121,14 @@ where
             rule: link.rule,
         });
     }
+    let points: Vec<(Sku, Option<i64>)> = candidates
+        .iter()
+        .map(|c| {
+            let point = reorder_point(&c.rule, &c.demand, &c.supplier);
+            (c.sku.clone(), point)
+        })
+        .collect();
+    inventory.record_reorder_points(&points).await?;
     let orders = plan_orders(&candidates);
     if orders.is_empty() {
         return Ok(Vec::new());

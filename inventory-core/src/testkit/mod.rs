@@ -127,6 +127,7 @@ macro_rules! conformance_suite {
                 arrivals_cover_backorders_first_come_first_served,
                 channels_are_told_backorders_only_when_they_sell_them,
                 low_stock_events_are_raised_once_per_crossing_and_delivered,
+                low_stock_thresholds_follow_changes_and_the_reorder_point,
             );
         }
     };

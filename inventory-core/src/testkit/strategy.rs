@@ -153,8 +153,11 @@ pub enum Op {
     /// `n` units, a negative `n` is refused.
     SetBackorder(usize, Option<i64>),
     /// Set (or, with `None`, remove) the low-stock threshold of a SKU (index into
-    /// [`SKUS`]): `(threshold, on position)`; a negative threshold is refused.
-    SetLowStock(usize, Option<(i64, bool)>),
+    /// [`SKUS`]): `(units, on position)`, where no units follows the reorder point; a
+    /// negative threshold is refused.
+    SetLowStock(usize, Option<(Option<i64>, bool)>),
+    /// A reorder run computes the reorder point of a SKU (index into [`SKUS`]), or none.
+    ReorderPoint(usize, Option<i64>),
 }
 
 /// How many distinct transfers sequences use.
@@ -284,8 +287,10 @@ pub fn op() -> impl Strategy<Value = Op> {
         1 => (0..BUNDLES.len()).prop_map(Op::RemoveBundle),
         1 => (0..SKUS.len(), proptest::option::of(prop_oneof![6 => 0..=6i64, 1 => Just(-1i64)]))
             .prop_map(|(sku, limit)| Op::SetBackorder(sku, limit)),
-        1 => (0..SKUS.len(), proptest::option::weighted(0.8, (-1..=12i64, any::<bool>())))
+        1 => (0..SKUS.len(), proptest::option::weighted(0.8, (proptest::option::weighted(0.7, -1..=12i64), any::<bool>())))
             .prop_map(|(sku, low)| Op::SetLowStock(sku, low)),
+        1 => (0..SKUS.len(), proptest::option::weighted(0.9, 0..=14i64))
+            .prop_map(|(sku, point)| Op::ReorderPoint(sku, point)),
     ]
 }
 
@@ -301,7 +306,7 @@ pub fn ops(length_max: usize) -> impl Strategy<Value = Vec<Op>> {
                 Op::DefineBundle(0, vec![(0, 1), (1, 2)]),
                 Op::DefineBundle(1, vec![(0, 2), (2, 1)]),
                 Op::SetBackorder(0, Some(4)),
-                Op::SetLowStock(1, Some((5, false))),
+                Op::SetLowStock(1, Some((Some(5), false))),
             ];
             opening.extend(receipts);
             opening.extend(steps);
@@ -505,7 +510,8 @@ pub fn command(op: &Op) -> Result<Option<Command>, DomainError> {
         | Op::DefineBundle(..)
         | Op::RemoveBundle(_)
         | Op::SetBackorder(..)
-        | Op::SetLowStock(..) => return Ok(None),
+        | Op::SetLowStock(..)
+        | Op::ReorderPoint(..) => return Ok(None),
     }))
 }
 
@@ -555,13 +561,16 @@ pub async fn apply<S: AuditStore + PurchaseStore + CountStore>(
             Some(set.await.map(drop))
         }
         Op::SetLowStock(index, low) => {
-            let low = low.map(|(threshold, position)| crate::events::LowStock {
-                threshold,
-                measure: if position {
+            let low = low.map(|(units, position)| {
+                let measure = if position {
                     crate::events::StockMeasure::Position
                 } else {
                     crate::events::StockMeasure::Available
-                },
+                };
+                match units {
+                    Some(units) => crate::events::LowStock::units(units, measure),
+                    None => crate::events::LowStock::reorder_point(measure),
+                }
             });
             Some(
                 h.inventory
@@ -570,6 +579,11 @@ pub async fn apply<S: AuditStore + PurchaseStore + CountStore>(
                     .map(drop),
             )
         }
+        Op::ReorderPoint(index, point) => Some(
+            h.inventory
+                .record_reorder_points(&[(sku(SKUS[*index]), *point)])
+                .await,
+        ),
         _ => None,
     };
     match catalog_change {

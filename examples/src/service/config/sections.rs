@@ -283,8 +283,8 @@ impl BundleConfig {
 
 /// A SKU's selling policy set at start: `[[policies]] sku = "TEE"` with
 /// `backorder_limit = 50` (units per location) or `backorder_limit = "in_transit"`,
-/// and `low_stock_threshold = 10` (with `low_stock_measure = "position"` to count
-/// units in transit).
+/// and `low_stock_threshold = 10` or `low_stock_threshold = "reorder_point"` (with
+/// `low_stock_measure = "position"` to count units in transit).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyConfig {
@@ -292,14 +292,15 @@ pub struct PolicyConfig {
     pub sku: String,
     /// How far it may be sold beyond available; absent: not at all.
     pub backorder_limit: Option<LimitConfig>,
-    /// Units at or below which it is low (crossings raise low-stock events); absent:
-    /// no events.
-    pub low_stock_threshold: Option<i64>,
+    /// Units at or below which it is low (crossings raise low-stock events), or
+    /// `"reorder_point"` (the point each reorder run computes); absent: no events.
+    pub low_stock_threshold: Option<LimitConfig>,
     /// What the threshold watches: `available` (the default) or `position`.
     pub low_stock_measure: Option<StockMeasure>,
 }
 
-/// A backorder limit in the config file: units, or `"in_transit"`.
+/// A backorder limit or low-stock threshold in the config file: units, or a word
+/// (`"in_transit"` for a limit, `"reorder_point"` for a threshold).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum LimitConfig {
@@ -310,11 +311,12 @@ pub enum LimitConfig {
 }
 
 impl PolicyConfig {
-    /// The SKU and its backorder limit.
+    /// The SKU, its backorder limit and its low-stock threshold.
     ///
     /// # Errors
     ///
-    /// [`DomainError`] for a bad SKU, a limit under one unit or an unknown word.
+    /// [`DomainError`] for a bad SKU, a limit under one unit, a negative threshold or
+    /// an unknown word.
     pub fn policy(&self) -> Result<(Sku, Option<BackorderLimit>, Option<LowStock>), DomainError> {
         let sku = Sku::new(self.sku.as_str())?;
         let limit = match &self.backorder_limit {
@@ -331,13 +333,21 @@ impl PolicyConfig {
                 ))
             }
         };
-        let low_stock = self
-            .low_stock_threshold
-            .map(|threshold| {
-                let measure = self.low_stock_measure.unwrap_or(StockMeasure::Available);
-                LowStock { threshold, measure }.checked()
-            })
-            .transpose()?;
+        let measure = self.low_stock_measure.unwrap_or(StockMeasure::Available);
+        let low_stock = match &self.low_stock_threshold {
+            None => None,
+            Some(LimitConfig::Units(units)) => Some(LowStock::units(*units, measure).checked()?),
+            Some(LimitConfig::Word(word)) if word == "reorder_point" => {
+                Some(LowStock::reorder_point(measure))
+            }
+            Some(LimitConfig::Word(word)) => {
+                return Err(DomainError::invalid_setting(
+                    "low_stock_threshold",
+                    word,
+                    "must be a number of units or \"reorder_point\"",
+                ))
+            }
+        };
         Ok((sku, limit, low_stock))
     }
 }
