@@ -31,11 +31,52 @@ fn is_disconnect(code: &str) -> bool {
     )
 }
 
+/// What a MySQL or MariaDB error number means for the unit that got it.
+#[cfg(feature = "mysql")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Undone whole: running the unit again may succeed.
+    Conflict,
+    /// The connection broke or the server is not serving.
+    Broken,
+    Other,
+}
+
+/// Classifies a MySQL or MariaDB error by its number (the SQLSTATEs are too coarse:
+/// `23000` is both a duplicate key and a NULL in a NOT NULL column, `HY000` anything).
+#[cfg(feature = "mysql")]
+fn mysql_kind(number: u16) -> Kind {
+    match number {
+        // ER_LOCK_DEADLOCK (SQLSTATE 40001; also a Galera certification failure, at any
+        // statement or at COMMIT), ER_LOCK_WAIT_TIMEOUT, ER_DUP_ENTRY (another unit
+        // inserted the same key first), ER_CHECKREAD (the record changed since it was
+        // read), ER_LOCK_ABORTED.
+        1213 | 1205 | 1062 | 1020 | 1689 => Kind::Conflict,
+        // ER_UNKNOWN_COM_ERROR (a Galera node not ready: "WSREP has not yet prepared
+        // node for application use"), ER_SERVER_SHUTDOWN, ER_CONNECTION_KILLED,
+        // ER_QUERY_INTERRUPTED, ER_NET_READ_ERROR, ER_NET_READ_INTERRUPTED,
+        // ER_NET_ERROR_ON_WRITE, ER_NET_WRITE_INTERRUPTED, CR_SERVER_GONE_ERROR,
+        // CR_SERVER_LOST, ER_CLIENT_INTERACTION_TIMEOUT.
+        1047 | 1053 | 1927 | 1317 | 1158 | 1159 | 1160 | 1161 | 2006 | 2013 | 4031 => Kind::Broken,
+        _ => Kind::Other,
+    }
+}
+
 pub(crate) fn store_error(error: sqlx::Error, phase: Phase) -> StoreError {
     let broken = |error: sqlx::Error| match phase {
         Phase::BeforeCommit => StoreError::Interrupted(Box::new(error)),
         Phase::Commit => StoreError::Unavailable(Box::new(error)),
     };
+    #[cfg(feature = "mysql")]
+    if let sqlx::Error::Database(database) = &error {
+        if let Some(mysql) = database.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+            return match mysql_kind(mysql.number()) {
+                Kind::Conflict => StoreError::Conflict(Box::new(error)),
+                Kind::Broken => broken(error),
+                Kind::Other => StoreError::Backend(Box::new(error)),
+            };
+        }
+    }
     match &error {
         sqlx::Error::Database(database) => match database.code() {
             Some(code) if is_conflict(&code) => StoreError::Conflict(Box::new(error)),
@@ -82,6 +123,21 @@ mod tests {
             !is_disconnect("08P01"),
             "a protocol violation is not retried"
         );
+    }
+
+    #[cfg(feature = "mysql")]
+    #[test]
+    fn mysql_error_numbers_are_classified() {
+        for number in [1213, 1205, 1062, 1020] {
+            assert_eq!(mysql_kind(number), Kind::Conflict, "{number}");
+        }
+        for number in [1047, 1927, 2013] {
+            assert_eq!(mysql_kind(number), Kind::Broken, "{number}");
+        }
+        // A NULL in a NOT NULL column, a value out of range, data too long: not retried.
+        for number in [1048, 1264, 1406] {
+            assert_eq!(mysql_kind(number), Kind::Other, "{number}");
+        }
     }
 
     #[test]

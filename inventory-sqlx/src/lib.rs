@@ -3,6 +3,8 @@
 mod counting;
 mod error;
 mod events;
+#[cfg(feature = "mysql")]
+mod mysql;
 mod purchase;
 mod read;
 mod rows;
@@ -14,6 +16,9 @@ mod write;
 
 pub use store::{schema_version, PgStore, MIGRATOR, SESSION_SETTINGS};
 pub use tx::PgTx;
+
+#[cfg(feature = "mysql")]
+pub use mysql::{MySqlStore, MySqlTx, MYSQL_MIGRATOR, MYSQL_SESSION_SETTINGS};
 
 /// The sqlx version this crate is built on, for callers that configure pools.
 pub use sqlx;

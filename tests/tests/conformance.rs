@@ -14,3 +14,5 @@ inventory_core::conformance_suite!(sqlite, async {
 });
 
 inventory_core::conformance_suite!(postgres, inventory_tests::pg::fresh_store(4));
+
+inventory_core::conformance_suite!(mysql, inventory_tests::my::fresh_store(4));

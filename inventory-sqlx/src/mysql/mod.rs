@@ -1,0 +1,291 @@
+//! [`MySqlStore`]: the core's storage traits on MySQL 8 and MariaDB 10.6+ (InnoDB), with
+//! the `mysql` feature.
+
+mod features;
+mod rows;
+mod tx;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use inventory_core::backend::{ReadMode, Store};
+use inventory_core::catalog::{Catalog, SkuSettings};
+use inventory_core::{LocationStock, Reservation, ReservationId, Sku, StoreError};
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
+use sqlx::Executor;
+
+use crate::error::corrupt;
+use crate::store::before;
+
+pub use tx::MySqlTx;
+
+use rows::{level_columns, reservation_columns};
+
+/// The embedded MySQL migrations (`migrations-mysql/`), numbered as in the other
+/// backends.
+pub static MYSQL_MIGRATOR: Migrator = sqlx::migrate!("./migrations-mysql");
+
+/// What [`MySqlStore::pool_options`] sets on each new connection: `READ COMMITTED`
+/// (locking reads see the latest committed row, and no gap locks are taken, so units on
+/// different SKUs never wait on each other), and strict SQL mode (a value out of range
+/// is an error, never silently clipped).
+pub const MYSQL_SESSION_SETTINGS: &str = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED; \
+     SET SESSION sql_mode = CONCAT(@@sql_mode, ',STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION')";
+
+/// An inventory store in a MySQL or MariaDB database, over a connection pool. Clones
+/// share the pool; several processes may share the database.
+///
+/// Each unit is a transaction at `READ COMMITTED`: the rows it decides on are read with
+/// `SELECT ... FOR UPDATE` (purchase orders, then reservations in id order, then every
+/// stock row of every SKU involved in key order), its changes written with one
+/// multi-row statement per table, then `COMMIT`. Deadlocks (1213), lock wait timeouts
+/// (1205), duplicate keys from a concurrent insert (1062), a Galera certification
+/// failure and a node that is not ready (1047) are retried whole by the core; a
+/// connection lost during `COMMIT` is reported as unknown
+/// ([`StoreError::Unavailable`]), never retried blindly.
+///
+/// Identifiers are compared exactly (utf8mb4, binary collation: `sku-a` and `SKU-A`
+/// are two SKUs), times are UTC with microseconds, prices exact decimals.
+///
+/// ```no_run
+/// use inventory_core::Inventory;
+/// use inventory_sqlx::MySqlStore;
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = MySqlStore::connect("mysql://root@127.0.0.1:3306/shop").await?;
+/// store.migrate().await?;
+/// let inventory = Inventory::new(store);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct MySqlStore {
+    pool: MySqlPool,
+}
+
+impl MySqlStore {
+    /// A store on an existing pool, whose connections must run
+    /// [`MYSQL_SESSION_SETTINGS`] (as [`MySqlStore::pool_options`] does). Call
+    /// [`MySqlStore::migrate`] once before use.
+    pub fn new(pool: MySqlPool) -> Self {
+        Self { pool }
+    }
+
+    /// Connects a pool with [`MySqlStore::pool_options`].
+    ///
+    /// # Errors
+    ///
+    /// The driver's error when the URL is malformed or the database cannot be reached.
+    pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
+        Ok(Self::new(Self::pool_options().connect(url).await?))
+    }
+
+    /// The pool settings this store is built for: no liveness query before each
+    /// checkout (a connection the server dropped fails its first statement, and the
+    /// core runs the unit again on a fresh one), and [`MYSQL_SESSION_SETTINGS`] on
+    /// each new connection.
+    ///
+    /// ```
+    /// use inventory_sqlx::MySqlStore;
+    ///
+    /// let options = MySqlStore::pool_options().max_connections(16);
+    /// assert!(!options.get_test_before_acquire());
+    /// ```
+    pub fn pool_options() -> MySqlPoolOptions {
+        MySqlPoolOptions::new()
+            .test_before_acquire(false)
+            .after_connect(|connection, _| {
+                Box::pin(async move {
+                    connection.execute(MYSQL_SESSION_SETTINGS).await?;
+                    Ok(())
+                })
+            })
+    }
+
+    /// Creates or upgrades the schema with the embedded migrations.
+    ///
+    /// # Errors
+    ///
+    /// [`MigrateError`] when a migration fails, or when the database holds a migration
+    /// this build does not know (a newer schema).
+    pub async fn migrate(&self) -> Result<(), MigrateError> {
+        MYSQL_MIGRATOR.run(&self.pool).await
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &MySqlPool {
+        &self.pool
+    }
+
+    /// Runs a statement outside a unit, again while it fails transiently (a broken
+    /// connection, a deadlock: the statement was undone whole). Bounded by the pool
+    /// size; any other error is returned at once.
+    pub(crate) async fn retrying<T, F, Fut>(&self, statement: F) -> Result<T, StoreError>
+    where
+        F: Fn() -> Fut + Send + Sync,
+        Fut: std::future::Future<Output = Result<T, sqlx::Error>> + Send,
+        T: Send,
+    {
+        let tries = self.pool.options().get_max_connections().saturating_add(1);
+        let mut tried = 1;
+        loop {
+            match statement().await.map_err(before) {
+                Err(StoreError::Interrupted(_) | StoreError::Conflict(_)) if tried < tries => {
+                    tried += 1;
+                }
+                done => return done,
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Store for MySqlStore {
+    type Tx = MySqlTx;
+
+    async fn begin(&self) -> Result<MySqlTx, StoreError> {
+        MySqlTx::open(&self.pool).await
+    }
+
+    async fn begin_with(&self, _mode: ReadMode) -> Result<MySqlTx, StoreError> {
+        // Every unit locks what it reads.
+        MySqlTx::open(&self.pool).await
+    }
+
+    async fn stock(&self, sku: &Sku) -> Result<Vec<LocationStock>, StoreError> {
+        let found = self
+            .retrying(|| {
+                sqlx::query(concat!(
+                    "SELECT location, ",
+                    level_columns!(),
+                    " FROM stock WHERE sku = ? ORDER BY location"
+                ))
+                .bind(sku.as_str())
+                .fetch_all(&self.pool)
+            })
+            .await?;
+        found.iter().map(rows::location_stock).collect()
+    }
+
+    async fn transfer(
+        &self,
+        id: &inventory_core::TransferId,
+    ) -> Result<Option<inventory_core::Transfer>, StoreError> {
+        let found: Option<String> = self
+            .retrying(|| {
+                sqlx::query_scalar("SELECT body FROM transfers WHERE id = ?")
+                    .bind(id.as_uuid())
+                    .fetch_optional(&self.pool)
+            })
+            .await?;
+        found
+            .map(|text| serde_json::from_str(&text).map_err(|e| corrupt("transfer", e)))
+            .transpose()
+    }
+
+    async fn reservation(&self, id: &ReservationId) -> Result<Option<Reservation>, StoreError> {
+        let found = self
+            .retrying(|| {
+                sqlx::query(concat!(
+                    "SELECT ",
+                    reservation_columns!(),
+                    " FROM reservations r WHERE r.id = ?"
+                ))
+                .bind(id.as_uuid())
+                .fetch_optional(&self.pool)
+            })
+            .await?;
+        found.as_ref().map(rows::reservation).transpose()
+    }
+
+    async fn next_expiry(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.retrying(|| {
+            sqlx::query_scalar("SELECT MIN(expires_at) FROM reservations WHERE status = 'active'")
+                .fetch_one(&self.pool)
+        })
+        .await
+    }
+
+    async fn catalog_version(&self) -> Result<u64, StoreError> {
+        let version: i64 = self
+            .retrying(|| {
+                sqlx::query_scalar("SELECT version FROM catalog_version WHERE id = 1")
+                    .fetch_one(&self.pool)
+            })
+            .await?;
+        u64::try_from(version).map_err(|error| corrupt("catalog version", error))
+    }
+
+    async fn catalog(&self) -> Result<Catalog, StoreError> {
+        let rows: Vec<(i64, Option<String>, Option<String>)> = self
+            .retrying(|| {
+                sqlx::query_as(
+                    "SELECT v.version, c.sku, c.settings
+                     FROM catalog_version AS v LEFT JOIN catalog AS c ON TRUE
+                     WHERE v.id = 1",
+                )
+                .fetch_all(&self.pool)
+            })
+            .await?;
+        crate::rows::catalog(rows)
+    }
+
+    async fn put_sku_settings(
+        &self,
+        sku: &Sku,
+        settings: &SkuSettings,
+        expected: u64,
+    ) -> Result<u64, StoreError> {
+        let body = if settings.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(settings).map_err(|e| corrupt("catalog settings", e))?)
+        };
+        let stale = || StoreError::Conflict("the catalog changed meanwhile".into());
+        let expected = i64::try_from(expected).map_err(|_| stale())?;
+        let version = self
+            .retrying(|| async {
+                // The version row is the lock: bumped only from the version decided on.
+                let mut tx = self.pool.begin().await?;
+                let bumped = sqlx::query(
+                    "UPDATE catalog_version SET version = version + 1
+                     WHERE id = 1 AND version = ?",
+                )
+                .bind(expected)
+                .execute(&mut *tx)
+                .await?;
+                if bumped.rows_affected() != 1 {
+                    return Ok(None);
+                }
+                match &body {
+                    Some(body) => {
+                        sqlx::query(
+                            "INSERT INTO catalog (sku, settings) VALUES (?, ?)
+                             ON DUPLICATE KEY UPDATE settings = VALUES(settings)",
+                        )
+                        .bind(sku.as_str())
+                        .bind(body)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    None => {
+                        sqlx::query("DELETE FROM catalog WHERE sku = ?")
+                            .bind(sku.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                sqlx::query(
+                    "INSERT INTO sync_outbox (sku, generation) VALUES (?, 1)
+                     ON DUPLICATE KEY UPDATE generation = generation + 1, retry_at = NULL",
+                )
+                .bind(sku.as_str())
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(Some(expected + 1))
+            })
+            .await?;
+        let version = version.ok_or_else(stale)?;
+        u64::try_from(version).map_err(|error| corrupt("catalog version", error))
+    }
+}

@@ -1,0 +1,128 @@
+//! MySQL and MariaDB for tests: a fresh database per test on the server named by
+//! `MYSQL_URL` (for example `mysql://root@127.0.0.1:3306/test`), so tests run in
+//! parallel without seeing each other.
+//!
+//! Without `MYSQL_URL` the MySQL tests print one loud skip line and pass; with
+//! `INVENTORY_REQUIRE_DATABASE=1` a missing or unreachable server fails them.
+
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Once;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use inventory_sqlx::sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
+use inventory_sqlx::sqlx::{self, Executor};
+use inventory_sqlx::MySqlStore;
+
+/// Test databases are named `inv_test_<unix seconds>_<process>_<counter>`.
+const PREFIX: &str = "inv_test_";
+/// Test databases older than this are dropped by the next test run.
+const STALE_SECONDS: u64 = 6 * 3600;
+
+static SKIP_NOTICE: Once = Once::new();
+static SWEEP: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn required() -> bool {
+    std::env::var("INVENTORY_REQUIRE_DATABASE").is_ok_and(|value| value == "1")
+}
+
+/// The server URL, or `None` (after one loud line) when MySQL tests are skipped.
+///
+/// # Panics
+///
+/// When `INVENTORY_REQUIRE_DATABASE=1` and `MYSQL_URL` is not set.
+pub fn mysql_url() -> Option<String> {
+    match std::env::var("MYSQL_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                !required(),
+                "INVENTORY_REQUIRE_DATABASE=1 but MYSQL_URL is not set"
+            );
+            SKIP_NOTICE.call_once(|| {
+                crate::loud(
+                    "SKIPPING MySQL/MariaDB tests: MYSQL_URL is not set \
+                     (e.g. MYSQL_URL=mysql://root@127.0.0.1:3306/test)",
+                );
+            });
+            None
+        }
+    }
+}
+
+fn now_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// Drops test databases left by runs more than six hours old.
+async fn sweep_stale(url: &str) {
+    let Ok(pool) = MySqlPoolOptions::new()
+        .max_connections(1)
+        .connect(url)
+        .await
+    else {
+        return;
+    };
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT CAST(schema_name AS CHAR) FROM information_schema.schemata
+         WHERE schema_name LIKE 'inv\\_test\\_%'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap_or_default();
+    for name in names {
+        let born = name
+            .trim_start_matches(PREFIX)
+            .split('_')
+            .next()
+            .and_then(|s| s.parse::<u64>().ok());
+        if born.is_some_and(|born| born + STALE_SECONDS < now_seconds()) {
+            let drop = format!("DROP DATABASE IF EXISTS `{name}`");
+            let _ = pool.execute(sqlx::AssertSqlSafe(drop)).await;
+        }
+    }
+}
+
+/// A migrated store in a new database of its own, over a pool of `connections`;
+/// `None` when MySQL tests are skipped.
+///
+/// # Panics
+///
+/// When the server is configured but cannot be used.
+pub async fn fresh_store(connections: u32) -> Option<MySqlStore> {
+    let url = mysql_url()?;
+    SWEEP.get_or_init(|| sweep_stale(&url)).await;
+    let database = format!(
+        "{PREFIX}{}_{}_{}",
+        now_seconds(),
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    let admin = MySqlPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .unwrap_or_else(|error| panic!("cannot connect to MYSQL_URL: {error}"));
+    admin
+        .execute(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+        )))
+        .await
+        .expect("create the test database");
+    admin.close().await;
+    let options = MySqlConnectOptions::from_str(&url)
+        .expect("a valid MYSQL_URL")
+        .database(&database);
+    let pool = MySqlStore::pool_options()
+        .max_connections(connections)
+        .connect_with(options)
+        .await
+        .expect("connect to the test database");
+    let store = MySqlStore::new(pool);
+    store.migrate().await.expect("migrate the test database");
+    Some(store)
+}
