@@ -48,9 +48,21 @@ async fn sigkill_at_any_moment_leaves_a_whole_database() {
         let mut child = Command::new(env!("CARGO_BIN_EXE_crash_worker"))
             .arg(&path)
             .arg(format!("round{round}"))
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .spawn()
             .expect("start the worker");
+        // Wait for the worker to have opened the file (its first line), however long a
+        // loaded machine takes to start it.
+        let stdout = child.stdout.take().expect("piped stdout");
+        let opened = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+                .map(|_| line)
+        })
+        .await
+        .expect("reader task")
+        .expect("read the worker's first line");
+        assert_eq!(opened.trim(), "open", "the worker did not start");
         // Varied moments: 60 ms to about 400 ms into the run.
         tokio::time::sleep(Duration::from_millis(60 + (round * 97) % 340)).await;
         child.kill().expect("SIGKILL");
