@@ -43,6 +43,7 @@ pub struct ReadmeDoctests;
 
 pub mod my;
 pub mod pg;
+pub mod server;
 pub mod service;
 
 /// Every reservation has exactly the ledger entries its status implies: one per line

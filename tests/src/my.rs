@@ -126,3 +126,79 @@ pub async fn fresh_store(connections: u32) -> Option<MySqlStore> {
     store.migrate().await.expect("migrate the test database");
     Some(store)
 }
+
+/// The test database of `store`.
+fn database_of(store: &MySqlStore) -> String {
+    store
+        .pool()
+        .connect_options()
+        .get_database()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Another pool on `store`'s database: a second app server on the same database.
+///
+/// # Panics
+///
+/// When the server cannot be reached.
+pub async fn second_pool(store: &MySqlStore, connections: u32) -> MySqlStore {
+    let options = store.pool().connect_options().as_ref().clone();
+    let pool = MySqlStore::pool_options()
+        .max_connections(connections)
+        .connect_with(options)
+        .await
+        .expect("connect a second pool");
+    MySqlStore::new(pool)
+}
+
+/// Kills every server connection on `store`'s test database (its pools), from a
+/// connection of its own (`KILL <id>`); returns how many were killed.
+///
+/// # Panics
+///
+/// When the server cannot be reached.
+pub async fn kill_connections(store: &MySqlStore) -> usize {
+    let url = mysql_url().expect("only called with a server");
+    let admin = MySqlPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .expect("admin connection");
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()",
+    )
+    .bind(database_of(store))
+    .fetch_all(&admin)
+    .await
+    .expect("list connections");
+    let mut killed = 0;
+    for id in ids {
+        // A connection that ended meanwhile is not an error.
+        if sqlx::query(sqlx::AssertSqlSafe(format!("KILL {id}")))
+            .execute(&admin)
+            .await
+            .is_ok()
+        {
+            killed += 1;
+        }
+    }
+    admin.close().await;
+    killed
+}
+
+/// Closes `store`'s pool and drops its test database.
+pub async fn drop_store(store: MySqlStore) {
+    let Some(url) = mysql_url() else { return };
+    let database = database_of(&store);
+    store.pool().close().await;
+    if let Ok(admin) = MySqlPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+    {
+        let drop = format!("DROP DATABASE IF EXISTS `{database}`");
+        let _ = admin.execute(sqlx::AssertSqlSafe(drop)).await;
+        admin.close().await;
+    }
+}
