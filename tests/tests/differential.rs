@@ -12,7 +12,7 @@ use inventory_core::testkit::strategy::{apply, ops, Op};
 use inventory_core::testkit::{Harness, StoreState};
 use inventory_core::{LedgerEntry, MemoryStore, StockKey};
 use inventory_sqlite::{SqliteOptions, SqliteStore, Synchronous};
-use inventory_tests::{pg, proptest_cases, runtime};
+use inventory_tests::{my, pg, proptest_cases, runtime};
 use proptest::prelude::*;
 
 /// Each row's ledger entries in order (the order across rows is not part of the
@@ -105,6 +105,25 @@ proptest! {
             let Some(store) = pg::fresh_store(2).await else { return Ok(()) };
             let result = compare(store.clone(), sequence).await;
             pg::drop_store(store).await;
+            result
+        })?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: proptest_cases(128),
+        max_shrink_iters: 300,
+        ..ProptestConfig::default()
+    })]
+
+    /// MySQL or MariaDB decides and stores exactly what the in-memory oracle does.
+    #[test]
+    fn mysql_matches_memory(sequence in ops(40)) {
+        runtime().block_on(async {
+            let Some(store) = my::fresh_store(2).await else { return Ok(()) };
+            let result = compare(store.clone(), sequence).await;
+            my::drop_store(store).await;
             result
         })?;
     }

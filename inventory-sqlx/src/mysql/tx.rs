@@ -70,7 +70,7 @@ impl MySqlTx {
     ///
     /// # Errors
     ///
-    /// [`StoreError`] when the query fails.
+    /// [`StoreError`](inventory_core::StoreError) when the query fails.
     pub async fn connection_id(&mut self) -> Result<u64> {
         sqlx::query_scalar("SELECT CONNECTION_ID()")
             .fetch_one(self.connection())

@@ -264,7 +264,8 @@ pub async fn adjust_refuses_bad_input_and_promised_units<S: AuditStore>(store: S
 }
 
 /// Identifiers with quotes, semicolons, wildcards and non-ASCII text are stored and
-/// found exactly; a NUL is refused before it reaches storage.
+/// found exactly, case and accents included (`sku-a` and `SKU-A` are two SKUs, as are
+/// a precomposed and a combining `é`); a NUL is refused before it reaches storage.
 pub async fn identifiers_are_stored_exactly<S: AuditStore>(store: S) {
     let h = Harness::new(store);
     let names = [
@@ -273,6 +274,10 @@ pub async fn identifiers_are_stored_exactly<S: AuditStore>(store: S) {
         "100%_cotton_%",
         "Käse-Größe-🧀-黒",
         "back\\slash",
+        "sku-a",
+        "SKU-A",
+        "caf\u{e9}",
+        "cafe\u{301}",
     ];
     for (index, name) in names.iter().enumerate() {
         let units = i64::try_from(index).unwrap() + 1;
