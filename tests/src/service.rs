@@ -1,5 +1,6 @@
 //! The reference service under test: started in this process on a free port, over a
-//! temp SQLite file or a fresh PostgreSQL schema, and called over real HTTP.
+//! temp SQLite file, a fresh PostgreSQL schema or a fresh MySQL database, and called
+//! over real HTTP.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,7 +13,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use inventory_examples::service::{start, Service, ServiceConfig};
 use inventory_sqlite::SqliteStore;
-use inventory_sqlx::PgStore;
+use inventory_sqlx::{MySqlStore, PgStore};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
@@ -38,6 +39,14 @@ macro_rules! on_every_backend {
                 }
             )*
         }
+        mod mysql {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case($crate::service::Backend::MySql).await;
+                }
+            )*
+        }
     };
 }
 
@@ -48,6 +57,14 @@ pub enum Backend {
     Sqlite,
     /// A fresh schema of `DATABASE_URL` (skipped loudly when unset).
     Postgres,
+    /// A fresh database on `MYSQL_URL` (skipped loudly when unset).
+    MySql,
+}
+
+/// The database server a service under test runs on, dropped when it stops.
+enum ServerStore {
+    Postgres(PgStore),
+    MySql(MySqlStore),
 }
 
 /// A running service and a client for it.
@@ -57,7 +74,7 @@ pub struct TestService {
     /// The HTTP client.
     pub client: reqwest::Client,
     service: Service,
-    pg: Option<PgStore>,
+    server: Option<ServerStore>,
     _dir: Option<TempDir>,
 }
 
@@ -95,7 +112,7 @@ impl Backend {
     /// When the service cannot start.
     pub async fn start(self, config: ServiceConfig) -> Option<TestService> {
         let listener = free_listener().await;
-        let (service, pg, dir) = match self {
+        let (service, server, dir) = match self {
             Self::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let store = SqliteStore::open(dir.path().join("inventory.db"))
@@ -107,14 +124,19 @@ impl Backend {
             Self::Postgres => {
                 let store = crate::pg::fresh_store(16).await?;
                 let service = start(store.clone(), config, listener).await.expect("start");
-                (service, Some(store), None)
+                (service, Some(ServerStore::Postgres(store)), None)
+            }
+            Self::MySql => {
+                let store = crate::my::fresh_store(16).await?;
+                let service = start(store.clone(), config, listener).await.expect("start");
+                (service, Some(ServerStore::MySql(store)), None)
             }
         };
         Some(TestService {
             base: format!("http://{}", service.addr()),
             client: reqwest::Client::new(),
             service,
-            pg,
+            server,
             _dir: dir,
         })
     }
@@ -245,8 +267,9 @@ impl TestService {
     pub async fn restart(self, config: ServiceConfig) -> TestService {
         self.service.stop().await.expect("service stops cleanly");
         let listener = free_listener().await;
-        let service = match (&self.pg, &self._dir) {
-            (Some(store), _) => start(store.clone(), config, listener).await,
+        let service = match (&self.server, &self._dir) {
+            (Some(ServerStore::Postgres(store)), _) => start(store.clone(), config, listener).await,
+            (Some(ServerStore::MySql(store)), _) => start(store.clone(), config, listener).await,
             (None, Some(dir)) => {
                 let store = SqliteStore::open(dir.path().join("inventory.db"))
                     .await
@@ -260,20 +283,22 @@ impl TestService {
             base: format!("http://{}", service.addr()),
             client: self.client,
             service,
-            pg: self.pg,
+            server: self.server,
             _dir: self._dir,
         }
     }
 
-    /// Stops the service and drops its PostgreSQL schema.
+    /// Stops the service and drops its PostgreSQL schema or MySQL database.
     ///
     /// # Panics
     ///
     /// When the service failed.
     pub async fn stop(self) {
         self.service.stop().await.expect("service stops cleanly");
-        if let Some(store) = self.pg {
-            crate::pg::drop_store(store).await;
+        match self.server {
+            Some(ServerStore::Postgres(store)) => crate::pg::drop_store(store).await,
+            Some(ServerStore::MySql(store)) => crate::my::drop_store(store).await,
+            None => {}
         }
     }
 }

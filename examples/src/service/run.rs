@@ -12,7 +12,7 @@ use inventory_core::reorder::{Notifier, PurchaseOrder};
 use inventory_core::sync::{SyncConfig, SyncWorker};
 use inventory_core::{DomainError, Inventory, StoreError};
 use inventory_sqlite::{OpenError, SqliteStore};
-use inventory_sqlx::PgStore;
+use inventory_sqlx::{MySqlStore, PgStore};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -36,6 +36,9 @@ pub enum StartError {
     /// PostgreSQL could not be reached or migrated.
     #[error("cannot open the PostgreSQL database: {0}")]
     Postgres(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// MySQL or MariaDB could not be reached or migrated.
+    #[error("cannot open the MySQL database: {0}")]
+    MySql(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A configured value breaks a rule.
     #[error("invalid configuration: {0}")]
     Domain(#[from] DomainError),
@@ -338,6 +341,20 @@ pub async fn run(
             .await
             .map_err(|error| StartError::Postgres(Box::new(error)))?;
         tracing::info!("database: PostgreSQL");
+        start(store, settings.config, listener).await?
+    } else if settings.is_mysql() {
+        let pool = MySqlStore::pool_options()
+            .max_connections(settings.config.postgres_connections())
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            .connect(&settings.db)
+            .await
+            .map_err(|error| StartError::MySql(Box::new(error)))?;
+        let store = MySqlStore::new(pool);
+        store
+            .migrate()
+            .await
+            .map_err(|error| StartError::MySql(Box::new(error)))?;
+        tracing::info!("database: MySQL");
         start(store, settings.config, listener).await?
     } else {
         let store = SqliteStore::open(&settings.db).await?;

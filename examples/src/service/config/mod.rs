@@ -31,7 +31,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// A command-line flag is unknown or lacks its value.
-    #[error("{0}\nusage: reference_service [--db <sqlite path | postgres:// URL>] [--addr <ip:port>] [--config <file.toml>]")]
+    #[error("{0}\nusage: reference_service [--db <sqlite path | postgres:// URL | mysql:// URL>] [--addr <ip:port>] [--config <file.toml>]")]
     Usage(String),
     /// The listen address does not parse.
     #[error("invalid listen address {0:?}")]
@@ -56,7 +56,7 @@ pub enum ConfigError {
 /// Where the service stores its data, where it listens, and its config file.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// A SQLite file path, or a `postgres://` / `postgresql://` URL.
+    /// A SQLite file path, a `postgres://` / `postgresql://` URL or a `mysql://` URL.
     pub db: String,
     /// The address to listen on.
     pub addr: SocketAddr,
@@ -126,6 +126,12 @@ impl Settings {
     pub fn is_postgres(&self) -> bool {
         self.db.starts_with("postgres://") || self.db.starts_with("postgresql://")
     }
+
+    /// `true` when [`Settings::db`] names a MySQL or MariaDB database (a `mysql://`
+    /// URL).
+    pub fn is_mysql(&self) -> bool {
+        self.db.starts_with("mysql://")
+    }
 }
 
 /// The config file.
@@ -178,7 +184,7 @@ pub struct ServiceConfig {
     /// Hours a handled webhook id is remembered (default 48: Shopify retries a delivery
     /// for 48 hours).
     pub webhook_retention_hours: Option<u64>,
-    /// Connections in the PostgreSQL pool (default 16).
+    /// Connections in the database server's pool, PostgreSQL or MySQL (default 16).
     pub postgres_connections: Option<u32>,
     /// Milliseconds between the sync worker's safety passes (default 2,000).
     pub sync_tick_ms: Option<u64>,
@@ -293,7 +299,7 @@ impl ServiceConfig {
         ttl(self.shopify_hold_seconds.unwrap_or(7 * 24 * 60 * 60))
     }
 
-    /// Connections in the PostgreSQL pool.
+    /// Connections in the database server's pool (PostgreSQL or MySQL).
     pub fn postgres_connections(&self) -> u32 {
         self.postgres_connections.unwrap_or(16).max(1)
     }
