@@ -445,7 +445,18 @@ pub async fn run_in_steps<Tx: StoreTx, T: Send + 'static>(
 ) -> Result<T, UnitFailure> {
     let snapshot = tx.load(plan, now).await.map_err(UnitFailure::Load)?;
     let (changes, value) = decide(snapshot);
-    if !changes.is_empty() {
+    if changes.is_empty() {
+        // Nothing to write, but locking reads hold their locks until the transaction
+        // ends (a dropped transaction may end only when its connection is next used,
+        // and a sweep skipping locked holds would pass over these): end it now. Nothing
+        // was written, so a failure here is retried as a failed read is.
+        tx.commit().await.map_err(|error| {
+            UnitFailure::Load(match error {
+                StoreError::Unavailable(source) => StoreError::Interrupted(source),
+                other => other,
+            })
+        })?;
+    } else {
         tx.persist_and_commit(&changes)
             .await
             .map_err(UnitFailure::Commit)?;

@@ -12,9 +12,10 @@ use inventory_core::reorder::{shipped_in, PurchaseOrder, PurchaseOrderId};
 use inventory_core::{
     LedgerEntry, Reservation, ReservationId, ReservationStatus, Sku, StockKey, Transfer, TransferId,
 };
-use sqlx::mysql::{MySqlArguments, MySqlConnection, MySqlPool};
+use sqlx::mysql::{MySqlArguments, MySqlConnection, MySqlPool, MySqlRow};
+use sqlx::pool::PoolConnection;
 use sqlx::query::Query;
-use sqlx::{AssertSqlSafe, MySql, Transaction};
+use sqlx::{AssertSqlSafe, MySql};
 use uuid::Uuid;
 
 use super::rows::{self, level_columns, marks, reservation_columns, Result};
@@ -28,7 +29,10 @@ use crate::store::before;
 /// nothing.
 #[derive(Debug)]
 pub struct MySqlTx {
-    tx: Transaction<'static, MySql>,
+    connection: PoolConnection<MySql>,
+    /// Whether a transaction is open on the connection (begun by the unit's first
+    /// statement text, `START TRANSACTION; ...`, so it costs no round trip of its own).
+    open: bool,
     /// Version of each stock row the unit loaded (or wrote); rows absent are new.
     versions: HashMap<StockKey, i64>,
     /// Records the unit loaded (or wrote): these are updated, others inserted (so that
@@ -59,10 +63,63 @@ fn body<T: serde::Serialize>(value: &T, what: &str) -> Result<String> {
 impl MySqlTx {
     pub(crate) async fn open(pool: &MySqlPool) -> Result<Self> {
         Ok(Self {
-            tx: pool.begin().await.map_err(before)?,
+            connection: pool.acquire().await.map_err(before)?,
+            open: false,
             versions: HashMap::new(),
             known: Known::default(),
         })
+    }
+
+    /// `START TRANSACTION` when none is open yet: the prefix of the unit's first text.
+    fn begin_prefix(&mut self) -> &'static str {
+        if std::mem::replace(&mut self.open, true) {
+            ""
+        } else {
+            "START TRANSACTION;\n"
+        }
+    }
+
+    /// Opens the transaction on its own (the step-by-step load path).
+    async fn begin(&mut self) -> Result<()> {
+        let prefix = self.begin_prefix();
+        if !prefix.is_empty() {
+            sqlx::raw_sql(prefix)
+                .execute(self.connection())
+                .await
+                .map_err(before)?;
+        }
+        Ok(())
+    }
+
+    /// Ends a unit that failed: `ROLLBACK` now, so the connection goes back to the pool
+    /// clean (when even that fails, dropping the unit closes the connection).
+    async fn abandon(&mut self) {
+        if self.open
+            && sqlx::raw_sql("ROLLBACK")
+                .execute(self.connection())
+                .await
+                .is_ok()
+        {
+            self.open = false;
+        }
+    }
+
+    /// Runs several statements in one round trip and answers the rows of each.
+    async fn read_all(&mut self, text: String) -> Result<Vec<Vec<MySqlRow>>> {
+        use futures_util::TryStreamExt;
+        let mut results = vec![Vec::new()];
+        let mut stream = sqlx::raw_sql(AssertSqlSafe(text)).fetch_many(self.connection());
+        while let Some(item) = stream.try_next().await.map_err(before)? {
+            match item {
+                sqlx::Either::Left(_) => results.push(Vec::new()),
+                sqlx::Either::Right(row) => {
+                    if let Some(last) = results.last_mut() {
+                        last.push(row);
+                    }
+                }
+            }
+        }
+        Ok(results)
     }
 
     /// The server's id of this unit's connection (`CONNECTION_ID()`), for diagnostics
@@ -79,7 +136,7 @@ impl MySqlTx {
     }
 
     fn connection(&mut self) -> &mut MySqlConnection {
-        &mut self.tx
+        &mut self.connection
     }
 
     /// Runs a locking read of reservation rows (`reservation_columns!` order).
@@ -290,16 +347,172 @@ impl MySqlTx {
             .map_err(before)?;
         found.iter().map(rows::ledger_entry).collect()
     }
-
-    async fn execute(&mut self, statement: MyQuery<'_>) -> Result<()> {
-        statement.execute(self.connection()).await.map_err(before)?;
-        Ok(())
-    }
 }
 
 #[async_trait]
 impl StoreTx for MySqlTx {
     async fn load(&mut self, plan: &LoadPlan, now: DateTime<Utc>) -> Result<Snapshot> {
+        let loaded = if Self::fits_one_text(plan) {
+            self.load_at_once(plan, now).await
+        } else {
+            self.load_in_steps(plan, now).await
+        };
+        if loaded.is_err() {
+            self.abandon().await;
+        }
+        loaded
+    }
+
+    async fn persist(&mut self, changes: &Changes) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.write(changes).await
+    }
+
+    async fn commit(self) -> Result<()> {
+        self.finish().await
+    }
+}
+
+impl MySqlTx {
+    /// Whether `plan` is loaded by [`MySqlTx::load_at_once`]: it names reservations,
+    /// SKUs and keys only (what reserves, lifecycle steps and stock movements name).
+    fn fits_one_text(plan: &LoadPlan) -> bool {
+        plan.purchase_orders.is_empty()
+            && plan.open_drafts.is_empty()
+            && plan.due_holds.is_none()
+            && plan.holders_of.is_empty()
+            && plan.investigations.is_empty()
+            && plan.transfers.is_empty()
+            && plan.resolving.is_empty()
+    }
+
+    /// Loads a plan of reservations, SKUs and keys in one round trip:
+    /// `START TRANSACTION`, the named reservations and the overdue holds on its SKUs
+    /// locked in id order, every stock row of its SKUs locked in key order, their open
+    /// investigations, the keyed entries. SKUs the reservations hold beyond the plan's
+    /// (a commit names only its reservation) are locked in a second round trip, and the
+    /// holds of rows that owe backordered units in a third, when there are any.
+    async fn load_at_once(&mut self, plan: &LoadPlan, now: DateTime<Utc>) -> Result<Snapshot> {
+        let mut text = Script::default();
+        let began = self.begin_prefix();
+        text.sql(began);
+        let overdue = plan.overdue_holds && !plan.skus.is_empty();
+        let reads_reservations = !plan.reservations.is_empty() || overdue;
+        if reads_reservations {
+            text.sql(concat!(
+                "SELECT ",
+                reservation_columns!(),
+                " FROM reservations r WHERE r.id IN ("
+            ));
+            text.uuid_list(plan.reservations.iter().map(|id| id.as_uuid()));
+            text.sql(")");
+            if overdue {
+                text.sql(" OR r.id IN (SELECT reservation_id FROM holds WHERE sku IN (");
+                text.text_list(plan.skus.iter().map(Sku::as_str));
+                text.sql(") AND expires_at <= ").time(now).sql(")");
+            }
+            text.sql(" ORDER BY r.id FOR UPDATE").end();
+        }
+        if !plan.skus.is_empty() {
+            Self::lock_skus_text(&mut text, &plan.skus);
+        }
+        if !plan.idempotency_keys.is_empty() {
+            text.sql(rows::SELECT_LEDGER_COLUMNS)
+                .sql(" WHERE idempotency_key IN (");
+            text.text_list(plan.idempotency_keys.iter().map(|key| key.as_str()));
+            text.sql(")").end();
+        }
+        let mut results = self.read_all(text.text).await?.into_iter();
+        // The first result is START TRANSACTION's, when this text began the unit.
+        let mut next = || results.next().unwrap_or_default();
+        if !began.is_empty() {
+            next();
+        }
+        let mut held = Vec::new();
+        if reads_reservations {
+            held = next()
+                .iter()
+                .map(rows::reservation)
+                .collect::<Result<Vec<_>>>()?;
+            self.known.reservations.extend(held.iter().map(|r| r.id));
+        }
+        let mut rows = Vec::new();
+        let mut investigations = Vec::new();
+        if !plan.skus.is_empty() {
+            rows = self.stock_rows(&next())?;
+            investigations = Self::investigation_rows(&next())?;
+        }
+        let keyed = if plan.idempotency_keys.is_empty() {
+            Vec::new()
+        } else {
+            next()
+                .iter()
+                .map(rows::ledger_entry)
+                .collect::<Result<Vec<_>>>()?
+        };
+        let more: Vec<Sku> = skus_to_lock(plan, &held, &[])
+            .into_iter()
+            .filter(|sku| plan.skus.binary_search(sku).is_err())
+            .collect();
+        if !more.is_empty() {
+            let mut text = Script::default();
+            Self::lock_skus_text(&mut text, &more);
+            let mut results = self.read_all(text.text).await?.into_iter();
+            rows.extend(self.stock_rows(&results.next().unwrap_or_default())?);
+            investigations.extend(Self::investigation_rows(
+                &results.next().unwrap_or_default(),
+            )?);
+            rows.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        let owing = owing_skus(&rows);
+        if !owing.is_empty() {
+            held.extend(self.lock_holders(&owing).await?);
+        }
+        let mut snapshot = assemble(held, rows, Vec::new());
+        snapshot.investigations = investigations.into_iter().map(|i| (i.id, i)).collect();
+        snapshot.keyed = by_key(keyed);
+        Ok(snapshot)
+    }
+
+    /// The locking reads of `skus`' stock rows (key order) and open investigations.
+    fn lock_skus_text(text: &mut Script, skus: &[Sku]) {
+        text.sql("SELECT sku, location, ")
+            .sql(level_columns!())
+            .sql(", version FROM stock WHERE sku IN (");
+        text.text_list(skus.iter().map(Sku::as_str));
+        text.sql(") ORDER BY sku, location FOR UPDATE").end();
+        text.sql("SELECT body FROM investigations WHERE `open` AND sku IN (");
+        text.text_list(skus.iter().map(Sku::as_str));
+        text.sql(") ORDER BY id FOR UPDATE").end();
+    }
+
+    fn stock_rows(
+        &mut self,
+        found: &[MySqlRow],
+    ) -> Result<Vec<(StockKey, inventory_core::StockLevel)>> {
+        let mut loaded = Vec::with_capacity(found.len());
+        for row in found {
+            let (key, level, version) = rows::stock_row(row)?;
+            self.versions.insert(key.clone(), version);
+            loaded.push((key, level));
+        }
+        Ok(loaded)
+    }
+
+    fn investigation_rows(found: &[MySqlRow]) -> Result<Vec<Investigation>> {
+        found
+            .iter()
+            .map(|row| {
+                let text: String = rows::get(row, 0)?;
+                serde_json::from_str(&text).map_err(|e| corrupt("investigation", e))
+            })
+            .collect()
+    }
+
+    async fn load_in_steps(&mut self, plan: &LoadPlan, now: DateTime<Utc>) -> Result<Snapshot> {
+        self.begin().await?;
         let orders = if plan.purchase_orders.is_empty() && plan.open_drafts.is_empty() {
             Vec::new()
         } else {
@@ -357,22 +570,48 @@ impl StoreTx for MySqlTx {
         Ok(snapshot)
     }
 
-    async fn persist(&mut self, changes: &Changes) -> Result<()> {
-        if changes.is_empty() {
-            return Ok(());
+    async fn write(&mut self, changes: &Changes) -> Result<()> {
+        let mut script = Script::default();
+        script.sql(self.begin_prefix());
+        self.write_ledger(&mut script, changes);
+        self.write_reservations(&mut script, changes)?;
+        self.write_records(&mut script, changes)?;
+        Self::write_outboxes(&mut script, changes)?;
+        let written = sqlx::raw_sql(AssertSqlSafe(script.text))
+            .execute(self.connection())
+            .await;
+        if let Err(error) = written {
+            self.abandon().await;
+            return Err(before(error));
         }
-        self.write_ledger(changes).await?;
-        self.write_reservations(changes).await?;
-        self.write_records(changes).await?;
-        self.write_outboxes(changes).await?;
         Ok(())
     }
 
-    async fn commit(self) -> Result<()> {
-        self.tx
-            .commit()
-            .await
-            .map_err(|error| store_error(error, Phase::Commit))
+    async fn finish(mut self) -> Result<()> {
+        if !self.open {
+            return Ok(());
+        }
+        // Whatever happens now, the transaction is over: committed, rolled back by the
+        // server, or unknown (the connection is then closed, never reused).
+        self.open = false;
+        match sqlx::raw_sql("COMMIT").execute(self.connection()).await {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                self.connection.close_on_drop();
+                Err(store_error(error, Phase::Commit))
+            }
+        }
+    }
+}
+
+impl Drop for MySqlTx {
+    fn drop(&mut self) {
+        // A unit dropped with its transaction open (a panic, a cancelled future, a
+        // failed rollback) must not hand the pool a connection inside a transaction:
+        // closing it makes the server roll back.
+        if self.open {
+            self.connection.close_on_drop();
+        }
     }
 }
 
@@ -380,20 +619,126 @@ impl StoreTx for MySqlTx {
 const STOCK_COLUMNS: &str = "sku, location, on_hand, reserved, `committed`, in_transit, \
      damaged, quality_control, safety_stock, backordered, version";
 
-/// `INSERT INTO table (columns) VALUES (?, ...), ...` for `rows` rows of `width` values.
-fn insert(table: &str, columns: &str, width: usize, rows: usize) -> String {
-    let row = format!("({})", marks(width));
-    format!(
-        "INSERT INTO {table} ({columns}) VALUES {}",
-        vec![row; rows].join(", ")
-    )
+/// The statements of a unit's write, sent as one multi-statement text (one round
+/// trip). Every value is written as a literal this code renders from typed values only:
+/// integers as digits, texts as `_utf8mb4 X'<hex>'`, ids as `X'<hex>'`, times and dates
+/// as quoted digits: no text from a caller is ever parsed as SQL.
+#[derive(Default)]
+struct Script {
+    text: String,
+}
+
+impl Script {
+    fn sql(&mut self, sql: &str) -> &mut Self {
+        self.text.push_str(sql);
+        self
+    }
+
+    fn int(&mut self, value: i64) -> &mut Self {
+        self.text.push_str(&value.to_string());
+        self
+    }
+
+    fn text(&mut self, value: &str) -> &mut Self {
+        self.text.push_str("_utf8mb4 X'");
+        for byte in value.as_bytes() {
+            self.text.push_str(&format!("{byte:02X}"));
+        }
+        self.text.push('\'');
+        self
+    }
+
+    fn opt_text(&mut self, value: Option<&str>) -> &mut Self {
+        match value {
+            Some(value) => self.text(value),
+            None => self.sql("NULL"),
+        }
+    }
+
+    fn uuid(&mut self, value: Uuid) -> &mut Self {
+        self.text.push_str(&format!("X'{}'", value.simple()));
+        self
+    }
+
+    fn opt_uuid(&mut self, value: Option<Uuid>) -> &mut Self {
+        match value {
+            Some(value) => self.uuid(value),
+            None => self.sql("NULL"),
+        }
+    }
+
+    fn time(&mut self, value: DateTime<Utc>) -> &mut Self {
+        self.text
+            .push_str(&value.format("'%Y-%m-%d %H:%M:%S%.6f'").to_string());
+        self
+    }
+
+    fn opt_time(&mut self, value: Option<DateTime<Utc>>) -> &mut Self {
+        match value {
+            Some(value) => self.time(value),
+            None => self.sql("NULL"),
+        }
+    }
+
+    /// `a, b, c` of texts, or `NULL` for none (`IN (NULL)` matches nothing).
+    fn text_list<'a>(&mut self, values: impl Iterator<Item = &'a str>) -> &mut Self {
+        let mut any = false;
+        for value in values {
+            if any {
+                self.sql(", ");
+            }
+            self.text(value);
+            any = true;
+        }
+        if !any {
+            self.sql("NULL");
+        }
+        self
+    }
+
+    /// `a, b, c` of ids, or `NULL` for none.
+    fn uuid_list(&mut self, values: impl Iterator<Item = Uuid>) -> &mut Self {
+        let mut any = false;
+        for value in values {
+            if any {
+                self.sql(", ");
+            }
+            self.uuid(value);
+            any = true;
+        }
+        if !any {
+            self.sql("NULL");
+        }
+        self
+    }
+
+    fn json<T: serde::Serialize>(&mut self, value: &T, what: &str) -> Result<&mut Self> {
+        Ok(self.text(&body(value, what)?))
+    }
+
+    /// Starts `INSERT INTO table (columns) VALUES `; rows follow with [`Script::row`].
+    fn insert(&mut self, table: &str, columns: &str) -> &mut Self {
+        self.text
+            .push_str(&format!("INSERT INTO {table} ({columns}) VALUES "));
+        self
+    }
+
+    /// Opens a row of values, after a comma unless it is the first.
+    fn row(&mut self, first: bool) -> &mut Self {
+        self.sql(if first { "(" } else { ", (" })
+    }
+
+    /// Ends a statement.
+    fn end(&mut self) -> &mut Self {
+        self.sql(";\n")
+    }
 }
 
 impl MySqlTx {
-    /// Writes the stock rows and appends the ledger entries, each at its row's next
-    /// version: rows the unit loaded are updated (they are locked), new rows inserted
-    /// (a row another unit created first fails on its key and the unit runs again).
-    async fn write_ledger(&mut self, changes: &Changes) -> Result<()> {
+    /// The stock rows and ledger entries: each entry at its row's next version; rows
+    /// the unit loaded are updated (they are locked), new rows inserted (a row another
+    /// unit created first fails on its key and the unit runs again).
+    fn write_ledger(&mut self, script: &mut Script, changes: &Changes) {
         let mut next: BTreeMap<StockKey, i64> = BTreeMap::new();
         let mut entry_versions = Vec::with_capacity(changes.ledger.len());
         for entry in &changes.ledger {
@@ -416,9 +761,30 @@ impl MySqlTx {
             if rows.is_empty() {
                 continue;
             }
-            let mut sql = insert("stock", STOCK_COLUMNS, 11, rows.len());
+            script.insert("stock", STOCK_COLUMNS);
+            for (index, (key, level, version)) in rows.iter().enumerate() {
+                script
+                    .row(index == 0)
+                    .text(key.sku.as_str())
+                    .sql(", ")
+                    .text(key.location.as_str());
+                for number in [
+                    level.on_hand,
+                    level.reserved,
+                    level.committed,
+                    level.in_transit,
+                    level.damaged,
+                    level.quality_control,
+                    level.safety_stock,
+                    level.backordered,
+                    *version,
+                ] {
+                    script.sql(", ").int(number);
+                }
+                script.sql(")");
+            }
             if update {
-                sql.push_str(
+                script.sql(
                     " ON DUPLICATE KEY UPDATE on_hand = VALUES(on_hand),
                       reserved = VALUES(reserved), `committed` = VALUES(`committed`),
                       in_transit = VALUES(in_transit), damaged = VALUES(damaged),
@@ -427,30 +793,15 @@ impl MySqlTx {
                       version = VALUES(version)",
                 );
             }
-            let mut statement = query(sql);
-            for (key, level, version) in rows {
-                statement = statement
-                    .bind(key.sku.as_str())
-                    .bind(key.location.as_str())
-                    .bind(level.on_hand)
-                    .bind(level.reserved)
-                    .bind(level.committed)
-                    .bind(level.in_transit)
-                    .bind(level.damaged)
-                    .bind(level.quality_control)
-                    .bind(level.safety_stock)
-                    .bind(level.backordered)
-                    .bind(*version);
-            }
-            self.execute(statement).await?;
+            script.end();
         }
         for (key, _, version) in loaded.into_iter().chain(created) {
             self.versions.insert(key.clone(), version);
         }
         if changes.ledger.is_empty() {
-            return Ok(());
+            return;
         }
-        let sql = insert(
+        script.insert(
             "ledger",
             "sku, location, version, at, movement, quantity,
              before_on_hand, before_reserved, before_committed, before_in_transit,
@@ -458,89 +809,109 @@ impl MySqlTx {
              after_on_hand, after_reserved, after_committed, after_in_transit,
              after_damaged, after_quality_control, after_safety_stock, after_backordered,
              reservation_id, order_id, reason, unit_price, idempotency_key, actor, reference",
-            29,
-            changes.ledger.len(),
         );
-        let mut statement = query(sql);
-        for (entry, version) in changes.ledger.iter().zip(entry_versions) {
+        for (index, (entry, version)) in changes.ledger.iter().zip(entry_versions).enumerate() {
             let (b, a) = (entry.before, entry.after);
-            statement = statement
-                .bind(entry.key.sku.as_str())
-                .bind(entry.key.location.as_str())
-                .bind(version)
-                .bind(entry.at)
-                .bind(entry.movement.as_str())
-                .bind(entry.quantity)
-                .bind(b.on_hand)
-                .bind(b.reserved)
-                .bind(b.committed)
-                .bind(b.in_transit)
-                .bind(b.damaged)
-                .bind(b.quality_control)
-                .bind(b.safety_stock)
-                .bind(b.backordered)
-                .bind(a.on_hand)
-                .bind(a.reserved)
-                .bind(a.committed)
-                .bind(a.in_transit)
-                .bind(a.damaged)
-                .bind(a.quality_control)
-                .bind(a.safety_stock)
-                .bind(a.backordered)
-                .bind(entry.reservation_id.map(|id| id.as_uuid()))
-                .bind(entry.order_id.as_ref().map(ToString::to_string))
-                .bind(entry.reason.clone())
-                .bind(entry.unit_price.map(|price| price.to_string()))
-                .bind(entry.idempotency_key.as_ref().map(ToString::to_string))
-                .bind(entry.actor.clone())
-                .bind(entry.reference.clone());
+            script
+                .row(index == 0)
+                .text(entry.key.sku.as_str())
+                .sql(", ")
+                .text(entry.key.location.as_str())
+                .sql(", ")
+                .int(version)
+                .sql(", ")
+                .time(entry.at)
+                .sql(", ")
+                .text(entry.movement.as_str())
+                .sql(", ")
+                .int(entry.quantity);
+            for number in [
+                b.on_hand,
+                b.reserved,
+                b.committed,
+                b.in_transit,
+                b.damaged,
+                b.quality_control,
+                b.safety_stock,
+                b.backordered,
+                a.on_hand,
+                a.reserved,
+                a.committed,
+                a.in_transit,
+                a.damaged,
+                a.quality_control,
+                a.safety_stock,
+                a.backordered,
+            ] {
+                script.sql(", ").int(number);
+            }
+            script
+                .sql(", ")
+                .opt_uuid(entry.reservation_id.map(|id| id.as_uuid()))
+                .sql(", ")
+                .opt_text(entry.order_id.as_ref().map(|id| id.as_str()))
+                .sql(", ")
+                .opt_text(entry.reason.as_deref())
+                .sql(", ")
+                .opt_text(entry.unit_price.map(|price| price.to_string()).as_deref())
+                .sql(", ")
+                .opt_text(entry.idempotency_key.as_ref().map(|key| key.as_str()))
+                .sql(", ")
+                .opt_text(entry.actor.as_deref())
+                .sql(", ")
+                .opt_text(entry.reference.as_deref())
+                .sql(")");
         }
-        self.execute(statement).await
+        script.end();
     }
 
-    /// Writes reservations and keeps `holds` in step: one row per SKU while a
-    /// reservation is open, with its expiry while it is active; none once it is closed.
-    async fn write_reservations(&mut self, changes: &Changes) -> Result<()> {
-        let (mut loaded, mut created) = (Vec::new(), Vec::new());
-        for reservation in changes.reservations.values() {
-            if self.known.reservations.contains(&reservation.id) {
-                loaded.push(reservation);
-            } else {
-                created.push(reservation);
-            }
-        }
-        for (rows, update) in [(&loaded, true), (&created, false)] {
+    /// Reservations, with `holds` kept in step: one row per SKU while a reservation is
+    /// open, with its expiry while it is active; none once it is closed.
+    fn write_reservations(&mut self, script: &mut Script, changes: &Changes) -> Result<()> {
+        for update in [true, false] {
+            let rows: Vec<&Reservation> = changes
+                .reservations
+                .values()
+                .filter(|r| self.known.reservations.contains(&r.id) == update)
+                .collect();
             if rows.is_empty() {
                 continue;
             }
-            let mut sql = insert(
+            script.insert(
                 "reservations",
                 "id, order_id, status, created_at, expires_at, updated_at, `lines`, request, \
                  `returns`",
-                9,
-                rows.len(),
             );
+            for (index, reservation) in rows.iter().enumerate() {
+                script
+                    .row(index == 0)
+                    .uuid(reservation.id.as_uuid())
+                    .sql(", ")
+                    .text(reservation.order_id.as_str())
+                    .sql(", ")
+                    .text(reservation.status.as_str())
+                    .sql(", ")
+                    .time(reservation.created_at)
+                    .sql(", ")
+                    .time(reservation.expires_at)
+                    .sql(", ")
+                    .time(reservation.updated_at)
+                    .sql(", ")
+                    .json(&reservation.lines, "lines")?
+                    .sql(", ")
+                    .json(&reservation.request, "request")?
+                    .sql(", ")
+                    .json(&reservation.returns, "returns")?
+                    .sql(")");
+            }
             if update {
-                sql.push_str(
+                script.sql(
                     " ON DUPLICATE KEY UPDATE status = VALUES(status),
                       expires_at = VALUES(expires_at), updated_at = VALUES(updated_at),
                       `lines` = VALUES(`lines`), `returns` = VALUES(`returns`)",
                 );
             }
-            let mut statement = query(sql);
-            for reservation in rows.iter() {
-                statement = statement
-                    .bind(reservation.id.as_uuid())
-                    .bind(reservation.order_id.as_str())
-                    .bind(reservation.status.as_str())
-                    .bind(reservation.created_at)
-                    .bind(reservation.expires_at)
-                    .bind(reservation.updated_at)
-                    .bind(body(&reservation.lines, "lines")?)
-                    .bind(body(&reservation.request, "request")?)
-                    .bind(body(&reservation.returns, "returns")?);
-            }
-            self.execute(statement).await?;
+            script.end();
         }
         let mut open = Vec::new();
         let mut closed = Vec::new();
@@ -559,209 +930,226 @@ impl MySqlTx {
             }
         }
         if !open.is_empty() {
-            let mut sql = insert("holds", "reservation_id, sku, expires_at", 3, open.len());
-            sql.push_str(" ON DUPLICATE KEY UPDATE expires_at = VALUES(expires_at)");
-            let mut statement = query(sql);
-            for (id, sku, expires_at) in &open {
-                statement = statement
-                    .bind(id.as_uuid())
-                    .bind(sku.as_str())
-                    .bind(*expires_at);
+            script.insert("holds", "reservation_id, sku, expires_at");
+            for (index, (id, sku, expires_at)) in open.iter().enumerate() {
+                script
+                    .row(index == 0)
+                    .uuid(id.as_uuid())
+                    .sql(", ")
+                    .text(sku.as_str())
+                    .sql(", ")
+                    .opt_time(*expires_at)
+                    .sql(")");
             }
-            self.execute(statement).await?;
+            script
+                .sql(" ON DUPLICATE KEY UPDATE expires_at = VALUES(expires_at)")
+                .end();
         }
         if !closed.is_empty() {
-            let sql = format!(
-                "DELETE FROM holds WHERE reservation_id IN ({})",
-                marks(closed.len())
-            );
-            let mut statement = query(sql);
-            for id in &closed {
-                statement = statement.bind(id.as_uuid());
+            script.sql("DELETE FROM holds WHERE reservation_id IN (");
+            for (index, id) in closed.iter().enumerate() {
+                if index > 0 {
+                    script.sql(", ");
+                }
+                script.uuid(id.as_uuid());
             }
-            self.execute(statement).await?;
+            script.sql(")").end();
         }
         Ok(())
     }
 
-    /// Writes purchase orders, transfers, investigations and counts.
-    async fn write_records(&mut self, changes: &Changes) -> Result<()> {
-        let orders: Vec<&PurchaseOrder> = changes.purchase_orders.values().collect();
+    /// Purchase orders, transfers, investigations and counts.
+    fn write_records(&mut self, script: &mut Script, changes: &Changes) -> Result<()> {
         for update in [true, false] {
-            let rows: Vec<_> = orders
-                .iter()
+            let rows: Vec<&PurchaseOrder> = changes
+                .purchase_orders
+                .values()
                 .filter(|o| self.known.orders.contains(&o.id) == update)
                 .collect();
             if rows.is_empty() {
                 continue;
             }
-            let mut sql = insert(
+            script.insert(
                 "purchase_orders",
                 "id, supplier, status, location, `lines`, created_at, updated_at",
-                7,
-                rows.len(),
             );
+            for (index, order) in rows.iter().enumerate() {
+                script
+                    .row(index == 0)
+                    .uuid(order.id.as_uuid())
+                    .sql(", ")
+                    .text(order.supplier.as_str())
+                    .sql(", ")
+                    .text(order.status.as_str())
+                    .sql(", ")
+                    .text(order.location.as_str())
+                    .sql(", ")
+                    .json(&order.lines, "lines")?
+                    .sql(", ")
+                    .time(order.created_at)
+                    .sql(", ")
+                    .time(order.updated_at)
+                    .sql(")");
+            }
             if update {
-                sql.push_str(
+                script.sql(
                     " ON DUPLICATE KEY UPDATE status = VALUES(status), `lines` = VALUES(`lines`),
                       updated_at = VALUES(updated_at)",
                 );
             }
-            let mut statement = query(sql);
-            for order in rows {
-                statement = statement
-                    .bind(order.id.as_uuid())
-                    .bind(order.supplier.as_str())
-                    .bind(order.status.as_str())
-                    .bind(order.location.as_str())
-                    .bind(body(&order.lines, "lines")?)
-                    .bind(order.created_at)
-                    .bind(order.updated_at);
-            }
-            self.execute(statement).await?;
+            script.end();
         }
-        self.known.orders.extend(orders.iter().map(|o| o.id));
+        self.known
+            .orders
+            .extend(changes.purchase_orders.keys().copied());
 
-        let transfers: Vec<&Transfer> = changes.transfers.values().collect();
         for update in [true, false] {
-            let rows: Vec<_> = transfers
-                .iter()
+            let rows: Vec<&Transfer> = changes
+                .transfers
+                .values()
                 .filter(|t| self.known.transfers.contains(&t.id) == update)
                 .collect();
             if rows.is_empty() {
                 continue;
             }
-            let mut sql = insert(
-                "transfers",
-                "id, sku, status, updated_at, body",
-                5,
-                rows.len(),
-            );
+            script.insert("transfers", "id, sku, status, updated_at, body");
+            for (index, transfer) in rows.iter().enumerate() {
+                script
+                    .row(index == 0)
+                    .uuid(transfer.id.as_uuid())
+                    .sql(", ")
+                    .text(transfer.sku.as_str())
+                    .sql(", ")
+                    .text(transfer.status.as_str())
+                    .sql(", ")
+                    .time(transfer.updated_at)
+                    .sql(", ")
+                    .json(transfer, "transfer")?
+                    .sql(")");
+            }
             if update {
-                sql.push_str(
+                script.sql(
                     " ON DUPLICATE KEY UPDATE status = VALUES(status),
                       updated_at = VALUES(updated_at), body = VALUES(body)",
                 );
             }
-            let mut statement = query(sql);
-            for transfer in rows {
-                statement = statement
-                    .bind(transfer.id.as_uuid())
-                    .bind(transfer.sku.as_str())
-                    .bind(transfer.status.as_str())
-                    .bind(transfer.updated_at)
-                    .bind(body(transfer, "transfer")?);
-            }
-            self.execute(statement).await?;
+            script.end();
         }
-        self.known.transfers.extend(transfers.iter().map(|t| t.id));
+        self.known
+            .transfers
+            .extend(changes.transfers.keys().copied());
 
-        let investigations: Vec<&Investigation> = changes.investigations.values().collect();
         for update in [true, false] {
-            let rows: Vec<_> = investigations
-                .iter()
+            let rows: Vec<&Investigation> = changes
+                .investigations
+                .values()
                 .filter(|i| self.known.investigations.contains(&i.id) == update)
                 .collect();
             if rows.is_empty() {
                 continue;
             }
-            let mut sql = insert(
-                "investigations",
-                "id, sku, `open`, freezes, body",
-                5,
-                rows.len(),
-            );
+            script.insert("investigations", "id, sku, `open`, freezes, body");
+            for (index, investigation) in rows.iter().enumerate() {
+                script
+                    .row(index == 0)
+                    .uuid(investigation.id.as_uuid())
+                    .sql(", ")
+                    .text(investigation.sku.as_str())
+                    .sql(", ")
+                    .int(i64::from(investigation.is_open()))
+                    .sql(", ")
+                    .int(i64::from(investigation.freezes))
+                    .sql(", ")
+                    .json(investigation, "investigation")?
+                    .sql(")");
+            }
             if update {
-                sql.push_str(
-                    " ON DUPLICATE KEY UPDATE `open` = VALUES(`open`), body = VALUES(body)",
-                );
+                script.sql(" ON DUPLICATE KEY UPDATE `open` = VALUES(`open`), body = VALUES(body)");
             }
-            let mut statement = query(sql);
-            for investigation in rows {
-                statement = statement
-                    .bind(investigation.id.as_uuid())
-                    .bind(investigation.sku.as_str())
-                    .bind(investigation.is_open())
-                    .bind(investigation.freezes)
-                    .bind(body(investigation, "investigation")?);
-            }
-            self.execute(statement).await?;
+            script.end();
         }
         self.known
             .investigations
-            .extend(investigations.iter().map(|i| i.id));
+            .extend(changes.investigations.keys().copied());
 
         let counts = &changes.counts;
         if !counts.is_empty() {
-            let mut statement = query(insert("count_records", "sku, body", 2, counts.len()));
-            for count in counts {
-                statement = statement
-                    .bind(count.sku.as_str())
-                    .bind(body(count, "count")?);
+            script.insert("count_records", "sku, body");
+            for (index, count) in counts.iter().enumerate() {
+                script
+                    .row(index == 0)
+                    .text(count.sku.as_str())
+                    .sql(", ")
+                    .json(count, "count")?
+                    .sql(")");
             }
-            self.execute(statement).await?;
+            script.end();
             let mut last: BTreeMap<StockKey, i64> = BTreeMap::new();
             for count in counts {
                 let key = StockKey::new(count.sku.clone(), count.location.clone());
                 let at = last.entry(key).or_insert(i64::MIN);
                 *at = (*at).max(count.at.timestamp_micros());
             }
-            let mut sql = insert("last_counts", "sku, location, at", 3, last.len());
-            sql.push_str(" ON DUPLICATE KEY UPDATE at = GREATEST(at, VALUES(at))");
-            let mut statement = query(sql);
-            for (key, at) in &last {
-                statement = statement
-                    .bind(key.sku.as_str())
-                    .bind(key.location.as_str())
-                    .bind(*at);
+            script.insert("last_counts", "sku, location, at");
+            for (index, (key, at)) in last.iter().enumerate() {
+                script
+                    .row(index == 0)
+                    .text(key.sku.as_str())
+                    .sql(", ")
+                    .text(key.location.as_str())
+                    .sql(", ")
+                    .int(*at)
+                    .sql(")");
             }
-            self.execute(statement).await?;
+            script
+                .sql(" ON DUPLICATE KEY UPDATE at = GREATEST(at, VALUES(at))")
+                .end();
         }
         Ok(())
     }
 
-    /// Marks dirty SKUs for channel sync, adds shipments to the daily sales and appends
-    /// low-stock events, in SKU order (two units meet on these rows in one order).
-    async fn write_outboxes(&mut self, changes: &Changes) -> Result<()> {
+    /// Dirty marks for channel sync, shipments added to the daily sales and low-stock
+    /// events, in SKU order (two units meet on these rows in one order).
+    fn write_outboxes(script: &mut Script, changes: &Changes) -> Result<()> {
         if !changes.dirty.is_empty() {
-            let mut sql = insert("sync_outbox", "sku, generation", 2, changes.dirty.len());
-            sql.push_str(" ON DUPLICATE KEY UPDATE generation = generation + 1, retry_at = NULL");
-            let mut statement = query(sql);
-            for sku in &changes.dirty {
-                statement = statement.bind(sku.as_str()).bind(1_i64);
+            script.insert("sync_outbox", "sku, generation");
+            for (index, sku) in changes.dirty.iter().enumerate() {
+                script.row(index == 0).text(sku.as_str()).sql(", 1)");
             }
-            self.execute(statement).await?;
+            script
+                .sql(" ON DUPLICATE KEY UPDATE generation = generation + 1, retry_at = NULL")
+                .end();
         }
         let shipped = shipped_in(changes);
         if !shipped.is_empty() {
-            let mut sql = insert(
-                "daily_shipped",
-                "sku, day, units, revenue",
-                4,
-                shipped.len(),
-            );
-            sql.push_str(
-                " ON DUPLICATE KEY UPDATE units = units + VALUES(units),
-                  revenue = revenue + VALUES(revenue)",
-            );
-            let mut statement = query(sql);
-            for ((sku, day), sales) in &shipped {
-                statement = statement
-                    .bind(sku.as_str())
-                    .bind(*day)
-                    .bind(sales.units)
-                    .bind(sales.revenue.to_string());
+            script.insert("daily_shipped", "sku, day, units, revenue");
+            for (index, ((sku, day), sales)) in shipped.iter().enumerate() {
+                // A date and a decimal render as digits, dashes and a point only.
+                script
+                    .row(index == 0)
+                    .text(sku.as_str())
+                    .sql(&format!(", '{}', ", day.format("%Y-%m-%d")))
+                    .int(sales.units)
+                    .sql(&format!(", {})", sales.revenue));
             }
-            self.execute(statement).await?;
+            script
+                .sql(
+                    " ON DUPLICATE KEY UPDATE units = units + VALUES(units),
+                      revenue = revenue + VALUES(revenue)",
+                )
+                .end();
         }
         if !changes.events.is_empty() {
-            let mut statement = query(insert("stock_events", "sku, body", 2, changes.events.len()));
-            for event in &changes.events {
-                statement = statement
-                    .bind(event.sku.as_str())
-                    .bind(body(event, "stock event")?);
+            script.insert("stock_events", "sku, body");
+            for (index, event) in changes.events.iter().enumerate() {
+                script
+                    .row(index == 0)
+                    .text(event.sku.as_str())
+                    .sql(", ")
+                    .json(event, "stock event")?
+                    .sql(")");
             }
-            self.execute(statement).await?;
+            script.end();
         }
         Ok(())
     }
