@@ -398,22 +398,30 @@ impl MySqlTx {
         let mut text = Script::default();
         let began = self.begin_prefix();
         text.sql(began);
-        let overdue = plan.overdue_holds && !plan.skus.is_empty();
-        let reads_reservations = !plan.reservations.is_empty() || overdue;
-        if reads_reservations {
+        // Two statements, not one with `OR`: each keeps to its index (an `OR` of an id
+        // list and a subquery may scan every reservation).
+        let named = !plan.reservations.is_empty();
+        if named {
             text.sql(concat!(
                 "SELECT ",
                 reservation_columns!(),
                 " FROM reservations r WHERE r.id IN ("
             ));
             text.uuid_list(plan.reservations.iter().map(|id| id.as_uuid()));
-            text.sql(")");
-            if overdue {
-                text.sql(" OR r.id IN (SELECT reservation_id FROM holds WHERE sku IN (");
-                text.text_list(plan.skus.iter().map(Sku::as_str));
-                text.sql(") AND expires_at <= ").time(now).sql(")");
-            }
-            text.sql(" ORDER BY r.id FOR UPDATE").end();
+            text.sql(") ORDER BY r.id FOR UPDATE").end();
+        }
+        let overdue = plan.overdue_holds && !plan.skus.is_empty();
+        if overdue {
+            text.sql(concat!(
+                "SELECT ",
+                reservation_columns!(),
+                " FROM reservations r JOIN holds h ON h.reservation_id = r.id WHERE h.sku IN ("
+            ));
+            text.text_list(plan.skus.iter().map(Sku::as_str));
+            text.sql(") AND h.expires_at <= ")
+                .time(now)
+                .sql(" ORDER BY r.id FOR UPDATE")
+                .end();
         }
         if !plan.skus.is_empty() {
             Self::lock_skus_text(&mut text, &plan.skus);
@@ -431,13 +439,14 @@ impl MySqlTx {
             next();
         }
         let mut held = Vec::new();
-        if reads_reservations {
-            held = next()
-                .iter()
-                .map(rows::reservation)
-                .collect::<Result<Vec<_>>>()?;
-            self.known.reservations.extend(held.iter().map(|r| r.id));
+        for read in [named, overdue] {
+            if read {
+                for row in &next() {
+                    held.push(rows::reservation(row)?);
+                }
+            }
         }
+        self.known.reservations.extend(held.iter().map(|r| r.id));
         let mut rows = Vec::new();
         let mut investigations = Vec::new();
         if !plan.skus.is_empty() {
