@@ -38,7 +38,9 @@ pub const MYSQL_SESSION_SETTINGS: &str = "SET SESSION TRANSACTION ISOLATION LEVE
 /// Each unit is a transaction at `READ COMMITTED`: the rows it decides on are read with
 /// `SELECT ... FOR UPDATE` (purchase orders, then reservations in id order, then every
 /// stock row of every SKU involved in key order), its changes written with one
-/// multi-row statement per table, then `COMMIT`. Deadlocks (1213), lock wait timeouts
+/// multi-row statement per table, then `COMMIT`; the reads of a reserve, a lifecycle
+/// step or a stock movement go in one multi-statement text with `START TRANSACTION`,
+/// the writes in another (three round trips a unit). Deadlocks (1213), lock wait timeouts
 /// (1205), duplicate keys from a concurrent insert (1062), a Galera certification
 /// failure and a node that is not ready (1047) are retried whole by the core; a
 /// connection lost during `COMMIT` is reported as unknown

@@ -1,5 +1,6 @@
-//! [`MySqlTx`]: one unit of work on a pooled MySQL or MariaDB connection: `BEGIN`,
-//! locking reads in key order, one multi-row statement per table written, `COMMIT`.
+//! [`MySqlTx`]: one unit of work on a pooled MySQL or MariaDB connection:
+//! `START TRANSACTION` and the locking reads (in key order) in one multi-statement text,
+//! the writes (one multi-row statement per table) in another, then `COMMIT`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
