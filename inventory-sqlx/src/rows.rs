@@ -60,11 +60,59 @@ pub(crate) const LOCK_STOCK: &str = "
     ORDER BY sku, location
     FOR UPDATE";
 
-fn get<'r, T>(row: &'r PgRow, index: usize) -> Result<T>
+/// A row of either database whose column `index` decodes into a `T`.
+pub(crate) trait Cell<T> {
+    /// The value of column `index`.
+    fn cell(&self, index: usize) -> Result<T>;
+}
+
+impl<T> Cell<T> for PgRow
 where
-    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+    T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
 {
-    row.try_get(index).map_err(|error| corrupt("column", error))
+    fn cell(&self, index: usize) -> Result<T> {
+        self.try_get(index)
+            .map_err(|error| corrupt("column", error))
+    }
+}
+
+#[cfg(feature = "mysql")]
+impl<T> Cell<T> for sqlx::mysql::MySqlRow
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::MySql> + sqlx::Type<sqlx::MySql>,
+{
+    fn cell(&self, index: usize) -> Result<T> {
+        self.try_get(index)
+            .map_err(|error| corrupt("column", error))
+    }
+}
+
+/// A row whose columns decode into every type the stored records use: the decoders
+/// below read PostgreSQL and MySQL rows alike (each database's SQL puts the columns in
+/// the same order).
+pub(crate) trait StoredRow:
+    Cell<i64>
+    + Cell<String>
+    + Cell<Option<String>>
+    + Cell<Uuid>
+    + Cell<Option<Uuid>>
+    + Cell<DateTime<Utc>>
+{
+}
+
+impl<R> StoredRow for R where
+    R: Cell<i64>
+        + Cell<String>
+        + Cell<Option<String>>
+        + Cell<Uuid>
+        + Cell<Option<Uuid>>
+        + Cell<DateTime<Utc>>
+{
+}
+
+/// The value of column `index` of `row`.
+pub(crate) fn get<T, R: Cell<T>>(row: &R, index: usize) -> Result<T> {
+    row.cell(index)
 }
 
 pub(crate) fn sku(text: String) -> Result<Sku> {
@@ -88,7 +136,7 @@ pub(crate) use level_columns;
 pub(crate) const LEVEL_WIDTH: usize = 8;
 
 /// The stored numbers starting at column `first` ([`level_columns!`]).
-pub(crate) fn level(row: &PgRow, first: usize) -> Result<StockLevel> {
+pub(crate) fn level(row: &impl StoredRow, first: usize) -> Result<StockLevel> {
     Ok(StockLevel {
         on_hand: get(row, first)?,
         reserved: get(row, first + 1)?,
@@ -102,14 +150,14 @@ pub(crate) fn level(row: &PgRow, first: usize) -> Result<StockLevel> {
 }
 
 /// A row of the columns in `reservation_columns!` order.
-pub(crate) fn reservation(row: &PgRow) -> Result<Reservation> {
+pub(crate) fn reservation(row: &impl StoredRow) -> Result<Reservation> {
     let status: String = get(row, 2)?;
     let lines: String = get(row, 6)?;
     let request: String = get(row, 7)?;
     let returns: String = get(row, 8)?;
     Ok(Reservation {
-        id: ReservationId::from_uuid(get::<Uuid>(row, 0)?),
-        order_id: OrderId::new(get::<String>(row, 1)?)
+        id: ReservationId::from_uuid(get::<Uuid, _>(row, 0)?),
+        order_id: OrderId::new(get::<String, _>(row, 1)?)
             .map_err(|error| corrupt("order id", error))?,
         status: status.parse().map_err(|error| corrupt("status", error))?,
         created_at: get(row, 3)?,
@@ -122,13 +170,13 @@ pub(crate) fn reservation(row: &PgRow) -> Result<Reservation> {
 }
 
 /// A `stock` row: sku, location, the stored numbers, version.
-pub(crate) fn stock_row(row: &PgRow) -> Result<(StockKey, StockLevel, i64)> {
+pub(crate) fn stock_row(row: &impl StoredRow) -> Result<(StockKey, StockLevel, i64)> {
     let key = StockKey::new(sku(get(row, 0)?)?, location(get(row, 1)?)?);
     Ok((key, level(row, 2)?, get(row, 2 + LEVEL_WIDTH)?))
 }
 
 /// A `stock` row of one SKU: location and the stored numbers.
-pub(crate) fn location_stock(row: &PgRow) -> Result<LocationStock> {
+pub(crate) fn location_stock(row: &impl StoredRow) -> Result<LocationStock> {
     Ok(LocationStock {
         location: location(get(row, 0)?)?,
         level: level(row, 1)?,
@@ -170,7 +218,7 @@ pub(crate) const SELECT_LEDGER_COLUMNS: &str = ledger_columns!();
 const LEDGER_TAIL: usize = 5 + 2 * LEVEL_WIDTH;
 
 /// The entry's version within its row (the last ledger column).
-pub(crate) fn ledger_version(row: &PgRow) -> Result<i64> {
+pub(crate) fn ledger_version(row: &impl StoredRow) -> Result<i64> {
     get(row, LEDGER_TAIL + 7)
 }
 
@@ -182,26 +230,26 @@ pub(crate) const SELECT_LEDGER: &str =
 pub(crate) const SELECT_KEYED: &str =
     concat!(ledger_columns!(), "WHERE idempotency_key = ANY($1::text[])");
 
-pub(crate) fn ledger_entry(row: &PgRow) -> Result<LedgerEntry> {
+pub(crate) fn ledger_entry(row: &impl StoredRow) -> Result<LedgerEntry> {
     let movement: String = get(row, 3)?;
     Ok(LedgerEntry {
         key: StockKey::new(sku(get(row, 0)?)?, location(get(row, 1)?)?),
-        at: get::<DateTime<Utc>>(row, 2)?,
+        at: get::<DateTime<Utc>, _>(row, 2)?,
         movement: movement
             .parse()
             .map_err(|error| corrupt("movement", error))?,
         quantity: get(row, 4)?,
         before: level(row, 5)?,
         after: level(row, 5 + LEVEL_WIDTH)?,
-        reservation_id: get::<Option<Uuid>>(row, LEDGER_TAIL)?.map(ReservationId::from_uuid),
-        order_id: get::<Option<String>>(row, LEDGER_TAIL + 1)?
+        reservation_id: get::<Option<Uuid>, _>(row, LEDGER_TAIL)?.map(ReservationId::from_uuid),
+        order_id: get::<Option<String>, _>(row, LEDGER_TAIL + 1)?
             .map(|id| OrderId::new(id).map_err(|error| corrupt("order id", error)))
             .transpose()?,
         reason: get(row, LEDGER_TAIL + 2)?,
-        unit_price: get::<Option<String>>(row, LEDGER_TAIL + 3)?
+        unit_price: get::<Option<String>, _>(row, LEDGER_TAIL + 3)?
             .map(|text| text.parse().map_err(|e| corrupt("unit price", e)))
             .transpose()?,
-        idempotency_key: get::<Option<String>>(row, LEDGER_TAIL + 4)?
+        idempotency_key: get::<Option<String>, _>(row, LEDGER_TAIL + 4)?
             .map(|key| IdempotencyKey::new(key).map_err(|e| corrupt("idempotency key", e)))
             .transpose()?,
         actor: get(row, LEDGER_TAIL + 5)?,
@@ -227,12 +275,14 @@ pub(crate) const SELECT_PURCHASE_ORDER: &str =
     "SELECT id, supplier, status, location, lines::text, created_at, updated_at FROM purchase_orders WHERE id = $1";
 
 /// A `purchase_orders` row.
-pub(crate) fn purchase_order(row: &PgRow) -> Result<inventory_core::reorder::PurchaseOrder> {
+pub(crate) fn purchase_order(
+    row: &impl StoredRow,
+) -> Result<inventory_core::reorder::PurchaseOrder> {
     let status: String = get(row, 2)?;
     let lines: String = get(row, 4)?;
     Ok(inventory_core::reorder::PurchaseOrder {
-        id: inventory_core::reorder::PurchaseOrderId::from_uuid(get::<Uuid>(row, 0)?),
-        supplier: inventory_core::SupplierId::new(get::<String>(row, 1)?)
+        id: inventory_core::reorder::PurchaseOrderId::from_uuid(get::<Uuid, _>(row, 0)?),
+        supplier: inventory_core::SupplierId::new(get::<String, _>(row, 1)?)
             .map_err(|e| corrupt("supplier", e))?,
         status: status.parse().map_err(|e| corrupt("status", e))?,
         location: location(get(row, 3)?)?,

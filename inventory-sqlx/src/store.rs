@@ -142,15 +142,26 @@ impl PgStore {
         Fut: std::future::Future<Output = Result<T, sqlx::Error>> + Send,
         T: Send,
     {
-        let tries = self.pool.options().get_max_connections().saturating_add(1);
-        let mut tried = 1;
-        loop {
-            match statement().await.map_err(before) {
-                Err(StoreError::Interrupted(_) | StoreError::Conflict(_)) if tried < tries => {
-                    tried += 1;
-                }
-                done => return done,
+        retrying(self.pool.options().get_max_connections(), statement).await
+    }
+}
+
+/// Runs `statement` again while it fails transiently, at most once per pooled
+/// connection and once more (every connection may have been dropped by the server).
+pub(crate) async fn retrying<T, F, Fut>(connections: u32, statement: F) -> Result<T, StoreError>
+where
+    F: Fn() -> Fut + Send + Sync,
+    Fut: std::future::Future<Output = Result<T, sqlx::Error>> + Send,
+    T: Send,
+{
+    let tries = connections.saturating_add(1);
+    let mut tried = 1;
+    loop {
+        match statement().await.map_err(before) {
+            Err(StoreError::Interrupted(_) | StoreError::Conflict(_)) if tried < tries => {
+                tried += 1;
             }
+            done => return done,
         }
     }
 }

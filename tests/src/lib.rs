@@ -43,6 +43,7 @@ pub struct ReadmeDoctests;
 
 pub mod my;
 pub mod pg;
+pub mod scratch;
 pub mod server;
 pub mod service;
 

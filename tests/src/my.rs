@@ -6,26 +6,14 @@
 //! `INVENTORY_REQUIRE_DATABASE=1` a missing or unreachable server fails them.
 
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Once;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use inventory_sqlx::sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
 use inventory_sqlx::sqlx::{self, Executor};
 use inventory_sqlx::MySqlStore;
 
-/// Test databases are named `inv_test_<unix seconds>_<process>_<counter>`.
-const PREFIX: &str = "inv_test_";
-/// Test databases older than this are dropped by the next test run.
-const STALE_SECONDS: u64 = 6 * 3600;
-
 static SKIP_NOTICE: Once = Once::new();
 static SWEEP: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn required() -> bool {
-    std::env::var("INVENTORY_REQUIRE_DATABASE").is_ok_and(|value| value == "1")
-}
 
 /// The server URL, or `None` (after one loud line) when MySQL tests are skipped.
 ///
@@ -37,7 +25,7 @@ pub fn mysql_url() -> Option<String> {
         Ok(url) if !url.is_empty() => Some(url),
         _ => {
             assert!(
-                !required(),
+                !crate::scratch::required(),
                 "INVENTORY_REQUIRE_DATABASE=1 but MYSQL_URL is not set"
             );
             SKIP_NOTICE.call_once(|| {
@@ -49,13 +37,6 @@ pub fn mysql_url() -> Option<String> {
             None
         }
     }
-}
-
-fn now_seconds() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
 }
 
 /// Drops test databases left by runs more than six hours old.
@@ -75,12 +56,7 @@ async fn sweep_stale(url: &str) {
     .await
     .unwrap_or_default();
     for name in names {
-        let born = name
-            .trim_start_matches(PREFIX)
-            .split('_')
-            .next()
-            .and_then(|s| s.parse::<u64>().ok());
-        if born.is_some_and(|born| born + STALE_SECONDS < now_seconds()) {
+        if crate::scratch::is_stale(&name) {
             let drop = format!("DROP DATABASE IF EXISTS `{name}`");
             let _ = pool.execute(sqlx::AssertSqlSafe(drop)).await;
         }
@@ -96,12 +72,7 @@ async fn sweep_stale(url: &str) {
 pub async fn fresh_store(connections: u32) -> Option<MySqlStore> {
     let url = mysql_url()?;
     SWEEP.get_or_init(|| sweep_stale(&url)).await;
-    let database = format!(
-        "{PREFIX}{}_{}_{}",
-        now_seconds(),
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    );
+    let database = crate::scratch::new_name();
     let admin = MySqlPoolOptions::new()
         .max_connections(1)
         .connect(&url)

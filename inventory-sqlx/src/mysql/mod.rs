@@ -15,7 +15,6 @@ use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
 use sqlx::Executor;
 
 use crate::error::corrupt;
-use crate::store::before;
 
 pub use tx::MySqlTx;
 
@@ -127,16 +126,7 @@ impl MySqlStore {
         Fut: std::future::Future<Output = Result<T, sqlx::Error>> + Send,
         T: Send,
     {
-        let tries = self.pool.options().get_max_connections().saturating_add(1);
-        let mut tried = 1;
-        loop {
-            match statement().await.map_err(before) {
-                Err(StoreError::Interrupted(_) | StoreError::Conflict(_)) if tried < tries => {
-                    tried += 1;
-                }
-                done => return done,
-            }
-        }
+        crate::store::retrying(self.pool.options().get_max_connections(), statement).await
     }
 }
 
