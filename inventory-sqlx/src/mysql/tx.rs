@@ -651,11 +651,19 @@ impl Script {
 
     fn text(&mut self, value: &str) -> &mut Self {
         self.text.push_str("_utf8mb4 X'");
-        for byte in value.as_bytes() {
-            self.text.push_str(&format!("{byte:02X}"));
-        }
+        self.hex(value.as_bytes());
         self.text.push('\'');
         self
+    }
+
+    /// `bytes` as upper-case hex digits.
+    fn hex(&mut self, bytes: &[u8]) {
+        const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+        self.text.reserve(bytes.len() * 2);
+        for byte in bytes {
+            self.text.push(char::from(DIGITS[usize::from(byte >> 4)]));
+            self.text.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+        }
     }
 
     fn opt_text(&mut self, value: Option<&str>) -> &mut Self {
@@ -666,7 +674,9 @@ impl Script {
     }
 
     fn uuid(&mut self, value: Uuid) -> &mut Self {
-        self.text.push_str(&format!("X'{}'", value.simple()));
+        self.text.push_str("X'");
+        self.hex(value.as_bytes());
+        self.text.push('\'');
         self
     }
 
@@ -1162,5 +1172,33 @@ impl MySqlTx {
             script.end();
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caller_text_becomes_hex_literals_only() {
+        let mut script = Script::default();
+        script
+            .text("x'); DROP TABLE stock; --")
+            .sql(", ")
+            .opt_text(None)
+            .sql(", ")
+            .uuid(Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef))
+            .sql(", ")
+            .time(DateTime::from_timestamp_micros(1_796_263_938_123_456).unwrap())
+            .sql(", ")
+            .int(-7);
+        assert_eq!(
+            script.text,
+            "_utf8mb4 X'7827293B2044524F50205441424C452073746F636B3B202D2D', NULL, \
+             X'0123456789ABCDEF0123456789ABCDEF', '2026-12-03 02:12:18.123456', -7"
+        );
+        let mut list = Script::default();
+        list.text_list(std::iter::empty());
+        assert_eq!(list.text, "NULL", "an empty IN list matches nothing");
     }
 }
