@@ -92,16 +92,13 @@ impl MySqlTx {
         Ok(())
     }
 
-    /// Ends a unit that failed: `ROLLBACK` now, so the connection goes back to the pool
-    /// clean (when even that fails, dropping the unit closes the connection).
-    async fn abandon(&mut self) {
-        if self.open
-            && sqlx::raw_sql("ROLLBACK")
-                .execute(self.connection())
-                .await
-                .is_ok()
-        {
-            self.open = false;
+    /// Ends a unit that failed: its connection is closed instead of going back to the
+    /// pool (the server rolls the transaction back). A statement text that failed part
+    /// way may leave results the driver still waits for, so nothing more is sent on it
+    /// (a `ROLLBACK` sent there could wait for ever).
+    fn abandon(&mut self) {
+        if self.open {
+            self.connection.close_on_drop();
         }
     }
 
@@ -359,7 +356,7 @@ impl StoreTx for MySqlTx {
             self.load_in_steps(plan, now).await
         };
         if loaded.is_err() {
-            self.abandon().await;
+            self.abandon();
         }
         loaded
     }
@@ -591,7 +588,7 @@ impl MySqlTx {
             .execute(self.connection())
             .await;
         if let Err(error) = written {
-            self.abandon().await;
+            self.abandon();
             return Err(before(error));
         }
         Ok(())
