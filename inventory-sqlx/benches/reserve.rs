@@ -12,8 +12,9 @@
 //! One line per case:
 //! `bench postgres/<case> ours=<N>/s raw=<M>/s interactive=<K>/s ratio=<N/M> vs_interactive=<N/K> p99_ms=...
 //! cpu_us=<C>+<S> interactive_cpu_us=<C>+<S> hand_written=<H>/s vs_hand_written=<N/H>`,
-//! where `cpu_us` is the CPU time per reservation of this process (C) and of the rest
-//! of the machine (S: the server, when it runs here), from Linux's `/proc`, and
+//! where `cpu_us` is the CPU time per reservation of this process (C) and of the
+//! database server's processes when they run here (S; else the rest of the machine),
+//! from Linux's `/proc`, and
 //! `hand_written` is a third baseline: the transaction a peer would write by hand for
 //! the rows a reservation of ours writes (stock row, reservation, hold, ledger entry,
 //! outbox mark), one round trip per statement.

@@ -70,7 +70,14 @@ pub(crate) fn store_error(error: sqlx::Error, phase: Phase) -> StoreError {
     #[cfg(feature = "mysql")]
     if let sqlx::Error::Database(database) = &error {
         if let Some(mysql) = database.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
-            return match mysql_kind(mysql.number()) {
+            // SQLSTATE 40001 is also what an optimistic write's guard signals when a row
+            // it read has changed (error 1644, a user SIGNAL).
+            let kind = if mysql.code() == Some("40001") {
+                Kind::Conflict
+            } else {
+                mysql_kind(mysql.number())
+            };
+            return match kind {
                 Kind::Conflict => StoreError::Conflict(Box::new(error)),
                 Kind::Broken => broken(error),
                 Kind::Other => StoreError::Backend(Box::new(error)),

@@ -53,16 +53,16 @@ where
     (count as f64 / started.elapsed().as_secs_f64(), latencies)
 }
 
-/// CPU seconds used so far by this process and by the rest of the machine (the
-/// database server when it runs here), from Linux's `/proc` (zero elsewhere).
+/// CPU seconds used so far by this process and by the database server: the server
+/// processes on this machine (`mariadbd`, `mysqld`, `postgres`) when there are any, else
+/// the rest of the machine, from Linux's `/proc` (zero elsewhere). Counting the server's
+/// own processes keeps other load on a shared machine out of the figure.
 pub fn cpu_seconds() -> (f64, f64) {
     let own = std::fs::read_to_string("/proc/self/stat")
         .ok()
-        .and_then(|stat| {
-            let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
-            Some(fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?)
-        })
+        .and_then(|stat| process_ticks(&stat))
         .unwrap_or(0.0);
+    let server = server_ticks();
     let all = std::fs::read_to_string("/proc/stat")
         .ok()
         .and_then(|stat| {
@@ -76,10 +76,35 @@ pub fn cpu_seconds() -> (f64, f64) {
             Some(cpu.iter().sum::<f64>() - cpu.get(3)? - cpu.get(4)?)
         })
         .unwrap_or(0.0);
-    (own / 100.0, (all - own) / 100.0)
+    let rest = server.unwrap_or(all - own);
+    (own / 100.0, rest / 100.0)
 }
 
-/// CPU microseconds per call since `before`, as `<this process>+<the rest>`.
+/// User and system ticks of one `/proc/<pid>/stat` line.
+fn process_ticks(stat: &str) -> Option<f64> {
+    let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?)
+}
+
+/// Ticks of every database server process on this machine, `None` when there is none.
+fn server_ticks() -> Option<f64> {
+    let mut total = None;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let name = stat
+            .split_once('(')
+            .and_then(|(_, rest)| rest.rsplit_once(')'))
+            .map(|(name, _)| name);
+        if matches!(name, Some("mariadbd" | "mysqld" | "postgres")) {
+            *total.get_or_insert(0.0) += process_ticks(&stat).unwrap_or(0.0);
+        }
+    }
+    total
+}
+
+/// CPU microseconds per call since `before`, as `<this process>+<the server>`.
 pub fn cpu_per_call(before: (f64, f64), calls: usize) -> String {
     let after = cpu_seconds();
     let per_call = |used: f64| used * 1e6 / calls as f64;

@@ -34,15 +34,20 @@ pub const MYSQL_SESSION_SETTINGS: &str = "SET SESSION TRANSACTION ISOLATION LEVE
 /// An inventory store in a MySQL or MariaDB database, over a connection pool. Clones
 /// share the pool; several processes may share the database.
 ///
-/// Each unit is a transaction at `READ COMMITTED`: the rows it decides on are read with
-/// `SELECT ... FOR UPDATE` (purchase orders, then reservations in id order, then every
-/// stock row of every SKU involved in key order), its changes written with one
-/// multi-row statement per table, then `COMMIT`; the reads of a reserve, a lifecycle
-/// step or a stock movement go in one multi-statement text with `START TRANSACTION`,
-/// the writes in another (three round trips a unit). Deadlocks (1213), lock wait timeouts
-/// (1205), duplicate keys from a concurrent insert (1062), a Galera certification
-/// failure and a node that is not ready (1047) are retried whole by the core; a
-/// connection lost during `COMMIT` is reported as unknown
+/// A reserve, a lifecycle step or a stock movement runs optimistically, in two round
+/// trips: one multi-statement text reads what it decides on without locks; a second
+/// runs `START TRANSACTION`, a guard (a block that locks the reservations read in id
+/// order and every stock row of the SKUs read in key order, and signals SQLSTATE
+/// `40001` unless each is as it was read and no row of those SKUs appeared), the
+/// writes (one multi-row statement per table) and `COMMIT`. A unit whose guard fails
+/// is run again by the core, locking: a transaction at `READ COMMITTED` whose reads
+/// are `SELECT ... FOR UPDATE` (purchase orders, then reservations in id order, then
+/// every stock row of every SKU involved in key order), its writes, then `COMMIT`;
+/// other commands (purchasing, counting, transfers, sweeps) always run so. Deadlocks
+/// (1213), lock wait timeouts (1205), duplicate keys from a concurrent insert (1062), a
+/// Galera certification failure and a node that is not ready (1047) are retried whole
+/// by the core; a connection lost during `COMMIT`, or during an optimistic unit's
+/// write (which ends with its `COMMIT`), is reported as unknown
 /// ([`StoreError::Unavailable`]), never retried blindly.
 ///
 /// Identifiers are compared exactly (utf8mb4, binary collation: `sku-a` and `SKU-A`
@@ -135,12 +140,11 @@ impl Store for MySqlStore {
     type Tx = MySqlTx;
 
     async fn begin(&self) -> Result<MySqlTx, StoreError> {
-        MySqlTx::open(&self.pool).await
+        MySqlTx::open(&self.pool, ReadMode::Locking).await
     }
 
-    async fn begin_with(&self, _mode: ReadMode) -> Result<MySqlTx, StoreError> {
-        // Every unit locks what it reads.
-        MySqlTx::open(&self.pool).await
+    async fn begin_with(&self, mode: ReadMode) -> Result<MySqlTx, StoreError> {
+        MySqlTx::open(&self.pool, mode).await
     }
 
     async fn stock(&self, sku: &Sku) -> Result<Vec<LocationStock>, StoreError> {

@@ -1,12 +1,14 @@
-//! [`MySqlTx`]: one unit of work on a pooled MySQL or MariaDB connection:
-//! `START TRANSACTION` and the locking reads (in key order) in one multi-statement text,
-//! the writes (one multi-row statement per table) in another, then `COMMIT`.
+//! [`MySqlTx`]: one unit of work on a pooled MySQL or MariaDB connection. A locking
+//! unit sends `START TRANSACTION` and the locking reads (in key order) in one
+//! multi-statement text, the writes (one multi-row statement per table) in another,
+//! then `COMMIT`; an optimistic unit reads without locks in one text and writes,
+//! guarded, with `START TRANSACTION` and `COMMIT` in another.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use inventory_core::backend::{assemble, by_key, owing_skus, skus_to_lock, StoreTx};
+use inventory_core::backend::{assemble, by_key, owing_skus, skus_to_lock, ReadMode, StoreTx};
 use inventory_core::counting::{Investigation, InvestigationId};
 use inventory_core::decide::{Changes, LoadPlan, Snapshot};
 use inventory_core::reorder::{shipped_in, PurchaseOrder, PurchaseOrderId};
@@ -23,11 +25,12 @@ use super::rows::{self, level_columns, marks, reservation_columns, Result};
 use crate::error::{corrupt, store_error, Phase};
 use crate::store::before;
 
-/// A unit of work on one pooled connection, in a transaction at the session's
-/// `READ COMMITTED` isolation: every row it decides on is read with
+/// A unit of work on one pooled connection. A locking unit runs in a transaction at
+/// the session's `READ COMMITTED` isolation: every row it decides on is read with
 /// `SELECT ... FOR UPDATE` (reservations in id order, then stock rows in key order), so
-/// nothing it read changes before its commit. Dropping it before the commit writes
-/// nothing.
+/// nothing it read changes before its commit. An optimistic unit reads without locks
+/// and its write checks, under the same locks, that nothing it read changed. Dropping
+/// it before the commit writes nothing.
 #[derive(Debug)]
 pub struct MySqlTx {
     connection: PoolConnection<MySql>,
@@ -40,6 +43,24 @@ pub struct MySqlTx {
     /// two units creating the same record collide on its key instead of one
     /// overwriting the other).
     known: Known,
+    /// Whether the unit reads without locks ([`ReadMode::Optimistic`]); it then writes
+    /// once, guarded, in a text that ends with `COMMIT`.
+    optimistic: bool,
+    /// What an optimistic read found, for the guard of its write.
+    guard: Option<Guard>,
+    /// The guarded write an optimistic unit's `persist` built, run by its `commit`.
+    pending: Option<String>,
+}
+
+/// What an optimistic unit read, checked under lock by its write.
+#[derive(Debug, Default)]
+struct Guard {
+    /// Every SKU whose rows were read (all its rows, at any location).
+    skus: Vec<Sku>,
+    /// The stock rows read, with their versions.
+    rows: Vec<(StockKey, i64)>,
+    /// The reservations read, as they were.
+    reservations: Vec<Reservation>,
 }
 
 #[derive(Debug, Default)]
@@ -62,13 +83,25 @@ fn body<T: serde::Serialize>(value: &T, what: &str) -> Result<String> {
 }
 
 impl MySqlTx {
-    pub(crate) async fn open(pool: &MySqlPool) -> Result<Self> {
+    pub(crate) async fn open(pool: &MySqlPool, mode: ReadMode) -> Result<Self> {
         Ok(Self {
             connection: pool.acquire().await.map_err(before)?,
             open: false,
             versions: HashMap::new(),
             known: Known::default(),
+            optimistic: mode == ReadMode::Optimistic,
+            guard: None,
+            pending: None,
         })
+    }
+
+    /// ` FOR UPDATE` in a locking unit; nothing in an optimistic read.
+    fn locking(&self) -> &'static str {
+        if self.optimistic {
+            ""
+        } else {
+            " FOR UPDATE"
+        }
     }
 
     /// `START TRANSACTION` when none is open yet: the prefix of the unit's first text.
@@ -105,6 +138,10 @@ impl MySqlTx {
     /// Runs several statements in one round trip and answers the rows of each.
     async fn read_all(&mut self, text: String) -> Result<Vec<Vec<MySqlRow>>> {
         use futures_util::TryStreamExt;
+        if text.is_empty() {
+            // An optimistic read of a plan that names nothing.
+            return Ok(Vec::new());
+        }
         let mut results = vec![Vec::new()];
         let mut stream = sqlx::raw_sql(AssertSqlSafe(text)).fetch_many(self.connection());
         while let Some(item) = stream.try_next().await.map_err(before)? {
@@ -193,9 +230,10 @@ impl MySqlTx {
         let sql = format!(
             "SELECT {} FROM reservations r
              WHERE r.id IN (SELECT reservation_id FROM holds WHERE sku IN ({}))
-             ORDER BY r.id FOR UPDATE",
+             ORDER BY r.id{}",
             reservation_columns!(),
-            marks(skus.len())
+            marks(skus.len()),
+            self.locking()
         );
         let mut statement = query(sql);
         for sku in skus {
@@ -353,6 +391,8 @@ impl StoreTx for MySqlTx {
         let loaded = if Self::fits_one_text(plan) {
             self.load_at_once(plan, now).await
         } else {
+            // A plan the write cannot guard is read as a locking unit reads it.
+            self.optimistic = false;
             self.load_in_steps(plan, now).await
         };
         if loaded.is_err() {
@@ -365,19 +405,35 @@ impl StoreTx for MySqlTx {
         if changes.is_empty() {
             return Ok(());
         }
-        self.write(changes, false).await
-    }
-
-    async fn commit(self) -> Result<()> {
-        self.finish().await
-    }
-
-    /// The writes and `COMMIT` in one text (one round trip).
-    async fn persist_and_commit(mut self, changes: &Changes) -> Result<()> {
-        if changes.is_empty() {
-            return self.finish().await;
+        if !self.optimistic {
+            return self.write(changes).await;
         }
-        self.write(changes, true).await
+        if self.pending.is_some() {
+            return Err(inventory_core::StoreError::Backend(
+                "an optimistic unit writes once: persist its changes together".into(),
+            ));
+        }
+        self.pending = Some(self.guarded_write(changes)?);
+        Ok(())
+    }
+
+    async fn commit(mut self) -> Result<()> {
+        match self.pending.take() {
+            Some(text) => self.run_guarded(text).await,
+            None => self.finish().await,
+        }
+    }
+
+    async fn persist_and_commit(mut self, changes: &Changes) -> Result<()> {
+        if self.optimistic && self.pending.is_none() {
+            if changes.is_empty() {
+                return Ok(());
+            }
+            let text = self.guarded_write(changes)?;
+            return self.run_guarded(text).await;
+        }
+        self.persist(changes).await?;
+        self.commit().await
     }
 }
 
@@ -399,10 +455,17 @@ impl MySqlTx {
     /// locked in id order, every stock row of its SKUs locked in key order, their open
     /// investigations, the keyed entries. SKUs the reservations hold beyond the plan's
     /// (a commit names only its reservation) are locked in a second round trip, and the
-    /// holds of rows that owe backordered units in a third, when there are any.
+    /// holds of rows that owe backordered units in a third, when there are any. An
+    /// optimistic unit reads the same without a transaction and without locks, and
+    /// keeps what it read for the guard of its write.
     async fn load_at_once(&mut self, plan: &LoadPlan, now: DateTime<Utc>) -> Result<Snapshot> {
         let mut text = Script::default();
-        let began = self.begin_prefix();
+        let began = if self.optimistic {
+            ""
+        } else {
+            self.begin_prefix()
+        };
+        let locking = self.locking();
         text.sql(began);
         // Two statements, not one with `OR`: each keeps to its index (an `OR` of an id
         // list and a subquery may scan every reservation).
@@ -414,7 +477,7 @@ impl MySqlTx {
                 " FROM reservations r WHERE r.id IN ("
             ));
             text.uuid_list(plan.reservations.iter().map(|id| id.as_uuid()));
-            text.sql(") ORDER BY r.id FOR UPDATE").end();
+            text.sql(") ORDER BY r.id").sql(locking).end();
         }
         let overdue = plan.overdue_holds && !plan.skus.is_empty();
         if overdue {
@@ -426,11 +489,12 @@ impl MySqlTx {
             text.text_list(plan.skus.iter().map(Sku::as_str));
             text.sql(") AND h.expires_at <= ")
                 .time(now)
-                .sql(" ORDER BY r.id FOR UPDATE")
+                .sql(" ORDER BY r.id")
+                .sql(locking)
                 .end();
         }
         if !plan.skus.is_empty() {
-            Self::lock_skus_text(&mut text, &plan.skus);
+            Self::lock_skus_text(&mut text, &plan.skus, locking);
         }
         if !plan.idempotency_keys.is_empty() {
             text.sql(rows::SELECT_LEDGER_COLUMNS)
@@ -452,6 +516,9 @@ impl MySqlTx {
                 }
             }
         }
+        // A reservation both named and overdue is read twice.
+        held.sort_by_key(|r| r.id);
+        held.dedup_by_key(|r| r.id);
         self.known.reservations.extend(held.iter().map(|r| r.id));
         let mut rows = Vec::new();
         let mut investigations = Vec::new();
@@ -467,13 +534,16 @@ impl MySqlTx {
                 .map(rows::ledger_entry)
                 .collect::<Result<Vec<_>>>()?
         };
-        let more: Vec<Sku> = skus_to_lock(plan, &held, &[])
-            .into_iter()
+        // Every SKU whose rows are read: the plan's and those its reservations hold.
+        let read_skus = skus_to_lock(plan, &held, &[]);
+        let more: Vec<Sku> = read_skus
+            .iter()
             .filter(|sku| plan.skus.binary_search(sku).is_err())
+            .cloned()
             .collect();
         if !more.is_empty() {
             let mut text = Script::default();
-            Self::lock_skus_text(&mut text, &more);
+            Self::lock_skus_text(&mut text, &more, locking);
             let mut results = self.read_all(text.text).await?.into_iter();
             rows.extend(self.stock_rows(&results.next().unwrap_or_default())?);
             investigations.extend(Self::investigation_rows(
@@ -483,7 +553,22 @@ impl MySqlTx {
         }
         let owing = owing_skus(&rows);
         if !owing.is_empty() {
-            held.extend(self.lock_holders(&owing).await?);
+            let owed = self.lock_holders(&owing).await?;
+            for reservation in owed {
+                if !held.iter().any(|h| h.id == reservation.id) {
+                    held.push(reservation);
+                }
+            }
+        }
+        if self.optimistic {
+            self.guard = Some(Guard {
+                skus: read_skus,
+                rows: rows
+                    .iter()
+                    .map(|(key, _)| (key.clone(), self.versions.get(key).copied().unwrap_or(0)))
+                    .collect(),
+                reservations: held.clone(),
+            });
         }
         let mut snapshot = assemble(held, rows, Vec::new());
         snapshot.investigations = investigations.into_iter().map(|i| (i.id, i)).collect();
@@ -491,16 +576,17 @@ impl MySqlTx {
         Ok(snapshot)
     }
 
-    /// The locking reads of `skus`' stock rows (key order) and open investigations.
-    fn lock_skus_text(text: &mut Script, skus: &[Sku]) {
+    /// The reads of `skus`' stock rows (key order) and open investigations, locking
+    /// when `locking` is ` FOR UPDATE`.
+    fn lock_skus_text(text: &mut Script, skus: &[Sku], locking: &str) {
         text.sql("SELECT sku, location, ")
             .sql(level_columns!())
             .sql(", version FROM stock WHERE sku IN (");
         text.text_list(skus.iter().map(Sku::as_str));
-        text.sql(") ORDER BY sku, location FOR UPDATE").end();
+        text.sql(") ORDER BY sku, location").sql(locking).end();
         text.sql("SELECT body FROM investigations WHERE `open` AND sku IN (");
         text.text_list(skus.iter().map(Sku::as_str));
-        text.sql(") ORDER BY id FOR UPDATE").end();
+        text.sql(") ORDER BY id").sql(locking).end();
     }
 
     fn stock_rows(
@@ -585,38 +671,115 @@ impl MySqlTx {
         Ok(snapshot)
     }
 
-    /// Writes `changes` in one text, ending it with `COMMIT` when `commit` is set. The
-    /// server runs a text's statements in order and stops at the first that fails, so
-    /// an error the server answered means `COMMIT` did not run (or itself failed):
-    /// nothing was written. Only a connection lost while the text ran leaves the
-    /// outcome unknown ([`StoreError::Unavailable`](inventory_core::StoreError)).
-    async fn write(&mut self, changes: &Changes, commit: bool) -> Result<()> {
+    /// Writes `changes` in the locking unit's transaction, in one text.
+    async fn write(&mut self, changes: &Changes) -> Result<()> {
         let mut script = Script::default();
         script.sql(self.begin_prefix());
-        self.write_ledger(&mut script, changes);
-        self.write_reservations(&mut script, changes)?;
-        self.write_records(&mut script, changes)?;
-        Self::write_outboxes(&mut script, changes)?;
-        if commit {
-            script.sql("COMMIT");
-        }
+        self.write_changes(&mut script, changes)?;
         let written = sqlx::raw_sql(AssertSqlSafe(script.text))
+            .execute(self.connection())
+            .await;
+        if let Err(error) = written {
+            self.abandon();
+            return Err(before(error));
+        }
+        Ok(())
+    }
+
+    fn write_changes(&mut self, script: &mut Script, changes: &Changes) -> Result<()> {
+        self.write_ledger(script, changes);
+        self.write_reservations(script, changes)?;
+        self.write_records(script, changes)?;
+        Self::write_outboxes(script, changes)
+    }
+
+    /// An optimistic unit's write, one text: `START TRANSACTION`, the guard (a block
+    /// that locks the reservations and the stock rows of every SKU read, in the order a
+    /// locking unit locks them, and signals SQLSTATE `40001` unless every one is as it
+    /// was read and no row of those SKUs appeared), the writes, `COMMIT`.
+    fn guarded_write(&mut self, changes: &Changes) -> Result<String> {
+        let guard = self.guard.take().unwrap_or_default();
+        let mut script = Script::default();
+        script.sql("START TRANSACTION;\nBEGIN NOT ATOMIC\nDECLARE held, matched, found, current BIGINT DEFAULT 0;\n");
+        let held = &guard.reservations;
+        if !held.is_empty() {
+            script.sql("SELECT COUNT(*), COALESCE(SUM((id, status, expires_at, updated_at) IN (");
+            for (index, reservation) in held.iter().enumerate() {
+                script
+                    .sql(if index == 0 { "(" } else { ", (" })
+                    .uuid(reservation.id.as_uuid())
+                    .sql(", ")
+                    .text(reservation.status.as_str())
+                    .sql(", ")
+                    .time(reservation.expires_at)
+                    .sql(", ")
+                    .time(reservation.updated_at)
+                    .sql(")");
+            }
+            script.sql(")), 0) INTO held, matched FROM reservations WHERE id IN (");
+            script.uuid_list(held.iter().map(|r| r.id.as_uuid()));
+            script.sql(") FOR UPDATE;\n");
+        }
+        if !guard.skus.is_empty() {
+            script.sql("SELECT COUNT(*), COALESCE(SUM(");
+            if guard.rows.is_empty() {
+                script.sql("FALSE");
+            } else {
+                script.sql("(sku, location, version) IN (");
+                for (index, (key, version)) in guard.rows.iter().enumerate() {
+                    script
+                        .sql(if index == 0 { "(" } else { ", (" })
+                        .text(key.sku.as_str())
+                        .sql(", ")
+                        .text(key.location.as_str())
+                        .sql(", ")
+                        .int(*version)
+                        .sql(")");
+                }
+                script.sql(")");
+            }
+            script.sql("), 0) INTO found, current FROM stock WHERE sku IN (");
+            script.text_list(guard.skus.iter().map(Sku::as_str));
+            script.sql(") FOR UPDATE;\n");
+        }
+        let (reservations, rows) = (held.len(), guard.rows.len());
+        script
+            .sql("IF held <> ")
+            .int(i64::try_from(reservations).unwrap_or(i64::MAX))
+            .sql(" OR matched <> held OR found <> ")
+            .int(i64::try_from(rows).unwrap_or(i64::MAX))
+            .sql(" OR current <> found THEN\n")
+            .sql(concat!(
+                "SIGNAL SQLSTATE '40001' SET MESSAGE_TEXT = '",
+                "inventory: a row this unit read was changed before its write';\n",
+                "END IF;\nEND;\n"
+            ));
+        self.write_changes(&mut script, changes)?;
+        script.sql("COMMIT");
+        Ok(script.text)
+    }
+
+    /// Runs a guarded write. The server runs a text's statements in order and stops at
+    /// the first that fails, so an error it answered means `COMMIT` did not run (or
+    /// itself failed): nothing was written; a guard that failed answers
+    /// [`StoreError::Conflict`](inventory_core::StoreError) and the core runs the unit
+    /// again, locking. Only a connection lost while the text ran leaves the outcome
+    /// unknown ([`StoreError::Unavailable`](inventory_core::StoreError)).
+    async fn run_guarded(&mut self, text: String) -> Result<()> {
+        self.open = true;
+        let written = sqlx::raw_sql(AssertSqlSafe(text))
             .execute(self.connection())
             .await;
         match written {
             Ok(_) => {
-                if commit {
-                    self.open = false;
-                }
+                self.open = false;
                 Ok(())
             }
             Err(error) => {
+                // A transaction the text began may still be open: the connection is
+                // closed, never reused.
                 self.abandon();
-                Err(if commit {
-                    store_error(error, Phase::Commit)
-                } else {
-                    before(error)
-                })
+                Err(store_error(error, Phase::Commit))
             }
         }
     }
@@ -837,31 +1000,65 @@ type LedgerColumn = (&'static str, bool, fn(&LedgerEntry) -> Literal<'_>);
 
 const LEDGER_COLUMNS: [LedgerColumn; 28] = [
     ("sku", false, |e| Literal::Text(Some(e.key.sku.as_str()))),
-    ("location", false, |e| Literal::Text(Some(e.key.location.as_str()))),
+    ("location", false, |e| {
+        Literal::Text(Some(e.key.location.as_str()))
+    }),
     ("at", false, |e| Literal::Time(e.at)),
-    ("movement", false, |e| Literal::Text(Some(e.movement.as_str()))),
+    ("movement", false, |e| {
+        Literal::Text(Some(e.movement.as_str()))
+    }),
     ("quantity", false, |e| Literal::Int(e.quantity)),
     ("before_on_hand", false, |e| Literal::Int(e.before.on_hand)),
-    ("before_reserved", false, |e| Literal::Int(e.before.reserved)),
-    ("before_committed", false, |e| Literal::Int(e.before.committed)),
-    ("before_in_transit", false, |e| Literal::Int(e.before.in_transit)),
+    ("before_reserved", false, |e| {
+        Literal::Int(e.before.reserved)
+    }),
+    ("before_committed", false, |e| {
+        Literal::Int(e.before.committed)
+    }),
+    ("before_in_transit", false, |e| {
+        Literal::Int(e.before.in_transit)
+    }),
     ("before_damaged", true, |e| Literal::Int(e.before.damaged)),
-    ("before_quality_control", true, |e| Literal::Int(e.before.quality_control)),
-    ("before_safety_stock", true, |e| Literal::Int(e.before.safety_stock)),
-    ("before_backordered", true, |e| Literal::Int(e.before.backordered)),
+    ("before_quality_control", true, |e| {
+        Literal::Int(e.before.quality_control)
+    }),
+    ("before_safety_stock", true, |e| {
+        Literal::Int(e.before.safety_stock)
+    }),
+    ("before_backordered", true, |e| {
+        Literal::Int(e.before.backordered)
+    }),
     ("after_on_hand", false, |e| Literal::Int(e.after.on_hand)),
     ("after_reserved", false, |e| Literal::Int(e.after.reserved)),
-    ("after_committed", false, |e| Literal::Int(e.after.committed)),
-    ("after_in_transit", false, |e| Literal::Int(e.after.in_transit)),
+    ("after_committed", false, |e| {
+        Literal::Int(e.after.committed)
+    }),
+    ("after_in_transit", false, |e| {
+        Literal::Int(e.after.in_transit)
+    }),
     ("after_damaged", true, |e| Literal::Int(e.after.damaged)),
-    ("after_quality_control", true, |e| Literal::Int(e.after.quality_control)),
-    ("after_safety_stock", true, |e| Literal::Int(e.after.safety_stock)),
-    ("after_backordered", true, |e| Literal::Int(e.after.backordered)),
-    ("reservation_id", true, |e| Literal::Id(e.reservation_id.map(|id| id.as_uuid()))),
-    ("order_id", true, |e| Literal::Text(e.order_id.as_ref().map(|id| id.as_str()))),
+    ("after_quality_control", true, |e| {
+        Literal::Int(e.after.quality_control)
+    }),
+    ("after_safety_stock", true, |e| {
+        Literal::Int(e.after.safety_stock)
+    }),
+    ("after_backordered", true, |e| {
+        Literal::Int(e.after.backordered)
+    }),
+    ("reservation_id", true, |e| {
+        Literal::Id(e.reservation_id.map(|id| id.as_uuid()))
+    }),
+    ("order_id", true, |e| {
+        Literal::Text(e.order_id.as_ref().map(|id| id.as_str()))
+    }),
     ("reason", true, |e| Literal::Text(e.reason.as_deref())),
-    ("unit_price", true, |e| Literal::Owned(e.unit_price.map(|price| price.to_string()))),
-    ("idempotency_key", true, |e| Literal::Text(e.idempotency_key.as_ref().map(|key| key.as_str()))),
+    ("unit_price", true, |e| {
+        Literal::Owned(e.unit_price.map(|price| price.to_string()))
+    }),
+    ("idempotency_key", true, |e| {
+        Literal::Text(e.idempotency_key.as_ref().map(|key| key.as_str()))
+    }),
     ("actor", true, |e| Literal::Text(e.actor.as_deref())),
     ("reference", true, |e| Literal::Text(e.reference.as_deref())),
 ];

@@ -1,34 +1,35 @@
-//! PostgreSQL optimistic units: a unit read without locks writes only if nothing it read
-//! changed in between. Each case reads, lets another unit (another app server) change
+//! Optimistic units on PostgreSQL and on MySQL/MariaDB: a unit read without locks
+//! writes only if nothing it read changed in between. Each case reads, lets another unit (another app server) change
 //! what was read, then writes: the write fails with a retryable conflict and changes
 //! nothing, and the command run again through the inventory sees the new state.
 
-use inventory_core::backend::{ReadMode, Store, StoreTx};
+use inventory_core::backend::{Backend, ReadMode, StoreTx};
 use inventory_core::counting::CountThresholds;
 use inventory_core::decide::{decide, Command};
 use inventory_core::testkit::invariants::assert_invariants;
 use inventory_core::testkit::{loc, order, qty, sku, Harness, StoreState};
 use inventory_core::{DomainError, Error, Inventory, ReservationId, StoreError};
-use inventory_sqlx::PgStore;
-use inventory_tests::pg;
+use inventory_tests::server::TestServer;
 
-fn inventory(store: PgStore) -> Inventory<PgStore> {
-    Harness::new(store).inventory
-}
+type Two<S> = (
+    <S as TestServer>::Store,
+    Inventory<<S as TestServer>::Store>,
+    Inventory<<S as TestServer>::Store>,
+);
 
 /// A fresh store, this server's inventory on it, and another app server's (its own
-/// pool); `None` when PostgreSQL tests are skipped.
-async fn two_servers() -> Option<(PgStore, Inventory<PgStore>, Inventory<PgStore>)> {
-    let store = pg::fresh_store(4).await?;
-    let other = inventory(pg::second_pool(&store, 2).await);
-    Some((store.clone(), inventory(store), other))
+/// pool); `None` when this server's tests are skipped.
+async fn two_servers<S: TestServer>() -> Option<Two<S>> {
+    let store = S::fresh(4).await?;
+    let other = Harness::new(S::second_pool(&store, 2).await).inventory;
+    Some((store.clone(), Harness::new(store).inventory, other))
 }
 
 /// Reads and decides `command` optimistically, runs `meanwhile`, then writes; returns
 /// the write's error.
-async fn stale_write<F: std::future::Future<Output = ()>>(
-    store: &PgStore,
-    inventory: &Inventory<PgStore>,
+async fn stale_write<B: Backend, F: std::future::Future<Output = ()>>(
+    store: &B,
+    inventory: &Inventory<B>,
     command: Command,
     meanwhile: F,
 ) -> StoreError {
@@ -52,9 +53,8 @@ async fn stale_write<F: std::future::Future<Output = ()>>(
     error
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_row_changed_after_the_read_fails_the_write() {
-    let Some((store, inventory, other)) = two_servers().await else {
+async fn a_row_changed_after_the_read_fails_the_write<S: TestServer>() {
+    let Some((store, inventory, other)) = two_servers::<S>().await else {
         return;
     };
     inventory
@@ -82,9 +82,8 @@ async fn a_row_changed_after_the_read_fails_the_write() {
     assert_invariants(&store).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_freeze_after_the_read_fails_the_write() {
-    let Some((store, inventory, other)) = two_servers().await else {
+async fn a_freeze_after_the_read_fails_the_write<S: TestServer>() {
+    let Some((store, inventory, other)) = two_servers::<S>().await else {
         return;
     };
     inventory
@@ -116,9 +115,8 @@ async fn a_freeze_after_the_read_fails_the_write() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_row_created_after_the_read_fails_the_write() {
-    let Some((store, inventory, other)) = two_servers().await else {
+async fn a_row_created_after_the_read_fails_the_write<S: TestServer>() {
+    let Some((store, inventory, other)) = two_servers::<S>().await else {
         return;
     };
     inventory
@@ -140,9 +138,8 @@ async fn a_row_created_after_the_read_fails_the_write() {
     assert_invariants(&store).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reservation_changed_after_the_read_fails_the_write() {
-    let Some((store, inventory, other)) = two_servers().await else {
+async fn a_reservation_changed_after_the_read_fails_the_write<S: TestServer>() {
+    let Some((store, inventory, other)) = two_servers::<S>().await else {
         return;
     };
     inventory
@@ -167,9 +164,8 @@ async fn a_reservation_changed_after_the_read_fails_the_write() {
     assert_invariants(&store).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reservation_created_after_the_read_fails_the_write() {
-    let Some((store, inventory, other)) = two_servers().await else {
+async fn a_reservation_created_after_the_read_fails_the_write<S: TestServer>() {
+    let Some((store, inventory, other)) = two_servers::<S>().await else {
         return;
     };
     inventory
@@ -187,3 +183,20 @@ async fn a_reservation_created_after_the_read_fails_the_write() {
     assert!(!again.created, "the first server's reservation stands");
     assert_eq!(inventory.stock(&sku("A")).await.unwrap().total.reserved, 2);
 }
+
+macro_rules! optimistic_suite {
+    ($($server:ident),*) => {$(
+        #[allow(non_snake_case)]
+        mod $server {
+            optimistic_suite!(@cases $server; a_row_changed_after_the_read_fails_the_write, a_freeze_after_the_read_fails_the_write, a_row_created_after_the_read_fails_the_write, a_reservation_changed_after_the_read_fails_the_write, a_reservation_created_after_the_read_fails_the_write);
+        }
+    )*};
+    (@cases $server:ident; $($case:ident),*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $case() {
+            super::$case::<inventory_tests::server::$server>().await;
+        }
+    )*};
+}
+
+optimistic_suite!(Postgres, MySql);
