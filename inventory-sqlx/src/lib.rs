@@ -18,7 +18,7 @@ pub use store::{schema_version, PgStore, MIGRATOR, SESSION_SETTINGS};
 pub use tx::PgTx;
 
 #[cfg(feature = "mysql")]
-pub use mysql::{MySqlStore, MySqlTx, MYSQL_MIGRATOR, MYSQL_SESSION_SETTINGS};
+pub use mysql::{MySqlStore, MySqlTx, MYSQL_MIGRATOR, MYSQL_SESSION_SETTINGS, RELEASE_CHECK};
 
 /// The sqlx version this crate is built on, for callers that configure pools.
 pub use sqlx;

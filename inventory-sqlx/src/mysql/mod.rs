@@ -12,7 +12,7 @@ use inventory_core::catalog::{Catalog, SkuSettings};
 use inventory_core::{LocationStock, Reservation, ReservationId, Sku, StoreError};
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
-use sqlx::Executor;
+use sqlx::{Connection, Executor};
 
 use crate::error::corrupt;
 
@@ -30,6 +30,10 @@ pub static MYSQL_MIGRATOR: Migrator = sqlx::migrate!("./migrations-mysql");
 /// is an error, never silently clipped).
 pub const MYSQL_SESSION_SETTINGS: &str = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED; \
      SET SESSION sql_mode = CONCAT(@@sql_mode, ',STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION')";
+
+/// How long a connection handed back to the pool may take to answer a ping before it
+/// is dropped ([`MySqlStore::pool_options`]).
+pub const RELEASE_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// An inventory store in a MySQL or MariaDB database, over a connection pool. Clones
 /// share the pool; several processes may share the database.
@@ -87,8 +91,15 @@ impl MySqlStore {
 
     /// The pool settings this store is built for: no liveness query before each
     /// checkout (a connection the server dropped fails its first statement, and the
-    /// core runs the unit again on a fresh one), and [`MYSQL_SESSION_SETTINGS`] on
-    /// each new connection.
+    /// core runs the unit again on a fresh one), [`MYSQL_SESSION_SETTINGS`] on each new
+    /// connection, and a bounded check of each connection handed back.
+    ///
+    /// That check: a statement whose future is dropped part way (a caller that stops
+    /// waiting, a service shutting down) can leave the driver waiting for an answer
+    /// that never comes, and the driver's own test of a released connection (a ping
+    /// with no time limit) then waits for ever: the connection never returns to the
+    /// pool, and closing the pool hangs. A connection that does not answer a ping
+    /// within [`RELEASE_CHECK`] is dropped instead.
     ///
     /// ```
     /// use inventory_sqlx::MySqlStore;
@@ -103,6 +114,17 @@ impl MySqlStore {
                 Box::pin(async move {
                     connection.execute(MYSQL_SESSION_SETTINGS).await?;
                     Ok(())
+                })
+            })
+            .after_release(|connection, _| {
+                Box::pin(async move {
+                    match tokio::time::timeout(RELEASE_CHECK, connection.ping()).await {
+                        Ok(answered) => answered.map(|()| true),
+                        Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "a released connection did not answer a ping",
+                        ))),
+                    }
                 })
             })
     }

@@ -50,6 +50,9 @@ pub struct MySqlTx {
     guard: Option<Guard>,
     /// The guarded write an optimistic unit's `persist` built, run by its `commit`.
     pending: Option<String>,
+    /// Whether a read outside a transaction (an optimistic unit's) has not finished: a
+    /// unit dropped then closes its connection, which may still owe answers.
+    busy: bool,
 }
 
 /// What an optimistic unit read, checked under lock by its write.
@@ -92,6 +95,7 @@ impl MySqlTx {
             optimistic: mode == ReadMode::Optimistic,
             guard: None,
             pending: None,
+            busy: false,
         })
     }
 
@@ -130,7 +134,7 @@ impl MySqlTx {
     /// way may leave results the driver still waits for, so nothing more is sent on it
     /// (a `ROLLBACK` sent there could wait for ever).
     fn abandon(&mut self) {
-        if self.open {
+        if self.open || self.busy {
             self.connection.close_on_drop();
         }
     }
@@ -143,7 +147,8 @@ impl MySqlTx {
             return Ok(Vec::new());
         }
         let mut results = vec![Vec::new()];
-        let mut stream = sqlx::raw_sql(AssertSqlSafe(text)).fetch_many(self.connection());
+        self.busy = true;
+        let mut stream = sqlx::raw_sql(AssertSqlSafe(text)).fetch_many(&mut *self.connection);
         while let Some(item) = stream.try_next().await.map_err(before)? {
             match item {
                 sqlx::Either::Left(_) => results.push(Vec::new()),
@@ -154,6 +159,8 @@ impl MySqlTx {
                 }
             }
         }
+        drop(stream);
+        self.busy = false;
         Ok(results)
     }
 
@@ -176,7 +183,9 @@ impl MySqlTx {
 
     /// Runs a locking read of reservation rows (`reservation_columns!` order).
     async fn reservations_of(&mut self, query: MyQuery<'_>) -> Result<Vec<Reservation>> {
+        self.busy = true;
         let found = query.fetch_all(self.connection()).await.map_err(before)?;
+        self.busy = false;
         let held = found
             .iter()
             .map(rows::reservation)
@@ -805,8 +814,8 @@ impl Drop for MySqlTx {
     fn drop(&mut self) {
         // A unit dropped with its transaction open (a panic, a cancelled future, a
         // failed rollback) must not hand the pool a connection inside a transaction:
-        // closing it makes the server roll back.
-        if self.open {
+        // closing it makes the server roll back. Nor one in the middle of a read.
+        if self.open || self.busy {
             self.connection.close_on_drop();
         }
     }
@@ -970,6 +979,41 @@ impl Script {
     fn end(&mut self) -> &mut Self {
         self.sql(";\n")
     }
+}
+
+/// Records of one table: those the unit loaded (`known`) updated in one multi-row
+/// `INSERT ... ON DUPLICATE KEY UPDATE <update>`, new ones inserted in another (so two
+/// units creating the same record collide on its key). `row` writes one record's
+/// values.
+fn write_upserts<T>(
+    script: &mut Script,
+    records: &[&T],
+    known: impl Fn(&T) -> bool,
+    table: &str,
+    columns: &str,
+    update: &str,
+    mut row: impl FnMut(&mut Script, &T) -> Result<()>,
+) -> Result<()> {
+    for loaded in [true, false] {
+        let mut first = true;
+        for record in records.iter().filter(|record| known(record) == loaded) {
+            if first {
+                script.insert(table, columns);
+            }
+            script.row(first);
+            row(script, record)?;
+            script.sql(")");
+            first = false;
+        }
+        if first {
+            continue;
+        }
+        if loaded {
+            script.sql(" ON DUPLICATE KEY UPDATE ").sql(update);
+        }
+        script.end();
+    }
+    Ok(())
 }
 
 /// A value of a written column.
@@ -1153,23 +1197,19 @@ impl MySqlTx {
     /// Reservations, with `holds` kept in step: one row per SKU while a reservation is
     /// open, with its expiry while it is active; none once it is closed.
     fn write_reservations(&mut self, script: &mut Script, changes: &Changes) -> Result<()> {
-        for update in [true, false] {
-            let rows: Vec<&Reservation> = changes
-                .reservations
-                .values()
-                .filter(|r| self.known.reservations.contains(&r.id) == update)
-                .collect();
-            if rows.is_empty() {
-                continue;
-            }
-            script.insert(
-                "reservations",
-                "id, order_id, status, created_at, expires_at, updated_at, `lines`, request, \
-                 `returns`",
-            );
-            for (index, reservation) in rows.iter().enumerate() {
+        let rows: Vec<&Reservation> = changes.reservations.values().collect();
+        write_upserts(
+            script,
+            &rows,
+            |r| self.known.reservations.contains(&r.id),
+            "reservations",
+            "id, order_id, status, created_at, expires_at, updated_at, `lines`, request, \
+             `returns`",
+            "status = VALUES(status), expires_at = VALUES(expires_at), \
+             updated_at = VALUES(updated_at), `lines` = VALUES(`lines`), \
+             `returns` = VALUES(`returns`)",
+            |script, reservation| {
                 script
-                    .row(index == 0)
                     .uuid(reservation.id.as_uuid())
                     .sql(", ")
                     .text(reservation.order_id.as_str())
@@ -1186,18 +1226,10 @@ impl MySqlTx {
                     .sql(", ")
                     .json(&reservation.request, "request")?
                     .sql(", ")
-                    .json(&reservation.returns, "returns")?
-                    .sql(")");
-            }
-            if update {
-                script.sql(
-                    " ON DUPLICATE KEY UPDATE status = VALUES(status),
-                      expires_at = VALUES(expires_at), updated_at = VALUES(updated_at),
-                      `lines` = VALUES(`lines`), `returns` = VALUES(`returns`)",
-                );
-            }
-            script.end();
-        }
+                    .json(&reservation.returns, "returns")?;
+                Ok(())
+            },
+        )?;
         let mut open = Vec::new();
         let mut closed = Vec::new();
         for reservation in changes.reservations.values() {
@@ -1245,22 +1277,16 @@ impl MySqlTx {
 
     /// Purchase orders, transfers, investigations and counts.
     fn write_records(&mut self, script: &mut Script, changes: &Changes) -> Result<()> {
-        for update in [true, false] {
-            let rows: Vec<&PurchaseOrder> = changes
-                .purchase_orders
-                .values()
-                .filter(|o| self.known.orders.contains(&o.id) == update)
-                .collect();
-            if rows.is_empty() {
-                continue;
-            }
-            script.insert(
-                "purchase_orders",
-                "id, supplier, status, location, `lines`, created_at, updated_at",
-            );
-            for (index, order) in rows.iter().enumerate() {
+        let orders: Vec<&PurchaseOrder> = changes.purchase_orders.values().collect();
+        write_upserts(
+            script,
+            &orders,
+            |o| self.known.orders.contains(&o.id),
+            "purchase_orders",
+            "id, supplier, status, location, `lines`, created_at, updated_at",
+            "status = VALUES(status), `lines` = VALUES(`lines`), updated_at = VALUES(updated_at)",
+            |script, order| {
                 script
-                    .row(index == 0)
                     .uuid(order.id.as_uuid())
                     .sql(", ")
                     .text(order.supplier.as_str())
@@ -1273,34 +1299,24 @@ impl MySqlTx {
                     .sql(", ")
                     .time(order.created_at)
                     .sql(", ")
-                    .time(order.updated_at)
-                    .sql(")");
-            }
-            if update {
-                script.sql(
-                    " ON DUPLICATE KEY UPDATE status = VALUES(status), `lines` = VALUES(`lines`),
-                      updated_at = VALUES(updated_at)",
-                );
-            }
-            script.end();
-        }
+                    .time(order.updated_at);
+                Ok(())
+            },
+        )?;
         self.known
             .orders
             .extend(changes.purchase_orders.keys().copied());
 
-        for update in [true, false] {
-            let rows: Vec<&Transfer> = changes
-                .transfers
-                .values()
-                .filter(|t| self.known.transfers.contains(&t.id) == update)
-                .collect();
-            if rows.is_empty() {
-                continue;
-            }
-            script.insert("transfers", "id, sku, status, updated_at, body");
-            for (index, transfer) in rows.iter().enumerate() {
+        let transfers: Vec<&Transfer> = changes.transfers.values().collect();
+        write_upserts(
+            script,
+            &transfers,
+            |t| self.known.transfers.contains(&t.id),
+            "transfers",
+            "id, sku, status, updated_at, body",
+            "status = VALUES(status), updated_at = VALUES(updated_at), body = VALUES(body)",
+            |script, transfer| {
                 script
-                    .row(index == 0)
                     .uuid(transfer.id.as_uuid())
                     .sql(", ")
                     .text(transfer.sku.as_str())
@@ -1309,34 +1325,24 @@ impl MySqlTx {
                     .sql(", ")
                     .time(transfer.updated_at)
                     .sql(", ")
-                    .json(transfer, "transfer")?
-                    .sql(")");
-            }
-            if update {
-                script.sql(
-                    " ON DUPLICATE KEY UPDATE status = VALUES(status),
-                      updated_at = VALUES(updated_at), body = VALUES(body)",
-                );
-            }
-            script.end();
-        }
+                    .json(transfer, "transfer")?;
+                Ok(())
+            },
+        )?;
         self.known
             .transfers
             .extend(changes.transfers.keys().copied());
 
-        for update in [true, false] {
-            let rows: Vec<&Investigation> = changes
-                .investigations
-                .values()
-                .filter(|i| self.known.investigations.contains(&i.id) == update)
-                .collect();
-            if rows.is_empty() {
-                continue;
-            }
-            script.insert("investigations", "id, sku, `open`, freezes, body");
-            for (index, investigation) in rows.iter().enumerate() {
+        let investigations: Vec<&Investigation> = changes.investigations.values().collect();
+        write_upserts(
+            script,
+            &investigations,
+            |i| self.known.investigations.contains(&i.id),
+            "investigations",
+            "id, sku, `open`, freezes, body",
+            "`open` = VALUES(`open`), body = VALUES(body)",
+            |script, investigation| {
                 script
-                    .row(index == 0)
                     .uuid(investigation.id.as_uuid())
                     .sql(", ")
                     .text(investigation.sku.as_str())
@@ -1345,14 +1351,10 @@ impl MySqlTx {
                     .sql(", ")
                     .int(i64::from(investigation.freezes))
                     .sql(", ")
-                    .json(investigation, "investigation")?
-                    .sql(")");
-            }
-            if update {
-                script.sql(" ON DUPLICATE KEY UPDATE `open` = VALUES(`open`), body = VALUES(body)");
-            }
-            script.end();
-        }
+                    .json(investigation, "investigation")?;
+                Ok(())
+            },
+        )?;
         self.known
             .investigations
             .extend(changes.investigations.keys().copied());
