@@ -56,7 +56,7 @@ pub struct MySqlTx {
 }
 
 /// What an optimistic unit read, checked under lock by its write.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Guard {
     /// Every SKU whose rows were read (all its rows, at any location).
     skus: Vec<Sku>,
@@ -707,7 +707,11 @@ impl MySqlTx {
     /// locking unit locks them, and signals SQLSTATE `40001` unless every one is as it
     /// was read and no row of those SKUs appeared), the writes, `COMMIT`.
     fn guarded_write(&mut self, changes: &Changes) -> Result<String> {
-        let guard = self.guard.take().unwrap_or_default();
+        let Some(guard) = self.guard.take() else {
+            return Err(inventory_core::StoreError::Backend(
+                "an optimistic unit persists only what it decided on a read".into(),
+            ));
+        };
         let mut script = Script::default();
         script.sql("START TRANSACTION;\nBEGIN NOT ATOMIC\nDECLARE held, matched, found, current BIGINT DEFAULT 0;\n");
         let held = &guard.reservations;
