@@ -432,18 +432,6 @@ impl StoreTx for MySqlTx {
             None => self.finish().await,
         }
     }
-
-    async fn persist_and_commit(mut self, changes: &Changes) -> Result<()> {
-        if self.optimistic && self.pending.is_none() {
-            if changes.is_empty() {
-                return Ok(());
-            }
-            let text = self.guarded_write(changes)?;
-            return self.run_guarded(text).await;
-        }
-        self.persist(changes).await?;
-        self.commit().await
-    }
 }
 
 impl MySqlTx {
