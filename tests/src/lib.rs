@@ -46,6 +46,7 @@ pub mod pg;
 pub mod scratch;
 pub mod server;
 pub mod service;
+pub mod shopify;
 
 /// Every reservation has exactly the ledger entries its status implies: one per line
 /// for each step it went through.

@@ -72,6 +72,8 @@ pub struct Metrics {
     pub sync_pushes: Family<ChannelLabels, Counter>,
     /// Failed channel pushes (each is retried with backoff).
     pub sync_failures: Family<ChannelLabels, Counter>,
+    /// Calls a channel's API throttled (each waited for and sent again).
+    pub channel_throttled: Family<ChannelLabels, Counter>,
     /// Request latency in seconds.
     pub request_seconds: Latency,
 }
@@ -103,6 +105,12 @@ impl Default for Metrics {
             "Stock pushes a channel refused or never answered",
             sync_failures.clone(),
         );
+        let channel_throttled = Family::default();
+        registry.register(
+            "channel_throttled",
+            "Calls a channel's API throttled, waited for and sent again",
+            channel_throttled.clone(),
+        );
         let request_seconds: Latency = Family::new_with_constructor(latency_histogram);
         registry.register(
             "http_request_duration_seconds",
@@ -115,6 +123,7 @@ impl Default for Metrics {
             webhooks,
             sync_pushes,
             sync_failures,
+            channel_throttled,
             request_seconds,
         }
     }

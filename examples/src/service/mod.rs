@@ -8,6 +8,7 @@
 
 mod catalog;
 pub mod channel_http;
+pub mod channel_shopify;
 pub mod config;
 mod counts;
 pub mod error;

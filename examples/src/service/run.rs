@@ -18,6 +18,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::channel_http::HttpChannel;
+use super::channel_shopify::{ShopifyChannel, ShopifyConfigError};
 use super::config::{ConfigError, ServiceConfig, Settings};
 use super::events_http::HttpNotifier;
 use super::expiry::{self, ExpiryAlarm};
@@ -51,6 +52,9 @@ pub enum StartError {
     /// The HTTP client of a channel could not be built.
     #[error("channel client: {0}")]
     Client(#[from] reqwest::Error),
+    /// A Shopify channel's section cannot be used (no token, no shop, a bad location).
+    #[error("Shopify channel: {0}")]
+    Shopify(#[from] ShopifyConfigError),
 }
 
 /// Defines the configured bundles and policies whose stored definition differs.
@@ -183,8 +187,20 @@ pub async fn start<S: ServiceStore>(
     let metrics = Arc::new(Metrics::default());
     let mut builder = SyncWorker::builder(inventory.clone());
     for channel in &config.channels {
-        let adapter = HttpChannel::new(&channel.name, &channel.webhook, Arc::clone(&metrics))?;
-        builder = builder.channel(&channel.name, channel.policy()?, adapter)?;
+        let policy = channel.policy()?;
+        builder = match (&channel.webhook, &channel.shopify) {
+            (_, Some(shopify)) => {
+                let adapter = ShopifyChannel::new(&channel.name, shopify, Arc::clone(&metrics))?;
+                builder.channel(&channel.name, policy, adapter)?
+            }
+            (Some(url), None) => {
+                let adapter = HttpChannel::new(&channel.name, url, Arc::clone(&metrics))?;
+                builder.channel(&channel.name, policy, adapter)?
+            }
+            (None, None) => {
+                unreachable!("ChannelConfig::policy refuses a channel without a target")
+            }
+        };
     }
     if let Some(tick) = config.sync_tick_ms {
         builder = builder.config(SyncConfig {

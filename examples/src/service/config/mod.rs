@@ -115,6 +115,11 @@ impl Settings {
         if config.shopify_webhook_secret.is_none() {
             config.shopify_webhook_secret = env("SHOPIFY_WEBHOOK_SECRET").filter(|s| !s.is_empty());
         }
+        for channel in &mut config.channels {
+            if let Some(shopify) = &mut channel.shopify {
+                shopify.token_from(&env);
+            }
+        }
         if config.api_token.is_none() {
             config.api_token = env("INVENTORY_API_TOKEN").filter(|s| !s.is_empty());
             config.check_api_token()?;

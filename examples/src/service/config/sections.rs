@@ -11,7 +11,10 @@ use inventory_core::{DomainError, LocationId, Quantity, Sku, SupplierId};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-/// One sales channel: its share of available and where numbers are POSTed.
+use crate::service::channel_shopify::ShopifyConfig;
+
+/// One sales channel: its share of available and where its numbers go: a `webhook` URL,
+/// or a Shopify store (`[channels.shopify]`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelConfig {
@@ -20,7 +23,9 @@ pub struct ChannelConfig {
     /// Share of available, 0 to 1 (at most four decimals).
     pub buffer: f64,
     /// URL that takes `{"channel","updates":[{"sku","quantity"}]}`.
-    pub webhook: String,
+    pub webhook: Option<String>,
+    /// A Shopify store's location, set through the Admin GraphQL API.
+    pub shopify: Option<ShopifyConfig>,
     /// Units held back before the share is taken.
     #[serde(default)]
     pub safety_units: i64,
@@ -41,6 +46,23 @@ impl ChannelConfig {
     ///
     /// [`DomainError`] for a buffer outside 0..=1, negative units or a bad location.
     pub fn policy(&self) -> Result<ChannelPolicy, DomainError> {
+        let target = match (&self.webhook, &self.shopify) {
+            (Some(_), None) => Ok(()),
+            (None, Some(shopify)) => shopify
+                .endpoint()
+                .and_then(|_| shopify.location_gid())
+                .and_then(|_| shopify.timeout())
+                .map(|_| ())
+                .map_err(|error| error.to_string()),
+            _ => Err("needs exactly one of `webhook` and `[channels.shopify]`".to_owned()),
+        };
+        if let Err(problem) = target {
+            return Err(DomainError::InvalidSetting {
+                setting: "channel",
+                value: format!("{:?}: {problem}", self.name),
+                problem: "must say where its numbers go",
+            });
+        }
         // The shortest text that reads back as the same number is the decimal the file
         // holds (0.9 for `0.90`); the core's exact parser takes it from there.
         let buffer = Buffer::decimal(&self.buffer.to_string()).map_err(|_| {
