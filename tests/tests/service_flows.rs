@@ -9,12 +9,14 @@ use inventory_examples::service::{sign, ServiceConfig};
 use inventory_tests::service::{
     answer, channel_receiver, eventually, open_files_limit, Backend, TestService,
 };
+use inventory_tests::shopify::{Fault, ShopifyStandIn};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 inventory_tests::on_every_backend!(
     shopify_webhooks_reserve_once_and_refuse_bad_signatures,
     a_channel_ends_with_the_formula_after_a_burst,
+    a_shopify_store_ends_with_the_formula_and_a_refused_one_shows_failing,
     a_thousand_buyers_for_two_hundred_units,
     a_redelivered_webhook_is_recognised_after_a_restart,
     a_cancellation_before_the_creation_leaves_nothing_held,
@@ -349,6 +351,91 @@ async fn a_channel_ends_with_the_formula_after_a_burst(backend: Backend) {
         metrics.contains("inventory_sync_pushes_total{channel=\"shop\"}"),
         "{metrics}"
     );
+    service.stop().await;
+}
+
+/// Two Shopify stores as channels (local stand-ins of the Admin GraphQL API): the one
+/// whose token is right ends at the formula through throttling and a 503; the one that
+/// refuses its token shows failing in the status endpoint and in `/metrics`.
+async fn a_shopify_store_ends_with_the_formula_and_a_refused_one_shows_failing(backend: Backend) {
+    let store = ShopifyStandIn::start("shpat_right").await;
+    let refusing = ShopifyStandIn::start("shpat_other").await;
+    for sku in ["TEE", "CAP"] {
+        store.add_item(sku, 0);
+        refusing.add_item(sku, 0);
+    }
+    store.bucket(30.0, 200.0, 30.0);
+    store.fault(&[Fault::Unavailable]);
+    let channel = |name: &str, url: &str| {
+        format!(
+            "[[channels]]\nname = \"{name}\"\nbuffer = 0.9\nsafety_units = 2\n\
+             [channels.shopify]\napi_url = \"{url}\"\nlocation_id = \"1001\"\n\
+             access_token = \"shpat_right\"\ntimeout_seconds = 2\n"
+        )
+    };
+    let config = format!(
+        "sync_tick_ms = 50\n{}{}",
+        channel("shopify", store.url()),
+        channel("wholesale", refusing.url())
+    );
+    let Some(service) = backend
+        .start(ServiceConfig::parse(&config).expect("config"))
+        .await
+    else {
+        return;
+    };
+    service.receive("TEE", "main", 143).await;
+    service.receive("CAP", "main", 40).await;
+    for n in 0..20_i64 {
+        let sku = if n % 3 == 0 { "CAP" } else { "TEE" };
+        let (status, _) = service
+            .post(
+                "/v1/reservations",
+                json!({ "order_id": format!("s-{n}"), "lines": [{ "sku": sku, "quantity": 1 + n % 2 }] }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    for sku in ["TEE", "CAP"] {
+        let (_, _, left) = available(&service, sku).await;
+        let formula = ((left - 2).max(0) * 9) / 10;
+        let told = eventually(Duration::from_secs(20), async || {
+            store.available(sku) == Some(formula)
+        })
+        .await;
+        assert!(
+            told,
+            "{sku}: Shopify holds {:?}, formula {formula}",
+            store.available(sku)
+        );
+        let settled = eventually(Duration::from_secs(10), async || {
+            let (_, status) = service
+                .get(&format!("/v1/channels/shopify/stock/{sku}"))
+                .await;
+            // Not `pending == false`: a dirty mark is per SKU, and the failing
+            // channel keeps it.
+            status["quantity"].as_i64() == Some(formula) && status["failing"].is_null()
+        })
+        .await;
+        assert!(settled, "{sku}: the status endpoint never showed {formula}");
+        let (_, status) = service
+            .get(&format!("/v1/channels/wholesale/stock/{sku}"))
+            .await;
+        let failing = status["failing"].as_str().unwrap_or_default();
+        assert!(failing.contains("access token"), "{status}");
+        assert!(!failing.contains("shpat_right"), "{status}");
+        assert_eq!(status["pending"], true, "{status}");
+        assert_eq!(refusing.available(sku), Some(0));
+    }
+    assert_eq!(store.violations(), Vec::<String>::new());
+    let metrics = service.metrics().await;
+    for wanted in [
+        "inventory_sync_pushes_total{channel=\"shopify\"}",
+        "inventory_sync_failures_total{channel=\"wholesale\"}",
+    ] {
+        assert!(metrics.contains(wanted), "{wanted} missing in {metrics}");
+    }
+    assert!(!metrics.contains("shpat_"), "{metrics}");
     service.stop().await;
 }
 

@@ -3,6 +3,8 @@
 use super::*;
 use inventory_core::reorder::ReorderRule;
 
+use crate::service::channel_shopify::Secret;
+
 fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|arg| (*arg).to_owned()).collect()
 }
@@ -86,6 +88,57 @@ fn channels_become_policies() {
         (2, Some(100))
     );
     assert_eq!(policy.locations.map(|set| set.len()), Some(1));
+}
+
+#[test]
+fn a_shopify_channel_takes_its_token_from_the_environment() {
+    let path = std::env::temp_dir().join(format!("shopify-{}.toml", std::process::id()));
+    std::fs::write(
+        &path,
+        "[[channels]]\nname = \"shop\"\nbuffer = 0.9\n[channels.shopify]\n\
+         shop = \"my-store.myshopify.com\"\nlocation_id = \"123\"\n\
+         access_token_env = \"SHOP_TOKEN\"\n",
+    )
+    .unwrap();
+    let flags = args(&["--config", path.to_str().unwrap()]);
+    let env = |name: &str| (name == "SHOP_TOKEN").then(|| "shpat_x".to_owned());
+    let settings = Settings::from_args(flags.clone(), env).unwrap();
+    let without = Settings::from_args(flags, |_: &str| None).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let shopify = settings.config.channels[0].shopify.as_ref().unwrap();
+    assert_eq!(
+        shopify.access_token.as_ref().map(Secret::expose),
+        Some("shpat_x")
+    );
+    assert!(!format!("{:?}", settings.config).contains("shpat_x"));
+    assert_eq!(
+        shopify.location_gid().unwrap(),
+        "gid://shopify/Location/123"
+    );
+    assert!(without.config.channels[0]
+        .shopify
+        .as_ref()
+        .unwrap()
+        .access_token
+        .is_none());
+}
+
+#[test]
+fn a_channel_needs_exactly_one_target() {
+    for text in [
+        "[[channels]]\nname = \"a\"\nbuffer = 0.5",
+        "[[channels]]\nname = \"a\"\nbuffer = 0.5\nwebhook = \"http://x\"\n\
+         [channels.shopify]\nshop = \"s.myshopify.com\"\nlocation_id = \"1\"",
+        "[[channels]]\nname = \"a\"\nbuffer = 0.5\n[channels.shopify]\nlocation_id = \"1\"",
+        "[[channels]]\nname = \"a\"\nbuffer = 0.5\n[channels.shopify]\n\
+         shop = \"s.myshopify.com\"\nlocation_id = \"main\"",
+        "[[channels]]\nname = \"a\"\nbuffer = 0.5\n[channels.shopify]\n\
+         shop = \"s.myshopify.com\"\nlocation_id = \"1\"\ntimeout_seconds = 0",
+        "[[channels]]\nname = \"a\"\nbuffer = 0.5\n[channels.shopify]\n\
+         shop = \"s.myshopify.com\"\nlocation_id = \"1\"\napi_key = \"x\"",
+    ] {
+        assert!(ServiceConfig::parse(text).is_err(), "{text}");
+    }
 }
 
 /// Buffers go through the core's exact decimal parser: every share the file can write
