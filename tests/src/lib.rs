@@ -41,6 +41,7 @@ pub use inventory_core::testkit::race::RACE_TIMEOUT;
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
+pub mod amazon;
 pub mod my;
 pub mod pg;
 pub mod scratch;

@@ -7,6 +7,7 @@
 //! the program (`cargo run -p inventory-examples --example reference_service`).
 
 mod catalog;
+pub mod channel_amazon;
 pub mod channel_http;
 pub mod channel_shopify;
 pub mod config;

@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::channel_amazon::{AmazonChannel, AmazonConfigError};
 use super::channel_http::HttpChannel;
 use super::channel_shopify::{ShopifyChannel, ShopifyConfigError};
 use super::config::{ConfigError, ServiceConfig, Settings};
@@ -55,6 +56,9 @@ pub enum StartError {
     /// A Shopify channel's section cannot be used (no token, no shop, a bad location).
     #[error("Shopify channel: {0}")]
     Shopify(#[from] ShopifyConfigError),
+    /// An Amazon channel's section cannot be used (no secret, no refresh token).
+    #[error(transparent)]
+    Amazon(#[from] AmazonConfigError),
 }
 
 /// Defines the configured bundles and policies whose stored definition differs.
@@ -188,16 +192,20 @@ pub async fn start<S: ServiceStore>(
     let mut builder = SyncWorker::builder(inventory.clone());
     for channel in &config.channels {
         let policy = channel.policy()?;
-        builder = match (&channel.webhook, &channel.shopify) {
-            (_, Some(shopify)) => {
+        builder = match (&channel.webhook, &channel.shopify, &channel.amazon) {
+            (_, Some(shopify), _) => {
                 let adapter = ShopifyChannel::new(&channel.name, shopify, Arc::clone(&metrics))?;
                 builder.channel(&channel.name, policy, adapter)?
             }
-            (Some(url), None) => {
+            (_, None, Some(amazon)) => {
+                let adapter = AmazonChannel::new(&channel.name, amazon, Arc::clone(&metrics))?;
+                builder.channel(&channel.name, policy, adapter)?
+            }
+            (Some(url), None, None) => {
                 let adapter = HttpChannel::new(&channel.name, url, Arc::clone(&metrics))?;
                 builder.channel(&channel.name, policy, adapter)?
             }
-            (None, None) => {
+            (None, None, None) => {
                 unreachable!("ChannelConfig::policy refuses a channel without a target")
             }
         };

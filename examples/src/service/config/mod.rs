@@ -119,6 +119,9 @@ impl Settings {
             if let Some(shopify) = &mut channel.shopify {
                 shopify.token_from(&env);
             }
+            if let Some(amazon) = &mut channel.amazon {
+                amazon.secrets_from(&env);
+            }
         }
         if config.api_token.is_none() {
             config.api_token = env("INVENTORY_API_TOKEN").filter(|s| !s.is_empty());

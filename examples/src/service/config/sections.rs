@@ -11,10 +11,12 @@ use inventory_core::{DomainError, LocationId, Quantity, Sku, SupplierId};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
+use crate::service::channel_amazon::AmazonConfig;
 use crate::service::channel_shopify::ShopifyConfig;
 
 /// One sales channel: its share of available and where its numbers go: a `webhook` URL,
-/// or a Shopify store (`[channels.shopify]`).
+/// a Shopify store (`[channels.shopify]`) or an Amazon seller account
+/// (`[channels.amazon]`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelConfig {
@@ -26,6 +28,8 @@ pub struct ChannelConfig {
     pub webhook: Option<String>,
     /// A Shopify store's location, set through the Admin GraphQL API.
     pub shopify: Option<ShopifyConfig>,
+    /// An Amazon seller account's offers, set through the Listings Items API.
+    pub amazon: Option<AmazonConfig>,
     /// Units held back before the share is taken.
     #[serde(default)]
     pub safety_units: i64,
@@ -46,15 +50,19 @@ impl ChannelConfig {
     ///
     /// [`DomainError`] for a buffer outside 0..=1, negative units or a bad location.
     pub fn policy(&self) -> Result<ChannelPolicy, DomainError> {
-        let target = match (&self.webhook, &self.shopify) {
-            (Some(_), None) => Ok(()),
-            (None, Some(shopify)) => shopify
+        let target = match (&self.webhook, &self.shopify, &self.amazon) {
+            (Some(_), None, None) => Ok(()),
+            (None, Some(shopify), None) => shopify
                 .endpoint()
                 .and_then(|_| shopify.location_gid())
                 .and_then(|_| shopify.timeout())
                 .map(|_| ())
                 .map_err(|error| error.to_string()),
-            _ => Err("needs exactly one of `webhook` and `[channels.shopify]`".to_owned()),
+            (None, None, Some(amazon)) => amazon.check().map_err(|error| error.to_string()),
+            _ => Err(
+                "needs exactly one of `webhook`, `[channels.shopify]` and `[channels.amazon]`"
+                    .to_owned(),
+            ),
         };
         if let Err(problem) = target {
             return Err(DomainError::InvalidSetting {
