@@ -263,6 +263,21 @@ pub enum DomainError {
         /// Units this return brings back.
         requested: i64,
     },
+    /// A partial shipment or release names more units of a SKU than its order has
+    /// left for it: on the shelf to ship, held or backordered to release.
+    #[error("order {order_id} has {left} unit(s) of {sku} left to {wanted}, {requested} asked")]
+    ExceedsOrder {
+        /// The order.
+        order_id: OrderId,
+        /// The SKU (a bundle's component when the line named the bundle).
+        sku: Sku,
+        /// `ship` or `release`.
+        wanted: &'static str,
+        /// Units left for it.
+        left: i64,
+        /// Units asked.
+        requested: i64,
+    },
     /// A return names no line or too many.
     #[error("invalid return: {problem}")]
     InvalidReturn {

@@ -25,6 +25,7 @@ use crate::quantity::Quantity;
 use crate::reservation::{check_ttl, Reservation, ReserveRequest, HOLD_TTL_DEFAULT};
 use crate::retry::RetryPolicy;
 use crate::returns::ReturnRequest;
+use crate::shipment::PartRequest;
 use crate::stock::{SkuStock, StockKey, StockLevel, StockState};
 use crate::transfer::{Transfer, TransferId, TransferRequest};
 
@@ -664,6 +665,66 @@ impl<S: Store> Inventory<S> {
         .await
     }
 
+    /// Ships part of an order (a fulfilment of some lines): the units named leave the
+    /// shelf (committed and shipped at once from an active hold), the rest stays held
+    /// as it was. A line naming a bundle the order holds ships its components. Once
+    /// nothing is left held, the reservation is shipped. Applied once per key: the
+    /// same key again answers the reservation and ships nothing more.
+    ///
+    /// ```
+    /// use inventory_core::{IdempotencyKey, Inventory, LocationId, MemoryStore, OrderId,
+    ///     OrderLine, PartLine, PartRequest, Quantity, ReservationStatus, ReserveRequest, Sku};
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let inventory = Inventory::new(MemoryStore::new());
+    /// let (mug, main) = (Sku::new("MUG")?, LocationId::new("main")?);
+    /// inventory.receive(mug.clone(), main, Quantity::new(10)?).await?;
+    /// let order = OrderId::new("#1001")?;
+    /// let lines = vec![OrderLine::new(mug.clone(), Quantity::new(3)?)];
+    /// inventory.reserve(ReserveRequest::new(order.clone(), lines)).await?;
+    ///
+    /// let first = PartLine::new(mug.clone(), Quantity::new(2)?);
+    /// let key = IdempotencyKey::new("fulfillment-1")?;
+    /// let request = PartRequest::new(order.clone(), vec![first], key);
+    /// let part = inventory.ship_part(request.clone()).await?;
+    /// assert_eq!(part.status, ReservationStatus::Active, "one unit still held");
+    /// inventory.ship_part(request).await?; // a redelivery ships nothing more
+    /// let row = &inventory.stock(&mug).await?.locations[0].level;
+    /// assert_eq!((row.on_hand, row.reserved), (8, 1));
+    /// # Ok::<(), inventory_core::Error>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::ReservationNotFound`], [`DomainError::InvalidState`] unless active
+    /// or committed, [`DomainError::Expired`], [`DomainError::ExceedsOrder`] for more
+    /// than is held on the shelf, [`DomainError::EmptyOrder`],
+    /// [`DomainError::TooManyLines`], [`DomainError::IdempotencyKeyReused`] for a key
+    /// another request used; storage errors.
+    pub async fn ship_part(&self, request: PartRequest) -> Result<Reservation> {
+        self.run(LoadPlan::part(&request), move |draft| {
+            crate::decide::part::ship(draft, &request)
+        })
+        .await
+    }
+
+    /// Releases part of an order (a refund of unshipped units, an order edit that
+    /// removes some): backordered units of a line are cancelled first, then held ones
+    /// become available; the rest stays held. Once nothing is left held, the
+    /// reservation is shipped if anything shipped, else released. Applied once per key.
+    ///
+    /// # Errors
+    ///
+    /// As [`Inventory::ship_part`], with [`DomainError::ExceedsOrder`] for more than is
+    /// held or backordered; an active hold past its time may still be released.
+    pub async fn release_part(&self, request: PartRequest) -> Result<Reservation> {
+        self.run(LoadPlan::part(&request), move |draft| {
+            crate::decide::part::release(draft, &request)
+        })
+        .await
+    }
+
     /// Records a customer return of a shipped order: each line's units come back to the
     /// shelf as its disposition says (sellable, damaged, in quality control) or are
     /// written off, every line in the ledger linked to the order. Never more of a SKU
@@ -700,7 +761,8 @@ impl<S: Store> Inventory<S> {
     /// # Errors
     ///
     /// [`DomainError::ReservationNotFound`] for an unknown order,
-    /// [`DomainError::InvalidState`] unless it was shipped, [`DomainError::OverReturn`],
+    /// [`DomainError::InvalidState`] unless it shipped (whole, or in part by
+    /// [`Inventory::ship_part`]), [`DomainError::OverReturn`],
     /// [`DomainError::InvalidReturn`] for no line or too many,
     /// [`DomainError::IdempotencyKeyReused`] for another return under a used key,
     /// [`DomainError::Overflow`]; storage errors.

@@ -265,6 +265,15 @@ pub struct ReservationLine {
     /// row's `backordered`, not its `reserved`.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub backordered: i64,
+    /// Units of `quantity` shipped by partial shipments
+    /// ([`Inventory::ship_part`](crate::Inventory::ship_part)) while the rest stays held
+    /// (zero until the first; a whole shipment leaves it as it was).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shipped: i64,
+    /// Units of `quantity` cancelled by partial releases
+    /// ([`Inventory::release_part`](crate::Inventory::release_part)).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub released: i64,
 }
 
 fn is_zero(units: &i64) -> bool {
@@ -282,9 +291,16 @@ pub struct BundleLine {
 }
 
 impl ReservationLine {
-    /// Units held on the shelf now: `quantity` less what is still backordered.
+    /// Units held on the shelf now: `quantity` less what is still backordered, what
+    /// partial shipments took and what partial releases gave back.
     pub fn held(&self) -> i64 {
-        self.quantity.get() - self.backordered
+        self.open() - self.backordered
+    }
+
+    /// Units the line still claims, held or backordered: `quantity` less what partial
+    /// shipments took and partial releases gave back.
+    pub fn open(&self) -> i64 {
+        self.quantity.get() - self.shipped - self.released
     }
 
     /// The stock row this line holds units at.
@@ -321,6 +337,16 @@ impl Reservation {
     /// Whether it is active but its hold time has run out at `now`.
     pub fn is_expired_at(&self, now: DateTime<Utc>) -> bool {
         self.status == ReservationStatus::Active && self.expires_at <= now
+    }
+
+    /// Units of `line` (one of its lines) that left the warehouse: all but the released
+    /// ones once the reservation is shipped, else what partial shipments took.
+    pub fn shipped_units(&self, line: &ReservationLine) -> i64 {
+        if self.status == ReservationStatus::Shipped {
+            line.quantity.get() - line.released
+        } else {
+            line.shipped
+        }
     }
 
     /// The SKUs it holds, sorted, without repeats.

@@ -5,6 +5,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use inventory_core::{OrderId, ReservationId};
 use inventory_examples::service::{sign, ServiceConfig};
 use inventory_tests::service::{
     answer, channel_receiver, eventually, open_files_limit, Backend, TestService,
@@ -17,6 +18,7 @@ inventory_tests::on_every_backend!(
     shopify_webhooks_reserve_once_and_refuse_bad_signatures,
     a_channel_ends_with_the_formula_after_a_burst,
     a_shopify_store_ends_with_the_formula_and_a_refused_one_shows_failing,
+    the_rest_of_an_order_life_ends_the_same_in_any_delivery_order,
     a_thousand_buyers_for_two_hundred_units,
     a_redelivered_webhook_is_recognised_after_a_restart,
     a_cancellation_before_the_creation_leaves_nothing_held,
@@ -436,6 +438,134 @@ async fn a_shopify_store_ends_with_the_formula_and_a_refused_one_shows_failing(b
         assert!(metrics.contains(wanted), "{wanted} missing in {metrics}");
     }
     assert!(!metrics.contains("shpat_"), "{metrics}");
+    service.stop().await;
+}
+
+/// The webhooks of one order's life: created, fulfilled in two parts (one announced
+/// again by an update), part refunded with `cancel` (unshipped units released) and
+/// with `return` (units back on the shelf), a `no_restock` line, a pending fulfillment
+/// that succeeds later. Delivered once in order for one order, and in reverse, each
+/// twice, retrying every `out_of_order` answer, for another order of the same SKUs
+/// under other names: both end with the same stock.
+async fn the_rest_of_an_order_life_ends_the_same_in_any_delivery_order(backend: Backend) {
+    let config = format!("shopify_webhook_secret = \"{SECRET}\"");
+    let Some(service) = backend
+        .start(ServiceConfig::parse(&config).expect("config"))
+        .await
+    else {
+        return;
+    };
+    let life = |order: u64, prefix: &str| -> Vec<(&'static str, Value)> {
+        let sku = |name: &str| format!("{prefix}-{name}");
+        let line = |name: &str, quantity: i64| json!({ "sku": sku(name), "quantity": quantity });
+        let refund_line = |name: &str, quantity: i64, restock: &str| json!({ "quantity": quantity, "restock_type": restock, "line_item": line(name, quantity) });
+        let fulfillment = |id: u64, status: &str, lines: Vec<Value>| json!({ "id": id, "order_id": order, "status": status, "line_items": lines });
+        let refund = |id: u64, lines: Vec<Value>| json!({ "id": id, "order_id": order, "refund_line_items": lines });
+        vec![
+            (
+                "orders/create",
+                json!({ "id": order, "line_items": [line("MUG", 4), line("TEE", 3), line("CAP", 1)] }),
+            ),
+            (
+                "fulfillments/create",
+                fulfillment(order + 1, "success", vec![line("MUG", 2)]),
+            ),
+            (
+                "fulfillments/update",
+                fulfillment(order + 1, "success", vec![line("MUG", 2)]),
+            ),
+            (
+                "refunds/create",
+                refund(
+                    order + 2,
+                    vec![
+                        refund_line("TEE", 1, "cancel"),
+                        refund_line("CAP", 1, "no_restock"),
+                    ],
+                ),
+            ),
+            (
+                "fulfillments/create",
+                fulfillment(order + 3, "success", vec![line("MUG", 2), line("TEE", 2)]),
+            ),
+            (
+                "refunds/create",
+                refund(order + 4, vec![refund_line("MUG", 1, "return")]),
+            ),
+            (
+                "fulfillments/create",
+                fulfillment(order + 5, "pending", vec![line("CAP", 1)]),
+            ),
+            (
+                "fulfillments/update",
+                fulfillment(order + 5, "success", vec![line("CAP", 1)]),
+            ),
+        ]
+    };
+    for prefix in ["A", "B"] {
+        for (name, units) in [("MUG", 10), ("TEE", 10), ("CAP", 5)] {
+            service
+                .receive(&format!("{prefix}-{name}"), "main", units)
+                .await;
+        }
+    }
+    // Once, in order: every delivery is applied or ignored at once.
+    for (index, (topic, body)) in life(5_000, "A").into_iter().enumerate() {
+        let (status, answer) = deliver(&service, topic, &format!("a-{index}"), &body, None).await;
+        assert_eq!(status, StatusCode::OK, "{topic}: {answer}");
+        assert_ne!(answer["status"], "refused", "{topic}: {answer}");
+    }
+    // In reverse, each twice, `out_of_order` answers delivered again later.
+    let mut queue: std::collections::VecDeque<(usize, &str, Value)> = life(6_000, "B")
+        .into_iter()
+        .enumerate()
+        .rev()
+        .map(|(index, (topic, body))| (index, topic, body))
+        .collect();
+    let mut rounds = 0;
+    while let Some((index, topic, body)) = queue.pop_front() {
+        rounds += 1;
+        assert!(rounds < 100, "deliveries never settled");
+        let id = format!("b-{index}");
+        let (status, answer) = deliver(&service, topic, &id, &body, None).await;
+        if status == StatusCode::CONFLICT {
+            assert_eq!(answer["error"], "out_of_order", "{topic}: {answer}");
+            queue.push_back((index, topic, body));
+            continue;
+        }
+        assert_eq!(status, StatusCode::OK, "{topic}: {answer}");
+        let (status, again) = deliver(&service, topic, &id, &body, None).await;
+        assert_eq!(
+            (status, again["status"].as_str()),
+            (StatusCode::OK, Some("duplicate"))
+        );
+    }
+    for name in ["MUG", "TEE", "CAP"] {
+        let once = available(&service, &format!("A-{name}")).await;
+        let shuffled = available(&service, &format!("B-{name}")).await;
+        assert_eq!(once, shuffled, "{name}");
+    }
+    assert_eq!(
+        available(&service, "A-MUG").await,
+        (7, 0, 7),
+        "4 shipped, 1 back"
+    );
+    assert_eq!(
+        available(&service, "A-TEE").await,
+        (8, 0, 8),
+        "2 shipped, 1 released"
+    );
+    assert_eq!(
+        available(&service, "A-CAP").await,
+        (4, 0, 4),
+        "shipped once it succeeded"
+    );
+    for order in ["shopify:5000", "shopify:6000"] {
+        let id = ReservationId::for_order(&OrderId::new(order).expect("order id"));
+        let (status, reservation) = service.get(&format!("/v1/reservations/{id}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(reservation["status"], "shipped", "{reservation}");
+    }
     service.stop().await;
 }
 

@@ -42,6 +42,12 @@ pub enum ErrorCode {
     /// 409 with `id`, `sku`, `backordered`: the reservation still waits for backordered
     /// units, so it cannot be committed yet.
     Backordered,
+    /// 409 with `order_id`, `sku`, `left`, `requested`: a partial shipment or release of
+    /// more units than the order has left for it.
+    ExceedsOrder,
+    /// 409: a webhook about an order (or a shipment) this service has not seen yet;
+    /// the sender should deliver it again later (Shopify does).
+    OutOfOrder,
     /// 423 with `sku`: an open investigation freezes the SKU.
     SkuFrozen,
     /// 503 with `Retry-After`: the database is busy or unreachable past every retry,
@@ -68,6 +74,8 @@ impl ErrorCode {
             Self::Stale => "stale",
             Self::OverReturn => "over_return",
             Self::Backordered => "backordered",
+            Self::ExceedsOrder => "exceeds_order",
+            Self::OutOfOrder => "out_of_order",
             Self::SkuFrozen => "sku_frozen",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
@@ -75,7 +83,7 @@ impl ErrorCode {
     }
 
     /// Every code, in the order the README's error table lists them.
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 17] = [
         Self::InvalidRequest,
         Self::Unauthorized,
         Self::UnknownSku,
@@ -88,6 +96,8 @@ impl ErrorCode {
         Self::Stale,
         Self::OverReturn,
         Self::Backordered,
+        Self::ExceedsOrder,
+        Self::OutOfOrder,
         Self::SkuFrozen,
         Self::Unavailable,
         Self::Internal,
@@ -233,6 +243,18 @@ impl From<DomainError> for ApiError {
                 .with("sku", sku.as_str())
                 .with("shipped", *shipped)
                 .with("returned", *returned)
+                .with("requested", *requested),
+            DomainError::ExceedsOrder {
+                order_id,
+                sku,
+                wanted,
+                left,
+                requested,
+            } => Self::new(StatusCode::CONFLICT, ErrorCode::ExceedsOrder, message)
+                .with("order_id", order_id.as_str())
+                .with("sku", sku.as_str())
+                .with("wanted", *wanted)
+                .with("left", *left)
                 .with("requested", *requested),
             DomainError::StaleExpectations { rows } => {
                 let rows: Vec<Value> = rows

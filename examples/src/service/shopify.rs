@@ -1,5 +1,7 @@
 //! Shopify-style order webhooks: `orders/create` reserves, `orders/cancelled`
-//! releases, `orders/fulfilled` commits and ships in one transaction.
+//! releases, `orders/fulfilled` commits and ships in one transaction; fulfillments
+//! ship exactly their lines (partial fulfilments leave the rest held) and refunds
+//! return `return` lines to the shelf and release `cancel` lines.
 //!
 //! Each delivery is checked against `X-Shopify-Hmac-Sha256` (base64 HMAC-SHA256 of the
 //! raw body with the shared secret, compared in constant time) before anything else.
@@ -18,8 +20,8 @@ use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use inventory_core::ReservationTransition;
 use inventory_core::{
-    DomainError, Error, OrderId, OrderLine, Quantity, ReservationId, ReservationStatus,
-    ReserveRequest, Sku,
+    Disposition, DomainError, Error, IdempotencyKey, OrderId, OrderLine, PartLine, PartRequest,
+    Quantity, ReservationId, ReservationStatus, ReserveRequest, ReturnLine, ReturnRequest, Sku,
 };
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -61,6 +63,34 @@ struct ShopifyOrder {
     id: i64,
     #[serde(default)]
     line_items: Vec<ShopifyLine>,
+}
+
+/// The parts of Shopify's fulfillment JSON the service reads.
+#[derive(Debug, Deserialize)]
+struct ShopifyFulfillment {
+    id: i64,
+    order_id: i64,
+    /// `success` (shipped), or `pending`, `open`, `cancelled`, `error`, `failure`.
+    status: Option<String>,
+    #[serde(default)]
+    line_items: Vec<ShopifyLine>,
+}
+
+/// The parts of Shopify's refund JSON the service reads.
+#[derive(Debug, Deserialize)]
+struct ShopifyRefund {
+    id: i64,
+    order_id: i64,
+    #[serde(default)]
+    refund_line_items: Vec<RefundLine>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RefundLine {
+    quantity: i64,
+    /// `return`, `cancel`, `no_restock` (or the older `legacy_restock`).
+    restock_type: Option<String>,
+    line_item: ShopifyLine,
 }
 
 #[derive(Debug, Deserialize)]
@@ -188,7 +218,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     operation_id = "shopifyWebhook",
     tag = "webhooks",
     params(
-        ("X-Shopify-Topic" = String, Header, description = "`orders/create` reserves, `orders/cancelled` releases, `orders/fulfilled` commits and ships; other topics are acknowledged and ignored."),
+        ("X-Shopify-Topic" = String, Header, description = "`orders/create` reserves, `orders/cancelled` releases, `orders/fulfilled` commits and ships the rest; `fulfillments/create` and `fulfillments/update` (a fulfillment JSON: `id`, `order_id`, `status`, `line_items`) ship exactly a `success` fulfillment's lines, once per fulfillment id; `refunds/create` (a refund JSON: `id`, `order_id`, `refund_line_items` with `quantity`, `restock_type`, `line_item.sku`) returns `return` lines to the shelf and releases `cancel` lines, once per refund id; other topics are acknowledged and ignored."),
         ("X-Shopify-Hmac-Sha256" = String, Header, description = "Base64 HMAC-SHA256 of the raw body under the shared secret."),
         ("X-Shopify-Webhook-Id" = String, Header, description = "The delivery's id (1 to 256 bytes): a redelivery is acknowledged as `duplicate`."),
         ("X-Shopify-Shop-Domain" = Option<String>, Header, description = "The shop, for the log."),
@@ -197,6 +227,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     responses(
         (status = 200, description = "Handled, or refused by a rule: Shopify should not redeliver it.", body = WebhookAnswer),
         (status = 401, description = "`unauthorized`: no secret configured, or the signature is missing or wrong; nothing changed.", body = ErrorBody),
+        (status = 409, description = "`out_of_order`: a fulfillment or refund of an order not created yet, or a return of units not shipped yet; nothing changed, and Shopify delivers it again later.", body = ErrorBody),
     ),
 )]
 pub async fn webhook<S: ServiceStore>(
@@ -260,24 +291,28 @@ async fn deliver<S: ServiceStore>(
             ..WebhookAnswer::new(Delivery::Duplicate)
         });
     }
-    let order: ShopifyOrder = serde_json::from_slice(body).map_err(|error| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::InvalidRequest,
-            format!("order JSON: {error}"),
-        )
-    })?;
-    if order.id < 0 {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::InvalidRequest,
-            format!("order JSON: id {} is negative", order.id),
-        ));
-    }
     let answer = match topic.as_str() {
-        "orders/create" => created(app, &order).await,
-        "orders/cancelled" => settled(app, &order, ReservationTransition::Release).await,
-        "orders/fulfilled" => settled(app, &order, ReservationTransition::Ship).await,
+        "orders/create" => created(app, &parse::<ShopifyOrder>(body, "order")?)
+            .await
+            .map_err(ApiError::from),
+        "orders/cancelled" => settled(
+            app,
+            &parse::<ShopifyOrder>(body, "order")?,
+            ReservationTransition::Release,
+        )
+        .await
+        .map_err(ApiError::from),
+        "orders/fulfilled" => settled(
+            app,
+            &parse::<ShopifyOrder>(body, "order")?,
+            ReservationTransition::Ship,
+        )
+        .await
+        .map_err(ApiError::from),
+        "fulfillments/create" | "fulfillments/update" => {
+            fulfilled_part(app, &parse::<ShopifyFulfillment>(body, "fulfillment")?).await
+        }
+        "refunds/create" => refunded(app, &parse::<ShopifyRefund>(body, "refund")?).await,
         other => {
             tracing::info!(topic = other, "webhook topic not handled; acknowledged");
             Ok(WebhookAnswer::ignored(format!(
@@ -300,8 +335,51 @@ async fn deliver<S: ServiceStore>(
             answer.webhook_id = Some(webhook_id);
             Ok(answer)
         }
-        // Storage trouble: not applied, so Shopify's retry may apply it.
-        Err(error) => Err(error.into()),
+        // Storage trouble, or an order not seen yet: not applied (and not recorded as
+        // handled), so Shopify's retry may apply it.
+        Err(error) => Err(error),
+    }
+}
+
+/// The body as `T`; a body that does not parse, or names a negative id, is 400.
+fn parse<T: serde::de::DeserializeOwned + Ids>(body: &[u8], what: &str) -> ApiResult<T> {
+    let parsed: T = serde_json::from_slice(body).map_err(|error| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidRequest,
+            format!("{what} JSON: {error}"),
+        )
+    })?;
+    if let Some(id) = parsed.ids().into_iter().find(|id| *id < 0) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidRequest,
+            format!("{what} JSON: id {id} is negative"),
+        ));
+    }
+    Ok(parsed)
+}
+
+/// The ids a payload names (Shopify's are never negative).
+trait Ids {
+    fn ids(&self) -> Vec<i64>;
+}
+
+impl Ids for ShopifyOrder {
+    fn ids(&self) -> Vec<i64> {
+        vec![self.id]
+    }
+}
+
+impl Ids for ShopifyFulfillment {
+    fn ids(&self) -> Vec<i64> {
+        vec![self.id, self.order_id]
+    }
+}
+
+impl Ids for ShopifyRefund {
+    fn ids(&self) -> Vec<i64> {
+        vec![self.id, self.order_id]
     }
 }
 
@@ -353,14 +431,7 @@ fn order_id(order: &ShopifyOrder) -> Result<OrderId, Error> {
 /// failure is an error, so the delivery is retried.
 fn refused(error: Error, order: &ShopifyOrder) -> Result<WebhookAnswer, Error> {
     match error {
-        Error::Domain(rule) => {
-            tracing::warn!(order = order.id, error = %rule, "Shopify order refused");
-            let api = ApiError::from(rule.clone());
-            Ok(WebhookAnswer::refused(
-                api.code().as_str(),
-                rule.to_string(),
-            ))
-        }
+        Error::Domain(rule) => Ok(refused_rule(&rule, order.id)),
         other => Err(other),
     }
 }
@@ -482,4 +553,171 @@ async fn settled<S: ServiceStore>(
         )),
         Err(error) => refused(error, order),
     }
+}
+
+/// The units per SKU of `lines` (lines without a SKU skipped, with a warning), or the
+/// rule a SKU or quantity breaks.
+fn units_per_sku<'a>(
+    lines: impl IntoIterator<Item = (&'a ShopifyLine, i64)>,
+    order: i64,
+) -> Result<Vec<PartLine>, DomainError> {
+    let mut units: BTreeMap<Sku, i64> = BTreeMap::new();
+    for (line, quantity) in lines {
+        let Some(name) = line.sku.as_deref().filter(|name| !name.trim().is_empty()) else {
+            tracing::warn!(order, quantity, "line item without SKU skipped");
+            continue;
+        };
+        let total = units.entry(Sku::new(name)?).or_default();
+        *total = total.saturating_add(quantity);
+    }
+    units
+        .into_iter()
+        .map(|(sku, quantity)| Ok(PartLine::new(sku, Quantity::new(quantity)?)))
+        .collect()
+}
+
+/// A refusal by a rule as the answer to a delivery about `order` (acknowledged).
+fn refused_rule(rule: &DomainError, order: i64) -> WebhookAnswer {
+    tracing::warn!(order, error = %rule, "Shopify delivery refused");
+    let api = ApiError::from(rule.clone());
+    WebhookAnswer::refused(api.code().as_str(), rule.to_string())
+}
+
+/// 409 `out_of_order`: Shopify delivers it again later, when what it needs is here.
+fn out_of_order(what: &str, order: i64) -> ApiError {
+    tracing::info!(order, "{what}; Shopify will deliver it again");
+    ApiError::new(
+        StatusCode::CONFLICT,
+        ErrorCode::OutOfOrder,
+        format!("{what} (order {order}); deliver it again later"),
+    )
+}
+
+/// `fulfillments/create` and `fulfillments/update`: a `success` fulfillment ships
+/// exactly its lines (the rest of the order stays held), once per fulfillment id
+/// whatever the topic or the number of deliveries; any other status ships nothing.
+async fn fulfilled_part<S: ServiceStore>(
+    app: &AppState<S>,
+    fulfillment: &ShopifyFulfillment,
+) -> ApiResult<WebhookAnswer> {
+    match fulfillment.status.as_deref() {
+        None | Some("success") => {}
+        Some(status) => {
+            return Ok(WebhookAnswer::ignored(format!(
+                "fulfillment status {status}: nothing shipped"
+            )))
+        }
+    }
+    let order = fulfillment.order_id;
+    let lines = match units_per_sku(
+        fulfillment
+            .line_items
+            .iter()
+            .map(|line| (line, line.quantity)),
+        order,
+    ) {
+        Ok(lines) if lines.is_empty() => {
+            return Ok(WebhookAnswer::ignored("no line item has a SKU"))
+        }
+        Ok(lines) => lines,
+        Err(rule) => return Ok(refused_rule(&rule, order)),
+    };
+    let key = key(&format!("shopify-fulfillment:{}", fulfillment.id))?;
+    let request = PartRequest::new(order_id_of(order)?, lines, key);
+    match app.inventory.ship_part(request).await {
+        Ok(reservation) => Ok(WebhookAnswer::with_reservation(
+            Delivery::Applied,
+            ReservationView::new(&reservation, app.inventory.now()),
+        )),
+        Err(Error::Domain(DomainError::ReservationNotFound { .. })) => Err(out_of_order(
+            "fulfillment of an order not created yet",
+            order,
+        )),
+        Err(Error::Domain(rule)) => Ok(refused_rule(&rule, order)),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// `refunds/create`: lines restocked as `return` come back to the shelf (a return,
+/// restocked, once per refund id); lines restocked as `cancel` release their unshipped
+/// units (once per refund id); `no_restock` lines change nothing.
+async fn refunded<S: ServiceStore>(
+    app: &AppState<S>,
+    refund: &ShopifyRefund,
+) -> ApiResult<WebhookAnswer> {
+    let order = refund.order_id;
+    let of_type = |wanted: &'static str| {
+        refund
+            .refund_line_items
+            .iter()
+            .filter(move |line| line.restock_type.as_deref() == Some(wanted))
+            .map(|line| (&line.line_item, line.quantity))
+    };
+    let (returned, cancelled) = match (
+        units_per_sku(of_type("return"), order),
+        units_per_sku(of_type("cancel"), order),
+    ) {
+        (Ok(returned), Ok(cancelled)) => (returned, cancelled),
+        (Err(rule), _) | (_, Err(rule)) => return Ok(refused_rule(&rule, order)),
+    };
+    if returned.is_empty() && cancelled.is_empty() {
+        return Ok(WebhookAnswer::ignored("the refund restocks nothing"));
+    }
+    let order_id = order_id_of(order)?;
+    let mut reservation = None;
+    if !returned.is_empty() {
+        let lines = returned
+            .into_iter()
+            .map(|line| ReturnLine {
+                sku: line.sku,
+                quantity: line.quantity,
+                disposition: Disposition::Restock,
+                location: None,
+            })
+            .collect();
+        let request = ReturnRequest::new(order_id.clone(), lines)
+            .with_key(key(&format!("shopify-refund:{}", refund.id))?);
+        match app.inventory.record_return(request).await {
+            Ok(done) => reservation = Some(done),
+            // The shipment it returns may not have arrived yet.
+            Err(Error::Domain(
+                DomainError::ReservationNotFound { .. }
+                | DomainError::InvalidState { .. }
+                | DomainError::OverReturn { .. },
+            )) => return Err(out_of_order("return of units not shipped yet", order)),
+            Err(Error::Domain(rule)) => return Ok(refused_rule(&rule, order)),
+            Err(error) => return Err(error.into()),
+        }
+    }
+    if !cancelled.is_empty() {
+        let key = key(&format!("shopify-refund:{}:cancel", refund.id))?;
+        match app
+            .inventory
+            .release_part(PartRequest::new(order_id, cancelled, key))
+            .await
+        {
+            Ok(done) => reservation = Some(done),
+            Err(Error::Domain(DomainError::ReservationNotFound { .. })) => {
+                return Err(out_of_order("refund of an order not created yet", order))
+            }
+            Err(Error::Domain(rule)) => return Ok(refused_rule(&rule, order)),
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(match reservation {
+        Some(reservation) => WebhookAnswer::with_reservation(
+            Delivery::Applied,
+            ReservationView::new(&reservation, app.inventory.now()),
+        ),
+        None => WebhookAnswer::new(Delivery::Applied),
+    })
+}
+
+fn order_id_of(order: i64) -> Result<OrderId, ApiError> {
+    OrderId::new(format!("shopify:{order}"))
+        .map_err(|error| ApiError::from(DomainError::from(error)))
+}
+
+fn key(text: &str) -> Result<IdempotencyKey, ApiError> {
+    IdempotencyKey::new(text).map_err(|error| ApiError::from(DomainError::from(error)))
 }

@@ -10,6 +10,7 @@ use crate::counting::{
 use crate::error::DomainError;
 use crate::id::{LocationId, Sku};
 use crate::ledger::Movement;
+use crate::reservation::ReservationLine;
 use crate::stock::StockKey;
 
 use super::snapshot::{Cause, Draft};
@@ -191,7 +192,7 @@ fn short_reservations(
                 .lines
                 .iter()
                 .filter(|line| line.key() == *key)
-                .map(|line| line.quantity.get())
+                .map(ReservationLine::open)
                 .sum();
             (at_row > 0).then_some((
                 held.status == ReservationStatus::Committed,

@@ -77,6 +77,19 @@ fn transition(
         }
     }
     reservation.status = status;
+    // A release or expiry of an order that shipped in part ends it shipped: what was
+    // left is recorded as released on its lines, so returns see what really shipped.
+    let ends = matches!(
+        status,
+        ReservationStatus::Released | ReservationStatus::Expired
+    );
+    if ends && reservation.lines.iter().any(|line| line.shipped > 0) {
+        for line in &mut reservation.lines {
+            line.released += line.open();
+            line.backordered = 0;
+        }
+        reservation.status = ReservationStatus::Shipped;
+    }
     reservation.updated_at = draft.now;
     draft.put_reservation(reservation.clone());
     Ok(reservation)

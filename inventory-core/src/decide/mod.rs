@@ -24,6 +24,7 @@ pub(crate) mod count;
 pub(crate) mod keyed;
 pub(crate) mod lifecycle;
 pub(crate) mod movement;
+pub(crate) mod part;
 pub(crate) mod purchase;
 pub(crate) mod reserve;
 pub(crate) mod returns;
@@ -50,6 +51,7 @@ use crate::reorder::plan::PlannedOrder;
 use crate::reorder::purchase::{PurchaseOrder, PurchaseOrderId};
 use crate::reservation::{Reservation, ReserveRequest};
 use crate::returns::ReturnRequest;
+use crate::shipment::PartRequest;
 use crate::stock::{StockKey, StockLevel, StockState};
 use crate::transfer::{Transfer, TransferId, TransferRequest};
 
@@ -163,6 +165,16 @@ pub enum Command {
     Return {
         /// The order and its lines.
         request: ReturnRequest,
+    },
+    /// Ship part of an order's units, the rest staying held.
+    ShipPart {
+        /// The order, its lines and the caller's key.
+        request: PartRequest,
+    },
+    /// Give part of an order's units back, the rest staying held.
+    ReleasePart {
+        /// The order, its lines and the caller's key.
+        request: PartRequest,
     },
     /// Cancel an active or committed reservation.
     Release {
@@ -366,6 +378,7 @@ impl Command {
             Self::Return { request } => {
                 LoadPlan::reservation(ReservationId::for_order(&request.order_id))
             }
+            Self::ShipPart { request } | Self::ReleasePart { request } => LoadPlan::part(request),
             Self::Extend { id, .. }
             | Self::Commit { id }
             | Self::Ship { id }
@@ -459,6 +472,14 @@ impl LoadPlan {
             reservations: vec![ReservationId::for_order(&request.order_id)],
             skus,
             overdue_holds: true,
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn part(request: &PartRequest) -> Self {
+        Self {
+            reservations: vec![ReservationId::for_order(&request.order_id)],
+            idempotency_keys: vec![request.idempotency_key.clone()],
             ..Self::default()
         }
     }
@@ -659,6 +680,8 @@ pub(crate) fn decide_in(draft: &mut Draft<'_>, command: &Command) -> Result<Outc
         Command::Fulfil { id } => Outcome::Reservation(lifecycle::fulfil(draft, id)?),
         Command::Release { id } => Outcome::Reservation(lifecycle::release(draft, id)?),
         Command::Return { request } => Outcome::Reservation(returns::record(draft, request)?),
+        Command::ShipPart { request } => Outcome::Reservation(part::ship(draft, request)?),
+        Command::ReleasePart { request } => Outcome::Reservation(part::release(draft, request)?),
         Command::ExpireDue { limit } => Outcome::Expired(lifecycle::expire_due(draft, *limit)?),
         Command::RaisePurchaseOrders { orders, location } => {
             Outcome::PurchaseOrders(purchase::raise(draft, orders, location))

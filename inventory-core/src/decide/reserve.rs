@@ -274,6 +274,8 @@ fn allocate(
                 unit_price: line.unit_price,
                 bundle: origin.clone(),
                 backordered,
+                shipped: 0,
+                released: 0,
             });
         }
     }

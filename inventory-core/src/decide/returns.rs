@@ -4,7 +4,7 @@ use crate::error::DomainError;
 use crate::id::{ReservationId, Sku};
 use crate::ledger::Movement;
 use crate::quantity::Quantity;
-use crate::reservation::{Reservation, ReservationStatus, ReservationTransition};
+use crate::reservation::{Reservation, ReservationTransition};
 use crate::returns::{ReturnLine, ReturnRecord, ReturnRequest, RETURN_LINES_MAX};
 use crate::stock::StockKey;
 
@@ -24,7 +24,12 @@ pub(crate) fn record(
         .reservation(&id)
         .cloned()
         .ok_or(DomainError::ReservationNotFound { id })?;
-    if reservation.status != ReservationStatus::Shipped {
+    // A shipped order, or one whose partial shipments sent something.
+    let shipped_any = reservation
+        .lines
+        .iter()
+        .any(|line| reservation.shipped_units(line) > 0);
+    if !shipped_any {
         return Err(DomainError::InvalidState {
             id,
             current: reservation.status,
@@ -195,7 +200,7 @@ fn check_shipped(reservation: &Reservation, lines: &[ReturnLine]) -> Result<(), 
             .lines
             .iter()
             .filter(|line| line.sku == *sku)
-            .map(|line| line.quantity.get())
+            .map(|line| reservation.shipped_units(line))
             .fold(0_i64, i64::saturating_add);
         if returned.saturating_add(requested) > shipped {
             return Err(DomainError::OverReturn {

@@ -353,6 +353,10 @@ impl<'a> Draft<'a> {
             Cause::Return {
                 reservation,
                 reason: why,
+            }
+            | Cause::Part {
+                reservation,
+                reason: why,
             } => {
                 reservation_id = Some(reservation.id);
                 reference = Some(order_reference(&reservation.order_id));
@@ -413,6 +417,13 @@ pub(crate) enum Cause<'r> {
         /// The shipped reservation.
         reservation: &'r Reservation,
         /// Why (`return <key>`).
+        reason: &'r str,
+    },
+    /// A partial shipment or release of a reservation's order, with its reason.
+    Part {
+        /// The reservation.
+        reservation: &'r Reservation,
+        /// Why (`shipment <key>`, `release <key>`).
         reason: &'r str,
     },
     /// An adjustment with its reason.

@@ -66,7 +66,7 @@ pub fn violations(snapshot: &StoreState) -> Vec<String> {
                     }
                 }
                 ReservationStatus::Committed => {
-                    sums.1 += line.quantity.get();
+                    sums.1 += line.held();
                     if line.backordered != 0 {
                         found.push(format!(
                             "committed reservation {} still owes {} of {}",

@@ -1,0 +1,247 @@
+//! Partial shipments and partial releases of a reservation, line by line, each applied
+//! once under the caller's key.
+
+use crate::error::DomainError;
+use crate::id::{ReservationId, Sku};
+use crate::ledger::Movement;
+use crate::reservation::{Reservation, ReservationStatus, ReservationTransition, ORDER_LINES_MAX};
+use crate::shipment::{PartLine, PartRequest};
+
+use super::snapshot::{Cause, Draft};
+
+/// Which part of an order a request settles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// Units leave the warehouse; the rest stays held.
+    Ship,
+    /// Units are given back (backordered ones first); the rest stays held.
+    Release,
+}
+
+impl Part {
+    fn word(self) -> &'static str {
+        match self {
+            Self::Ship => "ship",
+            Self::Release => "release",
+        }
+    }
+
+    fn reason(self, request: &PartRequest) -> String {
+        match self {
+            Self::Ship => format!("shipment {}", request.idempotency_key),
+            Self::Release => format!("release {}", request.idempotency_key),
+        }
+    }
+
+    fn transition(self) -> ReservationTransition {
+        match self {
+            Self::Ship => ReservationTransition::Ship,
+            Self::Release => ReservationTransition::Release,
+        }
+    }
+}
+
+/// Ships `request`'s units of an active or committed reservation (an active hold past
+/// its time is refused as expired): from an active hold they are committed and shipped
+/// at once, from a committed one shipped. Once nothing is left held, the reservation is
+/// shipped.
+pub(crate) fn ship(
+    draft: &mut Draft<'_>,
+    request: &PartRequest,
+) -> Result<Reservation, DomainError> {
+    settle(draft, request, Part::Ship)
+}
+
+/// Gives `request`'s units of an active or committed reservation back: backordered
+/// units are cancelled first, then held ones become available. Once nothing is left
+/// held, the reservation is shipped if anything shipped, else released.
+pub(crate) fn release(
+    draft: &mut Draft<'_>,
+    request: &PartRequest,
+) -> Result<Reservation, DomainError> {
+    settle(draft, request, Part::Release)
+}
+
+fn settle(
+    draft: &mut Draft<'_>,
+    request: &PartRequest,
+    part: Part,
+) -> Result<Reservation, DomainError> {
+    if request.lines.is_empty() {
+        return Err(DomainError::EmptyOrder);
+    }
+    if request.lines.len() > ORDER_LINES_MAX {
+        return Err(DomainError::TooManyLines {
+            lines: request.lines.len(),
+            max: ORDER_LINES_MAX,
+        });
+    }
+    let id = ReservationId::for_order(&request.order_id);
+    let mut reservation = draft
+        .reservation(&id)
+        .cloned()
+        .ok_or(DomainError::ReservationNotFound { id })?;
+    let reason = part.reason(request);
+    if let Some(entry) = draft.keyed(&request.idempotency_key) {
+        // The key marks the first entry the request wrote.
+        return if entry.reservation_id == Some(id) && entry.reason.as_deref() == Some(&reason) {
+            Ok(reservation)
+        } else {
+            Err(DomainError::IdempotencyKeyReused {
+                key: request.idempotency_key.clone(),
+            })
+        };
+    }
+    let expired = reservation.is_expired_at(draft.now);
+    match reservation.status {
+        ReservationStatus::Active if expired && part == Part::Ship => {
+            return Err(DomainError::Expired {
+                id,
+                expired_at: reservation.expires_at,
+            })
+        }
+        ReservationStatus::Active | ReservationStatus::Committed => {}
+        current => {
+            return Err(DomainError::InvalidState {
+                id,
+                current,
+                wanted: part.transition(),
+            })
+        }
+    }
+    let units = expand(&reservation, &request.lines)?;
+    // Take each SKU's units from its lines in order, as far as each has them.
+    let mut taken: Vec<(usize, i64, i64)> = Vec::new(); // (line, backordered, held)
+    for (sku, wanted) in units {
+        let mut left = wanted;
+        let mut available = 0_i64;
+        for (index, line) in reservation.lines.iter().enumerate() {
+            if line.sku != sku {
+                continue;
+            }
+            let (from_backorder, from_shelf) = match part {
+                Part::Ship => (0, line.held()),
+                Part::Release => (line.backordered, line.held()),
+            };
+            available = available.saturating_add(from_backorder + from_shelf);
+            let backordered = from_backorder.min(left);
+            let held = from_shelf.min(left - backordered);
+            if backordered + held > 0 {
+                taken.push((index, backordered, held));
+                left -= backordered + held;
+            }
+        }
+        if left > 0 {
+            return Err(DomainError::ExceedsOrder {
+                order_id: request.order_id.clone(),
+                sku,
+                wanted: part.word(),
+                left: available,
+                requested: wanted,
+            });
+        }
+    }
+    let written = draft.changes.ledger.len();
+    let status = reservation.status;
+    for (index, backordered, held) in &taken {
+        let line = reservation.lines[*index].clone();
+        let key = line.key();
+        let cause = Cause::Part {
+            reservation: &reservation,
+            reason: &reason,
+        };
+        if *backordered > 0 {
+            draft.move_units(&key, Movement::BackorderCancelled, *backordered, cause)?;
+        }
+        if *held > 0 {
+            match (part, status) {
+                (Part::Ship, status) => {
+                    if status == ReservationStatus::Active {
+                        draft.move_units(&key, Movement::Committed, *held, cause)?;
+                    }
+                    draft.move_units(&key, Movement::Shipped, *held, cause)?;
+                    if let Some(entry) = draft.changes.ledger.last_mut() {
+                        entry.unit_price = line.unit_price;
+                    }
+                }
+                (Part::Release, ReservationStatus::Committed) => {
+                    draft.move_units(&key, Movement::ReleasedCommitted, *held, cause)?;
+                }
+                (Part::Release, _) => {
+                    draft.move_units(&key, Movement::Released, *held, cause)?;
+                }
+            }
+        }
+    }
+    for (index, backordered, held) in taken {
+        let line = &mut reservation.lines[index];
+        line.backordered -= backordered;
+        match part {
+            Part::Ship => line.shipped += held,
+            Part::Release => line.released += backordered + held,
+        }
+    }
+    if let Some(entry) = draft.changes.ledger.get_mut(written) {
+        entry.idempotency_key = Some(request.idempotency_key.clone());
+    }
+    if reservation.lines.iter().all(|line| line.open() == 0) {
+        let shipped = reservation.lines.iter().any(|line| line.shipped > 0);
+        reservation.status = if shipped {
+            ReservationStatus::Shipped
+        } else {
+            ReservationStatus::Released
+        };
+    }
+    reservation.updated_at = draft.now;
+    draft.put_reservation(reservation.clone());
+    Ok(reservation)
+}
+
+/// Units per SKU the lines ask for, a bundle's replaced by its components (as the
+/// order held them), in the order first named.
+fn expand(reservation: &Reservation, lines: &[PartLine]) -> Result<Vec<(Sku, i64)>, DomainError> {
+    let mut units: Vec<(Sku, i64)> = Vec::new();
+    let mut add = |sku: &Sku, quantity: i64| -> Result<(), DomainError> {
+        match units.iter_mut().find(|(known, _)| known == sku) {
+            Some((_, total)) => {
+                *total = total.checked_add(quantity).ok_or(DomainError::Overflow {
+                    sku: sku.clone(),
+                    location: None,
+                })?;
+            }
+            None => units.push((sku.clone(), quantity)),
+        }
+        Ok(())
+    };
+    for line in lines {
+        let mut parts: Vec<(&Sku, i64)> = reservation
+            .lines
+            .iter()
+            .filter_map(|held| {
+                let bundle = held
+                    .bundle
+                    .as_ref()
+                    .filter(|bundle| bundle.sku == line.sku)?;
+                Some((&held.sku, bundle.per_bundle.get()))
+            })
+            .collect();
+        parts.sort();
+        parts.dedup();
+        if parts.is_empty() {
+            add(&line.sku, line.quantity.get())?;
+            continue;
+        }
+        for (sku, per_bundle) in parts {
+            let quantity =
+                line.quantity
+                    .get()
+                    .checked_mul(per_bundle)
+                    .ok_or(DomainError::Overflow {
+                        sku: line.sku.clone(),
+                        location: None,
+                    })?;
+            add(sku, quantity)?;
+        }
+    }
+    Ok(units)
+}

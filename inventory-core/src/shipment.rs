@@ -1,0 +1,50 @@
+//! Parts of an order settled one at a time: a partial shipment (a fulfilment that ships
+//! some lines while the rest stays held) and a partial release (a refund or an order
+//! edit that cancels some units).
+
+use serde::{Deserialize, Serialize};
+
+use crate::id::{IdempotencyKey, OrderId, Sku};
+use crate::quantity::Quantity;
+
+/// Units of one SKU of an order: a SKU the order holds, or a bundle it named (counted
+/// in bundles: each stands for its components as the bundle was defined when the order
+/// was reserved).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartLine {
+    /// The SKU.
+    pub sku: Sku,
+    /// Units (or bundles).
+    pub quantity: Quantity,
+}
+
+impl PartLine {
+    /// `quantity` units of `sku`.
+    pub fn new(sku: Sku, quantity: Quantity) -> Self {
+        Self { sku, quantity }
+    }
+}
+
+/// Part of an order to ship or to release, under the caller's key (a channel's
+/// fulfilment or refund id): the same key again answers the reservation and changes
+/// nothing, so a redelivered webhook never ships or releases twice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartRequest {
+    /// The order whose reservation holds the units.
+    pub order_id: OrderId,
+    /// 1 to [`ORDER_LINES_MAX`](crate::ORDER_LINES_MAX) lines.
+    pub lines: Vec<PartLine>,
+    /// The caller's key, unique over the ledger.
+    pub idempotency_key: IdempotencyKey,
+}
+
+impl PartRequest {
+    /// `lines` of `order_id` under `idempotency_key`.
+    pub fn new(order_id: OrderId, lines: Vec<PartLine>, idempotency_key: IdempotencyKey) -> Self {
+        Self {
+            order_id,
+            lines,
+            idempotency_key,
+        }
+    }
+}
