@@ -714,9 +714,9 @@ async fn refunded<S: ServiceStore>(
 }
 
 fn order_id_of(order: i64) -> Result<OrderId, ApiError> {
-    OrderId::new(format!("shopify:{order}")).map_err(|error| ApiError::from(error))
+    OrderId::new(format!("shopify:{order}")).map_err(ApiError::from)
 }
 
 fn key(text: &str) -> Result<IdempotencyKey, ApiError> {
-    IdempotencyKey::new(text).map_err(|error| ApiError::from(error))
+    IdempotencyKey::new(text).map_err(ApiError::from)
 }
