@@ -813,7 +813,7 @@ async fn reservation_lifecycle_and_its_errors(backend: Backend) {
     );
     assert_eq!(
         held["lines"],
-        json!([{ "sku": "TEE", "location": "main", "quantity": 3, "backordered": 0 }])
+        json!([{ "sku": "TEE", "location": "main", "quantity": 3, "backordered": 0, "shipped": 0, "released": 0 }])
     );
     let expires = held["expires_at"].as_str().expect("expires_at");
     assert!(

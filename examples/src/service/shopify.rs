@@ -314,6 +314,9 @@ async fn deliver<S: ServiceStore>(
         }
         "refunds/create" => refunded(app, &parse::<ShopifyRefund>(body, "refund")?).await,
         other => {
+            // Checked all the same, as the document says: an id outside Shopify's is
+            // refused whatever the topic.
+            parse::<ShopifyOrder>(body, "order")?;
             tracing::info!(topic = other, "webhook topic not handled; acknowledged");
             Ok(WebhookAnswer::ignored(format!(
                 "topic {other} is not handled"

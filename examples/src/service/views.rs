@@ -158,6 +158,12 @@ pub struct LineView {
     /// reservation cannot be committed.
     #[schema(minimum = 0)]
     pub backordered: i64,
+    /// Units of `quantity` shipped by partial fulfilments while the rest stays held.
+    #[schema(minimum = 0)]
+    pub shipped: i64,
+    /// Units of `quantity` released by partial refunds or edits.
+    #[schema(minimum = 0)]
+    pub released: i64,
     /// The bundle the order line named, when this line holds one of its components.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bundle: Option<BundleLineView>,
@@ -247,6 +253,8 @@ impl ReservationView {
                     location: line.location.clone(),
                     quantity: line.quantity.get(),
                     backordered: line.backordered,
+                    shipped: line.shipped,
+                    released: line.released,
                     bundle: line.bundle.as_ref().map(|bundle| BundleLineView {
                         sku: bundle.sku.clone(),
                         per_bundle: bundle.per_bundle.get(),
