@@ -349,6 +349,23 @@ impl Reservation {
         }
     }
 
+    /// The components it holds for `bundle` (a bundle its order named) with their units
+    /// per bundle, as defined when it was reserved; sorted, without repeats; empty when
+    /// the order named no such bundle.
+    pub(crate) fn bundle_parts(&self, bundle: &Sku) -> Vec<(&Sku, Quantity)> {
+        let mut parts: Vec<(&Sku, Quantity)> = self
+            .lines
+            .iter()
+            .filter_map(|held| {
+                let line = held.bundle.as_ref().filter(|line| line.sku == *bundle)?;
+                Some((&held.sku, line.per_bundle))
+            })
+            .collect();
+        parts.sort();
+        parts.dedup();
+        parts
+    }
+
     /// The SKUs it holds, sorted, without repeats.
     pub fn skus(&self) -> Vec<Sku> {
         let mut skus: Vec<Sku> = self.lines.iter().map(|line| line.sku.clone()).collect();

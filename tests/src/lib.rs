@@ -42,6 +42,7 @@ pub use inventory_core::testkit::race::RACE_TIMEOUT;
 pub struct ReadmeDoctests;
 
 pub mod amazon;
+pub mod channels;
 pub mod my;
 pub mod pg;
 pub mod scratch;

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use inventory_core::sync::{published, Buffer, ChannelPolicy, SyncConfig, SyncWorker};
+use inventory_core::sync::{Buffer, ChannelPolicy, SyncWorker};
 use inventory_core::testkit::{loc, order, qty, sku};
 use inventory_core::{Inventory, MemoryStore};
 use inventory_examples::service::channel_amazon::{AmazonChannel, AmazonConfig};
@@ -15,6 +15,7 @@ use inventory_examples::service::channel_shopify::Secret;
 use inventory_tests::amazon::{
     AmazonStandIn, CLIENT_ID, CLIENT_SECRET, MARKETPLACE, REFRESH_TOKEN, SELLER,
 };
+use inventory_tests::channels;
 use reqwest::StatusCode;
 
 fn policy() -> ChannelPolicy {
@@ -43,19 +44,8 @@ fn worker(inventory: &Inventory<MemoryStore>, config: &AmazonConfig) -> SyncWork
     SyncWorker::builder(inventory.clone())
         .channel("amazon", policy(), channel)
         .unwrap()
-        .config(SyncConfig {
-            claim_batch: 500,
-            claim_for: Duration::from_secs(30),
-            tick: Duration::from_millis(20),
-            backoff_base: Duration::from_millis(20),
-            backoff_max: Duration::from_millis(100),
-        })
+        .config(channels::FAST)
         .build()
-}
-
-async fn formula(inventory: &Inventory<MemoryStore>, name: &str) -> i64 {
-    let stock = inventory.stock(&sku(name)).await.unwrap();
-    published(&policy(), &sku(name), &stock.locations, false)
 }
 
 async fn settle(
@@ -64,25 +54,10 @@ async fn settle(
     stand_in: &AmazonStandIn,
     names: &[String],
 ) {
-    let started = Instant::now();
-    loop {
-        worker.run_until_idle().await.unwrap();
-        let mut wrong = Vec::new();
-        for name in names {
-            let wanted = formula(inventory, name).await;
-            if stand_in.quantity(name) != Some(wanted) {
-                wrong.push(format!("{name}: {:?} != {wanted}", stand_in.quantity(name)));
-            }
-        }
-        if wrong.is_empty() {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "Amazon never reached the formula: {wrong:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    channels::settle(inventory, worker, &policy(), names, |name| {
+        stand_in.quantity(name)
+    })
+    .await;
 }
 
 async fn stocked(stand_in: &AmazonStandIn, count: usize) -> (Inventory<MemoryStore>, Vec<String>) {

@@ -6,13 +6,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use inventory_core::sync::{published, Buffer, ChannelPolicy, SyncConfig, SyncWorker};
+use inventory_core::sync::{Buffer, ChannelPolicy, SyncWorker};
 use inventory_core::testkit::{loc, order, qty, sku};
 use inventory_core::{
     Disposition, Inventory, MemoryStore, OrderId, ReturnLine, ReturnRequest, TransferRequest,
 };
 use inventory_examples::service::channel_shopify::{Secret, ShopifyChannel, ShopifyConfig};
 use inventory_examples::service::metrics::Metrics;
+use inventory_tests::channels;
 use inventory_tests::shopify::{Fault, ShopifyStandIn, LOCATION};
 
 const TOKEN: &str = "shpat_stand_in_token_0123";
@@ -42,51 +43,24 @@ fn worker(
     SyncWorker::builder(inventory.clone())
         .channel("shopify", policy(), channel)
         .unwrap()
-        .config(SyncConfig {
-            claim_batch: 500,
-            claim_for: Duration::from_secs(30),
-            tick: Duration::from_millis(20),
-            backoff_base: Duration::from_millis(20),
-            backoff_max: Duration::from_millis(100),
-        })
+        .config(channels::FAST)
         .build()
 }
 
-/// What the channel should be told for `name` now.
 async fn formula(inventory: &Inventory<MemoryStore>, name: &str) -> i64 {
-    let stock = inventory.stock(&sku(name)).await.unwrap();
-    published(&policy(), &sku(name), &stock.locations, false)
+    channels::formula(inventory, &policy(), name).await
 }
 
-/// Runs passes until the stand-in shows the formula for every SKU of `names`.
 async fn settle(
     inventory: &Inventory<MemoryStore>,
     worker: &SyncWorker<MemoryStore>,
     stand_in: &ShopifyStandIn,
     names: &[String],
 ) {
-    let started = Instant::now();
-    loop {
-        worker.run_until_idle().await.unwrap();
-        let mut wrong = Vec::new();
-        for name in names {
-            let wanted = formula(inventory, name).await;
-            if stand_in.available(name) != Some(wanted) {
-                wrong.push(format!(
-                    "{name}: {:?} != {wanted}",
-                    stand_in.available(name)
-                ));
-            }
-        }
-        if wrong.is_empty() {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "Shopify never reached the formula: {wrong:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    channels::settle(inventory, worker, &policy(), names, |name| {
+        stand_in.available(name)
+    })
+    .await;
 }
 
 fn names(count: usize) -> Vec<String> {

@@ -488,7 +488,9 @@ impl ShopifyChannel {
                 .join(" OR ");
             let body = json!({
                 "query": ITEMS_QUERY,
-                "variables": {"query": search, "first": 250, "location": self.location},
+                // Room for a SKU on two items (refused as ambiguous), and a page whose
+                // cost stays far below Shopify's per-query limit.
+                "variables": {"query": search, "first": chunk.len() * 2, "location": self.location},
             });
             let answer = self.call("inventoryItems", &body).await?;
             let nodes = answer

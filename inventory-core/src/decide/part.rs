@@ -214,19 +214,7 @@ fn expand(reservation: &Reservation, lines: &[PartLine]) -> Result<Vec<(Sku, i64
         Ok(())
     };
     for line in lines {
-        let mut parts: Vec<(&Sku, i64)> = reservation
-            .lines
-            .iter()
-            .filter_map(|held| {
-                let bundle = held
-                    .bundle
-                    .as_ref()
-                    .filter(|bundle| bundle.sku == line.sku)?;
-                Some((&held.sku, bundle.per_bundle.get()))
-            })
-            .collect();
-        parts.sort();
-        parts.dedup();
+        let parts = reservation.bundle_parts(&line.sku);
         if parts.is_empty() {
             add(&line.sku, line.quantity.get())?;
             continue;
@@ -235,7 +223,7 @@ fn expand(reservation: &Reservation, lines: &[PartLine]) -> Result<Vec<(Sku, i64
             let quantity =
                 line.quantity
                     .get()
-                    .checked_mul(per_bundle)
+                    .checked_mul(per_bundle.get())
                     .ok_or(DomainError::Overflow {
                         sku: line.sku.clone(),
                         location: None,

@@ -94,19 +94,7 @@ fn expand_bundles(
 ) -> Result<Vec<ReturnLine>, DomainError> {
     let mut expanded = Vec::with_capacity(lines.len());
     for line in lines {
-        let mut parts: Vec<(&Sku, Quantity)> = reservation
-            .lines
-            .iter()
-            .filter_map(|held| {
-                let bundle = held
-                    .bundle
-                    .as_ref()
-                    .filter(|bundle| bundle.sku == line.sku)?;
-                Some((&held.sku, bundle.per_bundle))
-            })
-            .collect();
-        parts.sort();
-        parts.dedup();
+        let parts = reservation.bundle_parts(&line.sku);
         if parts.is_empty() {
             expanded.push(line.clone());
             continue;
