@@ -108,6 +108,8 @@ struct Inner {
     sets: BTreeMap<String, Vec<i64>>,
     mutations: usize,
     searches: usize,
+    /// Mutations answered from their idempotency key.
+    replays: usize,
 }
 
 /// The stand-in, serving on a local port until dropped.
@@ -147,6 +149,7 @@ impl ShopifyStandIn {
             sets: BTreeMap::new(),
             mutations: 0,
             searches: 0,
+            replays: 0,
         }));
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
@@ -248,6 +251,11 @@ impl ShopifyStandIn {
     /// Every quantity applied to `sku`, in order.
     pub fn sets(&self, sku: &str) -> Vec<i64> {
         self.lock().sets.get(sku).cloned().unwrap_or_default()
+    }
+
+    /// Mutations answered from their idempotency key, without applying again.
+    pub fn replays(&self) -> usize {
+        self.lock().replays
     }
 
     /// Mutations and searches answered (not counting 5xx and throttled ones).
@@ -430,7 +438,9 @@ fn set_quantities(inner: &mut Inner, query: &str, variables: &Value) -> Value {
                 .violations
                 .push(format!("idempotency key {key} reused for another input"));
         }
-        return first_answer.clone();
+        let answer = first_answer.clone();
+        inner.replays += 1;
+        return answer;
     }
     inner.mutations += 1;
     check_input(inner, &input);
