@@ -29,7 +29,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::Mutex as AsyncMutex;
 
-use super::channel_shopify::Secret;
+use super::channel_shopify::{resend_pause, Secret};
 use super::metrics::{ChannelLabels, Metrics};
 
 /// The Listings Items API version the adapter speaks.
@@ -347,7 +347,7 @@ impl AmazonChannel {
         });
         let mut last = String::new();
         let mut refreshed = false;
-        for _ in 0..SENDS_MAX {
+        for attempt in 0..SENDS_MAX {
             let token = self.token(session).await?;
             self.paced(session).await;
             let sent = self
@@ -361,6 +361,7 @@ impl AmazonChannel {
                 Ok(response) => response,
                 Err(error) => {
                     last = format!("Amazon call failed: {}", error.without_url());
+                    resend_pause(attempt).await;
                     continue;
                 }
             };
@@ -417,7 +418,10 @@ impl AmazonChannel {
                     session.next_call = session.next_call.max(Instant::now() + wait);
                     last = "Amazon answered 429".to_owned();
                 }
-                500..=599 => last = format!("Amazon answered {status}"),
+                500..=599 => {
+                    last = format!("Amazon answered {status}");
+                    resend_pause(attempt).await;
+                }
                 _ => return Err(ChannelError::new(format!("Amazon answered {status}"))),
             }
         }

@@ -58,6 +58,15 @@ pub const TOKEN_ENV_DEFAULT: &str = "SHOPIFY_ACCESS_TOKEN";
 
 /// Sends of one call (the first and its repeats after a 5xx, a timeout or a throttle).
 const SENDS_MAX: usize = 6;
+/// The pause before a call is sent again after a 5xx or a failed send, times the
+/// sends so far.
+pub const RESEND_PAUSE: Duration = Duration::from_millis(100);
+
+/// Waits before sending a call again after a 5xx or a failed send: longer each time.
+pub(super) async fn resend_pause(attempt: usize) {
+    let sends = u32::try_from(attempt + 1).unwrap_or(u32::MAX);
+    tokio::time::sleep(RESEND_PAUSE.saturating_mul(sends)).await;
+}
 /// Rounds of a push: reads after a stale compare-and-set, drops of refused items.
 const ROUNDS_MAX: usize = 4;
 
@@ -280,20 +289,6 @@ impl fmt::Debug for ShopifyChannel {
     }
 }
 
-/// Why one call failed.
-enum CallError {
-    /// Worth another push later (the worker's backoff).
-    Failed(String),
-}
-
-impl From<CallError> for ChannelError {
-    fn from(error: CallError) -> Self {
-        match error {
-            CallError::Failed(message) => ChannelError::new(message),
-        }
-    }
-}
-
 /// One SKU of a push: its item, the number to set and what Shopify holds.
 #[derive(Debug, Clone)]
 struct Target {
@@ -341,9 +336,9 @@ impl ShopifyChannel {
 
     /// Sends one GraphQL document, waiting for the throttle first, and sends it again
     /// (same body, so the same idempotency key) after a 5xx, a timeout or a throttle.
-    async fn call(&self, kind: &'static str, body: &Value) -> Result<Value, CallError> {
+    async fn call(&self, kind: &'static str, body: &Value) -> Result<Value, ChannelError> {
         let mut last = String::new();
-        for _ in 0..SENDS_MAX {
+        for attempt in 0..SENDS_MAX {
             let wait = {
                 let state = self.state();
                 let cost = state.costs.get(kind).copied().unwrap_or(10.0);
@@ -362,6 +357,7 @@ impl ShopifyChannel {
                 Err(error) => {
                     last = format!("Shopify {kind} call failed: {error}");
                     tracing::debug!(channel = %self.name, %last, "sending again");
+                    resend_pause(attempt).await;
                     continue;
                 }
             };
@@ -381,23 +377,24 @@ impl ShopifyChannel {
             if status.is_server_error() {
                 last = format!("Shopify {kind} call answered {status}");
                 tracing::debug!(channel = %self.name, %last, "sending again");
+                resend_pause(attempt).await;
                 continue;
             }
             if status == reqwest::StatusCode::UNAUTHORIZED
                 || status == reqwest::StatusCode::FORBIDDEN
             {
-                return Err(CallError::Failed(format!(
+                return Err(ChannelError::new(format!(
                     "Shopify refused the access token ({status}): check it and its scopes \
                      (read_inventory, write_inventory, read_products)"
                 )));
             }
             if !status.is_success() {
-                return Err(CallError::Failed(format!(
+                return Err(ChannelError::new(format!(
                     "Shopify {kind} call answered {status}"
                 )));
             }
             let answer: Value = response.json().await.map_err(|error| {
-                CallError::Failed(format!("Shopify {kind} answer is not JSON: {error}"))
+                ChannelError::new(format!("Shopify {kind} answer is not JSON: {error}"))
             })?;
             let requested = self.note_cost(kind, &answer);
             if let Some(errors) = answer.get("errors") {
@@ -418,13 +415,13 @@ impl ShopifyChannel {
                     last = format!("Shopify {kind} call throttled");
                     continue;
                 }
-                return Err(CallError::Failed(format!(
+                return Err(ChannelError::new(format!(
                     "Shopify {kind} call refused: {errors}"
                 )));
             }
             return Ok(answer);
         }
-        Err(CallError::Failed(last))
+        Err(ChannelError::new(last))
     }
 
     /// Keeps the answer's throttle status and cost; answers the cost it asked for.
@@ -454,7 +451,7 @@ impl ShopifyChannel {
         requested
     }
 
-    async fn throttled(&self, wait: Duration) -> Result<(), CallError> {
+    async fn throttled(&self, wait: Duration) -> Result<(), ChannelError> {
         let labels = ChannelLabels {
             channel: self.name.clone(),
         };
@@ -463,9 +460,9 @@ impl ShopifyChannel {
         self.pause(wait).await
     }
 
-    async fn pause(&self, wait: Duration) -> Result<(), CallError> {
+    async fn pause(&self, wait: Duration) -> Result<(), ChannelError> {
         if wait > THROTTLE_WAIT_MAX {
-            return Err(CallError::Failed(format!(
+            return Err(ChannelError::new(format!(
                 "Shopify asks to wait {} s, longer than {} s",
                 wait.as_secs(),
                 THROTTLE_WAIT_MAX.as_secs()
@@ -479,7 +476,7 @@ impl ShopifyChannel {
     }
 
     /// Looks up the inventory items (and current quantities) of `skus`.
-    async fn resolve(&self, skus: &[Sku]) -> Result<(), CallError> {
+    async fn resolve(&self, skus: &[Sku]) -> Result<(), ChannelError> {
         for chunk in skus.chunks(RESOLVE_CHUNK) {
             let search = chunk
                 .iter()
@@ -496,9 +493,7 @@ impl ShopifyChannel {
             let nodes = answer
                 .pointer("/data/inventoryItems/nodes")
                 .and_then(Value::as_array)
-                .ok_or_else(|| {
-                    CallError::Failed("Shopify inventoryItems answer has no nodes".to_owned())
-                })?;
+                .ok_or_else(|| ChannelError::new("Shopify inventoryItems answer has no nodes"))?;
             let mut found: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
             for node in nodes {
                 if let Some(sku) = node.get("sku").and_then(Value::as_str) {
@@ -568,7 +563,7 @@ impl ShopifyChannel {
     }
 
     /// Sets `targets` in one call; answers the user errors Shopify gave.
-    async fn set(&self, targets: &[Target]) -> Result<Vec<UserError>, CallError> {
+    async fn set(&self, targets: &[Target]) -> Result<Vec<UserError>, ChannelError> {
         let quantities: Vec<Value> = targets
             .iter()
             .map(|target| {
@@ -598,7 +593,7 @@ impl ShopifyChannel {
             .pointer("/data/inventorySetQuantities")
             .filter(|payload| !payload.is_null())
             .ok_or_else(|| {
-                CallError::Failed("Shopify inventorySetQuantities answer has no payload".into())
+                ChannelError::new("Shopify inventorySetQuantities answer has no payload")
             })?;
         let errors = payload
             .get("userErrors")
