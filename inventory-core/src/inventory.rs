@@ -25,7 +25,7 @@ use crate::quantity::Quantity;
 use crate::reservation::{check_ttl, Reservation, ReserveRequest, HOLD_TTL_DEFAULT};
 use crate::retry::RetryPolicy;
 use crate::returns::ReturnRequest;
-use crate::shipment::PartRequest;
+use crate::shipment::{AddRequest, PartRequest};
 use crate::stock::{SkuStock, StockKey, StockLevel, StockState};
 use crate::transfer::{Transfer, TransferId, TransferRequest};
 
@@ -721,6 +721,29 @@ impl<S: Store> Inventory<S> {
     pub async fn release_part(&self, request: PartRequest) -> Result<Reservation> {
         self.run(LoadPlan::part(&request), move |draft| {
             crate::decide::part::release(draft, &request)
+        })
+        .await
+    }
+
+    /// Adds lines to an order's active or committed reservation (an order edit that
+    /// adds items): allocated as the order's own lines were (its strategy and split), all
+    /// or nothing, with the order's bundles and backorder rules; held units are reserved,
+    /// and committed at once for a committed reservation. Applied once per key (the
+    /// edit's id). Lines an edit removes are given back with
+    /// [`Inventory::release_part`].
+    ///
+    /// # Errors
+    ///
+    /// [`DomainError::ReservationNotFound`], [`DomainError::InvalidState`] unless active
+    /// or committed, [`DomainError::Expired`], the errors of
+    /// [`Inventory::reserve`] for the new lines ([`DomainError::InsufficientStock`],
+    /// [`DomainError::SkuFrozen`], [`DomainError::TooManyLines`] past
+    /// [`ORDER_LINES_MAX`](crate::ORDER_LINES_MAX) lines in all, ...),
+    /// [`DomainError::Backordered`] for a committed reservation that would owe units,
+    /// [`DomainError::IdempotencyKeyReused`]; storage errors.
+    pub async fn add_lines(&self, request: AddRequest) -> Result<Reservation> {
+        self.run(LoadPlan::add_lines(&request), move |draft| {
+            crate::decide::part::add(draft, &request)
         })
         .await
     }

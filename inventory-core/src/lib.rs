@@ -50,7 +50,7 @@ pub use reservation::{
 };
 pub use retry::RetryPolicy;
 pub use returns::{Disposition, ReturnLine, ReturnRecord, ReturnRequest, RETURN_LINES_MAX};
-pub use shipment::{PartLine, PartRequest};
+pub use shipment::{AddRequest, PartLine, PartRequest};
 pub use stock::{LocationStock, SkuStock, StockDelta, StockKey, StockLevel, StockState};
 pub use transfer::{
     transfer_reference, Transfer, TransferId, TransferLeg, TransferRequest, TransferStatus,

@@ -107,6 +107,8 @@ pub enum ReservationTransition {
     Fulfil,
     /// Record a customer return of a shipped order.
     Return,
+    /// Add lines to an active or committed reservation (an order edit).
+    Amend,
 }
 
 impl fmt::Display for ReservationTransition {
@@ -118,6 +120,7 @@ impl fmt::Display for ReservationTransition {
             Self::Extend => "extend",
             Self::Fulfil => "fulfil",
             Self::Return => "return",
+            Self::Amend => "amend",
         })
     }
 }

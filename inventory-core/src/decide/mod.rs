@@ -51,7 +51,7 @@ use crate::reorder::plan::PlannedOrder;
 use crate::reorder::purchase::{PurchaseOrder, PurchaseOrderId};
 use crate::reservation::{Reservation, ReserveRequest};
 use crate::returns::ReturnRequest;
-use crate::shipment::PartRequest;
+use crate::shipment::{AddRequest, PartRequest};
 use crate::stock::{StockKey, StockLevel, StockState};
 use crate::transfer::{Transfer, TransferId, TransferRequest};
 
@@ -175,6 +175,11 @@ pub enum Command {
     ReleasePart {
         /// The order, its lines and the caller's key.
         request: PartRequest,
+    },
+    /// Add lines to an order's reservation (an order edit).
+    AddLines {
+        /// The order, the lines and the caller's key.
+        request: AddRequest,
     },
     /// Cancel an active or committed reservation.
     Release {
@@ -379,6 +384,7 @@ impl Command {
                 LoadPlan::reservation(ReservationId::for_order(&request.order_id))
             }
             Self::ShipPart { request } | Self::ReleasePart { request } => LoadPlan::part(request),
+            Self::AddLines { request } => LoadPlan::add_lines(request),
             Self::Extend { id, .. }
             | Self::Commit { id }
             | Self::Ship { id }
@@ -479,6 +485,19 @@ impl LoadPlan {
     pub(crate) fn part(request: &PartRequest) -> Self {
         Self {
             reservations: vec![ReservationId::for_order(&request.order_id)],
+            idempotency_keys: vec![request.idempotency_key.clone()],
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn add_lines(request: &AddRequest) -> Self {
+        let mut skus: Vec<Sku> = request.lines.iter().map(|line| line.sku.clone()).collect();
+        skus.sort();
+        skus.dedup();
+        Self {
+            reservations: vec![ReservationId::for_order(&request.order_id)],
+            skus,
+            overdue_holds: true,
             idempotency_keys: vec![request.idempotency_key.clone()],
             ..Self::default()
         }
@@ -682,6 +701,7 @@ pub(crate) fn decide_in(draft: &mut Draft<'_>, command: &Command) -> Result<Outc
         Command::Return { request } => Outcome::Reservation(returns::record(draft, request)?),
         Command::ShipPart { request } => Outcome::Reservation(part::ship(draft, request)?),
         Command::ReleasePart { request } => Outcome::Reservation(part::release(draft, request)?),
+        Command::AddLines { request } => Outcome::Reservation(part::add(draft, request)?),
         Command::ExpireDue { limit } => Outcome::Expired(lifecycle::expire_due(draft, *limit)?),
         Command::RaisePurchaseOrders { orders, location } => {
             Outcome::PurchaseOrders(purchase::raise(draft, orders, location))

@@ -1,12 +1,17 @@
-//! Partial shipments and partial releases of a reservation, line by line, each applied
-//! once under the caller's key.
+//! Partial shipments and partial releases of a reservation, line by line, and lines
+//! added to it (order edits), each applied once under the caller's key.
+
+use std::sync::Arc;
 
 use crate::error::DomainError;
-use crate::id::{ReservationId, Sku};
+use crate::id::{IdempotencyKey, ReservationId, Sku};
 use crate::ledger::Movement;
-use crate::reservation::{Reservation, ReservationStatus, ReservationTransition, ORDER_LINES_MAX};
-use crate::shipment::{PartLine, PartRequest};
+use crate::reservation::{
+    Reservation, ReservationStatus, ReservationTransition, ReserveRequest, ORDER_LINES_MAX,
+};
+use crate::shipment::{AddRequest, PartLine, PartRequest};
 
+use super::reserve;
 use super::snapshot::{Cause, Draft};
 
 /// Which part of an order a request settles.
@@ -82,15 +87,8 @@ fn settle(
         .cloned()
         .ok_or(DomainError::ReservationNotFound { id })?;
     let reason = part.reason(request);
-    if let Some(entry) = draft.keyed(&request.idempotency_key) {
-        // The key marks the first entry the request wrote.
-        return if entry.reservation_id == Some(id) && entry.reason.as_deref() == Some(&reason) {
-            Ok(reservation)
-        } else {
-            Err(DomainError::IdempotencyKeyReused {
-                key: request.idempotency_key.clone(),
-            })
-        };
+    if let Some(done) = applied(draft, &reservation, &request.idempotency_key, &reason) {
+        return done;
     }
     let expired = reservation.is_expired_at(draft.now);
     match reservation.status {
@@ -192,6 +190,116 @@ fn settle(
             ReservationStatus::Released
         };
     }
+    reservation.updated_at = draft.now;
+    draft.put_reservation(reservation.clone());
+    Ok(reservation)
+}
+
+/// The answer to a request whose key was used: the reservation as it is when the key
+/// marked an entry of this reservation written for the same reason (the same request
+/// again), a refusal when another request used it; `None` for a new key.
+fn applied(
+    draft: &Draft<'_>,
+    reservation: &Reservation,
+    key: &IdempotencyKey,
+    reason: &str,
+) -> Option<Result<Reservation, DomainError>> {
+    // The key marks the first entry the request wrote.
+    let entry = draft.keyed(key)?;
+    Some(
+        if entry.reservation_id == Some(reservation.id) && entry.reason.as_deref() == Some(reason) {
+            Ok(reservation.clone())
+        } else {
+            Err(DomainError::IdempotencyKeyReused { key: key.clone() })
+        },
+    )
+}
+
+/// Adds `request`'s lines to an active (not expired) or committed reservation,
+/// allocated as the order's own lines were (its strategy and split), all or nothing:
+/// held units are reserved (and committed, for a committed reservation), a SKU with a
+/// backorder limit may backorder what is short on an active one. Once per key.
+pub(crate) fn add(draft: &mut Draft<'_>, request: &AddRequest) -> Result<Reservation, DomainError> {
+    let id = ReservationId::for_order(&request.order_id);
+    let mut reservation = draft
+        .reservation(&id)
+        .cloned()
+        .ok_or(DomainError::ReservationNotFound { id })?;
+    let reason = format!("addition {}", request.idempotency_key);
+    if let Some(done) = applied(draft, &reservation, &request.idempotency_key, &reason) {
+        return done;
+    }
+    match reservation.status {
+        ReservationStatus::Active if reservation.is_expired_at(draft.now) => {
+            return Err(DomainError::Expired {
+                id,
+                expired_at: reservation.expires_at,
+            })
+        }
+        ReservationStatus::Active | ReservationStatus::Committed => {}
+        current => {
+            return Err(DomainError::InvalidState {
+                id,
+                current,
+                wanted: ReservationTransition::Amend,
+            })
+        }
+    }
+    let extra = ReserveRequest {
+        order_id: request.order_id.clone(),
+        lines: request.lines.clone(),
+        ttl: None,
+        ..reservation.request.clone()
+    };
+    reserve::check_request(&extra)?;
+    let catalog = Arc::clone(&draft.catalog);
+    let (expanded, origins) = reserve::expand_bundles(&catalog, &extra)?;
+    let total = reservation.lines.len() + expanded.lines.len();
+    if total > ORDER_LINES_MAX {
+        return Err(DomainError::TooManyLines {
+            lines: total,
+            max: ORDER_LINES_MAX,
+        });
+    }
+    if let Some(frozen) = expanded
+        .lines
+        .iter()
+        .find(|line| draft.is_frozen(&line.sku))
+    {
+        return Err(DomainError::SkuFrozen {
+            sku: frozen.sku.clone(),
+        });
+    }
+    let lines = reserve::allocate_or_reclaim(draft, &expanded, &origins)?;
+    let committed = reservation.status == ReservationStatus::Committed;
+    if let Some(line) = lines.iter().find(|line| committed && line.backordered > 0) {
+        // Units being picked cannot be owed.
+        return Err(DomainError::Backordered {
+            id,
+            sku: line.sku.clone(),
+            backordered: line.backordered,
+        });
+    }
+    let written = draft.changes.ledger.len();
+    for line in &lines {
+        let cause = Cause::Part {
+            reservation: &reservation,
+            reason: &reason,
+        };
+        if line.held() > 0 {
+            draft.move_units(&line.key(), Movement::Reserved, line.held(), cause)?;
+            if committed {
+                draft.move_units(&line.key(), Movement::Committed, line.held(), cause)?;
+            }
+        }
+        if line.backordered > 0 {
+            draft.move_units(&line.key(), Movement::Backordered, line.backordered, cause)?;
+        }
+    }
+    if let Some(entry) = draft.changes.ledger.get_mut(written) {
+        entry.idempotency_key = Some(request.idempotency_key.clone());
+    }
+    reservation.lines.extend(lines);
     reservation.updated_at = draft.now;
     draft.put_reservation(reservation.clone());
     Ok(reservation)

@@ -88,7 +88,7 @@ pub(crate) fn reserve(
     })
 }
 
-fn check_request(request: &ReserveRequest) -> Result<(), DomainError> {
+pub(super) fn check_request(request: &ReserveRequest) -> Result<(), DomainError> {
     if request.lines.is_empty() {
         return Err(DomainError::EmptyOrder);
     }
@@ -122,7 +122,7 @@ fn check_request(request: &ReserveRequest) -> Result<(), DomainError> {
 /// component (`bundle quantity x component quantity` units, at the bundle line's
 /// location if it names one), and for each line of the result the bundle it stands
 /// for. A request naming no bundle is returned as it is.
-fn expand_bundles<'r>(
+pub(super) fn expand_bundles<'r>(
     catalog: &Catalog,
     request: &'r ReserveRequest,
 ) -> Result<(Cow<'r, ReserveRequest>, Vec<Option<BundleLine>>), DomainError> {
@@ -188,7 +188,7 @@ fn reclaim_expired(draft: &mut Draft<'_>, request: &ReserveRequest) -> Result<us
 /// Allocates from available units; when they are short, expires overdue holds on the
 /// SKUs and tries again; when still short and a SKU short of units may be backordered,
 /// takes the missing units as backordered within its limit.
-fn allocate_or_reclaim(
+pub(super) fn allocate_or_reclaim(
     draft: &mut Draft<'_>,
     request: &ReserveRequest,
     origins: &[Option<BundleLine>],

@@ -115,6 +115,7 @@ macro_rules! conformance_suite {
                 partial_shipments_ship_exactly_the_lines_named,
                 partial_shipments_refuse_what_the_order_does_not_hold,
                 partial_releases_cancel_backorders_first_and_keep_the_rest,
+                added_lines_are_held_like_the_order_once_per_key,
                 transfers_move_units_in_two_legs,
                 closing_a_transfer_writes_off_what_never_arrived,
                 transfers_take_only_available_units,

@@ -19,7 +19,7 @@ use crate::quantity::Quantity;
 use crate::reorder::{PlannedLine, PlannedOrder, PurchaseStore};
 use crate::reservation::{AllocationStrategy, OrderLine, ReserveRequest};
 use crate::returns::{Disposition, ReturnLine, ReturnRequest};
-use crate::shipment::{PartLine, PartRequest};
+use crate::shipment::{AddRequest, PartLine, PartRequest};
 use crate::stock::{StockKey, StockState};
 use crate::transfer::{TransferId, TransferRequest};
 
@@ -149,6 +149,9 @@ pub enum Op {
     ShipPart(u8, Vec<(usize, i64)>, u8),
     /// Release part of an order, as [`Op::ShipPart`].
     ReleasePart(u8, Vec<(usize, i64)>, u8),
+    /// Add `(sku index, units)` lines to an order (a bundle index names a bundle), under
+    /// key number `u8` (below [`KEYS`]).
+    AddLines(u8, Vec<(usize, i64)>, u8),
     /// Define bundle `usize` (index into [`BUNDLES`]) as `(sku index, units)`
     /// components (a zero or negative quantity, a repeated component: refused).
     DefineBundle(usize, Vec<(usize, i64)>),
@@ -292,6 +295,8 @@ pub fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(order, lines, key)| Op::ShipPart(order, lines, key)),
         2 => (0..ORDERS, proptest::collection::vec((0..SKUS.len() + BUNDLES.len(), units()), 1..=2), 0..KEYS)
             .prop_map(|(order, lines, key)| Op::ReleasePart(order, lines, key)),
+        2 => (0..ORDERS, proptest::collection::vec((0..SKUS.len() + BUNDLES.len(), units()), 1..=2), 0..KEYS)
+            .prop_map(|(order, lines, key)| Op::AddLines(order, lines, key)),
         1 => (0..BUNDLES.len(), proptest::collection::vec((0..SKUS.len(), prop_oneof![12 => 1..=3i64, 1 => Just(0i64)]), 1..=2))
             .prop_map(|(bundle, parts)| Op::DefineBundle(bundle, parts)),
         1 => (0..BUNDLES.len()).prop_map(Op::RemoveBundle),
@@ -513,6 +518,21 @@ pub fn command(op: &Op) -> Result<Option<Command>, DomainError> {
             let mut request = ReturnRequest::new(order_id(*order), lines);
             request.idempotency_key = number.map(|number| idempotency_key("rma", number));
             Command::Return { request }
+        }
+        Op::AddLines(order, lines, number) => {
+            let lines = lines
+                .iter()
+                .map(|(sku_index, units)| {
+                    Ok(OrderLine::new(
+                        sku(sku_name(*sku_index)),
+                        Quantity::new(*units)?,
+                    ))
+                })
+                .collect::<Result<Vec<_>, DomainError>>()?;
+            let key = idempotency_key("edit", *number);
+            Command::AddLines {
+                request: AddRequest::new(order_id(*order), lines, key),
+            }
         }
         Op::ShipPart(order, lines, number) | Op::ReleasePart(order, lines, number) => {
             let lines = lines

@@ -4,12 +4,13 @@ use std::time::Duration;
 
 use crate::backend::AuditStore;
 use crate::error::DomainError;
-use crate::id::{OrderId, ReservationId};
+use crate::id::{IdempotencyKey, OrderId, ReservationId};
 use crate::ledger::Movement;
-use crate::reservation::{ReservationStatus, ReservationTransition};
+use crate::reservation::{OrderLine, ReservationStatus, ReservationTransition};
 use crate::returns::{Disposition, ReturnLine, ReturnRequest};
+use crate::shipment::AddRequest;
 use crate::testkit::invariants::assert_invariants;
-use crate::testkit::{domain_error, order, Harness};
+use crate::testkit::{domain_error, order, qty, Harness};
 
 /// Commit moves held units from `reserved` to `committed`; available is unchanged.
 pub async fn commit_moves_reserved_to_committed<S: AuditStore>(store: S) {
@@ -155,6 +156,11 @@ pub async fn wrong_state_transitions_are_refused<S: AuditStore>(store: S) {
             ReservationTransition::Fulfil,
             ReservationStatus::Released,
         ),
+        (
+            released,
+            ReservationTransition::Amend,
+            ReservationStatus::Released,
+        ),
     ];
     for (id, wanted, current) in cases {
         let result = match wanted {
@@ -173,6 +179,13 @@ pub async fn wrong_state_transitions_are_refused<S: AuditStore>(store: S) {
                 };
                 let request = ReturnRequest::new(reservation.order_id, vec![line]);
                 h.inventory.record_return(request).await
+            }
+            ReservationTransition::Amend => {
+                let reservation = h.inventory.reservation(id).await.unwrap();
+                let line = OrderLine::new(reservation.lines[0].sku.clone(), qty(1));
+                let key = IdempotencyKey::new(format!("amend-{id}")).unwrap();
+                let request = AddRequest::new(reservation.order_id, vec![line], key);
+                h.inventory.add_lines(request).await
             }
         };
         assert_eq!(

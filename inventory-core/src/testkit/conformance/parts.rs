@@ -6,9 +6,10 @@ use crate::catalog::BackorderLimit;
 use crate::error::DomainError;
 use crate::id::{IdempotencyKey, OrderId};
 use crate::ledger::Movement;
+use crate::reservation::OrderLine;
 use crate::reservation::ReservationStatus;
 use crate::returns::{Disposition, ReturnLine, ReturnRequest};
-use crate::shipment::{PartLine, PartRequest};
+use crate::shipment::{AddRequest, PartLine, PartRequest};
 use crate::testkit::invariants::assert_invariants;
 use crate::testkit::{domain_error, order, qty, sku, Harness};
 
@@ -254,5 +255,109 @@ pub async fn partial_releases_cancel_backorders_first_and_keep_the_rest<S: Audit
         .unwrap();
     assert_eq!(gone.status, ReservationStatus::Released, "nothing shipped");
     assert_eq!(h.level("TEE", "main").await.available(), 2);
+    assert_invariants(h.inventory.store()).await;
+}
+
+fn added(order_id: &OrderId, key: &str, lines: &[(&str, i64)]) -> AddRequest {
+    AddRequest::new(
+        order_id.clone(),
+        lines
+            .iter()
+            .map(|(name, units)| OrderLine::new(sku(name), qty(*units)))
+            .collect(),
+        IdempotencyKey::new(key).unwrap(),
+    )
+}
+
+/// An edit adds lines to a live order, allocated and held like its own lines, all or
+/// nothing, once per key; on a committed order they are committed at once; a key used
+/// by another order is refused; refusals change nothing; the order then ships whole.
+pub async fn added_lines_are_held_like_the_order_once_per_key<S: AuditStore>(store: S) {
+    let h = Harness::new(store);
+    h.stocked("MUG", "main", 10).await;
+    h.stocked("TEE", "main", 2).await;
+    h.stocked("CAP", "main", 5).await;
+    let hold = h.held(order("p7", &[("MUG", 2)])).await;
+    let order_id = hold.order_id.clone();
+
+    let edited = h
+        .inventory
+        .add_lines(added(&order_id, "edit-1", &[("TEE", 1), ("CAP", 2)]))
+        .await
+        .unwrap();
+    assert_eq!(edited.lines.len(), 3);
+    assert_eq!(edited.status, ReservationStatus::Active);
+    assert_eq!(h.level("TEE", "main").await.reserved, 1);
+    assert_eq!(h.level("CAP", "main").await.reserved, 2);
+    let before = h.snapshot().await;
+    let again = h
+        .inventory
+        .add_lines(added(&order_id, "edit-1", &[("TEE", 1), ("CAP", 2)]))
+        .await
+        .unwrap();
+    assert_eq!(again, edited, "a redelivery answers the same reservation");
+    assert_eq!(h.snapshot().await, before, "and holds nothing more");
+
+    let other = h.held(order("p8", &[("MUG", 1)])).await;
+    let before = h.snapshot().await;
+    let short = h
+        .inventory
+        .add_lines(added(&order_id, "edit-2", &[("CAP", 1), ("TEE", 5)]))
+        .await;
+    assert!(matches!(
+        domain_error(short.unwrap_err()),
+        DomainError::InsufficientStock { .. }
+    ));
+    let reused = h
+        .inventory
+        .add_lines(added(&other.order_id, "edit-1", &[("MUG", 1)]))
+        .await;
+    assert!(matches!(
+        domain_error(reused.unwrap_err()),
+        DomainError::IdempotencyKeyReused { .. }
+    ));
+    let unknown = h
+        .inventory
+        .add_lines(added(&order_id, "edit-3", &[("NOPE", 1)]))
+        .await;
+    assert!(matches!(
+        domain_error(unknown.unwrap_err()),
+        DomainError::UnknownSku { .. }
+    ));
+    assert_eq!(h.snapshot().await, before, "refusals change nothing");
+
+    // An edit that removes a line's units, then one on the committed order.
+    h.inventory
+        .release_part(part(&order_id, "edit-4", &[("CAP", 1)]))
+        .await
+        .unwrap();
+    assert_eq!(h.level("CAP", "main").await.reserved, 1);
+    h.inventory.commit(hold.id).await.unwrap();
+    let committed = h
+        .inventory
+        .add_lines(added(&order_id, "edit-5", &[("MUG", 1)]))
+        .await
+        .unwrap();
+    assert_eq!(committed.status, ReservationStatus::Committed);
+    let mug = h.level("MUG", "main").await;
+    assert_eq!(
+        (mug.reserved, mug.committed),
+        (1, 3),
+        "p8 holds 1; p7 picks 3"
+    );
+    let shipped = h.inventory.ship(hold.id).await.unwrap();
+    assert_eq!(shipped.status, ReservationStatus::Shipped);
+    let (mug, tee, cap) = (
+        h.level("MUG", "main").await,
+        h.level("TEE", "main").await,
+        h.level("CAP", "main").await,
+    );
+    assert_eq!((mug.on_hand, mug.committed), (7, 0));
+    assert_eq!((tee.on_hand, tee.reserved), (1, 0));
+    assert_eq!(
+        (cap.on_hand, cap.reserved),
+        (4, 0),
+        "one added, one removed"
+    );
     assert_invariants(h.inventory.store()).await;
 }
