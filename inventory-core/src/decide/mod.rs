@@ -491,15 +491,10 @@ impl LoadPlan {
     }
 
     pub(crate) fn add_lines(request: &AddRequest) -> Self {
-        let mut skus: Vec<Sku> = request.lines.iter().map(|line| line.sku.clone()).collect();
-        skus.sort();
-        skus.dedup();
+        let lines = ReserveRequest::new(request.order_id.clone(), request.lines.clone());
         Self {
-            reservations: vec![ReservationId::for_order(&request.order_id)],
-            skus,
-            overdue_holds: true,
             idempotency_keys: vec![request.idempotency_key.clone()],
-            ..Self::default()
+            ..Self::reserve(&lines)
         }
     }
 

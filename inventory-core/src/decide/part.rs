@@ -1,8 +1,6 @@
 //! Partial shipments and partial releases of a reservation, line by line, and lines
 //! added to it (order edits), each applied once under the caller's key.
 
-use std::sync::Arc;
-
 use crate::error::DomainError;
 use crate::id::{IdempotencyKey, ReservationId, Sku};
 use crate::ledger::Movement;
@@ -252,25 +250,7 @@ pub(crate) fn add(draft: &mut Draft<'_>, request: &AddRequest) -> Result<Reserva
         ..reservation.request.clone()
     };
     reserve::check_request(&extra)?;
-    let catalog = Arc::clone(&draft.catalog);
-    let (expanded, origins) = reserve::expand_bundles(&catalog, &extra)?;
-    let total = reservation.lines.len() + expanded.lines.len();
-    if total > ORDER_LINES_MAX {
-        return Err(DomainError::TooManyLines {
-            lines: total,
-            max: ORDER_LINES_MAX,
-        });
-    }
-    if let Some(frozen) = expanded
-        .lines
-        .iter()
-        .find(|line| draft.is_frozen(&line.sku))
-    {
-        return Err(DomainError::SkuFrozen {
-            sku: frozen.sku.clone(),
-        });
-    }
-    let lines = reserve::allocate_or_reclaim(draft, &expanded, &origins)?;
+    let lines = reserve::hold_lines(draft, &extra, reservation.lines.len())?;
     let committed = reservation.status == ReservationStatus::Committed;
     if let Some(line) = lines.iter().find(|line| committed && line.backordered > 0) {
         // Units being picked cannot be owed.

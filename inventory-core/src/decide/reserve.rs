@@ -42,18 +42,7 @@ pub(crate) fn reserve(
             order_id: request.order_id.clone(),
         });
     }
-    let catalog = Arc::clone(&draft.catalog);
-    let (expanded, origins) = expand_bundles(&catalog, request)?;
-    if let Some(frozen) = expanded
-        .lines
-        .iter()
-        .find(|line| draft.is_frozen(&line.sku))
-    {
-        return Err(DomainError::SkuFrozen {
-            sku: frozen.sku.clone(),
-        });
-    }
-    let lines = allocate_or_reclaim(draft, &expanded, &origins)?;
+    let lines = hold_lines(draft, request, 0)?;
     let ttl = check_ttl(request.ttl.unwrap_or(HOLD_TTL_DEFAULT))?;
     let expires_at = draft
         .now
@@ -122,7 +111,7 @@ pub(super) fn check_request(request: &ReserveRequest) -> Result<(), DomainError>
 /// component (`bundle quantity x component quantity` units, at the bundle line's
 /// location if it names one), and for each line of the result the bundle it stands
 /// for. A request naming no bundle is returned as it is.
-pub(super) fn expand_bundles<'r>(
+fn expand_bundles<'r>(
     catalog: &Catalog,
     request: &'r ReserveRequest,
 ) -> Result<(Cow<'r, ReserveRequest>, Vec<Option<BundleLine>>), DomainError> {
@@ -166,6 +155,36 @@ pub(super) fn expand_bundles<'r>(
     Ok((Cow::Owned(expanded), origins))
 }
 
+/// The reservation lines of `request` (bundles expanded), allocated, or the rule that
+/// refuses them: at most [`ORDER_LINES_MAX`] lines with the `held` ones an order has
+/// already, no frozen SKU, enough units (overdue holds reclaimed, backorders within
+/// their limits). Changes stock only to expire overdue holds.
+pub(super) fn hold_lines(
+    draft: &mut Draft<'_>,
+    request: &ReserveRequest,
+    held: usize,
+) -> Result<Vec<ReservationLine>, DomainError> {
+    let catalog = Arc::clone(&draft.catalog);
+    let (expanded, origins) = expand_bundles(&catalog, request)?;
+    let total = held + expanded.lines.len();
+    if held > 0 && total > ORDER_LINES_MAX {
+        return Err(DomainError::TooManyLines {
+            lines: total,
+            max: ORDER_LINES_MAX,
+        });
+    }
+    if let Some(frozen) = expanded
+        .lines
+        .iter()
+        .find(|line| draft.is_frozen(&line.sku))
+    {
+        return Err(DomainError::SkuFrozen {
+            sku: frozen.sku.clone(),
+        });
+    }
+    allocate_or_reclaim(draft, &expanded, &origins)
+}
+
 /// Expires every overdue active hold on the request's SKUs; returns how many.
 fn reclaim_expired(draft: &mut Draft<'_>, request: &ReserveRequest) -> Result<usize, DomainError> {
     let overdue: Vec<Reservation> = draft
@@ -188,7 +207,7 @@ fn reclaim_expired(draft: &mut Draft<'_>, request: &ReserveRequest) -> Result<us
 /// Allocates from available units; when they are short, expires overdue holds on the
 /// SKUs and tries again; when still short and a SKU short of units may be backordered,
 /// takes the missing units as backordered within its limit.
-pub(super) fn allocate_or_reclaim(
+fn allocate_or_reclaim(
     draft: &mut Draft<'_>,
     request: &ReserveRequest,
     origins: &[Option<BundleLine>],
