@@ -283,6 +283,27 @@ async fn shopify_webhooks_reserve_once_and_refuse_bad_signatures(backend: Backen
     service.stop().await;
 }
 
+/// Waits until a channel (buffer 0.9, 2 safety units) holds its formula for `sku`, as
+/// `holds` reads it; answers the formula.
+async fn told_the_formula(
+    service: &TestService,
+    sku: &str,
+    holds: impl Fn(&str) -> Option<i64>,
+) -> i64 {
+    let (_, _, left) = available(service, sku).await;
+    let formula = ((left - 2).max(0) * 9) / 10;
+    let told = eventually(Duration::from_secs(20), async || {
+        holds(sku) == Some(formula)
+    })
+    .await;
+    assert!(
+        told,
+        "{sku}: the channel holds {:?}, the formula says {formula}",
+        holds(sku)
+    );
+    formula
+}
+
 async fn a_channel_ends_with_the_formula_after_a_burst(backend: Backend) {
     // The receiver refuses its first two pushes: the worker retries with backoff.
     let (url, received) = channel_receiver(2).await;
@@ -313,17 +334,7 @@ async fn a_channel_ends_with_the_formula_after_a_burst(backend: Backend) {
     );
 
     for sku in ["TEE", "CAP"] {
-        let (_, _, left) = available(&service, sku).await;
-        let formula = ((left - 2).max(0) * 9) / 10;
-        let told = eventually(Duration::from_secs(20), async || {
-            received.last(sku) == Some(formula)
-        })
-        .await;
-        assert!(
-            told,
-            "{sku}: channel holds {:?}, formula says {formula}",
-            received.last(sku)
-        );
+        let formula = told_the_formula(&service, sku, |sku| received.last(sku)).await;
         let settled = eventually(Duration::from_secs(10), async || {
             let (_, status) = service.get(&format!("/v1/channels/shop/stock/{sku}")).await;
             status["quantity"].as_i64() == Some(formula) && status["pending"] == false
@@ -399,17 +410,7 @@ async fn a_shopify_store_ends_with_the_formula_and_a_refused_one_shows_failing(b
         assert_eq!(status, StatusCode::CREATED);
     }
     for sku in ["TEE", "CAP"] {
-        let (_, _, left) = available(&service, sku).await;
-        let formula = ((left - 2).max(0) * 9) / 10;
-        let told = eventually(Duration::from_secs(20), async || {
-            store.available(sku) == Some(formula)
-        })
-        .await;
-        assert!(
-            told,
-            "{sku}: Shopify holds {:?}, formula {formula}",
-            store.available(sku)
-        );
+        let formula = told_the_formula(&service, sku, |sku| store.available(sku)).await;
         let settled = eventually(Duration::from_secs(10), async || {
             let (_, status) = service
                 .get(&format!("/v1/channels/shopify/stock/{sku}"))

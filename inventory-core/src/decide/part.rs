@@ -2,7 +2,7 @@
 //! added to it (order edits), each applied once under the caller's key.
 
 use crate::error::DomainError;
-use crate::id::{IdempotencyKey, ReservationId, Sku};
+use crate::id::{IdempotencyKey, OrderId, ReservationId, Sku};
 use crate::ledger::Movement;
 use crate::reservation::{
     Reservation, ReservationStatus, ReservationTransition, ReserveRequest, ORDER_LINES_MAX,
@@ -79,32 +79,20 @@ fn settle(
             max: ORDER_LINES_MAX,
         });
     }
-    let id = ReservationId::for_order(&request.order_id);
-    let mut reservation = draft
-        .reservation(&id)
-        .cloned()
-        .ok_or(DomainError::ReservationNotFound { id })?;
     let reason = part.reason(request);
-    if let Some(done) = applied(draft, &reservation, &request.idempotency_key, &reason) {
-        return done;
-    }
-    let expired = reservation.is_expired_at(draft.now);
-    match reservation.status {
-        ReservationStatus::Active if expired && part == Part::Ship => {
-            return Err(DomainError::Expired {
-                id,
-                expired_at: reservation.expires_at,
-            })
-        }
-        ReservationStatus::Active | ReservationStatus::Committed => {}
-        current => {
-            return Err(DomainError::InvalidState {
-                id,
-                current,
-                wanted: part.transition(),
-            })
-        }
-    }
+    let expired_refused = part == Part::Ship;
+    let key = &request.idempotency_key;
+    let mut reservation = match open(
+        draft,
+        &request.order_id,
+        key,
+        &reason,
+        part.transition(),
+        expired_refused,
+    )? {
+        Opened::Again(done) => return Ok(done),
+        Opened::New(reservation) => reservation,
+    };
     let units = expand(&reservation, &request.lines)?;
     // Take each SKU's units from its lines in order, as far as each has them.
     let mut taken: Vec<(usize, i64, i64)> = Vec::new(); // (line, backordered, held)
@@ -193,24 +181,54 @@ fn settle(
     Ok(reservation)
 }
 
-/// The answer to a request whose key was used: the reservation as it is when the key
-/// marked an entry of this reservation written for the same reason (the same request
-/// again), a refusal when another request used it; `None` for a new key.
-fn applied(
+/// The order's reservation, as a request on it finds it.
+enum Opened {
+    /// Open for the request.
+    New(Reservation),
+    /// The same request was applied before (its key marks an entry of this reservation
+    /// written for the same reason): answered as the reservation is, nothing written.
+    Again(Reservation),
+}
+
+/// The reservation of `order_id` for a request under `key` written for `reason`: the
+/// same request again is [`Opened::Again`]; refused when another request used the key,
+/// when the reservation is neither active nor committed (`wanted` names the step), or
+/// when it is an active hold past its time and `expired_refused`.
+fn open(
     draft: &Draft<'_>,
-    reservation: &Reservation,
+    order_id: &OrderId,
     key: &IdempotencyKey,
     reason: &str,
-) -> Option<Result<Reservation, DomainError>> {
+    wanted: ReservationTransition,
+    expired_refused: bool,
+) -> Result<Opened, DomainError> {
+    let id = ReservationId::for_order(order_id);
+    let reservation = draft
+        .reservation(&id)
+        .cloned()
+        .ok_or(DomainError::ReservationNotFound { id })?;
     // The key marks the first entry the request wrote.
-    let entry = draft.keyed(key)?;
-    Some(
-        if entry.reservation_id == Some(reservation.id) && entry.reason.as_deref() == Some(reason) {
-            Ok(reservation.clone())
-        } else {
-            Err(DomainError::IdempotencyKeyReused { key: key.clone() })
-        },
-    )
+    if let Some(entry) = draft.keyed(key) {
+        let same = entry.reservation_id == Some(id) && entry.reason.as_deref() == Some(reason);
+        if !same {
+            return Err(DomainError::IdempotencyKeyReused { key: key.clone() });
+        }
+        return Ok(Opened::Again(reservation));
+    }
+    match reservation.status {
+        ReservationStatus::Active if expired_refused && reservation.is_expired_at(draft.now) => {
+            Err(DomainError::Expired {
+                id,
+                expired_at: reservation.expires_at,
+            })
+        }
+        ReservationStatus::Active | ReservationStatus::Committed => Ok(Opened::New(reservation)),
+        current => Err(DomainError::InvalidState {
+            id,
+            current,
+            wanted,
+        }),
+    }
 }
 
 /// Adds `request`'s lines to an active (not expired) or committed reservation,
@@ -218,31 +236,20 @@ fn applied(
 /// held units are reserved (and committed, for a committed reservation), a SKU with a
 /// backorder limit may backorder what is short on an active one. Once per key.
 pub(crate) fn add(draft: &mut Draft<'_>, request: &AddRequest) -> Result<Reservation, DomainError> {
-    let id = ReservationId::for_order(&request.order_id);
-    let mut reservation = draft
-        .reservation(&id)
-        .cloned()
-        .ok_or(DomainError::ReservationNotFound { id })?;
     let reason = format!("addition {}", request.idempotency_key);
-    if let Some(done) = applied(draft, &reservation, &request.idempotency_key, &reason) {
-        return done;
-    }
-    match reservation.status {
-        ReservationStatus::Active if reservation.is_expired_at(draft.now) => {
-            return Err(DomainError::Expired {
-                id,
-                expired_at: reservation.expires_at,
-            })
-        }
-        ReservationStatus::Active | ReservationStatus::Committed => {}
-        current => {
-            return Err(DomainError::InvalidState {
-                id,
-                current,
-                wanted: ReservationTransition::Amend,
-            })
-        }
-    }
+    let key = &request.idempotency_key;
+    let mut reservation = match open(
+        draft,
+        &request.order_id,
+        key,
+        &reason,
+        ReservationTransition::Amend,
+        true,
+    )? {
+        Opened::Again(done) => return Ok(done),
+        Opened::New(reservation) => reservation,
+    };
+    let id = reservation.id;
     let extra = ReserveRequest {
         order_id: request.order_id.clone(),
         lines: request.lines.clone(),
