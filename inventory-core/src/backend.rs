@@ -69,7 +69,8 @@
 //!   suppliers, reorder links and purchase orders, for reordering.
 //! - [`CountStore`](crate::counting::CountStore): counts and investigations.
 //! - [`InboxStore`](crate::inbox::InboxStore): ids of messages already handled
-//!   (webhook deduplication), with a retention window.
+//!   (webhook deduplication), with a retention window, and the SKUs of channels'
+//!   order lines by the channel's line id, kept for good.
 //!
 //! Ask the core's predicates instead of writing the rules again in SQL or code:
 //! [`ReservationStatus::holds_stock`](crate::ReservationStatus::holds_stock) (which
@@ -102,15 +103,15 @@
 //! use inventory_core::counting::{CountRecord, CountStore, Investigation, InvestigationId};
 //! use inventory_core::decide::{Changes, LoadPlan, Snapshot};
 //! use inventory_core::events::{EventStore, QueuedEvent};
-//! use inventory_core::inbox::InboxStore;
+//! use inventory_core::inbox::{InboxStore, LineRef};
 //! use inventory_core::reorder::{
 //!     DemandStore, PurchaseOrder, PurchaseOrderId, PurchaseStore, ShippedPerDay, Supplier,
 //!     SupplierLink,
 //! };
 //! use inventory_core::sync::{DirtyMark, Pushed, StockUpdate, SyncStore};
 //! use inventory_core::{
-//!     LedgerEntry, LedgerPage, LedgerQuery, LocationStock, Reservation, ReservationId, Sku,
-//!     StockKey, StockLevel, StoreError, Transfer, TransferId,
+//!     LedgerEntry, LedgerPage, LedgerQuery, LocationStock, OrderId, Reservation, ReservationId,
+//!     Sku, StockKey, StockLevel, StoreError, Transfer, TransferId,
 //! };
 //! use rust_decimal::Decimal;
 //!
@@ -208,6 +209,8 @@
 //!     async fn handled(&self, source: &str, id: &str) -> Result<bool, StoreError> { todo!() }
 //!     async fn record_handled(&self, source: &str, id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> { todo!() }
 //!     async fn forget_handled_before(&self, before: DateTime<Utc>) -> Result<u64, StoreError> { todo!() }
+//!     async fn record_lines(&self, order: &OrderId, lines: &[LineRef]) -> Result<u64, StoreError> { todo!() }
+//!     async fn lines_of(&self, order: &OrderId) -> Result<Vec<LineRef>, StoreError> { todo!() }
 //! }
 //!
 //! fn full_backend<B: Backend>() {}

@@ -35,6 +35,8 @@ pub enum IdentifierKind {
     Transfer,
     /// A caller's idempotency key.
     IdempotencyKey,
+    /// A sales channel's id for one line of an order.
+    Line,
 }
 
 impl fmt::Display for IdentifierKind {
@@ -49,6 +51,7 @@ impl fmt::Display for IdentifierKind {
             Self::Investigation => "investigation id",
             Self::Transfer => "transfer id",
             Self::IdempotencyKey => "idempotency key",
+            Self::Line => "order line id",
         })
     }
 }
@@ -190,6 +193,13 @@ string_identifier!(
     /// `Idempotency-Key`): the movement is applied at most once per key.
     IdempotencyKey,
     IdentifierKind::IdempotencyKey
+);
+
+string_identifier!(
+    /// A sales channel's id for one line of an order (Shopify's line item id): what
+    /// the channel's later messages about that line name instead of its SKU.
+    LineId,
+    IdentifierKind::Line
 );
 
 /// Namespace for deriving the keys of a keyed command's further ledger entries.

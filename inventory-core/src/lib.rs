@@ -33,7 +33,7 @@ pub use group::{GroupCommit, BATCH_MAX, LANES_MAX};
 #[cfg(feature = "openapi")]
 pub use id::IDENTIFIER_PATTERN;
 pub use id::{
-    IdempotencyKey, IdentifierKind, LocationId, OrderId, ReservationId, Sku, SupplierId,
+    IdempotencyKey, IdentifierKind, LineId, LocationId, OrderId, ReservationId, Sku, SupplierId,
     IDENTIFIER_LENGTH_MAX,
 };
 pub use inventory::{Inventory, ReserveResult};

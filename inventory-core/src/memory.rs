@@ -19,8 +19,8 @@ use crate::counting::{CountRecord, CountStore, Investigation, InvestigationId};
 use crate::decide::{Changes, LoadPlan, Snapshot};
 use crate::error::StoreError;
 use crate::events::{EventStore, QueuedEvent};
-use crate::id::{IdempotencyKey, LocationId, ReservationId, Sku, SupplierId};
-use crate::inbox::InboxStore;
+use crate::id::{IdempotencyKey, LineId, LocationId, OrderId, ReservationId, Sku, SupplierId};
+use crate::inbox::{InboxStore, LineRef};
 use crate::ledger::{LedgerCursor, LedgerEntry, LedgerPage, LedgerQuery};
 use crate::reorder::{
     shipped_in, DaySales, DemandStore, PurchaseOrder, PurchaseOrderId, PurchaseOrderStatus,
@@ -70,6 +70,8 @@ struct MemoryState {
     transfers: BTreeMap<crate::TransferId, crate::Transfer>,
     /// Handled messages by source and id.
     inbox: BTreeMap<(String, String), DateTime<Utc>>,
+    /// The SKU of each channel order line, by order and line id.
+    lines: BTreeMap<(OrderId, LineId), Sku>,
     /// The catalog's entries and version.
     catalog: BTreeMap<Sku, SkuSettings>,
     catalog_version: u64,
@@ -394,6 +396,29 @@ impl InboxStore for MemoryStore {
         let count = state.inbox.len();
         state.inbox.retain(|_, at| *at >= before);
         Ok(u64::try_from(count - state.inbox.len()).unwrap_or(u64::MAX))
+    }
+
+    async fn record_lines(&self, order: &OrderId, lines: &[LineRef]) -> Result<u64, StoreError> {
+        let mut state = self.state.lock().await;
+        let mut added = 0;
+        for line in lines {
+            let key = (order.clone(), line.line.clone());
+            if let std::collections::btree_map::Entry::Vacant(entry) = state.lines.entry(key) {
+                entry.insert(line.sku.clone());
+                added += 1;
+            }
+        }
+        Ok(added)
+    }
+
+    async fn lines_of(&self, order: &OrderId) -> Result<Vec<LineRef>, StoreError> {
+        let state = self.state.lock().await;
+        Ok(state
+            .lines
+            .iter()
+            .filter(|((of, _), _)| of == order)
+            .map(|((_, line), sku)| LineRef::new(line.clone(), sku.clone()))
+            .collect())
     }
 }
 

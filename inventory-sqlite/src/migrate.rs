@@ -24,6 +24,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (14, include_str!("../migrations/0014_catalog.sql")),
     (15, include_str!("../migrations/0015_backorders.sql")),
     (16, include_str!("../migrations/0016_stock_events.sql")),
+    (17, include_str!("../migrations/0017_order_lines.sql")),
 ];
 
 /// The schema version this build creates and understands: the last migration's.
@@ -75,8 +76,8 @@ mod tests {
             )
             .unwrap();
         assert_eq!(
-            tables, 18,
-            "two holds tables became one (8), the inbox came (9), transfers (13), the catalog and its version (14), stock events (16)"
+            tables, 19,
+            "two holds tables became one (8), the inbox came (9), transfers (13), the catalog and its version (14), stock events (16), order lines (17)"
         );
     }
 

@@ -11,10 +11,10 @@ use inventory_core::backend::{
 };
 use inventory_core::catalog::{Catalog, SkuSettings};
 use inventory_core::decide::{Changes, LoadPlan, Snapshot};
-use inventory_core::inbox::InboxStore;
+use inventory_core::inbox::{InboxStore, LineRef};
 use inventory_core::{
-    LedgerEntry, LedgerPage, LedgerQuery, LocationStock, Reservation, ReservationId, Sku, StockKey,
-    StockLevel, StoreError, Transfer, TransferId,
+    LedgerEntry, LedgerPage, LedgerQuery, LocationStock, OrderId, Reservation, ReservationId, Sku,
+    StockKey, StockLevel, StoreError, Transfer, TransferId,
 };
 use rusqlite::Connection;
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -425,6 +425,51 @@ impl InboxStore for SqliteStore {
                 .and_then(|mut statement| statement.execute([before.timestamp_micros()]))
                 .map(|deleted| u64::try_from(deleted).unwrap_or(u64::MAX))
                 .map_err(store_error)
+        })
+        .await
+    }
+
+    async fn record_lines(&self, order: &OrderId, lines: &[LineRef]) -> Result<u64, StoreError> {
+        let order = order.clone();
+        let lines = lines.to_vec();
+        self.write(move |connection| {
+            let tx = connection.unchecked_transaction().map_err(store_error)?;
+            let mut added = 0;
+            {
+                let mut insert = tx
+                    .prepare_cached(
+                        "INSERT INTO order_lines (order_id, line_id, sku) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (order_id, line_id) DO NOTHING",
+                    )
+                    .map_err(store_error)?;
+                for line in &lines {
+                    added += insert
+                        .execute([order.as_str(), line.line.as_str(), line.sku.as_str()])
+                        .map_err(store_error)?;
+                }
+            }
+            tx.commit().map_err(store_error)?;
+            Ok(u64::try_from(added).unwrap_or(u64::MAX))
+        })
+        .await
+    }
+
+    async fn lines_of(&self, order: &OrderId) -> Result<Vec<LineRef>, StoreError> {
+        let order = order.clone();
+        self.read(move |connection| {
+            let mut select = connection
+                .prepare_cached(
+                    "SELECT line_id, sku FROM order_lines WHERE order_id = ?1 ORDER BY line_id",
+                )
+                .map_err(store_error)?;
+            let rows = select
+                .query_map([order.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))
+                .map_err(store_error)?;
+            rows.map(|row| {
+                let (line, sku) = row.map_err(store_error)?;
+                LineRef::read_back(line, sku)
+            })
+            .collect()
         })
         .await
     }

@@ -7,10 +7,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use inventory_core::backend::{AuditStore, ReadMode, Store};
 use inventory_core::catalog::{Catalog, SkuSettings};
-use inventory_core::inbox::InboxStore;
+use inventory_core::inbox::{InboxStore, LineRef};
 use inventory_core::{
-    LedgerCursor, LedgerEntry, LedgerPage, LedgerQuery, LocationStock, Reservation, ReservationId,
-    Sku, StockKey, StockLevel, StoreError,
+    LedgerCursor, LedgerEntry, LedgerPage, LedgerQuery, LocationStock, OrderId, Reservation,
+    ReservationId, Sku, StockKey, StockLevel, StoreError,
 };
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -321,6 +321,46 @@ impl InboxStore for PgStore {
             })
             .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn record_lines(&self, order: &OrderId, lines: &[LineRef]) -> Result<u64, StoreError> {
+        if lines.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<&str> = lines.iter().map(|line| line.line.as_str()).collect();
+        let skus: Vec<&str> = lines.iter().map(|line| line.sku.as_str()).collect();
+        // One statement: all lines or none.
+        let done = self
+            .retrying(|| {
+                sqlx::query(
+                    "INSERT INTO order_lines (order_id, line_id, sku)
+                     SELECT $1, line_id, sku FROM UNNEST($2::text[], $3::text[]) AS l (line_id, sku)
+                     ON CONFLICT (order_id, line_id) DO NOTHING",
+                )
+                .bind(order.as_str())
+                .bind(&ids)
+                .bind(&skus)
+                .execute(&self.pool)
+            })
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn lines_of(&self, order: &OrderId) -> Result<Vec<LineRef>, StoreError> {
+        let found: Vec<(String, String)> = self
+            .retrying(|| {
+                sqlx::query_as(
+                    "SELECT line_id, sku FROM order_lines WHERE order_id = $1
+                     ORDER BY line_id COLLATE \"C\"",
+                )
+                .bind(order.as_str())
+                .fetch_all(&self.pool)
+            })
+            .await?;
+        found
+            .into_iter()
+            .map(|(line, sku)| LineRef::read_back(line, sku))
+            .collect()
     }
 }
 

@@ -8,10 +8,11 @@ use inventory_core::testkit::{loc, qty, sku};
 use inventory_core::Inventory;
 use inventory_sqlite::{OpenError, SqliteStore, SCHEMA_VERSION};
 
-/// Undoes migrations 11 to 16 (stock states, returns, transfers, the catalog,
-/// backorders, stock events) of a current file, before a test turns it into an older
-/// version.
+/// Undoes migrations 11 to 17 (stock states, returns, transfers, the catalog,
+/// backorders, stock events, order lines) of a current file, before a test turns it
+/// into an older version.
 const UNDO_DAILY_FLOWS: &str = "
+    DROP TABLE order_lines;
     DROP TABLE stock_events;
     ALTER TABLE stock DROP COLUMN backordered;
     ALTER TABLE ledger DROP COLUMN before_backordered;

@@ -84,6 +84,7 @@ macro_rules! conformance_suite {
                 expiry_sweep_respects_its_limit,
                 next_expiry_is_the_earliest_active_hold,
                 the_inbox_recognises_handled_messages,
+                order_lines_are_recorded_once_and_kept,
                 expired_hold_can_still_be_released,
                 changes_mark_skus_dirty_in_their_transaction,
                 the_outbox_protocol_step_by_step,

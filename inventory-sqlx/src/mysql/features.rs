@@ -10,15 +10,15 @@ use chrono::{DateTime, NaiveDate, Utc};
 use inventory_core::backend::AuditStore;
 use inventory_core::counting::{CountRecord, CountStore, Investigation, InvestigationId};
 use inventory_core::events::{EventStore, QueuedEvent};
-use inventory_core::inbox::InboxStore;
+use inventory_core::inbox::{InboxStore, LineRef};
 use inventory_core::reorder::{
     DemandStore, PurchaseOrder, PurchaseOrderId, PurchaseStore, ShippedPerDay, Supplier,
     SupplierLink,
 };
 use inventory_core::sync::{DirtyMark, Pushed, StockUpdate, SyncStore};
 use inventory_core::{
-    LedgerCursor, LedgerEntry, LedgerPage, LedgerQuery, LocationStock, Reservation, Sku, StockKey,
-    StockLevel,
+    LedgerCursor, LedgerEntry, LedgerPage, LedgerQuery, LocationStock, OrderId, Reservation, Sku,
+    StockKey, StockLevel,
 };
 use rust_decimal::Decimal;
 use sqlx::mysql::MySqlRow;
@@ -223,6 +223,48 @@ impl InboxStore for MySqlStore {
             })
             .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn record_lines(&self, order: &OrderId, lines: &[LineRef]) -> Result<u64> {
+        if lines.is_empty() {
+            return Ok(0);
+        }
+        // One statement: all lines or none. IGNORE skips only the rows already there:
+        // every value is a valid id, which fits its column.
+        let statement = format!(
+            "INSERT IGNORE INTO order_lines (order_id, line_id, sku) VALUES {}",
+            vec!["(?, ?, ?)"; lines.len()].join(", ")
+        );
+        let done = self
+            .retrying(|| {
+                // Only placeholders are formatted in.
+                let mut query = sqlx::query(AssertSqlSafe(statement.as_str()));
+                for line in lines {
+                    query = query
+                        .bind(order.as_str())
+                        .bind(line.line.as_str())
+                        .bind(line.sku.as_str());
+                }
+                query.execute(self.pool())
+            })
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn lines_of(&self, order: &OrderId) -> Result<Vec<LineRef>> {
+        let found: Vec<(String, String)> = self
+            .retrying(|| {
+                sqlx::query_as(
+                    "SELECT line_id, sku FROM order_lines WHERE order_id = ? ORDER BY line_id",
+                )
+                .bind(order.as_str())
+                .fetch_all(self.pool())
+            })
+            .await?;
+        found
+            .into_iter()
+            .map(|(line, sku)| LineRef::read_back(line, sku))
+            .collect()
     }
 }
 

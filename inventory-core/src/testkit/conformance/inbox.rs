@@ -3,7 +3,8 @@
 use chrono::TimeDelta;
 
 use crate::backend::AuditStore;
-use crate::inbox::InboxStore;
+use crate::id::{LineId, OrderId, Sku};
+use crate::inbox::{InboxStore, LineRef};
 use crate::testkit::Harness;
 
 /// A message is recorded once per source and id, recognised afterwards, and forgotten
@@ -32,4 +33,43 @@ pub async fn the_inbox_recognises_handled_messages<S: AuditStore + InboxStore>(s
     );
     assert!(!store.handled("shopify", "w-1").await.unwrap());
     assert!(store.handled("shopify", "w-2").await.unwrap());
+}
+
+/// The lines of an order are recorded once each (the first SKU is kept), read back by
+/// order in line id order, kept apart from other orders, and never forgotten by time.
+pub async fn order_lines_are_recorded_once_and_kept<S: AuditStore + InboxStore>(store: S) {
+    let h = Harness::new(store);
+    let store = h.inventory.store();
+    let order = OrderId::new("shopify:1001").unwrap();
+    let other = OrderId::new("shopify:1002").unwrap();
+    let line = |id: &str, sku: &str| LineRef::new(LineId::new(id).unwrap(), Sku::new(sku).unwrap());
+    assert!(store.lines_of(&order).await.unwrap().is_empty());
+    let first = [line("20", "MUG"), line("10", "TEE")];
+    assert_eq!(store.record_lines(&order, &first).await.unwrap(), 2);
+    assert_eq!(store.record_lines(&order, &[]).await.unwrap(), 0);
+    // Recorded again (a redelivered create, an update naming every line) with a line
+    // that changed SKU on the way and one new line: only the new line is added.
+    let again = [line("10", "CAP"), line("30", "CAP")];
+    assert_eq!(store.record_lines(&order, &again).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .record_lines(&other, &[line("10", "MUG")])
+            .await
+            .unwrap(),
+        1,
+        "line ids are per order"
+    );
+    let now = h.inventory.now();
+    store
+        .forget_handled_before(now + TimeDelta::days(365))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.lines_of(&order).await.unwrap(),
+        vec![line("10", "TEE"), line("20", "MUG"), line("30", "CAP")]
+    );
+    assert_eq!(
+        store.lines_of(&other).await.unwrap(),
+        vec![line("10", "MUG")]
+    );
 }
