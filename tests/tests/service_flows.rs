@@ -443,11 +443,13 @@ async fn a_shopify_store_ends_with_the_formula_and_a_refused_one_shows_failing(b
 }
 
 /// The webhooks of one order's life: created, fulfilled in two parts (one announced
-/// again by an update), part refunded with `cancel` (unshipped units released) and
-/// with `return` (units back on the shelf), a `no_restock` line, a pending fulfillment
-/// that succeeds later. Delivered once in order for one order, and in reverse, each
-/// twice, retrying every `out_of_order` answer, for another order of the same SKUs
-/// under other names: both end with the same stock.
+/// again by an update), edited twice (units added to a line and a new line, announced
+/// first by `orders/updated`; then units removed), part refunded with `cancel`
+/// (unshipped units released) and with `return` (units back on the shelf), a
+/// `no_restock` line, a pending fulfillment that succeeds later. Delivered once in
+/// order for one order, and in reverse, each twice, retrying every `out_of_order`
+/// answer, for another order of the same SKUs under other names: both end with the
+/// same stock.
 async fn the_rest_of_an_order_life_ends_the_same_in_any_delivery_order(backend: Backend) {
     let config = format!("shopify_webhook_secret = \"{SECRET}\"");
     let Some(service) = backend
@@ -458,10 +460,21 @@ async fn the_rest_of_an_order_life_ends_the_same_in_any_delivery_order(backend: 
     };
     let life = |order: u64, prefix: &str| -> Vec<(&'static str, Value)> {
         let sku = |name: &str| format!("{prefix}-{name}");
-        let line = |name: &str, quantity: i64| json!({ "sku": sku(name), "quantity": quantity });
+        // Line item ids: order + 101 (MUG), + 102 (TEE), + 103 (CAP), + 104 (PEN, added).
+        let id = |name: &str| {
+            order
+                + 101
+                + ["MUG", "TEE", "CAP", "PEN"]
+                    .iter()
+                    .position(|n| *n == name)
+                    .expect("known") as u64
+        };
+        let line = |name: &str, quantity: i64| json!({ "id": id(name), "sku": sku(name), "quantity": quantity });
         let refund_line = |name: &str, quantity: i64, restock: &str| json!({ "quantity": quantity, "restock_type": restock, "line_item": line(name, quantity) });
         let fulfillment = |id: u64, status: &str, lines: Vec<Value>| json!({ "id": id, "order_id": order, "status": status, "line_items": lines });
         let refund = |id: u64, lines: Vec<Value>| json!({ "id": id, "order_id": order, "refund_line_items": lines });
+        let delta = |name: &str, delta: i64| json!({ "id": id(name), "delta": delta });
+        let edit = |edit: u64, additions: Vec<Value>, removals: Vec<Value>| json!({ "order_edit": { "id": edit, "order_id": order, "line_items": { "additions": additions, "removals": removals } } });
         vec![
             (
                 "orders/create",
@@ -476,6 +489,14 @@ async fn the_rest_of_an_order_life_ends_the_same_in_any_delivery_order(backend: 
                 fulfillment(order + 1, "success", vec![line("MUG", 2)]),
             ),
             (
+                "orders/updated",
+                json!({ "id": order, "line_items": [line("MUG", 4), line("TEE", 5), line("CAP", 1), line("PEN", 3)] }),
+            ),
+            (
+                "orders/edited",
+                edit(order + 6, vec![delta("TEE", 2), delta("PEN", 3)], vec![]),
+            ),
+            (
                 "refunds/create",
                 refund(
                     order + 2,
@@ -486,8 +507,16 @@ async fn the_rest_of_an_order_life_ends_the_same_in_any_delivery_order(backend: 
                 ),
             ),
             (
+                "orders/edited",
+                edit(order + 7, vec![], vec![delta("PEN", 1)]),
+            ),
+            (
                 "fulfillments/create",
-                fulfillment(order + 3, "success", vec![line("MUG", 2), line("TEE", 2)]),
+                fulfillment(
+                    order + 3,
+                    "success",
+                    vec![line("MUG", 2), line("TEE", 4), line("PEN", 2)],
+                ),
             ),
             (
                 "refunds/create",
@@ -504,7 +533,7 @@ async fn the_rest_of_an_order_life_ends_the_same_in_any_delivery_order(backend: 
         ]
     };
     for prefix in ["A", "B"] {
-        for (name, units) in [("MUG", 10), ("TEE", 10), ("CAP", 5)] {
+        for (name, units) in [("MUG", 10), ("TEE", 10), ("CAP", 5), ("PEN", 10)] {
             service
                 .receive(&format!("{prefix}-{name}"), "main", units)
                 .await;
@@ -541,7 +570,7 @@ async fn the_rest_of_an_order_life_ends_the_same_in_any_delivery_order(backend: 
             (StatusCode::OK, Some("duplicate"))
         );
     }
-    for name in ["MUG", "TEE", "CAP"] {
+    for name in ["MUG", "TEE", "CAP", "PEN"] {
         let once = available(&service, &format!("A-{name}")).await;
         let shuffled = available(&service, &format!("B-{name}")).await;
         assert_eq!(once, shuffled, "{name}");
@@ -553,8 +582,13 @@ async fn the_rest_of_an_order_life_ends_the_same_in_any_delivery_order(backend: 
     );
     assert_eq!(
         available(&service, "A-TEE").await,
+        (6, 0, 6),
+        "3 ordered and 2 added by the edit: 4 shipped, 1 released"
+    );
+    assert_eq!(
+        available(&service, "A-PEN").await,
         (8, 0, 8),
-        "2 shipped, 1 released"
+        "3 added by the edit: 1 removed by the next, 2 shipped"
     );
     assert_eq!(
         available(&service, "A-CAP").await,

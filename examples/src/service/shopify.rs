@@ -1,7 +1,15 @@
 //! Shopify-style order webhooks: `orders/create` reserves, `orders/cancelled`
 //! releases, `orders/fulfilled` commits and ships in one transaction; fulfillments
-//! ship exactly their lines (partial fulfilments leave the rest held) and refunds
-//! return `return` lines to the shelf and release `cancel` lines.
+//! ship exactly their lines (partial fulfilments leave the rest held), refunds
+//! return `return` lines to the shelf and release `cancel` lines, and order edits
+//! release the units they remove and hold the units they add.
+//!
+//! An edit names its lines by Shopify's line item id alone, so every order's lines are
+//! recorded (line item id to SKU, for good) from `orders/create` and from
+//! `orders/updated`, which also names the lines an edit adds; `orders/updated` changes
+//! nothing held by itself (Shopify sends it beside every `orders/edited`, fulfillment
+//! and refund, which make the change once). An edit naming a line not recorded yet is
+//! answered 409 `out_of_order`, so Shopify delivers it again later.
 //!
 //! Each delivery is checked against `X-Shopify-Hmac-Sha256` (base64 HMAC-SHA256 of the
 //! raw body with the shared secret, compared in constant time) before anything else.
@@ -18,10 +26,12 @@ use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
+use inventory_core::inbox::LineRef;
 use inventory_core::ReservationTransition;
 use inventory_core::{
-    Disposition, DomainError, Error, IdempotencyKey, OrderId, OrderLine, PartLine, PartRequest,
-    Quantity, ReservationId, ReservationStatus, ReserveRequest, ReturnLine, ReturnRequest, Sku,
+    AddRequest, Disposition, DomainError, Error, IdempotencyKey, LineId, OrderId, OrderLine,
+    PartLine, PartRequest, Quantity, ReservationId, ReservationStatus, ReserveRequest, ReturnLine,
+    ReturnRequest, Sku,
 };
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -93,8 +103,39 @@ struct RefundLine {
     line_item: ShopifyLine,
 }
 
+/// The parts of Shopify's `orders/edited` JSON the service reads.
+#[derive(Debug, Deserialize)]
+struct ShopifyEditDelivery {
+    order_edit: ShopifyEdit,
+}
+
+#[derive(Debug, Deserialize)]
+struct ShopifyEdit {
+    id: i64,
+    order_id: i64,
+    #[serde(default)]
+    line_items: EditedLines,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct EditedLines {
+    #[serde(default)]
+    additions: Vec<EditedLine>,
+    #[serde(default)]
+    removals: Vec<EditedLine>,
+}
+
+/// Units added to, or removed from, one line item (by its id).
+#[derive(Debug, Deserialize)]
+struct EditedLine {
+    id: i64,
+    delta: i64,
+}
+
 #[derive(Debug, Deserialize)]
 struct ShopifyLine {
+    /// Shopify's line item id (what later edits name).
+    id: Option<i64>,
     sku: Option<String>,
     quantity: i64,
     price: Option<String>,
@@ -313,6 +354,8 @@ async fn deliver<S: ServiceStore>(
             fulfilled_part(app, &parse::<ShopifyFulfillment>(body, "fulfillment")?).await
         }
         "refunds/create" => refunded(app, &parse::<ShopifyRefund>(body, "refund")?).await,
+        "orders/edited" => edited(app, &parse::<ShopifyEditDelivery>(body, "order edit")?).await,
+        "orders/updated" => updated(app, &parse::<ShopifyOrder>(body, "order")?).await,
         other => {
             // Checked all the same, as the document says: an id outside Shopify's is
             // refused whatever the topic.
@@ -370,7 +413,17 @@ trait Ids {
 
 impl Ids for ShopifyOrder {
     fn ids(&self) -> Vec<i64> {
-        vec![self.id]
+        let lines = self.line_items.iter().filter_map(|line| line.id);
+        std::iter::once(self.id).chain(lines).collect()
+    }
+}
+
+impl Ids for ShopifyEditDelivery {
+    fn ids(&self) -> Vec<i64> {
+        let edit = &self.order_edit;
+        let lines = edit.line_items.additions.iter();
+        let lines = lines.chain(&edit.line_items.removals).map(|line| line.id);
+        [edit.id, edit.order_id].into_iter().chain(lines).collect()
     }
 }
 
@@ -463,6 +516,7 @@ async fn created<S: ServiceStore>(
     if units.is_empty() {
         return Ok(WebhookAnswer::ignored("no line item has a SKU"));
     }
+    record_lines(app, order).await?;
     let mut lines = Vec::with_capacity(units.len());
     for (sku, (quantity, price)) in units {
         let quantity = match Quantity::new(quantity) {
@@ -632,12 +686,7 @@ async fn fulfilled_part<S: ServiceStore>(
             Delivery::Applied,
             ReservationView::new(&reservation, app.inventory.now()),
         )),
-        Err(Error::Domain(DomainError::ReservationNotFound { .. })) => Err(out_of_order(
-            "fulfillment of an order not created yet",
-            order,
-        )),
-        Err(Error::Domain(rule)) => Ok(refused_rule(&rule, order)),
-        Err(error) => Err(error.into()),
+        Err(error) => part_refused(error, "fulfillment", order),
     }
 }
 
@@ -700,11 +749,7 @@ async fn refunded<S: ServiceStore>(
             .await
         {
             Ok(done) => reservation = Some(done),
-            Err(Error::Domain(DomainError::ReservationNotFound { .. })) => {
-                return Err(out_of_order("refund of an order not created yet", order))
-            }
-            Err(Error::Domain(rule)) => return Ok(refused_rule(&rule, order)),
-            Err(error) => return Err(error.into()),
+            Err(error) => return part_refused(error, "refund", order),
         }
     }
     Ok(match reservation {
@@ -722,4 +767,149 @@ fn order_id_of(order: i64) -> Result<OrderId, ApiError> {
 
 fn key(text: &str) -> Result<IdempotencyKey, ApiError> {
     IdempotencyKey::new(text).map_err(ApiError::from)
+}
+
+/// Records which SKU each of `order`'s line items sells (lines without an id or a
+/// valid SKU are left out); returns how many were new.
+async fn record_lines<S: ServiceStore>(
+    app: &AppState<S>,
+    order: &ShopifyOrder,
+) -> Result<u64, Error> {
+    let lines: Vec<LineRef> = order
+        .line_items
+        .iter()
+        .filter_map(|line| {
+            let id = LineId::new(line.id?.to_string()).ok()?;
+            let sku = Sku::new(line.sku.as_deref()?).ok()?;
+            Some(LineRef::new(id, sku))
+        })
+        .collect();
+    if lines.is_empty() {
+        return Ok(0);
+    }
+    let order_id = order_id(order)?;
+    Ok(app
+        .inventory
+        .store()
+        .record_lines(&order_id, &lines)
+        .await?)
+}
+
+/// `orders/updated`: records the order's lines (an edit's added lines are named here
+/// first) and changes nothing held: Shopify sends it beside every edit, fulfillment and
+/// refund, whose own topics make each change once.
+async fn updated<S: ServiceStore>(
+    app: &AppState<S>,
+    order: &ShopifyOrder,
+) -> ApiResult<WebhookAnswer> {
+    let recorded = record_lines(app, order).await?;
+    tracing::debug!(order = order.id, recorded, "order lines recorded");
+    Ok(WebhookAnswer::ignored(
+        "nothing held changes: edits, fulfillments and refunds change it by their own topics",
+    ))
+}
+
+/// `orders/edited`: the units an edit removes are released and the units it adds are
+/// held (allocated as the order's own lines), each once per edit id. Lines are named by
+/// line item id; one not recorded yet is 409 `out_of_order`.
+async fn edited<S: ServiceStore>(
+    app: &AppState<S>,
+    delivery: &ShopifyEditDelivery,
+) -> ApiResult<WebhookAnswer> {
+    let edit = &delivery.order_edit;
+    let order = edit.order_id;
+    let order_id = order_id_of(order)?;
+    if cancelled_before(app, &order_id).await? {
+        return Ok(WebhookAnswer::ignored("the order was cancelled"));
+    }
+    let known: BTreeMap<String, Sku> = app
+        .inventory
+        .store()
+        .lines_of(&order_id)
+        .await
+        .map_err(Error::from)?
+        .into_iter()
+        .map(|line| (line.line.as_str().to_owned(), line.sku))
+        .collect();
+    let units = |lines: &[EditedLine]| -> ApiResult<Result<BTreeMap<Sku, Quantity>, DomainError>> {
+        let mut units: BTreeMap<Sku, i64> = BTreeMap::new();
+        for line in lines {
+            let Some(sku) = known.get(&line.id.to_string()) else {
+                return Err(out_of_order(
+                    &format!("edit {} names line item {} not seen yet", edit.id, line.id),
+                    order,
+                ));
+            };
+            let total = units.entry(sku.clone()).or_default();
+            *total = total.saturating_add(line.delta);
+        }
+        Ok(units
+            .into_iter()
+            .map(|(sku, delta)| Ok((sku, Quantity::new(delta)?)))
+            .collect())
+    };
+    let (removed, added) = match (
+        units(&edit.line_items.removals)?,
+        units(&edit.line_items.additions)?,
+    ) {
+        (Ok(removed), Ok(added)) => (removed, added),
+        (Err(rule), _) | (_, Err(rule)) => return Ok(refused_rule(&rule, order)),
+    };
+    if removed.is_empty() && added.is_empty() {
+        return Ok(WebhookAnswer::ignored("the edit changes no line item"));
+    }
+    let mut reservation = None;
+    // Removals first: the units they give back may serve the additions.
+    if !removed.is_empty() {
+        let lines = removed
+            .into_iter()
+            .map(|(sku, quantity)| PartLine::new(sku, quantity))
+            .collect();
+        let key = key(&format!("shopify-edit:{}:removals", edit.id))?;
+        let request = PartRequest::new(order_id.clone(), lines, key);
+        match app.inventory.release_part(request).await {
+            Ok(done) => reservation = Some(done),
+            Err(error) => return part_refused(error, "edit", order),
+        }
+    }
+    if !added.is_empty() {
+        let lines = added
+            .into_iter()
+            .map(|(sku, quantity)| OrderLine::new(sku, quantity))
+            .collect();
+        let key = key(&format!("shopify-edit:{}:additions", edit.id))?;
+        match app
+            .inventory
+            .add_lines(AddRequest::new(order_id, lines, key))
+            .await
+        {
+            Ok(done) => reservation = Some(done),
+            Err(error) => return part_refused(error, "edit", order),
+        }
+    }
+    Ok(match reservation {
+        Some(reservation) => WebhookAnswer::with_reservation(
+            Delivery::Applied,
+            ReservationView::new(&reservation, app.inventory.now()),
+        ),
+        None => WebhookAnswer::new(Delivery::Applied),
+    })
+}
+
+/// A step on part of an order that failed: an order not created yet, or more units
+/// than it has left (an edit adding them may not have arrived), is 409 `out_of_order`;
+/// another rule is acknowledged; storage trouble is retried.
+fn part_refused(error: Error, what: &str, order: i64) -> ApiResult<WebhookAnswer> {
+    match error {
+        Error::Domain(DomainError::ReservationNotFound { .. }) => Err(out_of_order(
+            &format!("{what} of an order not created yet"),
+            order,
+        )),
+        Error::Domain(DomainError::ExceedsOrder { .. }) => Err(out_of_order(
+            &format!("{what} of more units than the order has left, before the edit adding them"),
+            order,
+        )),
+        Error::Domain(rule) => Ok(refused_rule(&rule, order)),
+        error => Err(error.into()),
+    }
 }
