@@ -22,7 +22,141 @@ inventory_tests::on_every_backend!(
     a_thousand_buyers_for_two_hundred_units,
     a_redelivered_webhook_is_recognised_after_a_restart,
     a_cancellation_before_the_creation_leaves_nothing_held,
+    order_edits_wait_for_their_lines_and_change_nothing_they_cannot_hold,
 );
+
+/// `orders/edited` names lines by id alone: an edit before its order's lines are known
+/// waits (409 `out_of_order`, nothing changed), is applied once per edit id whatever
+/// the webhook id, refuses what stock cannot hold or a quantity of 0 without changing
+/// anything, and changes nothing for a cancelled order; malformed bodies are 400.
+async fn order_edits_wait_for_their_lines_and_change_nothing_they_cannot_hold(backend: Backend) {
+    let config = format!("shopify_webhook_secret = \"{SECRET}\"");
+    let Some(service) = backend
+        .start(ServiceConfig::parse(&config).expect("config"))
+        .await
+    else {
+        return;
+    };
+    service.receive("TEE", "main", 5).await;
+    service.receive("MUG", "main", 2).await;
+    let edit = |edit: i64, additions: Value, removals: Value| json!({ "order_edit": { "id": edit, "order_id": 8_000, "line_items": { "additions": additions, "removals": removals } } });
+    let order = |lines: Value| json!({ "id": 8_000, "line_items": lines });
+    let add_tee = edit(8_010, json!([{ "id": 8_101, "delta": 1 }]), json!([]));
+    let (status, early) = deliver(&service, "orders/edited", "e-1", &add_tee, None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{early}");
+    assert_eq!(early["error"], "out_of_order", "{early}");
+    assert_eq!(available(&service, "TEE").await, (5, 0, 5));
+    let (status, created) = deliver(
+        &service,
+        "orders/create",
+        "c-1",
+        &order(json!([{ "id": 8_101, "sku": "TEE", "quantity": 2 }])),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, created["status"].as_str()),
+        (StatusCode::OK, Some("applied"))
+    );
+    // Shopify delivers it again with the same webhook id; a second sending of the same
+    // edit under a new webhook id is still applied once.
+    for webhook in ["e-1", "e-1-again"] {
+        let (status, applied) = deliver(&service, "orders/edited", webhook, &add_tee, None).await;
+        assert_eq!(
+            (status, applied["status"].as_str()),
+            (StatusCode::OK, Some("applied")),
+            "{applied}"
+        );
+        assert_eq!(
+            available(&service, "TEE").await,
+            (5, 3, 2),
+            "2 ordered, 1 added once"
+        );
+    }
+    // A new line is known once `orders/updated` names it.
+    let add_mugs = edit(8_011, json!([{ "id": 8_102, "delta": 3 }]), json!([]));
+    let (status, early) = deliver(&service, "orders/edited", "e-2", &add_mugs, None).await;
+    assert_eq!(
+        (status, early["error"].as_str()),
+        (StatusCode::CONFLICT, Some("out_of_order")),
+        "{early}"
+    );
+    let updated = order(json!([
+        { "id": 8_101, "sku": "TEE", "quantity": 3 },
+        { "id": 8_102, "sku": "MUG", "quantity": 3 },
+    ]));
+    let (status, ignored) = deliver(&service, "orders/updated", "u-1", &updated, None).await;
+    assert_eq!(
+        (status, ignored["status"].as_str()),
+        (StatusCode::OK, Some("ignored")),
+        "{ignored}"
+    );
+    assert_eq!(
+        available(&service, "TEE").await,
+        (5, 3, 2),
+        "an update changes nothing held"
+    );
+    // 3 mugs asked, 2 on the shelf: refused and acknowledged, nothing held.
+    let (status, refused) = deliver(&service, "orders/edited", "e-2", &add_mugs, None).await;
+    assert_eq!(
+        (status, refused["status"].as_str()),
+        (StatusCode::OK, Some("refused")),
+        "{refused}"
+    );
+    assert_eq!(refused["error"], "insufficient_stock", "{refused}");
+    assert_eq!(available(&service, "MUG").await, (2, 0, 2));
+    let zero = edit(8_012, json!([]), json!([{ "id": 8_101, "delta": 0 }]));
+    let (status, refused) = deliver(&service, "orders/edited", "e-3", &zero, None).await;
+    assert_eq!(
+        (status, refused["status"].as_str()),
+        (StatusCode::OK, Some("refused")),
+        "{refused}"
+    );
+    assert_eq!(available(&service, "TEE").await, (5, 3, 2));
+    for (webhook, body) in [
+        ("e-4", json!({ "id": 8_000 })),
+        (
+            "e-5",
+            edit(8_013, json!([{ "id": -1, "delta": 1 }]), json!([])),
+        ),
+        (
+            "e-6",
+            json!({ "order_edit": { "id": 8_014, "order_id": "8000" } }),
+        ),
+    ] {
+        let (status, refused) = deliver(&service, "orders/edited", webhook, &body, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {refused}");
+    }
+    // Removing a unit: released. After the order is cancelled, an edit changes nothing.
+    let remove_tee = edit(8_015, json!([]), json!([{ "id": 8_101, "delta": 1 }]));
+    let (status, applied) = deliver(&service, "orders/edited", "e-7", &remove_tee, None).await;
+    assert_eq!(
+        (status, applied["status"].as_str()),
+        (StatusCode::OK, Some("applied")),
+        "{applied}"
+    );
+    assert_eq!(available(&service, "TEE").await, (5, 2, 3));
+    let (status, _) = deliver(&service, "orders/cancelled", "x-1", &order(json!([])), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(available(&service, "TEE").await, (5, 0, 5));
+    let late = edit(8_016, json!([{ "id": 8_101, "delta": 2 }]), json!([]));
+    let (status, refused) = deliver(&service, "orders/edited", "e-8", &late, None).await;
+    assert_eq!(
+        (status, refused["status"].as_str()),
+        (StatusCode::OK, Some("refused")),
+        "{refused}"
+    );
+    assert_eq!(refused["error"], "invalid_state", "{refused}");
+    assert_eq!(available(&service, "TEE").await, (5, 0, 5));
+    let metrics = service.metrics().await;
+    for wanted in [
+        "inventory_webhooks_total{topic=\"orders/edited\",status=\"applied\"} 3",
+        "inventory_webhooks_total{topic=\"orders/updated\",status=\"ignored\"} 1",
+    ] {
+        assert!(metrics.contains(wanted), "{wanted} missing in {metrics}");
+    }
+    service.stop().await;
+}
 
 /// `orders/cancelled` delivered before its `orders/create` leaves a tombstone: the late
 /// create holds nothing, even after a restart.

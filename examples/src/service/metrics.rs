@@ -25,10 +25,24 @@ pub struct ReservationLabels {
     pub source: &'static str,
 }
 
+/// The Shopify topics the service handles, each a metrics label of its own.
+const HANDLED_TOPICS: [&str; 8] = [
+    "orders/create",
+    "orders/cancelled",
+    "orders/fulfilled",
+    "orders/edited",
+    "orders/updated",
+    "fulfillments/create",
+    "fulfillments/update",
+    "refunds/create",
+];
+
 /// Labels of a webhook delivery.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct WebhookLabels {
-    /// `orders/create`, `orders/cancelled`, `orders/fulfilled` or `other`.
+    /// A handled topic (`orders/create`, `orders/cancelled`, `orders/fulfilled`,
+    /// `orders/edited`, `orders/updated`, `fulfillments/create`, `fulfillments/update`,
+    /// `refunds/create`) or `other`.
     pub topic: &'static str,
     /// `applied`, `duplicate`, `ignored`, `refused`, `unauthorized`, `invalid` or
     /// `failed`.
@@ -139,12 +153,11 @@ impl Metrics {
 
     /// Counts one webhook delivery.
     pub fn webhook(&self, topic: &str, status: &'static str) {
-        let topic = match topic {
-            "orders/create" => "orders/create",
-            "orders/cancelled" => "orders/cancelled",
-            "orders/fulfilled" => "orders/fulfilled",
-            _ => "other",
-        };
+        let topic = HANDLED_TOPICS
+            .iter()
+            .find(|handled| **handled == topic)
+            .copied()
+            .unwrap_or("other");
         self.webhooks
             .get_or_create(&WebhookLabels { topic, status })
             .inc();
