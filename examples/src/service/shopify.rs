@@ -259,7 +259,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     operation_id = "shopifyWebhook",
     tag = "webhooks",
     params(
-        ("X-Shopify-Topic" = String, Header, description = "`orders/create` reserves, `orders/cancelled` releases, `orders/fulfilled` commits and ships the rest; `fulfillments/create` and `fulfillments/update` (a fulfillment JSON: `id`, `order_id`, `status`, `line_items`) ship exactly a `success` fulfillment's lines, once per fulfillment id; `refunds/create` (a refund JSON: `id`, `order_id`, `refund_line_items` with `quantity`, `restock_type`, `line_item.sku`) returns `return` lines to the shelf and releases `cancel` lines, once per refund id; other topics are acknowledged and ignored."),
+        ("X-Shopify-Topic" = String, Header, description = "`orders/create` reserves, `orders/cancelled` releases, `orders/fulfilled` commits and ships the rest; `fulfillments/create` and `fulfillments/update` (a fulfillment JSON: `id`, `order_id`, `status`, `line_items`) ship exactly a `success` fulfillment's lines, once per fulfillment id; `refunds/create` (a refund JSON: `id`, `order_id`, `refund_line_items` with `quantity`, `restock_type`, `line_item.sku`) returns `return` lines to the shelf and releases `cancel` lines, once per refund id; `orders/edited` (`order_edit`: `id`, `order_id`, `line_items.additions` and `.removals` of `{id, delta}`) releases removed units and holds added ones, once per edit id; `orders/updated` records the order's line item ids and changes nothing held; other topics are acknowledged and ignored."),
         ("X-Shopify-Hmac-Sha256" = String, Header, description = "Base64 HMAC-SHA256 of the raw body under the shared secret."),
         ("X-Shopify-Webhook-Id" = String, Header, description = "The delivery's id (1 to 256 bytes): a redelivery is acknowledged as `duplicate`."),
         ("X-Shopify-Shop-Domain" = Option<String>, Header, description = "The shop, for the log."),
@@ -268,7 +268,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     responses(
         (status = 200, description = "Handled, or refused by a rule: Shopify should not redeliver it.", body = WebhookAnswer),
         (status = 401, description = "`unauthorized`: no secret configured, or the signature is missing or wrong; nothing changed.", body = ErrorBody),
-        (status = 409, description = "`out_of_order`: a fulfillment or refund of an order not created yet, or a return of units not shipped yet; nothing changed, and Shopify delivers it again later.", body = ErrorBody),
+        (status = 409, description = "`out_of_order`: a fulfillment, refund or edit of an order not created yet, an edit naming a line item not recorded yet, a fulfillment or release of more units than the order has left (before the edit adding them), or a return of units not shipped yet; nothing changed, and Shopify delivers it again later.", body = ErrorBody),
     ),
 )]
 pub async fn webhook<S: ServiceStore>(
