@@ -30,11 +30,7 @@ inventory_tests::on_every_backend!(
 /// the webhook id, refuses what stock cannot hold or a quantity of 0 without changing
 /// anything, and changes nothing for a cancelled order; malformed bodies are 400.
 async fn order_edits_wait_for_their_lines_and_change_nothing_they_cannot_hold(backend: Backend) {
-    let config = format!("shopify_webhook_secret = \"{SECRET}\"");
-    let Some(service) = backend
-        .start(ServiceConfig::parse(&config).expect("config"))
-        .await
-    else {
+    let Some(service) = with_webhook_secret(backend).await else {
         return;
     };
     service.receive("TEE", "main", 5).await;
@@ -228,6 +224,15 @@ async fn available(service: &TestService, sku: &str) -> (i64, i64, i64) {
 }
 
 /// Delivers a webhook as Shopify does; `signature` overrides the right one.
+/// The service on `backend` with the Shopify webhook secret [`SECRET`] (`None` when the
+/// backend is not available here).
+async fn with_webhook_secret(backend: Backend) -> Option<TestService> {
+    let config = format!("shopify_webhook_secret = \"{SECRET}\"");
+    backend
+        .start(ServiceConfig::parse(&config).expect("config"))
+        .await
+}
+
 async fn deliver(
     service: &TestService,
     topic: &str,
@@ -261,11 +266,7 @@ fn shopify_order(id: u64, lines: &[(Option<&str>, i64)]) -> Value {
 }
 
 async fn shopify_webhooks_reserve_once_and_refuse_bad_signatures(backend: Backend) {
-    let config = format!("shopify_webhook_secret = \"{SECRET}\"");
-    let Some(service) = backend
-        .start(ServiceConfig::parse(&config).expect("config"))
-        .await
-    else {
+    let Some(service) = with_webhook_secret(backend).await else {
         return;
     };
     service.receive("TEE", "main", 10).await;
@@ -585,11 +586,7 @@ async fn a_shopify_store_ends_with_the_formula_and_a_refused_one_shows_failing(b
 /// answer, for another order of the same SKUs under other names: both end with the
 /// same stock.
 async fn the_rest_of_an_order_life_ends_the_same_in_any_delivery_order(backend: Backend) {
-    let config = format!("shopify_webhook_secret = \"{SECRET}\"");
-    let Some(service) = backend
-        .start(ServiceConfig::parse(&config).expect("config"))
-        .await
-    else {
+    let Some(service) = with_webhook_secret(backend).await else {
         return;
     };
     let life = |order: u64, prefix: &str| -> Vec<(&'static str, Value)> {

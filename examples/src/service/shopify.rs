@@ -30,8 +30,8 @@ use inventory_core::inbox::LineRef;
 use inventory_core::ReservationTransition;
 use inventory_core::{
     AddRequest, Disposition, DomainError, Error, IdempotencyKey, LineId, OrderId, OrderLine,
-    PartLine, PartRequest, Quantity, ReservationId, ReservationStatus, ReserveRequest, ReturnLine,
-    ReturnRequest, Sku,
+    PartLine, PartRequest, Quantity, Reservation, ReservationId, ReservationStatus, ReserveRequest,
+    ReturnLine, ReturnRequest, Sku,
 };
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -604,10 +604,7 @@ async fn settled<S: ServiceStore>(
         .into()),
     };
     match step {
-        Ok(reservation) => Ok(WebhookAnswer::with_reservation(
-            Delivery::Applied,
-            ReservationView::new(&reservation, app.inventory.now()),
-        )),
+        Ok(reservation) => Ok(applied(app, Some(&reservation))),
         Err(error) => refused(error, order),
     }
 }
@@ -631,6 +628,18 @@ fn units_per_sku<'a>(
         .into_iter()
         .map(|(sku, quantity)| Ok(PartLine::new(sku, Quantity::new(quantity)?)))
         .collect()
+}
+
+/// The answer to a delivery that was applied, with the reservation it left (the last
+/// step's).
+fn applied<S: ServiceStore>(app: &AppState<S>, reservation: Option<&Reservation>) -> WebhookAnswer {
+    match reservation {
+        Some(reservation) => WebhookAnswer::with_reservation(
+            Delivery::Applied,
+            ReservationView::new(reservation, app.inventory.now()),
+        ),
+        None => WebhookAnswer::new(Delivery::Applied),
+    }
 }
 
 /// A refusal by a rule as the answer to a delivery about `order` (acknowledged).
@@ -682,10 +691,7 @@ async fn fulfilled_part<S: ServiceStore>(
     let key = key(&format!("shopify-fulfillment:{}", fulfillment.id))?;
     let request = PartRequest::new(order_id_of(order)?, lines, key);
     match app.inventory.ship_part(request).await {
-        Ok(reservation) => Ok(WebhookAnswer::with_reservation(
-            Delivery::Applied,
-            ReservationView::new(&reservation, app.inventory.now()),
-        )),
+        Ok(reservation) => Ok(applied(app, Some(&reservation))),
         Err(error) => part_refused(error, "fulfillment", order),
     }
 }
@@ -752,13 +758,7 @@ async fn refunded<S: ServiceStore>(
             Err(error) => return part_refused(error, "refund", order),
         }
     }
-    Ok(match reservation {
-        Some(reservation) => WebhookAnswer::with_reservation(
-            Delivery::Applied,
-            ReservationView::new(&reservation, app.inventory.now()),
-        ),
-        None => WebhookAnswer::new(Delivery::Applied),
-    })
+    Ok(applied(app, reservation.as_ref()))
 }
 
 fn order_id_of(order: i64) -> Result<OrderId, ApiError> {
@@ -887,13 +887,7 @@ async fn edited<S: ServiceStore>(
             Err(error) => return part_refused(error, "edit", order),
         }
     }
-    Ok(match reservation {
-        Some(reservation) => WebhookAnswer::with_reservation(
-            Delivery::Applied,
-            ReservationView::new(&reservation, app.inventory.now()),
-        ),
-        None => WebhookAnswer::new(Delivery::Applied),
-    })
+    Ok(applied(app, reservation.as_ref()))
 }
 
 /// A step on part of an order that failed: an order not created yet, or more units
