@@ -120,6 +120,14 @@ macro_rules! string_identifier {
             }
         }
 
+        impl std::str::FromStr for $name {
+            type Err = DomainError;
+
+            fn from_str(value: &str) -> Result<Self, Self::Err> {
+                Self::new(value)
+            }
+        }
+
         impl From<$name> for String {
             fn from(value: $name) -> Self {
                 value.0
@@ -258,6 +266,14 @@ macro_rules! uuid_identifier {
                 self.0.fmt(f)
             }
         }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::error::DomainError;
+
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                Self::parse(text)
+            }
+        }
     };
 }
 pub(crate) use uuid_identifier;
@@ -316,6 +332,23 @@ mod tests {
         }
         // 65 two-byte characters are 130 bytes.
         assert!(LocationId::new("é".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn identifiers_parse_from_text() {
+        let sku: Sku = "TEE-M".parse().unwrap();
+        assert_eq!(sku.as_str(), "TEE-M");
+        assert!(" TEE".parse::<Sku>().is_err());
+        let order: OrderId = "order-1".parse().unwrap();
+        let id = ReservationId::for_order(&order);
+        assert_eq!(id.to_string().parse::<ReservationId>().unwrap(), id);
+        assert!(matches!(
+            "not-a-uuid".parse::<ReservationId>(),
+            Err(DomainError::InvalidIdentifier {
+                kind: IdentifierKind::Reservation,
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -72,6 +72,19 @@ pub struct Inventory<S> {
     catalog: Arc<CatalogCache>,
 }
 
+/// Names the store's type and the inventory's settings (the store itself need not be
+/// `Debug`).
+impl<S> std::fmt::Debug for Inventory<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inventory")
+            .field("store", &std::any::type_name::<S>())
+            .field("default_ttl", &self.default_ttl)
+            .field("actor", &self.actor)
+            .field("reference", &self.reference)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Clones share the store and the group-commit queues.
 impl<S> Clone for Inventory<S> {
     fn clone(&self) -> Self {

@@ -26,7 +26,13 @@ pub mod sync;
 pub mod testkit;
 mod transfer;
 
+/// Re-exported: implementing [`sync::Channel`] (or a storage trait) takes
+/// `#[async_trait]` on the `impl`, and this is the version the traits are declared with.
+pub use async_trait::async_trait;
 pub use bulk::{BulkSet, SetResult, SetRow, StaleRow, BULK_SET_ROWS_MAX};
+/// Re-exported: the time types of the public signatures ([`chrono::DateTime`],
+/// [`chrono::Utc`], [`chrono::TimeDelta`], ...).
+pub use chrono;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BoxError, DomainError, Error, Result, StoreError, UnreadableValue};
 pub use group::{GroupCommit, BATCH_MAX, LANES_MAX};
@@ -50,6 +56,8 @@ pub use reservation::{
 };
 pub use retry::RetryPolicy;
 pub use returns::{Disposition, ReturnLine, ReturnRecord, ReturnRequest, RETURN_LINES_MAX};
+/// Re-exported: the decimal type of prices, revenue and buffers.
+pub use rust_decimal::Decimal;
 pub use shipment::{AddRequest, PartLine, PartRequest};
 pub use stock::{LocationStock, SkuStock, StockDelta, StockKey, StockLevel, StockState};
 pub use transfer::{

@@ -2,10 +2,16 @@
 //! two workers on one PostgreSQL database sharing the work.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use inventory_core::async_trait;
 use inventory_core::backend::AuditStore;
-use inventory_core::sync::{StockUpdate, SyncConfig, SyncStore};
+use inventory_core::sync::{
+    Buffer, Channel, ChannelError, ChannelPolicy, StockUpdate, Stopped, SyncConfig, SyncStore,
+    SyncWorker,
+};
 use inventory_core::testkit::{loc, order, qty, shop_worker, sku, RecordingChannel};
 use inventory_core::{Inventory, SystemClock};
 use inventory_sqlite::{SqliteOptions, SqliteStore};
@@ -46,7 +52,73 @@ async fn woken_by_commits<S: AuditStore + SyncStore + Clone>(store: S) {
     inventory.reserve(order("o1", &[("TEE", 5)])).await.unwrap();
     let latency = wait_for(&channel, "TEE", 45).await;
     assert!(latency < Duration::from_secs(2), "{latency:?}");
-    worker.stop();
+    assert_eq!(worker.stop(Duration::from_secs(5)).await, Stopped::Finished);
+}
+
+/// A channel whose pushes take `pause`, counting the pushes begun and finished.
+#[derive(Clone)]
+struct SlowChannel {
+    pause: Duration,
+    begun: Arc<AtomicUsize>,
+    finished: Arc<AtomicUsize>,
+}
+
+#[async_trait]
+impl Channel for SlowChannel {
+    async fn push(&self, _updates: &[StockUpdate]) -> Result<(), ChannelError> {
+        self.begun.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(self.pause).await;
+        self.finished.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// Stopping a worker mid-push lets the push finish and releases its claim (the SKU is
+/// no longer dirty), then returns; a timeout shorter than the push aborts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_a_worker_finishes_its_push() {
+    for (timeout, wanted) in [
+        (Duration::from_secs(10), Stopped::Finished),
+        (Duration::from_millis(50), Stopped::Aborted),
+    ] {
+        let store = SqliteStore::temporary(SqliteOptions::default())
+            .await
+            .unwrap();
+        let inventory = Inventory::new(store.clone()).with_clock(SystemClock);
+        let channel = SlowChannel {
+            pause: Duration::from_millis(600),
+            begun: Arc::default(),
+            finished: Arc::default(),
+        };
+        let worker = SyncWorker::builder(inventory.clone())
+            .channel(
+                "slow",
+                ChannelPolicy::buffered(Buffer::basis_points(10_000).unwrap()),
+                channel.clone(),
+            )
+            .unwrap()
+            .config(SLOW_TICK)
+            .spawn();
+        inventory
+            .receive(sku("TEE"), loc("main"), qty(50))
+            .await
+            .unwrap();
+        let started = Instant::now();
+        while channel.begun.load(Ordering::SeqCst) == 0 {
+            assert!(started.elapsed() < Duration::from_secs(10), "never pushed");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert_eq!(worker.stop(timeout).await, wanted);
+        let finished = channel.finished.load(Ordering::SeqCst);
+        let dirty = store.is_dirty(&sku("TEE")).await.unwrap();
+        match wanted {
+            Stopped::Finished => assert_eq!((finished, dirty), (1, false)),
+            Stopped::Aborted => assert_eq!((finished, dirty), (0, true)),
+        }
+        // Nothing runs after the stop.
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert_eq!(channel.begun.load(Ordering::SeqCst), 1);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

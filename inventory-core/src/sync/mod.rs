@@ -18,4 +18,4 @@ pub use policy::{
     published, published_bundle, published_with_backorders, Buffer, ChannelPolicy, Terms,
 };
 pub use store::{DirtyMark, Pushed, SyncStore, CHANNEL_NAME_MAX};
-pub use worker::{PassReport, SyncConfig, SyncStatus, SyncWorker, SyncWorkerBuilder};
+pub use worker::{PassReport, Stopped, SyncConfig, SyncStatus, SyncWorker, SyncWorkerBuilder};

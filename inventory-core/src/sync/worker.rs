@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::catalog::Catalog;
@@ -99,8 +100,42 @@ struct Shared<S> {
 }
 
 /// Builds a [`SyncWorker`]: its channels and their policies.
+#[must_use = "a builder does nothing until `build` or `spawn`"]
 pub struct SyncWorkerBuilder<S> {
     shared: Shared<S>,
+}
+
+impl<S> std::fmt::Debug for SyncWorkerBuilder<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.shared.describe(f.debug_struct("SyncWorkerBuilder"))
+    }
+}
+
+impl<S> Shared<S> {
+    /// The channels (by name, with their policies) and the pacing.
+    fn describe(&self, mut out: std::fmt::DebugStruct<'_, '_>) -> std::fmt::Result {
+        let channels: Vec<(&str, &ChannelPolicy)> = self
+            .slots
+            .iter()
+            .map(|slot| (slot.name.as_str(), &slot.policy))
+            .collect();
+        out.field("channels", &channels)
+            .field("config", &self.config)
+            .field("inventory", &self.inventory)
+            .finish()
+    }
+}
+
+/// How [`SyncWorker::stop`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Stopped {
+    /// The pass in flight finished (its pushes done, its claims released) and the task
+    /// returned; or no task was running.
+    Finished,
+    /// The pass in flight outlasted the timeout and was aborted: its claims run out
+    /// after `claim_for`, and another worker pushes them then.
+    Aborted,
 }
 
 impl<S: SyncStore> SyncWorkerBuilder<S> {
@@ -151,11 +186,14 @@ impl<S: SyncStore> SyncWorkerBuilder<S> {
     }
 
     /// The worker, running in the background: woken after every commit of its
-    /// inventory, and at least every `tick`. Needs a tokio runtime.
+    /// inventory, and at least every `tick`. Needs a tokio runtime. Keep the handle:
+    /// dropping it aborts the task; [`SyncWorker::stop`] ends it gracefully.
     pub fn spawn(self) -> SyncWorker<S> {
         let mut worker = self.build();
         let shared = Arc::clone(&worker.shared);
-        worker.task = Some(tokio::spawn(async move { shared.run_forever().await }));
+        let (stop, stopping) = watch::channel(false);
+        let task = tokio::spawn(async move { shared.run_forever(stopping).await });
+        worker.task = Some(Running { task, stop });
         worker
     }
 }
@@ -201,9 +239,49 @@ impl<S: SyncStore> SyncWorkerBuilder<S> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # }).unwrap();
 /// ```
+///
+/// A spawned worker runs as long as its handle lives, so the handle must be kept:
+/// dropping it at once is a warning (an error here, under `deny`).
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// # use inventory_core::{Inventory, MemoryStore};
+/// # use inventory_core::sync::SyncWorker;
+/// # async fn start(inventory: Inventory<MemoryStore>) {
+/// SyncWorker::builder(inventory).spawn();
+/// # }
+/// ```
+///
+/// Kept, it ends gracefully with [`SyncWorker::stop`]:
+///
+/// ```
+/// # use std::time::Duration;
+/// # use inventory_core::{Inventory, MemoryStore};
+/// # use inventory_core::sync::{Stopped, SyncWorker};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let worker = SyncWorker::builder(Inventory::new(MemoryStore::new())).spawn();
+/// // ... serve ...
+/// assert_eq!(worker.stop(Duration::from_secs(10)).await, Stopped::Finished);
+/// # });
+/// ```
+#[must_use = "a dropped worker stops pushing: keep it, and end it with `stop`"]
 pub struct SyncWorker<S: SyncStore> {
     shared: Arc<Shared<S>>,
-    task: Option<JoinHandle<()>>,
+    task: Option<Running>,
+}
+
+/// The background task of a spawned worker, and how to tell it to stop.
+struct Running {
+    task: JoinHandle<()>,
+    stop: watch::Sender<bool>,
+}
+
+impl<S: SyncStore> std::fmt::Debug for SyncWorker<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut out = f.debug_struct("SyncWorker");
+        out.field("running", &self.task.is_some());
+        self.shared.describe(out)
+    }
 }
 
 impl<S: SyncStore> SyncWorker<S> {
@@ -328,18 +406,30 @@ impl<S: SyncStore> SyncWorker<S> {
         })
     }
 
-    /// Stops the background task, if any. Claims it held expire after `claim_for`.
-    pub fn stop(mut self) {
-        if let Some(task) = self.task.take() {
+    /// Stops the background task gracefully: the pass in flight finishes (its pushes
+    /// done, its claims released) and no other starts. Waits at most `timeout`, then
+    /// aborts the pass (its claims run out after `claim_for`).
+    pub async fn stop(mut self, timeout: Duration) -> Stopped {
+        let Some(Running { mut task, stop }) = self.task.take() else {
+            return Stopped::Finished;
+        };
+        // The task may have ended already: nothing listens then, which is fine.
+        let _ = stop.send(true);
+        if tokio::time::timeout(timeout, &mut task).await.is_ok() {
+            Stopped::Finished
+        } else {
             task.abort();
+            Stopped::Aborted
         }
     }
 }
 
+/// Dropping a spawned worker aborts its task at once (a pass in flight stops where it
+/// is; its claims run out after `claim_for`): prefer [`SyncWorker::stop`].
 impl<S: SyncStore> Drop for SyncWorker<S> {
     fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
+        if let Some(running) = self.task.take() {
+            running.task.abort();
         }
     }
 }
@@ -493,10 +583,13 @@ impl<S: SyncStore> Shared<S> {
         })
     }
 
-    async fn run_forever(&self) {
+    async fn run_forever(&self, mut stopping: watch::Receiver<bool>) {
         let signal = self.inventory.commit_signal();
         loop {
             loop {
+                if *stopping.borrow() {
+                    return;
+                }
                 match self.pass().await {
                     Ok(pass) if pass.claimed > 0 => continue,
                     Ok(_) => break,
@@ -518,6 +611,7 @@ impl<S: SyncStore> Shared<S> {
             tokio::select! {
                 () = signal.notified() => {}
                 () = tokio::time::sleep(wait) => {}
+                _ = stopping.wait_for(|stop| *stop) => return,
             }
         }
     }
