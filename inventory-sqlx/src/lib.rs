@@ -14,7 +14,7 @@ mod sync;
 mod tx;
 mod write;
 
-pub use store::{schema_version, PgStore, MIGRATOR, SESSION_SETTINGS};
+pub use store::{schema_version, PgStore, DEFAULT_SCHEMA, MIGRATOR, SESSION_SETTINGS};
 pub use tx::PgTx;
 
 #[cfg(feature = "mysql")]

@@ -2,6 +2,7 @@
 //! distributed SQL).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -27,6 +28,28 @@ pub static MIGRATOR: Migrator = sqlx::migrate!();
 /// and connection, kept on the indexes.
 pub const SESSION_SETTINGS: &str =
     "SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off";
+
+/// `schema` when it is an identifier PostgreSQL takes as it is: 1 to 63 ASCII letters,
+/// digits and underscores, not starting with a digit.
+fn checked_schema(schema: &str) -> Result<&str, sqlx::Error> {
+    let mut chars = schema.chars();
+    let valid = chars
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && schema.len() <= SCHEMA_LENGTH_MAX;
+    if valid {
+        Ok(schema)
+    } else {
+        Err(sqlx::Error::Configuration(
+            format!(
+                "schema name {schema:?}: 1 to {SCHEMA_LENGTH_MAX} ASCII letters, digits and \
+                 underscores, not starting with a digit"
+            )
+            .into(),
+        ))
+    }
+}
 
 /// The schema version this build's migrations reach: the last embedded migration's.
 pub fn schema_version() -> i64 {
@@ -69,21 +92,100 @@ pub(crate) fn strings(skus: &[Sku]) -> Vec<String> {
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// The schema the store's connections work in, when the store chose it.
+    schema: Option<Arc<str>>,
 }
 
+/// The schema of the library's tables (and of its migration history) when connecting
+/// with [`PgStore::connect`]: apart from an app's own tables in `public`.
+pub const DEFAULT_SCHEMA: &str = "inventory";
+
+/// Longest schema name PostgreSQL keeps whole.
+const SCHEMA_LENGTH_MAX: usize = 63;
+
 impl PgStore {
-    /// A store on an existing pool. Call [`PgStore::migrate`] once before use.
+    /// A store on an existing pool, whose tables are wherever the pool's `search_path`
+    /// puts them (`public` by default). Call [`PgStore::migrate`] once before use. To
+    /// keep them in a schema of their own, build the pool from
+    /// [`PgStore::pool_options_in`] and use [`PgStore::in_schema`].
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self { pool, schema: None }
     }
 
-    /// Connects a pool with [`PgStore::pool_options`].
+    /// A store on a pool built from [`PgStore::pool_options_in`]`(schema)`:
+    /// [`PgStore::migrate`] creates the schema when it is missing.
+    ///
+    /// # Errors
+    ///
+    /// [`sqlx::Error::Configuration`] for a schema name that is not 1 to 63 ASCII
+    /// letters, digits and underscores, starting with a letter or underscore.
+    pub fn in_schema(pool: PgPool, schema: &str) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            pool,
+            schema: Some(checked_schema(schema)?.into()),
+        })
+    }
+
+    /// Connects a pool whose tables live in the schema [`DEFAULT_SCHEMA`]
+    /// (`inventory`), with its own migration history, so the library shares a
+    /// database with an app's own tables and sqlx migrations.
     ///
     /// # Errors
     ///
     /// The driver's error when the URL is malformed or the database cannot be reached.
     pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
-        Ok(Self::new(Self::pool_options().connect(url).await?))
+        Self::connect_in(url, DEFAULT_SCHEMA).await
+    }
+
+    /// Connects a pool whose tables live in `schema` (created by
+    /// [`PgStore::migrate`] when missing).
+    ///
+    /// ```no_run
+    /// use inventory_sqlx::PgStore;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = PgStore::connect_in("postgres://postgres@127.0.0.1:5432/shop", "stock").await?;
+    /// store.migrate().await?; // creates schema "stock" and its tables
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`sqlx::Error::Configuration`] for a schema name that is not an identifier (see
+    /// [`PgStore::in_schema`]); the driver's error when the URL is malformed or the
+    /// database cannot be reached.
+    pub async fn connect_in(url: &str, schema: &str) -> Result<Self, sqlx::Error> {
+        let pool = Self::pool_options_in(schema)?.connect(url).await?;
+        Self::in_schema(pool, schema)
+    }
+
+    /// The schema the store chose for its tables ([`PgStore::connect`],
+    /// [`PgStore::in_schema`]); `None` for a pool of [`PgStore::new`].
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+
+    /// [`PgStore::pool_options`], with every new connection working in `schema`
+    /// (`SET search_path`): the store's tables and migration history live there.
+    ///
+    /// # Errors
+    ///
+    /// [`sqlx::Error::Configuration`] for a schema name that is not an identifier (see
+    /// [`PgStore::in_schema`]).
+    pub fn pool_options_in(schema: &str) -> Result<PgPoolOptions, sqlx::Error> {
+        let set = format!(
+            "{SESSION_SETTINGS}; SET search_path TO \"{}\"",
+            checked_schema(schema)?
+        );
+        Ok(PgPoolOptions::new()
+            .test_before_acquire(false)
+            .after_connect(move |connection, _| {
+                let set = set.clone();
+                Box::pin(async move {
+                    connection.execute(sqlx::AssertSqlSafe(set)).await?;
+                    Ok(())
+                })
+            }))
     }
 
     /// The pool settings this store is measured with, to start a pool of your own from:
@@ -122,6 +224,14 @@ impl PgStore {
     /// [`MigrateError`] when a migration fails, or when the database holds a migration
     /// this build does not know (a newer schema).
     pub async fn migrate(&self) -> Result<(), MigrateError> {
+        if let Some(schema) = &self.schema {
+            // The name was checked: an identifier, quoted.
+            let create = format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"");
+            self.pool
+                .execute(sqlx::AssertSqlSafe(create))
+                .await
+                .map_err(MigrateError::Execute)?;
+        }
         MIGRATOR.run(&self.pool).await
     }
 

@@ -206,3 +206,63 @@ pub async fn terminate_connections(store: &PgStore) -> i64 {
     admin.close().await;
     killed
 }
+
+/// A new database of its own on the server of `DATABASE_URL` (for a test that needs
+/// `public` to itself), as a URL, dropped with the guard; `None` when PostgreSQL tests
+/// are skipped. Databases left by runs more than six hours old are dropped first.
+///
+/// # Panics
+///
+/// When the database is configured but cannot be used.
+pub async fn fresh_database() -> Option<FreshDatabase> {
+    let url = database_url()?;
+    let admin = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .unwrap_or_else(|error| panic!("cannot connect to DATABASE_URL: {error}"));
+    let stale: Vec<String> = sqlx::query_scalar(
+        "SELECT datname::text FROM pg_database WHERE datname LIKE 'inv\\_test\\_%'",
+    )
+    .fetch_all(&admin)
+    .await
+    .unwrap_or_default();
+    for name in stale
+        .into_iter()
+        .filter(|name| crate::scratch::is_stale(name))
+    {
+        let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+        let _ = admin.execute(sqlx::AssertSqlSafe(drop)).await;
+    }
+    let name = crate::scratch::new_name();
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .await
+        .expect("create the test database");
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url.as_str(), None), |(base, query)| (base, Some(query)));
+    let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
+    let url = match query {
+        Some(query) => format!("{server}/{name}?{query}"),
+        None => format!("{server}/{name}"),
+    };
+    Some(FreshDatabase { url, name, admin })
+}
+
+/// A database of a test's own; dropped (with its connections) by [`FreshDatabase::drop_now`].
+pub struct FreshDatabase {
+    /// Its URL.
+    pub url: String,
+    name: String,
+    admin: sqlx::PgPool,
+}
+
+impl FreshDatabase {
+    /// Drops the database, closing what is still connected to it.
+    pub async fn drop_now(self) {
+        let drop = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
+        let _ = self.admin.execute(sqlx::AssertSqlSafe(drop)).await;
+        self.admin.close().await;
+    }
+}
