@@ -353,13 +353,22 @@ pub async fn run(
 ) -> Result<(), StartError> {
     let listener = TcpListener::bind(settings.addr).await?;
     let service = if settings.is_postgres() {
-        let pool = PgStore::pool_options()
+        let postgres = |error| StartError::Postgres(Box::new(error));
+        let schema = settings.config.postgres_schema.as_deref();
+        let options = match schema {
+            Some(schema) => PgStore::pool_options_in(schema).map_err(postgres)?,
+            None => PgStore::pool_options(),
+        };
+        let pool = options
             .max_connections(settings.config.postgres_connections())
             .acquire_timeout(std::time::Duration::from_secs(5))
             .connect(&settings.db)
             .await
-            .map_err(|error| StartError::Postgres(Box::new(error)))?;
-        let store = PgStore::new(pool);
+            .map_err(postgres)?;
+        let store = match schema {
+            Some(schema) => PgStore::in_schema(pool, schema).map_err(postgres)?,
+            None => PgStore::new(pool),
+        };
         store
             .migrate()
             .await

@@ -194,6 +194,10 @@ pub struct ServiceConfig {
     pub webhook_retention_hours: Option<u64>,
     /// Connections in the database server's pool, PostgreSQL or MySQL (default 16).
     pub postgres_connections: Option<u32>,
+    /// The PostgreSQL schema of the inventory's tables and migration history (created
+    /// when missing), apart from an app's own in the same database; without it, the
+    /// URL's `search_path` decides (`public` by default).
+    pub postgres_schema: Option<String>,
     /// Milliseconds between the sync worker's safety passes (default 2,000).
     pub sync_tick_ms: Option<u64>,
     /// Sales channels told their share of available.
