@@ -417,19 +417,21 @@ impl DomainError {
 }
 
 /// A storage backend failed. Whether the command took effect is stated per variant.
+/// Its message names the cause (the driver's words); [`StoreError::summary`] is the
+/// message without it, for callers that must not show a driver's text.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// A transient conflict (deadlock, serialization failure, busy database). The unit
     /// was rolled back and may be retried; the service retries it itself.
-    #[error("transient storage conflict")]
+    #[error("transient storage conflict: {0}")]
     Conflict(#[source] BoxError),
     /// The connection broke before the commit was sent: the unit was rolled back by the
     /// database and may be retried; the service retries it itself.
-    #[error("storage connection interrupted before commit")]
+    #[error("storage connection interrupted before commit: {0}")]
     Interrupted(#[source] BoxError),
     /// Still conflicting after every retry. Nothing was changed.
-    #[error("storage still conflicting after {attempts} attempts")]
+    #[error("storage still conflicting after {attempts} attempts: {source}")]
     Contention {
         /// How many times the unit ran.
         attempts: u32,
@@ -439,11 +441,11 @@ pub enum StoreError {
     },
     /// The database cannot be reached or the connection broke. A commit that failed
     /// this way may or may not have taken effect; repeat it idempotently.
-    #[error("storage unavailable")]
+    #[error("storage unavailable: {0}")]
     Unavailable(#[source] BoxError),
     /// Stored data is unreadable or damaged: `what` names the value, `source` says why
     /// (the driver's or parser's error, or [`UnreadableValue`]).
-    #[error("stored {what} is corrupt")]
+    #[error("stored {what} is corrupt: {source}")]
     Corrupt {
         /// The stored value that cannot be read back (`"sku"`, `"timestamp"`, ...).
         what: String,
@@ -452,7 +454,7 @@ pub enum StoreError {
         source: BoxError,
     },
     /// Any other driver failure.
-    #[error("storage failure")]
+    #[error("storage failure: {0}")]
     Backend(#[source] BoxError),
 }
 
@@ -463,6 +465,21 @@ pub enum StoreError {
 pub struct UnreadableValue(pub String);
 
 impl StoreError {
+    /// What failed, without the driver's words: for a message shown to a caller who
+    /// must not see them (the cause stays in [`std::error::Error::source`]).
+    pub fn summary(&self) -> String {
+        match self {
+            Self::Conflict(_) => "transient storage conflict".to_owned(),
+            Self::Interrupted(_) => "storage connection interrupted before commit".to_owned(),
+            Self::Contention { attempts, .. } => {
+                format!("storage still conflicting after {attempts} attempts")
+            }
+            Self::Unavailable(_) => "storage unavailable".to_owned(),
+            Self::Corrupt { what, .. } => format!("stored {what} is corrupt"),
+            Self::Backend(_) => "storage failure".to_owned(),
+        }
+    }
+
     /// [`StoreError::Corrupt`]: the stored `what` cannot be read back because of `source`.
     pub fn corrupt(what: &str, source: impl Into<BoxError>) -> Self {
         Self::Corrupt {

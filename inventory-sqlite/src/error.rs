@@ -62,6 +62,22 @@ pub enum OpenError {
     },
 }
 
+/// A file that cannot be opened is a storage failure (a damaged file a corrupt one);
+/// the [`OpenError`] is kept as the cause, so `?` carries it into the core's error.
+impl From<OpenError> for inventory_core::Error {
+    fn from(error: OpenError) -> Self {
+        Self::Store(match error {
+            OpenError::NotADatabase { .. } | OpenError::Truncated { .. } => {
+                StoreError::corrupt("database file", error)
+            }
+            OpenError::ReadOnly { .. } | OpenError::Io { .. } => {
+                StoreError::Unavailable(Box::new(error))
+            }
+            other => StoreError::Backend(Box::new(other)),
+        })
+    }
+}
+
 /// Classifies a driver error by its SQLite result code.
 pub(crate) fn store_error(error: rusqlite::Error) -> StoreError {
     match error.sqlite_error_code() {

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod connect;
 mod counting;
 mod error;
 mod events;
@@ -14,6 +15,7 @@ mod sync;
 mod tx;
 mod write;
 
+pub use connect::{ConnectError, MigrationError, CONNECT_TIMEOUT};
 pub use store::{schema_version, PgStore, DEFAULT_SCHEMA, MIGRATOR, SESSION_SETTINGS};
 pub use tx::PgTx;
 

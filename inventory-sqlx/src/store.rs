@@ -2,6 +2,7 @@
 //! distributed SQL).
 
 use std::collections::BTreeMap;
+use std::str::FromStr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -14,9 +15,10 @@ use inventory_core::{
     ReservationId, Sku, StockKey, StockLevel, StoreError,
 };
 use sqlx::migrate::{MigrateError, Migrator};
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::Executor;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::{Connection, Executor};
 
+use crate::connect::{probe, ConnectError, MigrationError, CONNECT_TIMEOUT};
 use crate::error::{store_error, Phase};
 use crate::rows;
 use crate::tx::PgTx;
@@ -132,8 +134,9 @@ impl PgStore {
     ///
     /// # Errors
     ///
-    /// The driver's error when the URL is malformed or the database cannot be reached.
-    pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
+    /// [`ConnectError`] (which server, and why) when the URL is malformed or the
+    /// server cannot be reached within [`CONNECT_TIMEOUT`].
+    pub async fn connect(url: &str) -> Result<Self, ConnectError> {
         Self::connect_in(url, DEFAULT_SCHEMA).await
     }
 
@@ -151,12 +154,30 @@ impl PgStore {
     ///
     /// # Errors
     ///
-    /// [`sqlx::Error::Configuration`] for a schema name that is not an identifier (see
-    /// [`PgStore::in_schema`]); the driver's error when the URL is malformed or the
-    /// database cannot be reached.
-    pub async fn connect_in(url: &str, schema: &str) -> Result<Self, sqlx::Error> {
-        let pool = Self::pool_options_in(schema)?.connect(url).await?;
-        Self::in_schema(pool, schema)
+    /// [`ConnectError`]: a schema name that is not an identifier (see
+    /// [`PgStore::in_schema`]; its source is [`sqlx::Error::Configuration`]), a
+    /// malformed URL, or a server that cannot be reached within [`CONNECT_TIMEOUT`].
+    pub async fn connect_in(url: &str, schema: &str) -> Result<Self, ConnectError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|error| ConnectError::new("postgres://(malformed URL)".to_owned(), error))?;
+        let server = format!(
+            "postgres://{}:{}/{}",
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or_default()
+        );
+        let fail = |error| ConnectError::new(server.clone(), error);
+        let pool_options = Self::pool_options_in(schema).map_err(fail)?;
+        probe(server.clone(), async {
+            PgConnection::connect_with(&options).await?.close().await
+        })
+        .await?;
+        let pool = pool_options
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(fail)?;
+        Self::in_schema(pool, schema).map_err(fail)
     }
 
     /// The schema the store chose for its tables ([`PgStore::connect`],
@@ -221,9 +242,9 @@ impl PgStore {
     ///
     /// # Errors
     ///
-    /// [`MigrateError`] when a migration fails, or when the database holds a migration
-    /// this build does not know (a newer schema).
-    pub async fn migrate(&self) -> Result<(), MigrateError> {
+    /// [`MigrationError`] when a migration fails, or when the database holds a
+    /// migration this build does not know (a newer schema).
+    pub async fn migrate(&self) -> Result<(), MigrationError> {
         if let Some(schema) = &self.schema {
             // The name was checked: an identifier, quoted.
             let create = format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"");
@@ -232,7 +253,7 @@ impl PgStore {
                 .await
                 .map_err(MigrateError::Execute)?;
         }
-        MIGRATOR.run(&self.pool).await
+        Ok(MIGRATOR.run(&self.pool).await?)
     }
 
     /// The pool.

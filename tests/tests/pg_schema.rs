@@ -99,7 +99,7 @@ async fn the_library_and_an_app_share_one_database() {
     ] {
         let error = PgStore::connect_in(&url, bad).await.expect_err(bad);
         assert!(
-            matches!(error, sqlx::Error::Configuration(_)),
+            matches!(error.source, Some(sqlx::Error::Configuration(_))),
             "{bad}: {error}"
         );
     }

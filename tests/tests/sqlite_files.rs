@@ -345,7 +345,16 @@ async fn a_damaged_stored_value_is_corrupt_with_its_cause() {
         ),
         "the source is the identifier rule's error: {source:?}"
     );
-    assert_eq!(error.to_string(), "stored order id is corrupt");
+    // The message names the cause; the summary (what a service shows) does not.
+    let message = error.to_string();
+    assert!(
+        message.starts_with("stored order id is corrupt: ") && message.contains("order id"),
+        "{message}"
+    );
+    let Error::Store(store) = &error else {
+        unreachable!()
+    };
+    assert_eq!(store.summary(), "stored order id is corrupt");
     assert_eq!(inventory.stock(&sku("A")).await.unwrap().total.on_hand, 5);
 }
 

@@ -358,7 +358,8 @@ impl From<DomainError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        let message = error.to_string();
+        // The driver's words go to the log, not to the caller.
+        let message = error.summary();
         match &error {
             StoreError::Contention { .. }
             | StoreError::Unavailable(..)

@@ -10,10 +10,13 @@ use chrono::{DateTime, Utc};
 use inventory_core::backend::{ReadMode, Store};
 use inventory_core::catalog::{Catalog, SkuSettings};
 use inventory_core::{LocationStock, Reservation, ReservationId, Sku, StoreError};
-use sqlx::migrate::{MigrateError, Migrator};
-use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
+use std::str::FromStr;
+
+use sqlx::migrate::Migrator;
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlPoolOptions};
 use sqlx::{Connection, Executor};
 
+use crate::connect::{probe, ConnectError, MigrationError, CONNECT_TIMEOUT};
 use crate::error::corrupt;
 
 pub use tx::MySqlTx;
@@ -80,13 +83,32 @@ impl MySqlStore {
         Self { pool }
     }
 
-    /// Connects a pool with [`MySqlStore::pool_options`].
+    /// Connects a pool with [`MySqlStore::pool_options`], after a first connection
+    /// that fails fast and says why.
     ///
     /// # Errors
     ///
-    /// The driver's error when the URL is malformed or the database cannot be reached.
-    pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
-        Ok(Self::new(Self::pool_options().connect(url).await?))
+    /// [`ConnectError`] (which server, and why) when the URL is malformed or the
+    /// server cannot be reached within [`CONNECT_TIMEOUT`].
+    pub async fn connect(url: &str) -> Result<Self, ConnectError> {
+        let options = MySqlConnectOptions::from_str(url)
+            .map_err(|error| ConnectError::new("mysql://(malformed URL)".to_owned(), error))?;
+        let server = format!(
+            "mysql://{}:{}/{}",
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or_default()
+        );
+        probe(server.clone(), async {
+            MySqlConnection::connect_with(&options).await?.close().await
+        })
+        .await?;
+        let pool = Self::pool_options()
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(|error| ConnectError::new(server, error))?;
+        Ok(Self::new(pool))
     }
 
     /// The pool settings this store is built for: no liveness query before each
@@ -133,10 +155,10 @@ impl MySqlStore {
     ///
     /// # Errors
     ///
-    /// [`MigrateError`] when a migration fails, or when the database holds a migration
-    /// this build does not know (a newer schema).
-    pub async fn migrate(&self) -> Result<(), MigrateError> {
-        MYSQL_MIGRATOR.run(&self.pool).await
+    /// [`MigrationError`] when a migration fails, or when the database holds a
+    /// migration this build does not know (a newer schema).
+    pub async fn migrate(&self) -> Result<(), MigrationError> {
+        Ok(MYSQL_MIGRATOR.run(&self.pool).await?)
     }
 
     /// The pool.
