@@ -19,10 +19,13 @@ use crate::decide::{
 };
 use crate::error::{DomainError, Result, StoreError};
 use crate::events::{LowStock, Threshold};
+use crate::expiry::ExpiryAlarm;
 use crate::group::{GroupCommit, Lanes, Runner};
 use crate::id::{IdempotencyKey, LocationId, ReservationId, Sku};
 use crate::quantity::Quantity;
-use crate::reservation::{check_ttl, Reservation, ReserveRequest, HOLD_TTL_DEFAULT};
+use crate::reservation::{
+    check_ttl, Reservation, ReservationStatus, ReserveRequest, HOLD_TTL_DEFAULT,
+};
 use crate::retry::RetryPolicy;
 use crate::returns::ReturnRequest;
 use crate::shipment::{AddRequest, PartRequest};
@@ -70,6 +73,7 @@ pub struct Inventory<S> {
     actor: Option<Arc<str>>,
     reference: Option<Arc<str>>,
     catalog: Arc<CatalogCache>,
+    expiry: Arc<ExpiryAlarm>,
 }
 
 /// Names the store's type and the inventory's settings (the store itself need not be
@@ -95,6 +99,7 @@ impl<S> Clone for Inventory<S> {
             actor: self.actor.clone(),
             reference: self.reference.clone(),
             catalog: Arc::clone(&self.catalog),
+            expiry: Arc::clone(&self.expiry),
         }
     }
 }
@@ -116,6 +121,7 @@ impl<S: Store> Inventory<S> {
             actor: None,
             reference: None,
             catalog: Arc::new(CatalogCache::new(CATALOG_RECHECK_DEFAULT)),
+            expiry: Arc::new(ExpiryAlarm::default()),
         }
     }
 
@@ -235,6 +241,11 @@ impl<S: Store> Inventory<S> {
     /// clones): what wakes a [`SyncWorker`](crate::sync::SyncWorker).
     pub fn commit_signal(&self) -> Arc<Notify> {
         Arc::clone(&self.runner.committed)
+    }
+
+    /// The alarm of this inventory's [`ExpiryWorker`](crate::expiry::ExpiryWorker).
+    pub(crate) fn expiry_alarm(&self) -> Arc<ExpiryAlarm> {
+        Arc::clone(&self.expiry)
     }
 
     /// Runs any command and answers its untyped [`Outcome`]: for generic drivers such
@@ -622,8 +633,13 @@ impl<S: Store> Inventory<S> {
     pub async fn reserve(&self, mut request: ReserveRequest) -> Result<ReserveResult> {
         request.ttl.get_or_insert(self.default_ttl);
         let plan = LoadPlan::reserve(&request);
-        self.run(plan, move |draft| reserve::reserve(draft, &request))
-            .await
+        let reserved: ReserveResult = self
+            .run(plan, move |draft| reserve::reserve(draft, &request))
+            .await?;
+        if reserved.created && reserved.reservation.status == ReservationStatus::Active {
+            self.expiry.hold_until(reserved.reservation.expires_at);
+        }
+        Ok(reserved)
     }
 
     /// Holds an active reservation until `now + ttl` (never shortens it).

@@ -8,6 +8,7 @@ pub mod counting;
 pub mod decide;
 mod error;
 pub mod events;
+pub mod expiry;
 mod group;
 mod id;
 pub mod inbox;
