@@ -14,7 +14,6 @@ pub mod config;
 mod counts;
 pub mod error;
 pub mod events_http;
-pub mod expiry;
 mod ledger;
 pub mod metrics;
 pub mod openapi;
@@ -65,8 +64,6 @@ pub struct AppState<S: ServiceStore> {
     pub config: Arc<ServiceConfig>,
     /// The metrics.
     pub metrics: Arc<Metrics>,
-    /// Wakes the expiry sweeper for a hold that runs out sooner than it planned.
-    pub expiry: Arc<expiry::ExpiryAlarm>,
 }
 
 /// The header naming who makes a stock change: written as the actor of its ledger
@@ -113,7 +110,6 @@ impl<S: ServiceStore> Clone for AppState<S> {
             worker: Arc::clone(&self.worker),
             config: Arc::clone(&self.config),
             metrics: Arc::clone(&self.metrics),
-            expiry: Arc::clone(&self.expiry),
         }
     }
 }

@@ -102,11 +102,6 @@ pub(super) async fn reserve<S: ServiceStore>(
         Err(_) => "failed",
     };
     app.metrics.reservation(source, outcome);
-    if let Ok(reserved) = &result {
-        if reserved.reservation.status == inventory_core::ReservationStatus::Active {
-            app.expiry.hold_until(reserved.reservation.expires_at);
-        }
-    }
     result
 }
 

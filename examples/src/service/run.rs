@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use inventory_core::events::{EventConfig, EventWorker};
+use inventory_core::expiry::{ExpiryConfig, ExpiryWorker};
 use inventory_core::reorder::{Notifier, PurchaseOrder};
 use inventory_core::sync::{SyncConfig, SyncWorker};
 use inventory_core::{DomainError, Inventory, StoreError};
@@ -22,7 +23,6 @@ use super::channel_http::HttpChannel;
 use super::channel_shopify::{ShopifyChannel, ShopifyConfigError};
 use super::config::{ConfigError, ServiceConfig, Settings};
 use super::events_http::HttpNotifier;
-use super::expiry::{self, ExpiryAlarm};
 use super::metrics::Metrics;
 use super::{router, AppState, ServiceStore};
 
@@ -105,6 +105,9 @@ impl Notifier for LogNotifier {
         tracing::info!(id = %order.id, total = %order.total_cost(), "{summary}");
     }
 }
+
+/// How long a background worker may take to finish at shutdown.
+const BACKGROUND_STOP: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A running service.
 pub struct Service {
@@ -233,14 +236,14 @@ pub async fn start<S: ServiceStore>(
         None => None,
     };
     let (shutdown, stopping) = watch::channel(false);
-    let expiry = Arc::new(ExpiryAlarm::default());
+    let expirer = ExpiryWorker::spawn(
+        inventory.clone(),
+        ExpiryConfig {
+            interval: config.sweep_interval(),
+            ..ExpiryConfig::default()
+        },
+    );
     let background = [
-        tokio::spawn(expiry::run(
-            inventory.clone(),
-            Arc::clone(&expiry),
-            config.sweep_interval(),
-            stopping.clone(),
-        )),
         tokio::spawn({
             let worker = Arc::clone(&worker);
             every(config.reconcile_interval(), stopping.clone(), move || {
@@ -255,12 +258,12 @@ pub async fn start<S: ServiceStore>(
             })
         }),
     ];
+    let sync = Arc::clone(&worker);
     let state = AppState {
         inventory,
         worker,
         config: Arc::new(config),
         metrics,
-        expiry,
     };
     let app = router(state);
     let mut stopped = stopping;
@@ -270,9 +273,14 @@ pub async fn start<S: ServiceStore>(
                 let _ = stopped.wait_for(|stop| *stop).await;
             })
             .await;
-        // The last handle of the sync worker goes with the router: its task stops.
         for task in background {
             let _ = task.await;
+        }
+        let _ = expirer.stop(BACKGROUND_STOP).await;
+        // The router and the tasks above held the other handles of the sync worker:
+        // its push in flight finishes, its claims are released.
+        if let Ok(sync) = Arc::try_unwrap(sync) {
+            let _ = sync.stop(BACKGROUND_STOP).await;
         }
         drop(events);
         tracing::info!("stopped");
