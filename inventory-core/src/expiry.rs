@@ -187,9 +187,18 @@ async fn run<S: Store>(
 async fn sweep<S: Store>(inventory: &Inventory<S>, batch: usize) -> bool {
     loop {
         match inventory.expire_due(batch).await {
-            Ok(expired) if expired.len() < batch => return true,
-            Ok(_) => {}
-            Err(_) => return false,
+            Ok(expired) => {
+                if !expired.is_empty() {
+                    tracing::debug!(released = expired.len(), "expired holds released");
+                }
+                if expired.len() < batch {
+                    return true;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "expiry sweep failed; the next wake tries again");
+                return false;
+            }
         }
     }
 }

@@ -202,6 +202,11 @@ impl Lanes {
             let mut lane = lock(&self.lanes[index]);
             if lane.draining {
                 lane.pending.push_back(job);
+                tracing::trace!(
+                    lane = index,
+                    waiting = lane.pending.len(),
+                    "command waits for its lane"
+                );
                 None
             } else {
                 lane.draining = true;
@@ -248,6 +253,11 @@ impl Lanes {
                 }
                 lane.pending.drain(..take).collect()
             };
+            tracing::trace!(
+                lane = index,
+                commands = batch.len(),
+                "one unit for the waiting commands"
+            );
             runner.run(batch).await;
         }
     }
@@ -353,7 +363,20 @@ impl<S: Store> Runner<S> {
             // once, locking, so a contended unit waits its turn instead of failing again.
             let optimistic =
                 std::mem::replace(&mut mode, ReadMode::Locking) == ReadMode::Optimistic;
+            tracing::debug!(
+                attempt,
+                commands = deciders.len(),
+                optimistic,
+                error = %failure.error,
+                "unit conflicted or lost its connection; running it again"
+            );
             let Some(delay) = self.retry.delay_after(attempt) else {
+                tracing::warn!(
+                    attempts = attempt,
+                    commands = deciders.len(),
+                    error = %failure.error,
+                    "unit still failing after every retry"
+                );
                 let error = failure.error.after_attempts(attempt);
                 return Err(Failure {
                     error,

@@ -75,8 +75,10 @@ impl RetryPolicy {
                 done => return done,
             };
             let Some(delay) = self.delay_after(attempt) else {
+                tracing::warn!(attempts = attempt, %error, "read still failing after every retry");
                 return Err(error.after_attempts(attempt));
             };
+            tracing::debug!(attempt, %error, ?delay, "read failed transiently; retrying");
             tokio::time::sleep(delay).await;
             attempt += 1;
         }

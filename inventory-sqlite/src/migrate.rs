@@ -52,6 +52,7 @@ pub fn migrate(connection: &mut Connection) -> rusqlite::Result<u32> {
         if schema_version(&tx)? < *version {
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", version)?;
+            tracing::info!(version, "migration applied");
         }
         tx.commit()?;
     }

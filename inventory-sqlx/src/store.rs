@@ -253,7 +253,13 @@ impl PgStore {
                 .await
                 .map_err(MigrateError::Execute)?;
         }
-        Ok(MIGRATOR.run(&self.pool).await?)
+        MIGRATOR.run(&self.pool).await?;
+        tracing::info!(
+            schema = self.schema(),
+            version = schema_version(),
+            "PostgreSQL schema migrated"
+        );
+        Ok(())
     }
 
     /// The pool.
@@ -289,7 +295,10 @@ where
     let mut tried = 1;
     loop {
         match statement().await.map_err(before) {
-            Err(StoreError::Interrupted(_) | StoreError::Conflict(_)) if tried < tries => {
+            Err(error @ (StoreError::Interrupted(_) | StoreError::Conflict(_)))
+                if tried < tries =>
+            {
+                tracing::debug!(tried, %error, "statement failed transiently; running it again");
                 tried += 1;
             }
             done => return done,

@@ -127,8 +127,9 @@ impl<S: EventStore> EventWorker<S> {
                 store.finish_events(&seqs, None).await?;
                 Ok(events.len())
             }
-            Err(_) => {
+            Err(error) => {
                 let failures = claimed.iter().map(|q| q.attempts).max().unwrap_or(0) + 1;
+                tracing::warn!(%error, failures, events = events.len(), "stock events not delivered; retried later");
                 let exponent = failures.saturating_sub(1).min(20);
                 let delay = self
                     .config

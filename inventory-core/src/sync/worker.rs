@@ -514,6 +514,14 @@ impl<S: SyncStore> Shared<S> {
                 let jittered = ceiling / 2 + ceiling.mul_f64(fastrand::f64() / 2.0);
                 health.retry_at = Some(after(now, jittered));
                 health.last_error = Some(error.to_string());
+                tracing::warn!(
+                    channel = %slot.name,
+                    %error,
+                    failures = health.failures,
+                    resting_ms = u64::try_from(jittered.as_millis()).unwrap_or(u64::MAX),
+                    updates = batch.len(),
+                    "channel push failed; the channel rests, its SKUs stay pending"
+                );
                 return Ok(Err(()));
             }
             self.inventory
@@ -521,7 +529,11 @@ impl<S: SyncStore> Shared<S> {
                 .record_pushed(&slot.name, batch, now)
                 .await?;
         }
-        *slot.health() = Health::default();
+        let recovered = std::mem::take(&mut *slot.health()).failures;
+        if recovered > 0 {
+            tracing::info!(channel = %slot.name, failures = recovered, "channel recovered");
+        }
+        tracing::debug!(channel = %slot.name, updates = updates.len(), "pushed");
         Ok(Ok(()))
     }
 
@@ -577,6 +589,12 @@ impl<S: SyncStore> Shared<S> {
         if !waiting.is_empty() {
             store.release_dirty(&waiting, retry_at).await?;
         }
+        tracing::debug!(
+            claimed = marks.len(),
+            pushed,
+            pending = waiting.len(),
+            "sync pass"
+        );
         Ok(PassReport {
             claimed: marks.len(),
             pushed,
@@ -593,7 +611,8 @@ impl<S: SyncStore> Shared<S> {
                 match self.pass().await {
                     Ok(pass) if pass.claimed > 0 => continue,
                     Ok(_) => break,
-                    Err(_) => {
+                    Err(error) => {
+                        tracing::warn!(%error, "sync pass failed; trying again after a pause");
                         tokio::time::sleep(self.config.backoff_base).await;
                         break;
                     }

@@ -158,7 +158,9 @@ impl MySqlStore {
     /// [`MigrationError`] when a migration fails, or when the database holds a
     /// migration this build does not know (a newer schema).
     pub async fn migrate(&self) -> Result<(), MigrationError> {
-        Ok(MYSQL_MIGRATOR.run(&self.pool).await?)
+        MYSQL_MIGRATOR.run(&self.pool).await?;
+        tracing::info!("MySQL schema migrated");
+        Ok(())
     }
 
     /// The pool.
