@@ -266,3 +266,16 @@ fn readme_error_table_matches_the_openapi_document() {
         "README error table and OpenAPI ErrorCode differ"
     );
 }
+
+/// The README's walk through the service names the real reservation id of its order
+/// (ids derive from order ids), so the commit it shows answers 200, not 404.
+#[test]
+fn the_readme_names_the_real_reservation_id_of_its_example_order() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).expect("README.md");
+    let order = inventory_core::OrderId::new("#1001").expect("order id");
+    let id = inventory_core::ReservationId::for_order(&order).to_string();
+    assert!(
+        readme.contains(&format!("localhost:8080/v1/reservations/{id}/commit")),
+        "the README should commit reservation {id}"
+    );
+}
