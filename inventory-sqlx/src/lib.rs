@@ -20,7 +20,10 @@ pub use store::{schema_version, PgStore, DEFAULT_SCHEMA, MIGRATOR, SESSION_SETTI
 pub use tx::PgTx;
 
 #[cfg(feature = "mysql")]
-pub use mysql::{MySqlStore, MySqlTx, MYSQL_MIGRATOR, MYSQL_SESSION_SETTINGS, RELEASE_CHECK};
+pub use mysql::{
+    MySqlStore, MySqlTx, DEFAULT_DATABASE as MYSQL_DEFAULT_DATABASE, MYSQL_MIGRATOR,
+    MYSQL_SESSION_SETTINGS, RELEASE_CHECK,
+};
 
 /// The sqlx version this crate is built on, for callers that configure pools.
 pub use sqlx;

@@ -23,6 +23,34 @@ pub use tx::MySqlTx;
 
 use rows::{level_columns, reservation_columns};
 
+/// The database of the library's tables when connecting with
+/// [`MySqlStore::connect`]: apart from an app's own tables in the URL's database.
+pub const DEFAULT_DATABASE: &str = "inventory";
+
+/// Longest database name MySQL takes.
+const DATABASE_LENGTH_MAX: usize = 64;
+
+/// `database` when it is a name MySQL takes as it is: 1 to 64 ASCII letters, digits and
+/// underscores.
+fn checked_database(database: &str) -> Result<&str, sqlx::Error> {
+    let valid = !database.is_empty()
+        && database.len() <= DATABASE_LENGTH_MAX
+        && database
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if valid {
+        Ok(database)
+    } else {
+        Err(sqlx::Error::Configuration(
+            format!(
+                "database name {database:?}: 1 to {DATABASE_LENGTH_MAX} ASCII letters, digits \
+                 and underscores"
+            )
+            .into(),
+        ))
+    }
+}
+
 /// The embedded MySQL migrations (`migrations-mysql/`), numbered as in the other
 /// backends.
 pub static MYSQL_MIGRATOR: Migrator = sqlx::migrate!("./migrations-mysql");
@@ -83,31 +111,64 @@ impl MySqlStore {
         Self { pool }
     }
 
-    /// Connects a pool with [`MySqlStore::pool_options`], after a first connection
-    /// that fails fast and says why.
+    /// Connects a pool with [`MySqlStore::pool_options`] to the database
+    /// [`DEFAULT_DATABASE`] (`inventory`) on the URL's server, created when missing:
+    /// the library's tables and migration history stay apart from the app's own in
+    /// the URL's database (MySQL's databases are its schemas).
     ///
     /// # Errors
     ///
-    /// [`ConnectError`] (which server, and why) when the URL is malformed or the
-    /// server cannot be reached within [`CONNECT_TIMEOUT`].
+    /// As [`MySqlStore::connect_in`].
     pub async fn connect(url: &str) -> Result<Self, ConnectError> {
+        Self::connect_in(url, DEFAULT_DATABASE).await
+    }
+
+    /// Connects a pool to the database `database` on the URL's server, after a first
+    /// connection that fails fast and says why; creates the database (`utf8mb4_bin`)
+    /// when missing, which needs the `CREATE` privilege (create it beforehand
+    /// otherwise).
+    ///
+    /// ```no_run
+    /// use inventory_sqlx::MySqlStore;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// // The app's tables are in `shop`; the inventory's in `shop_inventory`.
+    /// let store = MySqlStore::connect_in("mysql://app@127.0.0.1:3306/shop", "shop_inventory").await?;
+    /// store.migrate().await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ConnectError`] (which server, and why): a database name that is not 1 to 64
+    /// ASCII letters, digits and underscores (its source is
+    /// [`sqlx::Error::Configuration`]), a malformed URL, a server that cannot be
+    /// reached within [`CONNECT_TIMEOUT`], or a database that cannot be created.
+    pub async fn connect_in(url: &str, database: &str) -> Result<Self, ConnectError> {
         let options = MySqlConnectOptions::from_str(url)
             .map_err(|error| ConnectError::new("mysql://(malformed URL)".to_owned(), error))?;
         let server = format!(
-            "mysql://{}:{}/{}",
+            "mysql://{}:{}/{database}",
             options.get_host(),
             options.get_port(),
-            options.get_database().unwrap_or_default()
+        );
+        let fail = |error| ConnectError::new(server.clone(), error);
+        let database = checked_database(database).map_err(fail)?;
+        let create = format!(
+            "CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
         );
         probe(server.clone(), async {
-            MySqlConnection::connect_with(&options).await?.close().await
+            let mut first = MySqlConnection::connect_with(&options).await?;
+            // The name was checked: an identifier, quoted.
+            first.execute(sqlx::AssertSqlSafe(create)).await?;
+            first.close().await
         })
         .await?;
         let pool = Self::pool_options()
             .acquire_timeout(CONNECT_TIMEOUT)
-            .connect_with(options)
+            .connect_with(options.database(database))
             .await
-            .map_err(|error| ConnectError::new(server, error))?;
+            .map_err(fail)?;
         Ok(Self::new(pool))
     }
 
