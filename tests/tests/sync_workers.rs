@@ -214,3 +214,22 @@ async fn two_workers_on_one_postgres_share_the_work() {
     }
     drop(servers);
 }
+
+/// The handles an app keeps in its own structs print with `{:?}`: the store's type,
+/// the channels by name, whether the worker runs.
+#[tokio::test]
+async fn handles_print_for_debugging() {
+    let inventory = Inventory::new(inventory_core::MemoryStore::new());
+    let printed = format!("{inventory:?}");
+    assert!(printed.contains("MemoryStore"), "{printed}");
+    let channel = RecordingChannel::new();
+    let builder = shop_worker(inventory.clone(), &channel);
+    assert!(format!("{builder:?}").contains("\"shop\""), "{builder:?}");
+    let worker = builder.spawn();
+    let printed = format!("{worker:?}");
+    assert!(
+        printed.contains("running: true") && printed.contains("\"shop\""),
+        "{printed}"
+    );
+    assert_eq!(worker.stop(Duration::from_secs(5)).await, Stopped::Finished);
+}
