@@ -7,11 +7,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{watch, Notify};
-use tokio::task::JoinHandle;
 
 use crate::backend::Store;
+use crate::background::{Background, Stopped};
 use crate::inventory::Inventory;
-use crate::sync::Stopped;
 
 /// When the expiry worker next wakes, shared by an inventory and its clones: a
 /// reservation whose hold runs out sooner wakes it.
@@ -22,10 +21,12 @@ pub(crate) struct ExpiryAlarm {
     wake: Notify,
 }
 
+/// No worker has planned a wake yet: nobody to wake. A worker that starts plans before
+/// it reads the next expiry, so it sees every hold made before.
 impl Default for ExpiryAlarm {
     fn default() -> Self {
         Self {
-            planned: AtomicI64::new(i64::MAX),
+            planned: AtomicI64::new(i64::MIN),
             wake: Notify::new(),
         }
     }
@@ -99,13 +100,14 @@ const SLACK: Duration = Duration::from_millis(20);
 /// ```
 #[must_use = "a dropped expiry worker stops releasing holds: keep it, and end it with `stop`"]
 pub struct ExpiryWorker {
-    task: Option<(JoinHandle<()>, watch::Sender<bool>)>,
+    /// Dropping it aborts the task.
+    task: Background,
 }
 
 impl std::fmt::Debug for ExpiryWorker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ExpiryWorker")
-            .field("running", &self.task.is_some())
+            .field("task", &self.task)
             .finish()
     }
 }
@@ -113,35 +115,15 @@ impl std::fmt::Debug for ExpiryWorker {
 impl ExpiryWorker {
     /// Starts the worker on `inventory` (it sweeps at once). Needs a tokio runtime.
     pub fn spawn<S: Store>(inventory: Inventory<S>, config: ExpiryConfig) -> Self {
-        let (stop, stopping) = watch::channel(false);
-        let task = tokio::spawn(run(inventory, config, stopping));
         Self {
-            task: Some((task, stop)),
+            task: Background::spawn(|stopping| run(inventory, config, stopping)),
         }
     }
 
     /// Stops it: a sweep in flight finishes (or rolls back whole when aborted after
-    /// `timeout`).
-    pub async fn stop(mut self, timeout: Duration) -> Stopped {
-        let Some((mut task, stop)) = self.task.take() else {
-            return Stopped::Finished;
-        };
-        let _ = stop.send(true);
-        if tokio::time::timeout(timeout, &mut task).await.is_ok() {
-            Stopped::Finished
-        } else {
-            task.abort();
-            Stopped::Aborted
-        }
-    }
-}
-
-/// Dropping the worker aborts it at once: prefer [`ExpiryWorker::stop`].
-impl Drop for ExpiryWorker {
-    fn drop(&mut self) {
-        if let Some((task, _)) = self.task.take() {
-            task.abort();
-        }
+    /// `timeout`). Dropping the worker instead aborts it at once.
+    pub async fn stop(self, timeout: Duration) -> Stopped {
+        self.task.stop(timeout).await
     }
 }
 

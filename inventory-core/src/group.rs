@@ -198,21 +198,19 @@ impl Lanes {
     {
         let index = self.lane_of(&plan);
         let (job, answer) = Job::new(plan, decide);
-        let alone = {
+        let (alone, waiting) = {
             let mut lane = lock(&self.lanes[index]);
             if lane.draining {
                 lane.pending.push_back(job);
-                tracing::trace!(
-                    lane = index,
-                    waiting = lane.pending.len(),
-                    "command waits for its lane"
-                );
-                None
+                (None, lane.pending.len())
             } else {
                 lane.draining = true;
-                Some(job)
+                (Some(job), 0)
             }
         };
+        if waiting > 0 {
+            tracing::trace!(lane = index, waiting, "command waits for its lane");
+        }
         if let Some(job) = alone {
             // The lane was idle: this command runs alone, in the caller's task, with no
             // worker to spawn. Commands that arrive meanwhile queue and are drained by a

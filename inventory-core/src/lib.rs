@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod backend;
+mod background;
 mod bulk;
 pub mod catalog;
 mod clock;
@@ -30,6 +31,7 @@ mod transfer;
 /// Re-exported: implementing [`sync::Channel`] (or a storage trait) takes
 /// `#[async_trait]` on the `impl`, and this is the version the traits are declared with.
 pub use async_trait::async_trait;
+pub use background::Stopped;
 pub use bulk::{BulkSet, SetResult, SetRow, StaleRow, BULK_SET_ROWS_MAX};
 /// Re-exported: the time types of the public signatures ([`chrono::DateTime`],
 /// [`chrono::Utc`], [`chrono::TimeDelta`], ...).

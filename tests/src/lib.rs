@@ -33,6 +33,26 @@ pub fn loud(message: &str) {
     let _ = writeln!(std::io::stderr(), "!!! {message} !!!");
 }
 
+/// The sqlx migrations of an app that embeds the library, in a folder of their own:
+/// version 1 makes the app's own `reservations` table. Keep the folder while the
+/// migrator runs.
+///
+/// # Panics
+///
+/// When the folder cannot be written or read back.
+pub async fn app_migrator() -> (tempfile::TempDir, inventory_sqlx::sqlx::migrate::Migrator) {
+    let folder = tempfile::tempdir().expect("folder");
+    std::fs::write(
+        folder.path().join("0001_app.sql"),
+        "CREATE TABLE IF NOT EXISTS reservations (id BIGINT PRIMARY KEY, table_for INT NOT NULL);",
+    )
+    .expect("migration file");
+    let migrator = inventory_sqlx::sqlx::migrate::Migrator::new(folder.path())
+        .await
+        .expect("read the migrations back");
+    (folder, migrator)
+}
+
 /// How long a single race may take before it counts as hung.
 pub use inventory_core::testkit::race::RACE_TIMEOUT;
 

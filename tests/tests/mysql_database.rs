@@ -9,15 +9,9 @@ use inventory_sqlx::sqlx::{self, Executor};
 use inventory_sqlx::{MySqlStore, MYSQL_DEFAULT_DATABASE};
 use inventory_tests::{my, scratch};
 
-/// The app's own migrations: version 1 makes its `reservations` table.
+/// The app's own migrations, run on its own pool.
 async fn app_migrations(url: &str) -> Result<(), sqlx::migrate::MigrateError> {
-    let folder = tempfile::tempdir().expect("folder");
-    std::fs::write(
-        folder.path().join("0001_app.sql"),
-        "CREATE TABLE IF NOT EXISTS reservations (id BIGINT PRIMARY KEY, table_for INT NOT NULL);",
-    )
-    .expect("migration file");
-    let migrator = sqlx::migrate::Migrator::new(folder.path()).await?;
+    let (_folder, migrator) = inventory_tests::app_migrator().await;
     let pool = sqlx::MySqlPool::connect(url).await.expect("app pool");
     let done = migrator.run(&pool).await;
     pool.close().await;

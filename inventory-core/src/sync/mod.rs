@@ -13,9 +13,10 @@ pub(crate) mod policy;
 mod store;
 mod worker;
 
+pub use crate::background::Stopped;
 pub use channel::{Channel, ChannelError, StockUpdate, CHANNEL_BATCH_DEFAULT};
 pub use policy::{
     published, published_bundle, published_with_backorders, Buffer, ChannelPolicy, Terms,
 };
 pub use store::{DirtyMark, Pushed, SyncStore, CHANNEL_NAME_MAX};
-pub use worker::{PassReport, Stopped, SyncConfig, SyncStatus, SyncWorker, SyncWorkerBuilder};
+pub use worker::{PassReport, SyncConfig, SyncStatus, SyncWorker, SyncWorkerBuilder};

@@ -7,8 +7,8 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
+use crate::background::{Background, Stopped};
 use crate::catalog::Catalog;
 use crate::error::{DomainError, Error, StoreError};
 use crate::id::Sku;
@@ -126,18 +126,6 @@ impl<S> Shared<S> {
     }
 }
 
-/// How [`SyncWorker::stop`] ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[must_use]
-pub enum Stopped {
-    /// The pass in flight finished (its pushes done, its claims released) and the task
-    /// returned; or no task was running.
-    Finished,
-    /// The pass in flight outlasted the timeout and was aborted: its claims run out
-    /// after `claim_for`, and another worker pushes them then.
-    Aborted,
-}
-
 impl<S: SyncStore> SyncWorkerBuilder<S> {
     /// Adds a channel called `name` (unique, at most 64 bytes) with its policy.
     ///
@@ -191,9 +179,9 @@ impl<S: SyncStore> SyncWorkerBuilder<S> {
     pub fn spawn(self) -> SyncWorker<S> {
         let mut worker = self.build();
         let shared = Arc::clone(&worker.shared);
-        let (stop, stopping) = watch::channel(false);
-        let task = tokio::spawn(async move { shared.run_forever(stopping).await });
-        worker.task = Some(Running { task, stop });
+        worker.task = Some(Background::spawn(|stopping| async move {
+            shared.run_forever(stopping).await;
+        }));
         worker
     }
 }
@@ -267,13 +255,8 @@ impl<S: SyncStore> SyncWorkerBuilder<S> {
 #[must_use = "a dropped worker stops pushing: keep it, and end it with `stop`"]
 pub struct SyncWorker<S: SyncStore> {
     shared: Arc<Shared<S>>,
-    task: Option<Running>,
-}
-
-/// The background task of a spawned worker, and how to tell it to stop.
-struct Running {
-    task: JoinHandle<()>,
-    stop: watch::Sender<bool>,
+    /// The task of a spawned worker; dropping it aborts the task.
+    task: Option<Background>,
 }
 
 impl<S: SyncStore> std::fmt::Debug for SyncWorker<S> {
@@ -408,28 +391,12 @@ impl<S: SyncStore> SyncWorker<S> {
 
     /// Stops the background task gracefully: the pass in flight finishes (its pushes
     /// done, its claims released) and no other starts. Waits at most `timeout`, then
-    /// aborts the pass (its claims run out after `claim_for`).
+    /// aborts the pass (its claims run out after `claim_for`). Dropping a spawned
+    /// worker instead aborts it at once.
     pub async fn stop(mut self, timeout: Duration) -> Stopped {
-        let Some(Running { mut task, stop }) = self.task.take() else {
-            return Stopped::Finished;
-        };
-        // The task may have ended already: nothing listens then, which is fine.
-        let _ = stop.send(true);
-        if tokio::time::timeout(timeout, &mut task).await.is_ok() {
-            Stopped::Finished
-        } else {
-            task.abort();
-            Stopped::Aborted
-        }
-    }
-}
-
-/// Dropping a spawned worker aborts its task at once (a pass in flight stops where it
-/// is; its claims run out after `claim_for`): prefer [`SyncWorker::stop`].
-impl<S: SyncStore> Drop for SyncWorker<S> {
-    fn drop(&mut self) {
-        if let Some(running) = self.task.take() {
-            running.task.abort();
+        match self.task.take() {
+            Some(task) => task.stop(timeout).await,
+            None => Stopped::Finished,
         }
     }
 }
