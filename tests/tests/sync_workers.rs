@@ -93,7 +93,7 @@ async fn stopping_a_worker_finishes_its_push() {
         let worker = SyncWorker::builder(inventory.clone())
             .channel(
                 "slow",
-                ChannelPolicy::buffered(Buffer::basis_points(10_000).unwrap()),
+                ChannelPolicy::buffered(Buffer::FULL),
                 channel.clone(),
             )
             .unwrap()

@@ -179,6 +179,9 @@ impl AuditStore for MySqlStore {
     }
 }
 
+/// Most order lines one `INSERT` of [`InboxStore::record_lines`] carries.
+const LINES_PER_STATEMENT: usize = 1_000;
+
 #[async_trait]
 impl InboxStore for MySqlStore {
     async fn handled(&self, source: &str, id: &str) -> Result<bool> {
@@ -229,26 +232,32 @@ impl InboxStore for MySqlStore {
         if lines.is_empty() {
             return Ok(0);
         }
-        // One statement: all lines or none. IGNORE skips only the rows already there:
-        // every value is a valid id, which fits its column.
-        let statement = format!(
-            "INSERT IGNORE INTO order_lines (order_id, line_id, sku) VALUES {}",
-            vec!["(?, ?, ?)"; lines.len()].join(", ")
-        );
-        let done = self
-            .retrying(|| {
+        // One transaction: all lines or none, in statements of at most
+        // `LINES_PER_STATEMENT` rows (MySQL takes 65,535 placeholders a statement).
+        // IGNORE skips only the rows already there: every value is a valid id, which
+        // fits its column.
+        self.retrying(|| async {
+            let mut tx = self.pool().begin().await?;
+            let mut added = 0;
+            for chunk in lines.chunks(LINES_PER_STATEMENT) {
+                let statement = format!(
+                    "INSERT IGNORE INTO order_lines (order_id, line_id, sku) VALUES {}",
+                    vec!["(?, ?, ?)"; chunk.len()].join(", ")
+                );
                 // Only placeholders are formatted in.
-                let mut query = sqlx::query(AssertSqlSafe(statement.as_str()));
-                for line in lines {
+                let mut query = sqlx::query(AssertSqlSafe(statement));
+                for line in chunk {
                     query = query
                         .bind(order.as_str())
                         .bind(line.line.as_str())
                         .bind(line.sku.as_str());
                 }
-                query.execute(self.pool())
-            })
-            .await?;
-        Ok(done.rows_affected())
+                added += query.execute(&mut *tx).await?.rows_affected();
+            }
+            tx.commit().await?;
+            Ok(added)
+        })
+        .await
     }
 
     async fn lines_of(&self, order: &OrderId) -> Result<Vec<LineRef>> {

@@ -72,4 +72,12 @@ pub async fn order_lines_are_recorded_once_and_kept<S: AuditStore + InboxStore>(
         store.lines_of(&other).await.unwrap(),
         vec![line("10", "MUG")]
     );
+    // An order of thousands of lines is recorded whole (past any one statement's
+    // placeholder limit: MySQL's 65,535 are 21,845 lines of three).
+    let big = OrderId::new("shopify:1003").unwrap();
+    let many: Vec<LineRef> = (0..22_000)
+        .map(|n| line(&format!("{n:05}"), "TEE"))
+        .collect();
+    assert_eq!(store.record_lines(&big, &many).await.unwrap(), 22_000);
+    assert_eq!(store.lines_of(&big).await.unwrap(), many);
 }
