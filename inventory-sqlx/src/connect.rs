@@ -23,9 +23,11 @@ pub struct ConnectError {
     /// Why, in words.
     reason: String,
     /// The driver's error; `None` when the store stopped waiting after
-    /// [`CONNECT_TIMEOUT`].
+    /// [`CONNECT_TIMEOUT`], or when none of several servers takes writes (the reason
+    /// names each server and what it answered).
     #[source]
     pub source: Option<sqlx::Error>,
+    timed_out: bool,
 }
 
 impl ConnectError {
@@ -34,12 +36,23 @@ impl ConnectError {
             server,
             reason: source.to_string(),
             source: Some(source),
+            timed_out: false,
+        }
+    }
+
+    /// None of a URL's several servers answered as one that takes writes.
+    pub(crate) fn none_taking_writes(servers: String, reasons: String) -> Self {
+        Self {
+            server: servers,
+            reason: format!("no server takes writes ({reasons})"),
+            source: None,
+            timed_out: false,
         }
     }
 
     /// Whether it gave up waiting (no answer within [`CONNECT_TIMEOUT`]).
     pub fn timed_out(&self) -> bool {
-        self.source.is_none()
+        self.timed_out
     }
 }
 
@@ -87,6 +100,7 @@ where
             server,
             reason: format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
             source: None,
+            timed_out: true,
         }),
     }
 }

@@ -23,11 +23,13 @@ fn is_conflict(code: &str) -> bool {
 }
 
 /// SQLSTATEs of a connection that broke or that the server dropped (not 08P01, a
-/// protocol violation: retrying the same message cannot help).
+/// protocol violation: retrying the same message cannot help), and of a server that
+/// no longer takes writes (25006, read-only: a standby, or a demoted primary), after
+/// which a store given several servers looks for another.
 fn is_disconnect(code: &str) -> bool {
     matches!(
         code,
-        "08000" | "08001" | "08003" | "08004" | "08006" | "57P01" | "57P02" | "57P03"
+        "08000" | "08001" | "08003" | "08004" | "08006" | "57P01" | "57P02" | "57P03" | "25006"
     )
 }
 
@@ -56,8 +58,11 @@ fn mysql_kind(number: u16) -> Kind {
         // node for application use"), ER_SERVER_SHUTDOWN, ER_CONNECTION_KILLED,
         // ER_QUERY_INTERRUPTED, ER_NET_READ_ERROR, ER_NET_READ_INTERRUPTED,
         // ER_NET_ERROR_ON_WRITE, ER_NET_WRITE_INTERRUPTED, CR_SERVER_GONE_ERROR,
-        // CR_SERVER_LOST, ER_CLIENT_INTERACTION_TIMEOUT.
-        1047 | 1053 | 1927 | 1317 | 1158 | 1159 | 1160 | 1161 | 2006 | 2013 | 4031 => Kind::Broken,
+        // CR_SERVER_LOST, ER_CLIENT_INTERACTION_TIMEOUT; and a server that no longer
+        // takes writes: ER_OPTION_PREVENTS_STATEMENT (--read-only),
+        // ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION.
+        1047 | 1053 | 1927 | 1317 | 1158 | 1159 | 1160 | 1161 | 2006 | 2013 | 4031 | 1290
+        | 1792 => Kind::Broken,
         _ => Kind::Other,
     }
 }
@@ -122,7 +127,7 @@ mod tests {
         for code in ["40001", "40P01", "55P03", "23505"] {
             assert!(is_conflict(code), "{code}");
         }
-        for code in ["08006", "57P01"] {
+        for code in ["08006", "57P01", "25006"] {
             assert!(is_disconnect(code), "{code}");
         }
         assert!(!is_conflict("23514") && !is_disconnect("23514"));
@@ -138,7 +143,7 @@ mod tests {
         for number in [1213, 1205, 1062, 1020] {
             assert_eq!(mysql_kind(number), Kind::Conflict, "{number}");
         }
-        for number in [1047, 1927, 2013] {
+        for number in [1047, 1927, 2013, 1290] {
             assert_eq!(mysql_kind(number), Kind::Broken, "{number}");
         }
         // A NULL in a NOT NULL column, a value out of range, data too long: not retried.

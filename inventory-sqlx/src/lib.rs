@@ -6,6 +6,7 @@ mod error;
 mod events;
 #[cfg(feature = "mysql")]
 mod mysql;
+mod nodes;
 mod purchase;
 mod read;
 mod rows;
@@ -16,6 +17,7 @@ mod tx;
 mod write;
 
 pub use connect::{ConnectError, MigrationError, CONNECT_TIMEOUT};
+pub use nodes::NODE_CHECK_TIMEOUT;
 pub use store::{schema_version, PgStore, DEFAULT_SCHEMA, MIGRATOR, SESSION_SETTINGS};
 pub use tx::PgTx;
 

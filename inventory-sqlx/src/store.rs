@@ -2,7 +2,6 @@
 //! distributed SQL).
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -16,10 +15,11 @@ use inventory_core::{
 };
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
-use sqlx::{Connection, Executor};
+use sqlx::{Connection, Executor, Postgres};
 
 use crate::connect::{probe, ConnectError, MigrationError, CONNECT_TIMEOUT};
 use crate::error::{store_error, Phase};
+use crate::nodes::{first_taking_writes, parse_each, split_hosts, Moved, Nodes, Server};
 use crate::rows;
 use crate::tx::PgTx;
 
@@ -96,6 +96,32 @@ pub struct PgStore {
     pool: PgPool,
     /// The schema the store's connections work in, when the store chose it.
     schema: Option<Arc<str>>,
+    /// The servers of a URL that names several, and the one in use.
+    nodes: Option<Arc<Nodes<Postgres>>>,
+}
+
+/// Whether a server takes writes: a primary, not in recovery, not read-only (what
+/// libpq's `target_session_attrs=read-write` asks).
+fn pg_takes_writes(
+    connection: &mut PgConnection,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, sqlx::Error>> + Send + '_>> {
+    Box::pin(async move {
+        sqlx::query_scalar(
+            "SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'",
+        )
+        .fetch_one(connection)
+        .await
+    })
+}
+
+/// A server's name for messages: `postgres://host:port/database`, no password.
+fn pg_server_name(options: &PgConnectOptions) -> String {
+    format!(
+        "postgres://{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or_default()
+    )
 }
 
 /// The schema of the library's tables (and of its migration history) when connecting
@@ -111,7 +137,11 @@ impl PgStore {
     /// keep them in a schema of their own, build the pool from
     /// [`PgStore::pool_options_in`] and use [`PgStore::in_schema`].
     pub fn new(pool: PgPool) -> Self {
-        Self { pool, schema: None }
+        Self {
+            pool,
+            schema: None,
+            nodes: None,
+        }
     }
 
     /// A store on a pool built from [`PgStore::pool_options_in`]`(schema)`:
@@ -125,6 +155,7 @@ impl PgStore {
         Ok(Self {
             pool,
             schema: Some(checked_schema(schema)?.into()),
+            nodes: None,
         })
     }
 
@@ -158,26 +189,105 @@ impl PgStore {
     /// [`PgStore::in_schema`]; its source is [`sqlx::Error::Configuration`]), a
     /// malformed URL, or a server that cannot be reached within [`CONNECT_TIMEOUT`].
     pub async fn connect_in(url: &str, schema: &str) -> Result<Self, ConnectError> {
-        let options = PgConnectOptions::from_str(url)
-            .map_err(|error| ConnectError::new("postgres://(malformed URL)".to_owned(), error))?;
-        let server = format!(
-            "postgres://{}:{}/{}",
-            options.get_host(),
-            options.get_port(),
-            options.get_database().unwrap_or_default()
-        );
-        let fail = |error| ConnectError::new(server.clone(), error);
-        let pool_options = Self::pool_options_in(schema).map_err(fail)?;
-        probe(server.clone(), async {
-            PgConnection::connect_with(&options).await?.close().await
-        })
-        .await?;
+        let options = Self::pool_options_in(schema)
+            .map_err(|error| ConnectError::new("postgres://(schema)".to_owned(), error))?
+            .acquire_timeout(CONNECT_TIMEOUT);
+        Self::connect_with(url, options, Some(schema)).await
+    }
+
+    /// Connects a pool built from `pool_options` ([`PgStore::pool_options_in`]`(schema)`
+    /// with your own size and timeouts, or [`PgStore::pool_options`] with `schema`
+    /// `None`), after a first connection that fails fast and says why.
+    ///
+    /// The URL may name several servers, a primary and its standbys in preference
+    /// order: `postgres://app@db1:5432,db2:5432/shop`. The store then uses the first
+    /// that takes writes (not in recovery, not read-only: libpq's
+    /// `target_session_attrs=read-write`). When a unit loses its connection, the store
+    /// checks its server again in the background and, if it no longer takes writes,
+    /// moves to the first that does (a promoted standby); units interrupted meanwhile
+    /// are run again by the core, and pooled connections to the old server are dropped.
+    /// Once moved, the store stays: it never moves back on its own, so a failed
+    /// primary restarted as a primary beside the promoted standby must be fenced off
+    /// (or left out of the URL) before it takes connections. This replaces the pool's
+    /// `before_acquire` callback.
+    ///
+    /// ```no_run
+    /// use inventory_sqlx::PgStore;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let options = PgStore::pool_options_in("inventory")?.max_connections(32);
+    /// let url = "postgres://app@10.0.0.1:5432,10.0.0.2:5432/shop";
+    /// let store = PgStore::connect_with(url, options, Some("inventory")).await?;
+    /// store.migrate().await?;
+    /// println!("writing to {}", store.server());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ConnectError`]: a schema name that is not an identifier, a malformed URL, a
+    /// server that cannot be reached within [`CONNECT_TIMEOUT`], or, for several
+    /// servers, none that takes writes (each named with its answer).
+    pub async fn connect_with(
+        url: &str,
+        pool_options: PgPoolOptions,
+        schema: Option<&str>,
+    ) -> Result<Self, ConnectError> {
+        let malformed = |error| ConnectError::new("postgres://(malformed URL)".to_owned(), error);
+        let urls = split_hosts(url)
+            .map_err(|message| malformed(sqlx::Error::Configuration(message.into())))?;
+        let servers: Vec<Server<Postgres>> = parse_each::<PgConnectOptions>(&urls)
+            .map_err(malformed)?
+            .into_iter()
+            .map(|options| Server {
+                name: pg_server_name(&options),
+                options,
+            })
+            .collect();
+        let all: Vec<&str> = servers.iter().map(|server| server.name.as_str()).collect();
+        let all = all.join(",");
+        let fail = |error| ConnectError::new(all.clone(), error);
+        let schema = schema.map(checked_schema).transpose().map_err(fail)?;
+        let (first, moved) = if let [server] = servers.as_slice() {
+            probe(all.clone(), async {
+                PgConnection::connect_with(&server.options).await?.close().await
+            })
+            .await?;
+            (0, None)
+        } else {
+            let first = first_taking_writes(&servers, pg_takes_writes).await?;
+            (first, Some(Moved::new()))
+        };
+        let pool_options = match &moved {
+            Some(moved) => {
+                let moved = Arc::clone(moved);
+                pool_options.before_acquire(move |_, meta| {
+                    let fresh = !moved.predates(meta.age);
+                    Box::pin(async move { Ok(fresh) })
+                })
+            }
+            None => pool_options,
+        };
         let pool = pool_options
-            .acquire_timeout(CONNECT_TIMEOUT)
-            .connect_with(options)
+            .connect_with(servers[first].options.clone())
             .await
             .map_err(fail)?;
-        Self::in_schema(pool, schema).map_err(fail)
+        let nodes = moved
+            .map(|moved| Nodes::new(servers, first, moved, pg_takes_writes, pool.clone()));
+        Ok(Self {
+            pool,
+            schema: schema.map(Into::into),
+            nodes,
+        })
+    }
+
+    /// The server the store writes to now (`postgres://host:port/database`): with a
+    /// URL naming several, the one it chose or moved to.
+    pub fn server(&self) -> String {
+        match &self.nodes {
+            Some(nodes) => nodes.current().to_owned(),
+            None => pg_server_name(&self.pool.connect_options()),
+        }
     }
 
     /// The schema the store chose for its tables ([`PgStore::connect`],
@@ -279,13 +389,27 @@ impl PgStore {
         Fut: std::future::Future<Output = Result<T, sqlx::Error>> + Send,
         T: Send,
     {
-        retrying(self.pool.options().get_max_connections(), statement).await
+        let connections = self.pool.options().get_max_connections();
+        retrying(connections, statement, &|error| self.after(error)).await
+    }
+
+    /// After a failure: with several servers, looks for one that takes writes when the
+    /// connection broke.
+    pub(crate) fn after(&self, error: &StoreError) {
+        if let Some(nodes) = &self.nodes {
+            nodes.after(error);
+        }
     }
 }
 
 /// Runs `statement` again while it fails transiently, at most once per pooled
-/// connection and once more (every connection may have been dropped by the server).
-pub(crate) async fn retrying<T, F, Fut>(connections: u32, statement: F) -> Result<T, StoreError>
+/// connection and once more (every connection may have been dropped by the server);
+/// `failed` sees each failure.
+pub(crate) async fn retrying<T, F, Fut>(
+    connections: u32,
+    statement: F,
+    failed: &(dyn Fn(&StoreError) + Sync),
+) -> Result<T, StoreError>
 where
     F: Fn() -> Fut + Send + Sync,
     Fut: std::future::Future<Output = Result<T, sqlx::Error>> + Send,
@@ -294,7 +418,11 @@ where
     let tries = connections.saturating_add(1);
     let mut tried = 1;
     loop {
-        match statement().await.map_err(before) {
+        let done = statement().await.map_err(before);
+        if let Err(error) = &done {
+            failed(error);
+        }
+        match done {
             Err(error @ (StoreError::Interrupted(_) | StoreError::Conflict(_)))
                 if tried < tries =>
             {
@@ -315,7 +443,11 @@ impl Store for PgStore {
     }
 
     async fn begin_with(&self, mode: ReadMode) -> Result<PgTx, StoreError> {
-        PgTx::open(&self.pool, mode).await
+        let opened = PgTx::open(&self.pool, mode, self.nodes.clone()).await;
+        if let Err(error) = &opened {
+            self.after(error);
+        }
+        opened
     }
 
     async fn stock(&self, sku: &Sku) -> Result<Vec<LocationStock>, StoreError> {

@@ -1,10 +1,14 @@
 //! [`PgTx`]: one unit of work on a pooled connection, optimistic or locking.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use inventory_core::backend::{assemble, by_key, owing_skus, skus_to_lock, ReadMode, StoreTx};
+use inventory_core::backend::{
+    assemble, by_key, owing_skus, run_in_steps, skus_to_lock, Decide, ReadMode, StoreTx,
+    UnitFailure,
+};
 use inventory_core::decide::{Changes, LoadPlan, Snapshot};
 use inventory_core::{Reservation, ReservationId, Sku, StockKey, StoreError};
 use sqlx::pool::PoolConnection;
@@ -13,6 +17,7 @@ use sqlx::{AssertSqlSafe, Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::error::{store_error, Phase};
+use crate::nodes::{after_unit, Nodes};
 use crate::read;
 use crate::rows;
 use crate::store::{before, strings};
@@ -35,6 +40,8 @@ pub struct PgTx {
     versions: HashMap<StockKey, i64>,
     /// Reservations the unit loaded (or wrote); others are new.
     known: HashSet<ReservationId>,
+    /// The store's servers, told when the unit loses its connection.
+    nodes: Option<Arc<Nodes<Postgres>>>,
 }
 
 #[derive(Debug)]
@@ -67,7 +74,11 @@ impl Connection {
 impl PgTx {
     /// A unit on `pool`: a locking one begins its transaction now, an optimistic one
     /// takes a connection for its read.
-    pub(crate) async fn open(pool: &PgPool, mode: ReadMode) -> Result<Self, StoreError> {
+    pub(crate) async fn open(
+        pool: &PgPool,
+        mode: ReadMode,
+        nodes: Option<Arc<Nodes<Postgres>>>,
+    ) -> Result<Self, StoreError> {
         let connection = match mode {
             ReadMode::Locking => Connection::Locking(pool.begin().await.map_err(before)?),
             ReadMode::Optimistic => Connection::Unopened(pool.clone()),
@@ -76,6 +87,7 @@ impl PgTx {
             connection,
             versions: HashMap::new(),
             known: HashSet::new(),
+            nodes,
         })
     }
 
@@ -153,6 +165,18 @@ impl PgTx {
 
 #[async_trait]
 impl StoreTx for PgTx {
+    async fn run_unit<T: Send + 'static>(
+        mut self,
+        plan: &LoadPlan,
+        now: DateTime<Utc>,
+        decide: Decide<T>,
+    ) -> Result<T, UnitFailure> {
+        let nodes = self.nodes.take();
+        let done = run_in_steps(self, plan, now, decide).await;
+        after_unit(nodes.as_ref(), &done);
+        done
+    }
+
     async fn load(&mut self, plan: &LoadPlan, now: DateTime<Utc>) -> Result<Snapshot, StoreError> {
         if let Connection::Unopened(pool) = &self.connection {
             if plan.reads_are_guarded() {

@@ -10,14 +10,15 @@ use chrono::{DateTime, Utc};
 use inventory_core::backend::{ReadMode, Store};
 use inventory_core::catalog::{Catalog, SkuSettings};
 use inventory_core::{LocationStock, Reservation, ReservationId, Sku, StoreError};
-use std::str::FromStr;
+use std::sync::Arc;
 
 use sqlx::migrate::Migrator;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlPoolOptions};
-use sqlx::{Connection, Executor};
+use sqlx::{Connection, Executor, MySql};
 
 use crate::connect::{probe, ConnectError, MigrationError, CONNECT_TIMEOUT};
 use crate::error::corrupt;
+use crate::nodes::{first_taking_writes, parse_each, split_hosts, Moved, Nodes, Server};
 
 pub use tx::MySqlTx;
 
@@ -101,6 +102,37 @@ pub const RELEASE_CHECK: std::time::Duration = std::time::Duration::from_secs(2)
 #[derive(Debug, Clone)]
 pub struct MySqlStore {
     pool: MySqlPool,
+    /// The servers of a URL that names several, and the one in use.
+    nodes: Option<Arc<Nodes<MySql>>>,
+}
+
+/// Whether a server takes writes: not read-only and, on a Galera node, ready (synced
+/// with a primary component).
+fn mysql_takes_writes(
+    connection: &mut MySqlConnection,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, sqlx::Error>> + Send + '_>> {
+    Box::pin(async move {
+        let ready: Option<(String, String)> =
+            sqlx::query_as("SHOW GLOBAL STATUS LIKE 'wsrep_ready'")
+                .fetch_optional(&mut *connection)
+                .await?;
+        if ready.is_some_and(|(_, value)| !value.eq_ignore_ascii_case("ON")) {
+            return Ok(false);
+        }
+        let read_only: i64 = sqlx::query_scalar("SELECT @@global.read_only + 0")
+            .fetch_one(&mut *connection)
+            .await?;
+        Ok(read_only == 0)
+    })
+}
+
+/// A server's name for messages: `mysql://host:port/database`, no password.
+fn mysql_server_name(options: &MySqlConnectOptions, database: &str) -> String {
+    format!(
+        "mysql://{}:{}/{database}",
+        options.get_host(),
+        options.get_port()
+    )
 }
 
 impl MySqlStore {
@@ -108,7 +140,7 @@ impl MySqlStore {
     /// [`MYSQL_SESSION_SETTINGS`] (as [`MySqlStore::pool_options`] does). Call
     /// [`MySqlStore::migrate`] once before use.
     pub fn new(pool: MySqlPool) -> Self {
-        Self { pool }
+        Self { pool, nodes: None }
     }
 
     /// Connects a pool with [`MySqlStore::pool_options`] to the database
@@ -145,31 +177,119 @@ impl MySqlStore {
     /// [`sqlx::Error::Configuration`]), a malformed URL, a server that cannot be
     /// reached within [`CONNECT_TIMEOUT`], or a database that cannot be created.
     pub async fn connect_in(url: &str, database: &str) -> Result<Self, ConnectError> {
-        let options = MySqlConnectOptions::from_str(url)
-            .map_err(|error| ConnectError::new("mysql://(malformed URL)".to_owned(), error))?;
-        let server = format!(
-            "mysql://{}:{}/{database}",
-            options.get_host(),
-            options.get_port(),
-        );
-        let fail = |error| ConnectError::new(server.clone(), error);
+        let options = Self::pool_options().acquire_timeout(CONNECT_TIMEOUT);
+        Self::connect_with(url, options, database).await
+    }
+
+    /// Connects a pool built from `pool_options` ([`MySqlStore::pool_options`] with
+    /// your own size and timeouts) to the database `database`, as
+    /// [`MySqlStore::connect_in`] does.
+    ///
+    /// The URL may name several servers in preference order, the nodes of a Galera
+    /// cluster: `mysql://app@db1:3306,db2:3306,db3:3306/shop`. The store then writes
+    /// through the first that takes writes (not read-only, and `wsrep_ready` where the
+    /// server is a Galera node). When a unit loses its connection (a node killed, a
+    /// node that left the primary component answering 1047), the store checks its node
+    /// again in the background and, if it no longer takes writes, moves to the first
+    /// that does; units interrupted meanwhile are run again by the core, and pooled
+    /// connections to the old node are dropped. It stays there until that node fails
+    /// in turn. Give every app server the same order, so that one node takes the
+    /// writes: row locks are node-local, and writers of one SKU on several nodes
+    /// abort each other at commit (retried, but slowly). This replaces the pool's
+    /// `before_acquire` callback.
+    ///
+    /// ```no_run
+    /// use inventory_sqlx::MySqlStore;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let options = MySqlStore::pool_options().max_connections(32);
+    /// let url = "mysql://app@10.0.0.1:3306,10.0.0.2:3306,10.0.0.3:3306/shop";
+    /// let store = MySqlStore::connect_with(url, options, "shop_inventory").await?;
+    /// store.migrate().await?;
+    /// println!("writing to {}", store.server());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`MySqlStore::connect_in`]; for several servers, also when none takes
+    /// writes (each named with its answer).
+    pub async fn connect_with(
+        url: &str,
+        pool_options: MySqlPoolOptions,
+        database: &str,
+    ) -> Result<Self, ConnectError> {
+        let malformed = |error| ConnectError::new("mysql://(malformed URL)".to_owned(), error);
+        let urls = split_hosts(url)
+            .map_err(|message| malformed(sqlx::Error::Configuration(message.into())))?;
+        let parsed = parse_each::<MySqlConnectOptions>(&urls).map_err(malformed)?;
+        let all: Vec<String> = parsed
+            .iter()
+            .map(|options| mysql_server_name(options, database))
+            .collect();
+        let all = all.join(",");
+        let fail = |error| ConnectError::new(all.clone(), error);
         let database = checked_database(database).map_err(fail)?;
+        let servers: Vec<Server<MySql>> = parsed
+            .into_iter()
+            .map(|options| Server {
+                name: mysql_server_name(&options, database),
+                options,
+            })
+            .collect();
+        let (first, moved) = if servers.len() == 1 {
+            (0, None)
+        } else {
+            let first = first_taking_writes(&servers, mysql_takes_writes).await?;
+            (first, Some(Moved::new()))
+        };
         let create = format!(
             "CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
         );
-        probe(server.clone(), async {
-            let mut first = MySqlConnection::connect_with(&options).await?;
+        probe(servers[first].name.clone(), async {
+            let mut connection = MySqlConnection::connect_with(&servers[first].options).await?;
             // The name was checked: an identifier, quoted.
-            first.execute(sqlx::AssertSqlSafe(create)).await?;
-            first.close().await
+            connection.execute(sqlx::AssertSqlSafe(create)).await?;
+            connection.close().await
         })
         .await?;
-        let pool = Self::pool_options()
-            .acquire_timeout(CONNECT_TIMEOUT)
-            .connect_with(options.database(database))
+        let servers: Vec<Server<MySql>> = servers
+            .into_iter()
+            .map(|server| Server {
+                name: server.name,
+                options: server.options.database(database),
+            })
+            .collect();
+        let pool_options = match &moved {
+            Some(moved) => {
+                let moved = Arc::clone(moved);
+                pool_options.before_acquire(move |_, meta| {
+                    let fresh = !moved.predates(meta.age);
+                    Box::pin(async move { Ok(fresh) })
+                })
+            }
+            None => pool_options,
+        };
+        let pool = pool_options
+            .connect_with(servers[first].options.clone())
             .await
             .map_err(fail)?;
-        Ok(Self::new(pool))
+        let nodes = moved
+            .map(|moved| Nodes::new(servers, first, moved, mysql_takes_writes, pool.clone()));
+        Ok(Self { pool, nodes })
+    }
+
+    /// The server the store writes to now (`mysql://host:port/database`): with a URL
+    /// naming several, the one it chose or moved to.
+    pub fn server(&self) -> String {
+        match &self.nodes {
+            Some(nodes) => nodes.current().to_owned(),
+            None => {
+                let options = self.pool.connect_options();
+                let database = options.get_database().unwrap_or_default().to_owned();
+                mysql_server_name(&options, &database)
+            }
+        }
     }
 
     /// The pool settings this store is built for: no liveness query before each
@@ -238,7 +358,16 @@ impl MySqlStore {
         Fut: std::future::Future<Output = Result<T, sqlx::Error>> + Send,
         T: Send,
     {
-        crate::store::retrying(self.pool.options().get_max_connections(), statement).await
+        let connections = self.pool.options().get_max_connections();
+        crate::store::retrying(connections, statement, &|error| self.after(error)).await
+    }
+
+    /// After a failure: with several servers, looks for one that takes writes when the
+    /// connection broke.
+    pub(crate) fn after(&self, error: &StoreError) {
+        if let Some(nodes) = &self.nodes {
+            nodes.after(error);
+        }
     }
 }
 
@@ -247,11 +376,15 @@ impl Store for MySqlStore {
     type Tx = MySqlTx;
 
     async fn begin(&self) -> Result<MySqlTx, StoreError> {
-        MySqlTx::open(&self.pool, ReadMode::Locking).await
+        self.begin_with(ReadMode::Locking).await
     }
 
     async fn begin_with(&self, mode: ReadMode) -> Result<MySqlTx, StoreError> {
-        MySqlTx::open(&self.pool, mode).await
+        let opened = MySqlTx::open(&self.pool, mode, self.nodes.clone()).await;
+        if let Err(error) = &opened {
+            self.after(error);
+        }
+        opened
     }
 
     async fn stock(&self, sku: &Sku) -> Result<Vec<LocationStock>, StoreError> {

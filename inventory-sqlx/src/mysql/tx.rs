@@ -53,6 +53,8 @@ pub struct MySqlTx {
     /// Whether a read outside a transaction (an optimistic unit's) has not finished: a
     /// unit dropped then closes its connection, which may still owe answers.
     busy: bool,
+    /// The store's servers, told when the unit loses its connection.
+    nodes: Option<std::sync::Arc<crate::nodes::Nodes<MySql>>>,
 }
 
 /// What an optimistic unit read, checked under lock by its write.
@@ -86,8 +88,13 @@ fn body<T: serde::Serialize>(value: &T, what: &str) -> Result<String> {
 }
 
 impl MySqlTx {
-    pub(crate) async fn open(pool: &MySqlPool, mode: ReadMode) -> Result<Self> {
+    pub(crate) async fn open(
+        pool: &MySqlPool,
+        mode: ReadMode,
+        nodes: Option<std::sync::Arc<crate::nodes::Nodes<sqlx::MySql>>>,
+    ) -> Result<Self> {
         Ok(Self {
+            nodes,
             connection: pool.acquire().await.map_err(before)?,
             open: false,
             versions: HashMap::new(),
@@ -396,6 +403,18 @@ impl MySqlTx {
 
 #[async_trait]
 impl StoreTx for MySqlTx {
+    async fn run_unit<T: Send + 'static>(
+        mut self,
+        plan: &LoadPlan,
+        now: DateTime<Utc>,
+        decide: inventory_core::backend::Decide<T>,
+    ) -> std::result::Result<T, inventory_core::backend::UnitFailure> {
+        let nodes = self.nodes.take();
+        let done = inventory_core::backend::run_in_steps(self, plan, now, decide).await;
+        crate::nodes::after_unit(nodes.as_ref(), &done);
+        done
+    }
+
     async fn load(&mut self, plan: &LoadPlan, now: DateTime<Utc>) -> Result<Snapshot> {
         let loaded = if Self::fits_one_text(plan) {
             self.load_at_once(plan, now).await
