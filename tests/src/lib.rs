@@ -63,6 +63,8 @@ pub struct ReadmeDoctests;
 
 pub mod amazon;
 pub mod channels;
+pub mod cluster;
+pub mod drill;
 pub mod my;
 pub mod pg;
 pub mod scratch;
