@@ -14,11 +14,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use std::future::Future;
-use std::pin::Pin;
 use inventory_core::backend::UnitFailure;
 use inventory_core::StoreError;
 use sqlx::{ConnectOptions, Connection, Database, Pool};
+use std::future::Future;
+use std::pin::Pin;
 
 use crate::connect::ConnectError;
 
@@ -154,7 +154,8 @@ impl<DB: Database> Nodes<DB> {
     /// does. Whether one was found.
     async fn look(&self) -> bool {
         let current = self.current.load(Ordering::Acquire);
-        let order = std::iter::once(current).chain((0..self.servers.len()).filter(|&i| i != current));
+        let order =
+            std::iter::once(current).chain((0..self.servers.len()).filter(|&i| i != current));
         for index in order {
             let server = &self.servers[index];
             match check::<DB>(&server.options, self.takes_writes).await {
@@ -266,7 +267,9 @@ pub(crate) fn split_hosts(url: &str) -> Result<Vec<String>, String> {
         .split(',')
         .map(|host| {
             if host.is_empty() {
-                Err(format!("{scheme}:// URL with an empty host in its host list"))
+                Err(format!(
+                    "{scheme}:// URL with an empty host in its host list"
+                ))
             } else {
                 Ok(format!("{scheme}://{user}{host}{tail}"))
             }

@@ -250,7 +250,10 @@ impl PgStore {
         let schema = schema.map(checked_schema).transpose().map_err(fail)?;
         let (first, moved) = if let [server] = servers.as_slice() {
             probe(all.clone(), async {
-                PgConnection::connect_with(&server.options).await?.close().await
+                PgConnection::connect_with(&server.options)
+                    .await?
+                    .close()
+                    .await
             })
             .await?;
             (0, None)
@@ -272,8 +275,8 @@ impl PgStore {
             .connect_with(servers[first].options.clone())
             .await
             .map_err(fail)?;
-        let nodes = moved
-            .map(|moved| Nodes::new(servers, first, moved, pg_takes_writes, pool.clone()));
+        let nodes =
+            moved.map(|moved| Nodes::new(servers, first, moved, pg_takes_writes, pool.clone()));
         Ok(Self {
             pool,
             schema: schema.map(Into::into),

@@ -93,6 +93,15 @@ fn kill_leftovers(marker: &str) {
     sleep(Duration::from_millis(300));
 }
 
+/// Panics when something listens on `port` of 127.0.0.1: a server that is not the
+/// drill's would answer in its place.
+fn assert_port_free(port: u16) {
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "port {port} is taken by a server that is not this drill's: stop it first"
+    );
+}
+
 fn signal(pid: u32, signal: &str) {
     let _ = Command::new("kill")
         .args([signal, &pid.to_string()])
@@ -160,6 +169,9 @@ impl Galera {
     /// When a node does not come up; its error log is in the panic message.
     pub fn start() -> Self {
         kill_leftovers(GALERA_MARKER);
+        for port in GALERA_PORTS.into_iter().chain(GALERA_GROUP_PORTS) {
+            assert_port_free(port);
+        }
         let dir = fresh_folder(GALERA_MARKER, "mysql");
         for node in 0..3 {
             let home = dir.join(format!("n{node}"));
@@ -250,11 +262,14 @@ impl Galera {
         let port = GALERA_PORTS[node];
         let start = Instant::now();
         while Self::status(port, "wsrep_ready").as_deref() != Some("ON") {
-            if start.elapsed() > Duration::from_secs(90) {
+            let exited = self.nodes[node]
+                .as_mut()
+                .and_then(|child| child.try_wait().ok().flatten());
+            if exited.is_some() || start.elapsed() > Duration::from_secs(90) {
                 let tail = fs::read_to_string(&log).unwrap_or_default();
                 let tail: Vec<&str> = tail.lines().rev().take(30).collect();
                 panic!(
-                    "Galera node {} not ready within 90 s; its log ends:\n{}",
+                    "Galera node {} not ready within 90 s ({exited:?}); its log ends:\n{}",
                     node + 1,
                     tail.into_iter().rev().collect::<Vec<_>>().join("\n")
                 );
@@ -288,13 +303,13 @@ impl Galera {
             .ok()
     }
 
-    /// A URL naming the nodes in `order` (0-based), for database `test`.
+    /// A URL naming the nodes in `order` (0-based), with no database.
     pub fn url(order: &[usize]) -> String {
         let hosts: Vec<String> = order
             .iter()
             .map(|&node| format!("127.0.0.1:{}", GALERA_PORTS[node]))
             .collect();
-        format!("mysql://root@{}/test", hosts.join(","))
+        format!("mysql://root@{}", hosts.join(","))
     }
 
     /// Kills node `node` with SIGKILL.
@@ -311,6 +326,25 @@ impl Galera {
         let start = Instant::now();
         self.launch(node, false);
         start.elapsed()
+    }
+
+    /// Makes new sessions on every node read causally (`wsrep_sync_wait = 1`): a read
+    /// waits until the node has applied everything the cluster committed before it.
+    /// Without it a node answers from what it has applied so far.
+    pub fn causal_reads(&self) {
+        for port in GALERA_PORTS {
+            let status = Command::new("mariadb")
+                .args([
+                    "-h127.0.0.1",
+                    &format!("-P{port}"),
+                    "-uroot",
+                    "-e",
+                    "SET GLOBAL wsrep_sync_wait = 1",
+                ])
+                .status()
+                .expect("run mariadb");
+            assert!(status.success(), "SET GLOBAL wsrep_sync_wait on {port}");
+        }
     }
 
     /// Waits until every node sees a cluster of three.
@@ -367,13 +401,22 @@ impl PgPair {
     /// When a step fails.
     pub fn start() -> Self {
         kill_leftovers(PG_MARKER);
+        assert_port_free(PG_PRIMARY_PORT);
+        assert_port_free(PG_STANDBY_PORT);
         let dir = fresh_folder(PG_MARKER, "postgres");
         let pair = Self { dir };
         let primary = pair.data("primary");
         run_as(
             "postgres",
             &format!("{PG_BIN}/initdb"),
-            &["-D", &primary, "--auth=trust", "-U", "postgres", "--no-sync"],
+            &[
+                "-D",
+                &primary,
+                "--auth=trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+            ],
         );
         let settings = format!(
             "\nport = {PG_PRIMARY_PORT}\nlisten_addresses = '127.0.0.1'\n\

@@ -32,7 +32,7 @@ pub struct Plan {
 impl Plan {
     /// The SKU of order `number`.
     pub fn sku_of(&self, number: usize) -> String {
-        if number % 2 == 0 {
+        if number.is_multiple_of(2) {
             HOT.to_owned()
         } else {
             format!("S{:04}", (number / 2) % self.spread)
@@ -88,6 +88,8 @@ pub struct Load {
     pub applied_earlier: usize,
     /// Each acknowledgment: when its successful send left, and when it came back.
     pub acknowledged_at: Vec<(Instant, Instant)>,
+    /// The errors each order resent after got, by order.
+    pub errors: BTreeMap<OrderId, Vec<String>>,
 }
 
 /// Counts orders answered so far, for a fault injected part way.
@@ -120,7 +122,10 @@ pub enum Via<S: AuditStore + Clone> {
 /// What one send of an order came back with.
 enum Answer {
     /// Reserved (now, or by an earlier send: `created` false).
-    Held { id: ReservationId, created: bool },
+    Held {
+        id: ReservationId,
+        created: bool,
+    },
     OutOfStock,
     /// Outcome unknown: a storage error, a 503, a broken HTTP exchange.
     Unknown(String),
@@ -200,6 +205,7 @@ pub async fn write<S: AuditStore + Clone>(
                 let name = plan.sku_of(number);
                 let started = Instant::now();
                 let mut resent = 0;
+                let mut errors = Vec::new();
                 let mut sent;
                 let answer = loop {
                     sent = Instant::now();
@@ -209,6 +215,7 @@ pub async fn write<S: AuditStore + Clone>(
                                 started.elapsed() < patience,
                                 "order {order} unanswered for {patience:?}: {error}"
                             );
+                            errors.push(error);
                             resent += 1;
                             tokio::time::sleep(Duration::from_millis(50)).await;
                         }
@@ -219,6 +226,7 @@ pub async fn write<S: AuditStore + Clone>(
                 load.resent += resent;
                 if resent > 0 {
                     load.unknown += 1;
+                    load.errors.insert(order.clone(), errors);
                 }
                 match answer {
                     Answer::Held { id, created } => {

@@ -33,7 +33,11 @@ async fn the_primary_dies_and_no_acknowledged_reservation_is_lost() {
     let store = PgStore::connect_with(&PgPair::url(), pool_options(), Some("inventory"))
         .await
         .expect("connect to the pair");
-    assert!(store.server().ends_with(":5434/postgres"), "{}", store.server());
+    assert!(
+        store.server().ends_with(":5434/postgres"),
+        "{}",
+        store.server()
+    );
     store.migrate().await.expect("migrate");
     let inventory = Inventory::new(store.clone());
     let plan = Plan {
@@ -91,7 +95,9 @@ async fn the_primary_dies_and_no_acknowledged_reservation_is_lost() {
     let resumed = drill::resumed_after(&load, killed_at);
     for (who, moved) in [("library", &store), ("service", &served)] {
         assert!(
-            moved.server().ends_with(&format!(":{PG_STANDBY_PORT}/postgres")),
+            moved
+                .server()
+                .ends_with(&format!(":{PG_STANDBY_PORT}/postgres")),
             "the {who}'s store moved to the promoted standby: {}",
             moved.server()
         );
@@ -125,7 +131,10 @@ async fn the_primary_dies_and_no_acknowledged_reservation_is_lost() {
         "every order answered once"
     );
     assert_eq!(load.hot_acknowledged, 400, "HOT sold out exactly");
-    assert_eq!(found.hot_reserved, 400, "one unit per acknowledged HOT order");
+    assert_eq!(
+        found.hot_reserved, 400,
+        "one unit per acknowledged HOT order"
+    );
     assert!(load.resent > 0, "the kill interrupted some orders");
     drop(pair);
 }

@@ -348,6 +348,19 @@ async fn reconcile<S: ServiceStore>(worker: Arc<SyncWorker<S>>) {
     }
 }
 
+/// The database a `mysql://` URL names (of its first host, when it names several).
+fn mysql_database(url: &str) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let path = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('/'))
+        .map(|(_, path)| path.split(['?', '#']).next().unwrap_or_default())
+        .unwrap_or_default();
+    if path.is_empty() {
+        return Err("the MySQL URL names no database (mysql://user@host:port/database)".into());
+    }
+    Ok(path.to_owned())
+}
+
 /// Opens the database `settings` name and serves on its address until `shutdown`
 /// completes, then stops gracefully. Prints `listening on http://<addr>` to standard
 /// output once it accepts connections.
@@ -367,16 +380,14 @@ pub async fn run(
             Some(schema) => PgStore::pool_options_in(schema).map_err(postgres)?,
             None => PgStore::pool_options(),
         };
-        let pool = options
+        let options = options
             .max_connections(settings.config.postgres_connections())
-            .acquire_timeout(std::time::Duration::from_secs(5))
-            .connect(&settings.db)
+            .acquire_timeout(std::time::Duration::from_secs(5));
+        // The URL may name a primary and its standbys: the store moves to a promoted
+        // standby by itself.
+        let store = PgStore::connect_with(&settings.db, options, schema)
             .await
-            .map_err(postgres)?;
-        let store = match schema {
-            Some(schema) => PgStore::in_schema(pool, schema).map_err(postgres)?,
-            None => PgStore::new(pool),
-        };
+            .map_err(|error| StartError::Postgres(Box::new(error)))?;
         store
             .migrate()
             .await
@@ -384,13 +395,15 @@ pub async fn run(
         tracing::info!("database: PostgreSQL");
         start(store, settings.config, listener).await?
     } else if settings.is_mysql() {
-        let pool = MySqlStore::pool_options()
+        let options = MySqlStore::pool_options()
             .max_connections(settings.config.postgres_connections())
-            .acquire_timeout(std::time::Duration::from_secs(5))
-            .connect(&settings.db)
+            .acquire_timeout(std::time::Duration::from_secs(5));
+        // The URL may name several Galera nodes; the tables stay in the URL's
+        // database.
+        let database = mysql_database(&settings.db).map_err(StartError::MySql)?;
+        let store = MySqlStore::connect_with(&settings.db, options, &database)
             .await
             .map_err(|error| StartError::MySql(Box::new(error)))?;
-        let store = MySqlStore::new(pool);
         store
             .migrate()
             .await

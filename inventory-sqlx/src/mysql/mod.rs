@@ -104,6 +104,8 @@ pub struct MySqlStore {
     pool: MySqlPool,
     /// The servers of a URL that names several, and the one in use.
     nodes: Option<Arc<Nodes<MySql>>>,
+    /// Whether a unit sends each statement in a round trip of its own (Galera).
+    one_per_trip: bool,
 }
 
 /// Whether a server takes writes: not read-only and, on a Galera node, ready (synced
@@ -140,7 +142,37 @@ impl MySqlStore {
     /// [`MYSQL_SESSION_SETTINGS`] (as [`MySqlStore::pool_options`] does). Call
     /// [`MySqlStore::migrate`] once before use.
     pub fn new(pool: MySqlPool) -> Self {
-        Self { pool, nodes: None }
+        Self {
+            pool,
+            nodes: None,
+            one_per_trip: false,
+        }
+    }
+
+    /// Whether a unit sends each statement in a round trip of its own instead of a
+    /// unit's statements in one or two texts. [`MySqlStore::connect`] and its kin turn
+    /// it on by themselves when the server is a Galera node (`wsrep_on`); turn it on
+    /// for a pool of your own on Galera.
+    ///
+    /// Why: when another node's commit aborts a unit's transaction (Galera's
+    /// brute-force abort of a local transaction holding a row a replicated write
+    /// needs) while the server runs a statement of a multi-statement text, MariaDB
+    /// 10.11 rolls the transaction back without failing the text, and runs the
+    /// statements after it one by one in autocommit mode: part of a unit is
+    /// committed, and a text ending in `COMMIT` may even answer success for a unit
+    /// that was rolled back. With one statement per round trip the aborted statement
+    /// (or the next) fails with 1213 and the core runs the unit again. It costs a
+    /// round trip per statement (a reservation's unit is then about eight), on Galera
+    /// only. See `tests/tests/galera_drill.rs`, which oversold without it.
+    pub fn one_statement_per_trip(mut self, on: bool) -> Self {
+        self.one_per_trip = on;
+        self
+    }
+
+    /// Whether units send one statement per round trip
+    /// ([`MySqlStore::one_statement_per_trip`]).
+    pub fn sends_one_statement_per_trip(&self) -> bool {
+        self.one_per_trip
     }
 
     /// Connects a pool with [`MySqlStore::pool_options`] to the database
@@ -246,10 +278,16 @@ impl MySqlStore {
         let create = format!(
             "CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
         );
+        let mut galera = false;
         probe(servers[first].name.clone(), async {
             let mut connection = MySqlConnection::connect_with(&servers[first].options).await?;
             // The name was checked: an identifier, quoted.
             connection.execute(sqlx::AssertSqlSafe(create)).await?;
+            let wsrep: Option<(String, String)> =
+                sqlx::query_as("SHOW GLOBAL VARIABLES LIKE 'wsrep_on'")
+                    .fetch_optional(&mut connection)
+                    .await?;
+            galera = wsrep.is_some_and(|(_, on)| on.eq_ignore_ascii_case("ON"));
             connection.close().await
         })
         .await?;
@@ -274,9 +312,19 @@ impl MySqlStore {
             .connect_with(servers[first].options.clone())
             .await
             .map_err(fail)?;
-        let nodes = moved
-            .map(|moved| Nodes::new(servers, first, moved, mysql_takes_writes, pool.clone()));
-        Ok(Self { pool, nodes })
+        let nodes =
+            moved.map(|moved| Nodes::new(servers, first, moved, mysql_takes_writes, pool.clone()));
+        if galera {
+            tracing::info!(
+                target: "inventory_sqlx::nodes",
+                "Galera node: one statement per round trip"
+            );
+        }
+        Ok(Self {
+            pool,
+            nodes,
+            one_per_trip: galera,
+        })
     }
 
     /// The server the store writes to now (`mysql://host:port/database`): with a URL
@@ -380,7 +428,7 @@ impl Store for MySqlStore {
     }
 
     async fn begin_with(&self, mode: ReadMode) -> Result<MySqlTx, StoreError> {
-        let opened = MySqlTx::open(&self.pool, mode, self.nodes.clone()).await;
+        let opened = MySqlTx::open(&self.pool, mode, self.nodes.clone(), self.one_per_trip).await;
         if let Err(error) = &opened {
             self.after(error);
         }

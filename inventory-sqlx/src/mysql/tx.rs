@@ -49,12 +49,15 @@ pub struct MySqlTx {
     /// What an optimistic read found, for the guard of its write.
     guard: Option<Guard>,
     /// The guarded write an optimistic unit's `persist` built, run by its `commit`.
-    pending: Option<String>,
+    pending: Option<Script>,
     /// Whether a read outside a transaction (an optimistic unit's) has not finished: a
     /// unit dropped then closes its connection, which may still owe answers.
     busy: bool,
     /// The store's servers, told when the unit loses its connection.
     nodes: Option<std::sync::Arc<crate::nodes::Nodes<MySql>>>,
+    /// Whether each statement goes in a round trip of its own (Galera: see
+    /// [`MySqlStore::one_statement_per_trip`](crate::MySqlStore::one_statement_per_trip)).
+    one_per_trip: bool,
 }
 
 /// What an optimistic unit read, checked under lock by its write.
@@ -92,9 +95,11 @@ impl MySqlTx {
         pool: &MySqlPool,
         mode: ReadMode,
         nodes: Option<std::sync::Arc<crate::nodes::Nodes<sqlx::MySql>>>,
+        one_per_trip: bool,
     ) -> Result<Self> {
         Ok(Self {
             nodes,
+            one_per_trip,
             connection: pool.acquire().await.map_err(before)?,
             open: false,
             versions: HashMap::new(),
@@ -146,8 +151,22 @@ impl MySqlTx {
         }
     }
 
-    /// Runs several statements in one round trip and answers the rows of each.
-    async fn read_all(&mut self, text: String) -> Result<Vec<Vec<MySqlRow>>> {
+    /// Runs several statements in one round trip (or one trip each, see
+    /// [`MySqlTx::one_per_trip`]) and answers the rows of each.
+    async fn read_all(&mut self, script: &Script) -> Result<Vec<Vec<MySqlRow>>> {
+        if !self.one_per_trip {
+            return self.read_text(script.text.clone()).await;
+        }
+        let mut results = Vec::new();
+        for statement in script.statements() {
+            let mut rows = self.read_text(statement.to_owned()).await?;
+            results.push(rows.swap_remove(0));
+        }
+        Ok(results)
+    }
+
+    /// Runs a statement text in one round trip and answers the rows of each statement.
+    async fn read_text(&mut self, text: String) -> Result<Vec<Vec<MySqlRow>>> {
         use futures_util::TryStreamExt;
         if text.is_empty() {
             // An optimistic read of a plan that names nothing.
@@ -482,7 +501,7 @@ impl MySqlTx {
             self.begin_prefix()
         };
         let locking = self.locking();
-        text.sql(began);
+        text.sql(began).mark();
         // Two statements, not one with `OR`: each keeps to its index (an `OR` of an id
         // list and a subquery may scan every reservation).
         let named = !plan.reservations.is_empty();
@@ -518,7 +537,7 @@ impl MySqlTx {
             text.text_list(plan.idempotency_keys.iter().map(|key| key.as_str()));
             text.sql(")").end();
         }
-        let mut results = self.read_all(text.text).await?.into_iter();
+        let mut results = self.read_all(&text).await?.into_iter();
         // The first result is START TRANSACTION's, when this text began the unit.
         let mut next = || results.next().unwrap_or_default();
         if !began.is_empty() {
@@ -560,7 +579,7 @@ impl MySqlTx {
         if !more.is_empty() {
             let mut text = Script::default();
             Self::lock_skus_text(&mut text, &more, locking);
-            let mut results = self.read_all(text.text).await?.into_iter();
+            let mut results = self.read_all(&text).await?.into_iter();
             rows.extend(self.stock_rows(&results.next().unwrap_or_default())?);
             investigations.extend(Self::investigation_rows(
                 &results.next().unwrap_or_default(),
@@ -690,11 +709,9 @@ impl MySqlTx {
     /// Writes `changes` in the locking unit's transaction, in one text.
     async fn write(&mut self, changes: &Changes) -> Result<()> {
         let mut script = Script::default();
-        script.sql(self.begin_prefix());
+        script.sql(self.begin_prefix()).mark();
         self.write_changes(&mut script, changes)?;
-        let written = sqlx::raw_sql(AssertSqlSafe(script.text))
-            .execute(self.connection())
-            .await;
+        let written = self.execute(&script).await;
         if let Err(error) = written {
             self.abandon();
             return Err(before(error));
@@ -713,14 +730,15 @@ impl MySqlTx {
     /// that locks the reservations and the stock rows of every SKU read, in the order a
     /// locking unit locks them, and signals SQLSTATE `40001` unless every one is as it
     /// was read and no row of those SKUs appeared), the writes, `COMMIT`.
-    fn guarded_write(&mut self, changes: &Changes) -> Result<String> {
+    fn guarded_write(&mut self, changes: &Changes) -> Result<Script> {
         let Some(guard) = self.guard.take() else {
             return Err(inventory_core::StoreError::Backend(
                 "an optimistic unit persists only what it decided on a read".into(),
             ));
         };
         let mut script = Script::default();
-        script.sql("START TRANSACTION;\nBEGIN NOT ATOMIC\nDECLARE held, matched, found, current BIGINT DEFAULT 0;\n");
+        script.sql("START TRANSACTION;\n").mark();
+        script.sql("BEGIN NOT ATOMIC\nDECLARE held, matched, found, current BIGINT DEFAULT 0;\n");
         let held = &guard.reservations;
         if !held.is_empty() {
             script.sql("SELECT COUNT(*), COALESCE(SUM((id, status, expires_at, updated_at) IN (");
@@ -773,10 +791,11 @@ impl MySqlTx {
                 "SIGNAL SQLSTATE '40001' SET MESSAGE_TEXT = '",
                 "inventory: a row this unit read was changed before its write';\n",
                 "END IF;\nEND;\n"
-            ));
+            ))
+            .mark();
         self.write_changes(&mut script, changes)?;
         script.sql("COMMIT");
-        Ok(script.text)
+        Ok(script)
     }
 
     /// Runs a guarded write. The server runs a text's statements in order and stops at
@@ -785,11 +804,9 @@ impl MySqlTx {
     /// [`StoreError::Conflict`](inventory_core::StoreError) and the core runs the unit
     /// again, locking. Only a connection lost while the text ran leaves the outcome
     /// unknown ([`StoreError::Unavailable`](inventory_core::StoreError)).
-    async fn run_guarded(&mut self, text: String) -> Result<()> {
+    async fn run_guarded(&mut self, script: Script) -> Result<()> {
         self.open = true;
-        let written = sqlx::raw_sql(AssertSqlSafe(text))
-            .execute(self.connection())
-            .await;
+        let written = self.execute(&script).await;
         match written {
             Ok(_) => {
                 self.open = false;
@@ -802,6 +819,23 @@ impl MySqlTx {
                 Err(store_error(error, Phase::Commit))
             }
         }
+    }
+
+    /// Runs a statement text: in one round trip, or one statement per trip (Galera).
+    async fn execute(&mut self, script: &Script) -> std::result::Result<(), sqlx::Error> {
+        if !self.one_per_trip {
+            let text = script.text.clone();
+            return sqlx::raw_sql(AssertSqlSafe(text))
+                .execute(self.connection())
+                .await
+                .map(drop);
+        }
+        for statement in script.statements() {
+            sqlx::raw_sql(AssertSqlSafe(statement.to_owned()))
+                .execute(self.connection())
+                .await?;
+        }
+        Ok(())
     }
 
     async fn finish(mut self) -> Result<()> {
@@ -840,12 +874,37 @@ const STOCK_COLUMNS: &str = "sku, location, on_hand, reserved, `committed`, in_t
 /// trip). Every value is written as a literal this code renders from typed values only:
 /// integers as digits, texts as `_utf8mb4 X'<hex>'`, ids as `X'<hex>'`, times and dates
 /// as quoted digits: no text from a caller is ever parsed as SQL.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Script {
     text: String,
+    /// Where each top-level statement but the last ends in `text`.
+    ends: Vec<usize>,
 }
 
 impl Script {
+    /// Marks the end of a top-level statement (a statement text is split there when
+    /// each statement goes in a round trip of its own).
+    fn mark(&mut self) -> &mut Self {
+        if self.ends.last() != Some(&self.text.len()) {
+            self.ends.push(self.text.len());
+        }
+        self
+    }
+
+    /// The top-level statements, in order, without empty ones.
+    fn statements(&self) -> Vec<&str> {
+        let mut start = 0;
+        let mut all = Vec::new();
+        for &end in self.ends.iter().chain(std::iter::once(&self.text.len())) {
+            let statement = self.text[start..end].trim();
+            if !statement.is_empty() {
+                all.push(statement);
+            }
+            start = end;
+        }
+        all
+    }
+
     fn sql(&mut self, sql: &str) -> &mut Self {
         self.text.push_str(sql);
         self
@@ -988,7 +1047,7 @@ impl Script {
 
     /// Ends a statement.
     fn end(&mut self) -> &mut Self {
-        self.sql(";\n")
+        self.sql(";\n").mark()
     }
 }
 
@@ -1485,5 +1544,30 @@ mod tests {
         let mut list = Script::default();
         list.text_list(std::iter::empty());
         assert_eq!(list.text, "NULL", "an empty IN list matches nothing");
+    }
+
+    #[test]
+    fn a_text_splits_at_its_top_level_statements_only() {
+        let mut script = Script::default();
+        script.sql("START TRANSACTION;\n").mark();
+        script
+            .sql("BEGIN NOT ATOMIC\nSELECT 1;\nSELECT 2;\nEND;\n")
+            .mark();
+        // A text value holding a statement end is not split.
+        script
+            .sql("INSERT INTO t VALUES (")
+            .text("a;\nb")
+            .sql(")")
+            .end();
+        script.sql("COMMIT");
+        assert_eq!(
+            script.statements(),
+            [
+                "START TRANSACTION;",
+                "BEGIN NOT ATOMIC\nSELECT 1;\nSELECT 2;\nEND;",
+                "INSERT INTO t VALUES ('a;\nb');",
+                "COMMIT"
+            ]
+        );
     }
 }
