@@ -16,3 +16,9 @@ inventory_core::conformance_suite!(sqlite, async {
 inventory_core::conformance_suite!(postgres, inventory_tests::pg::fresh_store(4));
 
 inventory_core::conformance_suite!(mysql, inventory_tests::my::fresh_store(4));
+// The path a Galera node takes: each statement of a unit in a round trip of its own.
+inventory_core::conformance_suite!(mysql_one_statement_per_trip, async {
+    inventory_tests::my::fresh_store(4)
+        .await
+        .map(|store| store.one_statement_per_trip(true))
+});
