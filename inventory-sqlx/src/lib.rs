@@ -7,6 +7,7 @@ mod events;
 #[cfg(feature = "mysql")]
 mod mysql;
 mod nodes;
+mod notice;
 mod purchase;
 mod read;
 mod rows;

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::error::{store_error, Phase};
 use crate::nodes::{after_unit, Nodes};
+use crate::notice;
 use crate::read;
 use crate::rows;
 use crate::store::{before, strings};
@@ -319,11 +320,10 @@ impl StoreTx for PgTx {
     }
 
     async fn commit(self) -> Result<(), StoreError> {
-        match self.connection {
-            Connection::Locking(tx) => tx
-                .commit()
-                .await
-                .map_err(|error| store_error(error, Phase::Commit)),
+        // A WARNING while committing (a cancelled wait for a synchronous standby) leaves
+        // it unknown whether the commit is anywhere but on the primary.
+        let (done, warned) = match self.connection {
+            Connection::Locking(tx) => notice::watched(tx.commit()).await,
             Connection::Optimistic {
                 mut connection,
                 pending: Some(pending),
@@ -332,13 +332,22 @@ impl StoreTx for PgTx {
                 let (text, arguments) = *pending;
                 // One statement commits on its own: a broken connection leaves it
                 // unknown whether it did.
-                sqlx::query_with(AssertSqlSafe(text), arguments)
-                    .execute(&mut *connection)
-                    .await
-                    .map_err(|error| store_error(error, Phase::Commit))?;
-                Ok(())
+                let (done, warned) = notice::watched(
+                    sqlx::query_with(AssertSqlSafe(text), arguments).execute(&mut *connection),
+                )
+                .await;
+                (done.map(drop), warned)
             }
-            Connection::Optimistic { pending: None, .. } | Connection::Unopened(_) => Ok(()),
+            Connection::Optimistic { pending: None, .. } | Connection::Unopened(_) => return Ok(()),
+        };
+        done.map_err(|error| store_error(error, Phase::Commit))?;
+        if warned {
+            tracing::warn!(
+                "a commit drew a WARNING (cancelled wait for synchronous replication?): \
+                 reported as unknown"
+            );
+            return Err(StoreError::Unavailable(Box::new(notice::WarnedCommit)));
         }
+        Ok(())
     }
 }

@@ -520,6 +520,19 @@ impl PgPair {
         self.pg_ctl("standby", &["-m", "immediate", "stop"]);
     }
 
+    /// Starts the stopped standby again and waits until the primary reports it `sync`.
+    pub fn start_standby(&self) {
+        self.pg_ctl("standby", &["-w", "start"]);
+        wait_until("the standby in sync", Duration::from_secs(30), || {
+            psql(
+                PG_PRIMARY_PORT,
+                "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'standby1'",
+            )
+            .as_deref()
+                == Some("sync")
+        });
+    }
+
     /// Promotes the standby to primary and waits until it takes writes.
     pub fn promote(&self) {
         self.pg_ctl("standby", &["-w", "promote"]);

@@ -8,11 +8,15 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use inventory_core::Inventory;
+use inventory_core::testkit::{loc, qty, sku};
+use inventory_core::{Inventory, OrderId, OrderLine, ReserveRequest, StoreError};
 use inventory_examples::service::{start, ServiceConfig};
 use inventory_sqlx::PgStore;
-use inventory_tests::cluster::{PgPair, PG_STANDBY_PORT};
+use inventory_tests::cluster::{psql, PgPair, PG_PRIMARY_PORT, PG_STANDBY_PORT};
 use inventory_tests::drill::{self, Plan, Progress, Via};
+
+/// The drills share ports and a folder: one at a time.
+static ONE_PAIR: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn pool_options() -> inventory_sqlx::sqlx::postgres::PgPoolOptions {
     PgStore::pool_options_in("inventory")
@@ -26,6 +30,7 @@ async fn the_primary_dies_and_no_acknowledged_reservation_is_lost() {
     if PgPair::available().is_err() {
         return;
     }
+    let _one_at_a_time = ONE_PAIR.lock().await;
     let started = Instant::now();
     let pair = tokio::task::spawn_blocking(PgPair::start)
         .await
@@ -136,5 +141,88 @@ async fn the_primary_dies_and_no_acknowledged_reservation_is_lost() {
         "one unit per acknowledged HOT order"
     );
     assert!(load.resent > 0, "the kill interrupted some orders");
+    drop(pair);
+}
+
+/// A commit whose wait for the synchronous standby is cancelled succeeds on the
+/// primary with only a WARNING; the store reports it unknown, not acknowledged, and
+/// the order sent again applies once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_whose_standby_wait_is_cancelled_is_not_acknowledged() {
+    if PgPair::available().is_err() {
+        return;
+    }
+    let _one_at_a_time = ONE_PAIR.lock().await;
+    let pair = tokio::task::spawn_blocking(PgPair::start)
+        .await
+        .expect("start the pair");
+    let store = PgStore::connect_with(&PgPair::url(), pool_options(), Some("inventory"))
+        .await
+        .expect("connect to the pair");
+    store.migrate().await.expect("migrate");
+    let inventory = Inventory::new(store.clone());
+    inventory
+        .receive(sku("SYNC"), loc("W"), qty(5))
+        .await
+        .expect("receive");
+    let pair = tokio::task::spawn_blocking(move || {
+        pair.stop_standby();
+        pair
+    })
+    .await
+    .expect("stop the standby");
+
+    let order = || {
+        ReserveRequest::new(
+            OrderId::new("sync-1").expect("order id"),
+            vec![OrderLine::new(sku("SYNC"), qty(2))],
+        )
+    };
+    let waiting = {
+        let inventory = inventory.clone();
+        tokio::spawn(async move { inventory.reserve(order()).await })
+    };
+    // The commit waits for the standby that is gone; an operator (or a tool that
+    // cancels long statements) cancels it.
+    let cancelled = tokio::task::spawn_blocking(|| {
+        for _ in 0..100 {
+            let found = psql(
+                PG_PRIMARY_PORT,
+                "SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity \
+                 WHERE wait_event = 'SyncRep'",
+            );
+            if found.as_deref().is_some_and(|count| count != "0") {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    })
+    .await
+    .expect("cancel");
+    assert!(cancelled, "a commit waited for the standby");
+    let answer = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("the reserve answered once cancelled")
+        .expect("reserve task");
+    match answer {
+        Err(inventory_core::Error::Store(StoreError::Unavailable(source))) => assert!(
+            source.to_string().contains("synchronous replication"),
+            "{source}"
+        ),
+        other => panic!("a commit not known to be on the standby was answered {other:?}"),
+    }
+
+    // It did commit on the primary: sent again (the standby back), it applies once.
+    let pair = tokio::task::spawn_blocking(move || {
+        pair.start_standby();
+        pair
+    })
+    .await
+    .expect("start the standby");
+    let again = inventory.reserve(order()).await.expect("sent again");
+    assert!(!again.created, "the first send had been applied");
+    let stock = inventory.stock(&sku("SYNC")).await.expect("stock");
+    assert_eq!(stock.total.reserved, 2, "held once");
     drop(pair);
 }
