@@ -19,7 +19,9 @@ mod write;
 
 pub use connect::{ConnectError, MigrationError, CONNECT_TIMEOUT};
 pub use nodes::NODE_CHECK_TIMEOUT;
-pub use store::{schema_version, PgStore, DEFAULT_SCHEMA, MIGRATOR, SESSION_SETTINGS};
+pub use store::{
+    schema_version, PgStore, COMMIT_TIMEOUT, DEFAULT_SCHEMA, MIGRATOR, SESSION_SETTINGS,
+};
 pub use tx::PgTx;
 
 #[cfg(feature = "mysql")]

@@ -99,6 +99,16 @@ impl<F: Future> Future for Watched<F> {
 )]
 pub(crate) struct WarnedCommit;
 
+/// The unknown outcome of a commit that did not answer within the store's limit.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the commit did not answer within {} ms (PostgreSQL waits for ever for a missing \
+     synchronous standby; statement_timeout does not end that wait): it may have \
+     committed",
+    .0.as_millis()
+)]
+pub(crate) struct CommitTimedOut(pub(crate) std::time::Duration);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -98,7 +99,13 @@ pub struct PgStore {
     schema: Option<Arc<str>>,
     /// The servers of a URL that names several, and the one in use.
     nodes: Option<Arc<Nodes<Postgres>>>,
+    /// How long a unit's commit may take before its outcome is reported unknown.
+    commit_timeout: Option<Duration>,
 }
+
+/// How long a unit's commit may take by default before the store stops waiting and
+/// reports its outcome unknown ([`PgStore::with_commit_timeout`]).
+pub const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Whether a server takes writes: a primary, not in recovery, not read-only (what
 /// libpq's `target_session_attrs=read-write` asks).
@@ -141,6 +148,7 @@ impl PgStore {
             pool,
             schema: None,
             nodes: None,
+            commit_timeout: Some(COMMIT_TIMEOUT),
         }
     }
 
@@ -156,6 +164,7 @@ impl PgStore {
             pool,
             schema: Some(checked_schema(schema)?.into()),
             nodes: None,
+            commit_timeout: Some(COMMIT_TIMEOUT),
         })
     }
 
@@ -281,7 +290,25 @@ impl PgStore {
             pool,
             schema: schema.map(Into::into),
             nodes,
+            commit_timeout: Some(COMMIT_TIMEOUT),
         })
+    }
+
+    /// How long a unit's commit may take before the store stops waiting and reports
+    /// its outcome unknown ([`StoreError::Unavailable`]; the caller resends under the
+    /// same key, which applies it once); `None` waits for ever. [`COMMIT_TIMEOUT`]
+    /// (30 s) by default.
+    ///
+    /// It bounds what nothing on the server bounds: with `synchronous_commit` at `on`
+    /// or above and its synchronous standby gone, PostgreSQL waits for ever for the
+    /// standby, and `statement_timeout` does not end that wait. The connection of a
+    /// commit given up on is closed; on the server the transaction goes on waiting
+    /// (holding its row locks, so writers of those rows wait too) until a standby
+    /// returns or `synchronous_standby_names` is changed.
+    #[must_use]
+    pub fn with_commit_timeout(mut self, limit: Option<Duration>) -> Self {
+        self.commit_timeout = limit;
+        self
     }
 
     /// The server the store writes to now (`postgres://host:port/database`): with a
@@ -446,7 +473,7 @@ impl Store for PgStore {
     }
 
     async fn begin_with(&self, mode: ReadMode) -> Result<PgTx, StoreError> {
-        let opened = PgTx::open(&self.pool, mode, self.nodes.clone()).await;
+        let opened = PgTx::open(&self.pool, mode, self.nodes.clone(), self.commit_timeout).await;
         if let Err(error) = &opened {
             self.after(error);
         }

@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -13,7 +14,7 @@ use inventory_core::decide::{Changes, LoadPlan, Snapshot};
 use inventory_core::{Reservation, ReservationId, Sku, StockKey, StoreError};
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgArguments, PgConnection, PgPool};
-use sqlx::{AssertSqlSafe, Postgres, Transaction};
+use sqlx::{AssertSqlSafe, Postgres};
 use uuid::Uuid;
 
 use crate::error::{store_error, Phase};
@@ -43,11 +44,43 @@ pub struct PgTx {
     known: HashSet<ReservationId>,
     /// The store's servers, told when the unit loses its connection.
     nodes: Option<Arc<Nodes<Postgres>>>,
+    /// How long the commit may take before its outcome is reported unknown.
+    commit_timeout: Option<Duration>,
+}
+
+/// A locking unit's transaction on a pooled connection: `BEGIN` sent. Dropped before
+/// its `COMMIT` answered (a failed unit, a commit given up on), the connection is
+/// closed, so the server rolls back and nothing waits on it again.
+#[derive(Debug)]
+struct Locked {
+    connection: PoolConnection<Postgres>,
+    committed: bool,
+}
+
+impl Locked {
+    async fn begin(pool: &PgPool) -> Result<Self, sqlx::Error> {
+        let mut locked = Self {
+            connection: pool.acquire().await?,
+            committed: false,
+        };
+        sqlx::raw_sql("BEGIN")
+            .execute(&mut *locked.connection)
+            .await?;
+        Ok(locked)
+    }
+}
+
+impl Drop for Locked {
+    fn drop(&mut self) {
+        if !self.committed {
+            self.connection.close_on_drop();
+        }
+    }
 }
 
 #[derive(Debug)]
 enum Connection {
-    Locking(Transaction<'static, Postgres>),
+    Locking(Locked),
     /// An optimistic unit before its read.
     Unopened(PgPool),
     Optimistic {
@@ -63,7 +96,7 @@ impl Connection {
     /// The connection of an opened unit.
     fn get(&mut self) -> Result<&mut PgConnection, StoreError> {
         match self {
-            Self::Locking(tx) => Ok(tx),
+            Self::Locking(locked) => Ok(&mut locked.connection),
             Self::Optimistic { connection, .. } => Ok(connection),
             Self::Unopened(_) => Err(StoreError::Backend(
                 "an optimistic unit has no connection before its read".into(),
@@ -79,9 +112,10 @@ impl PgTx {
         pool: &PgPool,
         mode: ReadMode,
         nodes: Option<Arc<Nodes<Postgres>>>,
+        commit_timeout: Option<Duration>,
     ) -> Result<Self, StoreError> {
         let connection = match mode {
-            ReadMode::Locking => Connection::Locking(pool.begin().await.map_err(before)?),
+            ReadMode::Locking => Connection::Locking(Locked::begin(pool).await.map_err(before)?),
             ReadMode::Optimistic => Connection::Unopened(pool.clone()),
         };
         Ok(Self {
@@ -89,6 +123,7 @@ impl PgTx {
             versions: HashMap::new(),
             known: HashSet::new(),
             nodes,
+            commit_timeout,
         })
     }
 
@@ -194,7 +229,7 @@ impl StoreTx for PgTx {
                 return Ok(found.snapshot);
             }
             // A plan the write cannot guard is read as a locking unit reads it.
-            self.connection = Connection::Locking(pool.begin().await.map_err(before)?);
+            self.connection = Connection::Locking(Locked::begin(pool).await.map_err(before)?);
         }
         let mut orders = Vec::new();
         if !plan.purchase_orders.is_empty() || !plan.open_drafts.is_empty() {
@@ -289,11 +324,11 @@ impl StoreTx for PgTx {
             return Ok(());
         }
         match &mut self.connection {
-            Connection::Locking(tx) => {
+            Connection::Locking(locked) => {
                 let (text, arguments) =
                     write::statement(changes, &mut self.versions, &mut self.known, None)?;
                 sqlx::query_with(AssertSqlSafe(text), arguments)
-                    .execute(&mut **tx)
+                    .execute(&mut *locked.connection)
                     .await
                     .map_err(before)?;
             }
@@ -320,10 +355,14 @@ impl StoreTx for PgTx {
     }
 
     async fn commit(self) -> Result<(), StoreError> {
-        // A WARNING while committing (a cancelled wait for a synchronous standby) leaves
-        // it unknown whether the commit is anywhere but on the primary.
-        let (done, warned) = match self.connection {
-            Connection::Locking(tx) => notice::watched(tx.commit()).await,
+        let limit = self.commit_timeout;
+        match self.connection {
+            Connection::Locking(mut locked) => {
+                let commit = sqlx::raw_sql("COMMIT").execute(&mut *locked.connection);
+                let done = committed(commit, limit).await;
+                locked.committed = done.is_ok();
+                done
+            }
             Connection::Optimistic {
                 mut connection,
                 pending: Some(pending),
@@ -332,22 +371,50 @@ impl StoreTx for PgTx {
                 let (text, arguments) = *pending;
                 // One statement commits on its own: a broken connection leaves it
                 // unknown whether it did.
-                let (done, warned) = notice::watched(
-                    sqlx::query_with(AssertSqlSafe(text), arguments).execute(&mut *connection),
-                )
-                .await;
-                (done.map(drop), warned)
+                let write =
+                    sqlx::query_with(AssertSqlSafe(text), arguments).execute(&mut *connection);
+                let done = committed(write, limit).await;
+                if done.is_err() {
+                    connection.close_on_drop();
+                }
+                done
             }
-            Connection::Optimistic { pending: None, .. } | Connection::Unopened(_) => return Ok(()),
-        };
-        done.map_err(|error| store_error(error, Phase::Commit))?;
-        if warned {
-            tracing::warn!(
-                "a commit drew a WARNING (cancelled wait for synchronous replication?): \
-                 reported as unknown"
-            );
-            return Err(StoreError::Unavailable(Box::new(notice::WarnedCommit)));
+            Connection::Optimistic { pending: None, .. } | Connection::Unopened(_) => Ok(()),
         }
-        Ok(())
     }
+}
+
+/// Awaits a commit within `limit`, watching for PostgreSQL's warnings: a commit that
+/// answered neither in time nor without a WARNING (a wait for a synchronous standby
+/// cancelled) has an unknown outcome ([`StoreError::Unavailable`]).
+async fn committed<T>(
+    commit: impl std::future::Future<Output = Result<T, sqlx::Error>>,
+    limit: Option<Duration>,
+) -> Result<(), StoreError> {
+    let watched = notice::watched(commit);
+    let (done, warned) = match limit {
+        Some(limit) => match tokio::time::timeout(limit, watched).await {
+            Ok(done) => done,
+            Err(_) => {
+                tracing::warn!(
+                    limit_ms = limit.as_millis(),
+                    "a commit did not answer in time (waiting for a synchronous standby?): \
+                     reported as unknown"
+                );
+                return Err(StoreError::Unavailable(Box::new(notice::CommitTimedOut(
+                    limit,
+                ))));
+            }
+        },
+        None => watched.await,
+    };
+    done.map_err(|error| store_error(error, Phase::Commit))?;
+    if warned {
+        tracing::warn!(
+            "a commit drew a WARNING (cancelled wait for synchronous replication?): \
+             reported as unknown"
+        );
+        return Err(StoreError::Unavailable(Box::new(notice::WarnedCommit)));
+    }
+    Ok(())
 }

@@ -226,3 +226,75 @@ async fn a_commit_whose_standby_wait_is_cancelled_is_not_acknowledged() {
     assert_eq!(stock.total.reserved, 2, "held once");
     drop(pair);
 }
+
+/// With its synchronous standby gone, PostgreSQL waits for ever at commit
+/// (`statement_timeout` does not end the wait); the store gives up after its commit
+/// timeout and reports the outcome unknown. The standby back, the transaction
+/// completes on the server, and the order sent again applies once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_waiting_for_a_missing_standby_is_given_up_on_in_time() {
+    if PgPair::available().is_err() {
+        return;
+    }
+    let _one_at_a_time = ONE_PAIR.lock().await;
+    let pair = tokio::task::spawn_blocking(PgPair::start)
+        .await
+        .expect("start the pair");
+    let store = PgStore::connect_with(&PgPair::url(), pool_options(), Some("inventory"))
+        .await
+        .expect("connect to the pair")
+        .with_commit_timeout(Some(Duration::from_millis(1_500)));
+    store.migrate().await.expect("migrate");
+    let inventory = Inventory::new(store.clone());
+    inventory
+        .receive(sku("WAIT"), loc("W"), qty(5))
+        .await
+        .expect("receive");
+    let pair = tokio::task::spawn_blocking(move || {
+        pair.stop_standby();
+        pair
+    })
+    .await
+    .expect("stop the standby");
+    let order = || {
+        ReserveRequest::new(
+            OrderId::new("wait-1").expect("order id"),
+            vec![OrderLine::new(sku("WAIT"), qty(3))],
+        )
+    };
+    let sent = Instant::now();
+    let answer = tokio::time::timeout(Duration::from_secs(20), inventory.reserve(order()))
+        .await
+        .expect("the store gave up waiting");
+    match answer {
+        Err(inventory_core::Error::Store(StoreError::Unavailable(source))) => {
+            assert!(
+                source.to_string().contains("did not answer within"),
+                "{source}"
+            );
+        }
+        other => panic!("a commit still waiting for a standby was answered {other:?}"),
+    }
+    assert!(
+        sent.elapsed() < Duration::from_secs(10),
+        "gave up within the limit (and the core's retries): {:?}",
+        sent.elapsed()
+    );
+    let pair = tokio::task::spawn_blocking(move || {
+        pair.start_standby();
+        pair
+    })
+    .await
+    .expect("start the standby");
+    let again = tokio::time::timeout(Duration::from_secs(20), inventory.reserve(order()))
+        .await
+        .expect("answered with the standby back")
+        .expect("sent again");
+    assert!(
+        !again.created,
+        "the first send had committed once the standby returned"
+    );
+    let stock = inventory.stock(&sku("WAIT")).await.expect("stock");
+    assert_eq!(stock.total.reserved, 3, "held once");
+    drop(pair);
+}
