@@ -233,6 +233,26 @@ pub(crate) async fn first_taking_writes<DB: Database>(
     ))
 }
 
+/// Connects `pool_options` to `server`; with several servers (`moved` given), the pool
+/// drops at checkout each connection opened before the last move.
+pub(crate) async fn connect_pool<DB: Database>(
+    pool_options: sqlx::pool::PoolOptions<DB>,
+    moved: Option<&Arc<Moved>>,
+    server: &Server<DB>,
+) -> Result<Pool<DB>, sqlx::Error> {
+    let pool_options = match moved {
+        Some(moved) => {
+            let moved = Arc::clone(moved);
+            pool_options.before_acquire(move |_, meta| {
+                let fresh = !moved.predates(meta.age);
+                Box::pin(async move { Ok(fresh) })
+            })
+        }
+        None => pool_options,
+    };
+    pool_options.connect_with(server.options.clone()).await
+}
+
 /// After a unit: looks for another server when it lost its connection.
 pub(crate) fn after_unit<DB: Database, T>(
     nodes: Option<&Arc<Nodes<DB>>>,

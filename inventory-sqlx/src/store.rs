@@ -20,7 +20,9 @@ use sqlx::{Connection, Executor, Postgres};
 
 use crate::connect::{probe, ConnectError, MigrationError, CONNECT_TIMEOUT};
 use crate::error::{store_error, Phase};
-use crate::nodes::{first_taking_writes, parse_each, split_hosts, Moved, Nodes, Server};
+use crate::nodes::{
+    connect_pool, first_taking_writes, parse_each, split_hosts, Moved, Nodes, Server,
+};
 use crate::rows;
 use crate::tx::PgTx;
 
@@ -270,18 +272,7 @@ impl PgStore {
             let first = first_taking_writes(&servers, pg_takes_writes).await?;
             (first, Some(Moved::new()))
         };
-        let pool_options = match &moved {
-            Some(moved) => {
-                let moved = Arc::clone(moved);
-                pool_options.before_acquire(move |_, meta| {
-                    let fresh = !moved.predates(meta.age);
-                    Box::pin(async move { Ok(fresh) })
-                })
-            }
-            None => pool_options,
-        };
-        let pool = pool_options
-            .connect_with(servers[first].options.clone())
+        let pool = connect_pool(pool_options, moved.as_ref(), &servers[first])
             .await
             .map_err(fail)?;
         let nodes =

@@ -462,15 +462,7 @@ impl PgPair {
             &format!("{standby}/postgresql.conf"),
             &format!("\nport = {PG_STANDBY_PORT}\nsynchronous_standby_names = ''\n"),
         );
-        pair.pg_ctl("standby", &["-w", "start"]);
-        wait_until("the standby in sync", Duration::from_secs(30), || {
-            psql(
-                PG_PRIMARY_PORT,
-                "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'standby1'",
-            )
-            .as_deref()
-                == Some("sync")
-        });
+        pair.start_standby();
         pair
     }
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use inventory_core::testkit::{loc, qty, sku};
 use inventory_core::{Inventory, OrderId, OrderLine, ReserveRequest, StoreError};
 use inventory_examples::service::{start, ServiceConfig};
-use inventory_sqlx::PgStore;
+use inventory_sqlx::{PgStore, COMMIT_TIMEOUT};
 use inventory_tests::cluster::{psql, PgPair, PG_PRIMARY_PORT, PG_STANDBY_PORT};
 use inventory_tests::drill::{self, Plan, Progress, Via};
 
@@ -144,6 +144,34 @@ async fn the_primary_dies_and_no_acknowledged_reservation_is_lost() {
     drop(pair);
 }
 
+/// A pair with 5 units of `name` in stock, its standby then stopped (so commits wait),
+/// and an inventory on a store given both servers and `commit_timeout`.
+async fn stocked_without_standby(
+    name: &str,
+    commit_timeout: Option<Duration>,
+) -> (PgPair, Inventory<PgStore>) {
+    let pair = tokio::task::spawn_blocking(PgPair::start)
+        .await
+        .expect("start the pair");
+    let store = PgStore::connect_with(&PgPair::url(), pool_options(), Some("inventory"))
+        .await
+        .expect("connect to the pair")
+        .with_commit_timeout(commit_timeout);
+    store.migrate().await.expect("migrate");
+    let inventory = Inventory::new(store);
+    inventory
+        .receive(sku(name), loc("W"), qty(5))
+        .await
+        .expect("receive");
+    let pair = tokio::task::spawn_blocking(move || {
+        pair.stop_standby();
+        pair
+    })
+    .await
+    .expect("stop the standby");
+    (pair, inventory)
+}
+
 /// A commit whose wait for the synchronous standby is cancelled succeeds on the
 /// primary with only a WARNING; the store reports it unknown, not acknowledged, and
 /// the order sent again applies once.
@@ -153,24 +181,7 @@ async fn a_commit_whose_standby_wait_is_cancelled_is_not_acknowledged() {
         return;
     }
     let _one_at_a_time = ONE_PAIR.lock().await;
-    let pair = tokio::task::spawn_blocking(PgPair::start)
-        .await
-        .expect("start the pair");
-    let store = PgStore::connect_with(&PgPair::url(), pool_options(), Some("inventory"))
-        .await
-        .expect("connect to the pair");
-    store.migrate().await.expect("migrate");
-    let inventory = Inventory::new(store.clone());
-    inventory
-        .receive(sku("SYNC"), loc("W"), qty(5))
-        .await
-        .expect("receive");
-    let pair = tokio::task::spawn_blocking(move || {
-        pair.stop_standby();
-        pair
-    })
-    .await
-    .expect("stop the standby");
+    let (pair, inventory) = stocked_without_standby("SYNC", Some(COMMIT_TIMEOUT)).await;
 
     let order = || {
         ReserveRequest::new(
@@ -237,25 +248,8 @@ async fn a_commit_waiting_for_a_missing_standby_is_given_up_on_in_time() {
         return;
     }
     let _one_at_a_time = ONE_PAIR.lock().await;
-    let pair = tokio::task::spawn_blocking(PgPair::start)
-        .await
-        .expect("start the pair");
-    let store = PgStore::connect_with(&PgPair::url(), pool_options(), Some("inventory"))
-        .await
-        .expect("connect to the pair")
-        .with_commit_timeout(Some(Duration::from_millis(1_500)));
-    store.migrate().await.expect("migrate");
-    let inventory = Inventory::new(store.clone());
-    inventory
-        .receive(sku("WAIT"), loc("W"), qty(5))
-        .await
-        .expect("receive");
-    let pair = tokio::task::spawn_blocking(move || {
-        pair.stop_standby();
-        pair
-    })
-    .await
-    .expect("stop the standby");
+    let (pair, inventory) =
+        stocked_without_standby("WAIT", Some(Duration::from_millis(1_500))).await;
     let order = || {
         ReserveRequest::new(
             OrderId::new("wait-1").expect("order id"),
