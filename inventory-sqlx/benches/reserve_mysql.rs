@@ -124,7 +124,10 @@ async fn case(url: &str, name: &str, skus: usize, tasks: usize, count: usize) {
     let units = i64::try_from(count + WARMUP).unwrap() * 4 + 1;
     let pool = prepare(url, skus, units).await;
 
-    let inventory = with_bench_lanes(Inventory::new(MySqlStore::new(pool.clone())));
+    // BENCH_ONE_STATEMENT_PER_TRIP=1: the path a Galera node takes.
+    let per_trip = std::env::var("BENCH_ONE_STATEMENT_PER_TRIP").is_ok();
+    let store = MySqlStore::new(pool.clone()).one_statement_per_trip(per_trip);
+    let inventory = with_bench_lanes(Inventory::new(store));
     reserve_spread(&inventory, "", "warm-", skus, tasks, WARMUP).await;
     let before = cpu_seconds();
     let (ours, ours_latency) = reserve_spread(&inventory, "", "ours-", skus, tasks, count).await;

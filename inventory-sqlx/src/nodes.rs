@@ -265,12 +265,17 @@ pub(crate) fn after_unit<DB: Database, T>(
 }
 
 /// The URLs of each host of a URL that names several (`scheme://user@h1:p1,h2:p2/db?x`),
-/// in order; a URL naming one host comes back as it is.
+/// in order; a URL naming one host comes back as it is. libpq's
+/// `target_session_attrs` is taken out: the store always looks for a server that takes
+/// writes, so `read-write` and `primary` are what it does, and any other value is
+/// refused.
 ///
 /// # Errors
 ///
-/// A message for a host list with an empty entry.
+/// A message for a host list with an empty entry, or a `target_session_attrs` other
+/// than `read-write` or `primary`.
 pub(crate) fn split_hosts(url: &str) -> Result<Vec<String>, String> {
+    let url = &without_session_attrs(url)?;
     let Some((scheme, rest)) = url.split_once("://") else {
         return Ok(vec![url.to_owned()]);
     };
@@ -295,6 +300,32 @@ pub(crate) fn split_hosts(url: &str) -> Result<Vec<String>, String> {
             }
         })
         .collect()
+}
+
+/// `url` without its `target_session_attrs` parameter, which must ask for a server
+/// that takes writes.
+fn without_session_attrs(url: &str) -> Result<String, String> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok(url.to_owned());
+    };
+    let mut kept = Vec::new();
+    for pair in query.split('&') {
+        match pair.split_once('=') {
+            Some(("target_session_attrs", "read-write" | "primary")) => {}
+            Some(("target_session_attrs", other)) => {
+                return Err(format!(
+                    "target_session_attrs={other}: the store writes, so it always looks for \
+                     a server that takes writes (read-write)"
+                ))
+            }
+            _ => kept.push(pair),
+        }
+    }
+    Ok(if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    })
 }
 
 /// Parses each host's URL with the driver's parser.
@@ -326,6 +357,19 @@ mod tests {
             ["postgres://u@one:5432/db"]
         );
         assert!(split_hosts("postgres://u@one:5432,/db").is_err());
+        assert_eq!(
+            split_hosts("postgres://u@a,b/db?target_session_attrs=read-write&sslmode=disable")
+                .unwrap(),
+            [
+                "postgres://u@a/db?sslmode=disable",
+                "postgres://u@b/db?sslmode=disable"
+            ]
+        );
+        assert_eq!(
+            split_hosts("postgres://u@a/db?target_session_attrs=primary").unwrap(),
+            ["postgres://u@a/db"]
+        );
+        assert!(split_hosts("postgres://u@a,b/db?target_session_attrs=any").is_err());
     }
 
     #[test]
