@@ -221,6 +221,26 @@ async fn postgres_by_url_survives_sigkill_and_stops_on_sigterm() {
     inventory_tests::pg::drop_store(store).await;
 }
 
+/// Given a URL whose first server is down (a primary that died, its standby
+/// promoted), the program starts on the next, takes orders, and stops on SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_by_a_url_whose_first_server_is_down_serves_from_the_next() {
+    let Some(store) = pg::fresh_store(2).await else {
+        return;
+    };
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let url = pg::url_of(&store).replacen('@', &format!("@127.0.0.1:{closed},"), 1);
+    let mut told = Told::new();
+    terminate_mid_load(launch(OsStr::new(&url)), &mut told).await;
+    pg::wait_for_process_gone(&store).await;
+    let served = check(&store, &told, "after SIGTERM").await;
+    assert!(served > 0, "no order reached the live server");
+    inventory_tests::pg::drop_store(store).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_load_then_restart_keeps_every_invariant() {
     let folder = tempfile::tempdir().expect("temporary folder");

@@ -83,3 +83,45 @@ async fn a_file_that_is_not_a_database_converts_with_its_path() {
     );
     assert!(error.to_string().contains("shop.db"), "{error}");
 }
+
+/// A URL naming several servers, none of them listening: one error names each server
+/// and what it answered.
+#[tokio::test]
+async fn a_url_of_servers_all_down_names_each() {
+    for kind in ["postgres", "mysql"] {
+        let (a, b) = (closed_port(), closed_port());
+        let url = format!("{kind}://u@127.0.0.1:{a},127.0.0.1:{b}/shop");
+        let started = Instant::now();
+        let error = match kind {
+            "postgres" => setup_postgres(&url).await,
+            _ => setup_mysql(&url).await,
+        }
+        .expect_err("nothing listens");
+        assert!(started.elapsed() < Duration::from_secs(5), "{kind}");
+        assert!(
+            matches!(error, Error::Store(StoreError::Unavailable(_))),
+            "{error:?}"
+        );
+        let message = error.to_string();
+        for port in [a, b] {
+            assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
+        }
+        assert!(message.contains("no server takes writes"), "{message}");
+    }
+}
+
+/// A URL that asks for a server that need not take writes is refused before anything
+/// is sent: the store writes.
+#[tokio::test]
+async fn a_url_asking_for_any_server_is_refused() {
+    let url = format!(
+        "postgres://u@127.0.0.1:{},127.0.0.1:{}/shop?target_session_attrs=any",
+        closed_port(),
+        closed_port()
+    );
+    let error = PgStore::connect(&url).await.expect_err("refused");
+    assert!(
+        error.to_string().contains("target_session_attrs=any"),
+        "{error}"
+    );
+}
