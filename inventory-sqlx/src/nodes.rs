@@ -33,12 +33,12 @@ const LOOK_FOR: Duration = Duration::from_secs(120);
 /// The options of one connection of database `DB`.
 pub(crate) type Options<DB> = <<DB as Database>::Connection as Connection>::Options;
 
+/// The answer of a [`TakesWrites`] check.
+pub(crate) type Answer<'c> = Pin<Box<dyn Future<Output = Result<bool, sqlx::Error>> + Send + 'c>>;
+
 /// Whether a fresh connection's server takes writes (`Ok(false)`: it answers, but
 /// only reads: a standby, a read-only or not yet synced node).
-pub(crate) type TakesWrites<DB> =
-    for<'c> fn(
-        &'c mut <DB as Database>::Connection,
-    ) -> Pin<Box<dyn Future<Output = Result<bool, sqlx::Error>> + Send + 'c>>;
+pub(crate) type TakesWrites<DB> = for<'c> fn(&'c mut <DB as Database>::Connection) -> Answer<'c>;
 
 /// One server: how to reach it, and its name for messages (`kind://host:port`).
 pub(crate) struct Server<DB: Database> {
@@ -328,11 +328,36 @@ fn without_session_attrs(url: &str) -> Result<String, String> {
     })
 }
 
-/// Parses each host's URL with the driver's parser.
-pub(crate) fn parse_each<O: FromStr<Err = sqlx::Error>>(
-    urls: &[String],
-) -> Result<Vec<O>, sqlx::Error> {
-    urls.iter().map(|url| O::from_str(url)).collect()
+/// The servers a URL names, in order, each named by `name`, and all their names
+/// joined by commas (for messages).
+///
+/// # Errors
+///
+/// [`ConnectError`] for a malformed URL (`scheme://(malformed URL)`).
+pub(crate) fn servers_of<DB: Database>(
+    url: &str,
+    scheme: &str,
+    name: impl Fn(&Options<DB>) -> String,
+) -> Result<(Vec<Server<DB>>, String), ConnectError>
+where
+    Options<DB>: FromStr<Err = sqlx::Error>,
+{
+    let malformed = |error| ConnectError::new(format!("{scheme}://(malformed URL)"), error);
+    let urls = split_hosts(url)
+        .map_err(|message| malformed(sqlx::Error::Configuration(message.into())))?;
+    let servers = urls
+        .iter()
+        .map(|url| {
+            let options = Options::<DB>::from_str(url).map_err(malformed)?;
+            Ok(Server {
+                name: name(&options),
+                options,
+            })
+        })
+        .collect::<Result<Vec<_>, ConnectError>>()?;
+    let names: Vec<&str> = servers.iter().map(|server| server.name.as_str()).collect();
+    let names = names.join(",");
+    Ok((servers, names))
 }
 
 #[cfg(test)]

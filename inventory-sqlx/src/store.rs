@@ -20,9 +20,7 @@ use sqlx::{Connection, Executor, Postgres};
 
 use crate::connect::{probe, ConnectError, MigrationError, CONNECT_TIMEOUT};
 use crate::error::{store_error, Phase};
-use crate::nodes::{
-    connect_pool, first_taking_writes, parse_each, split_hosts, Moved, Nodes, Server,
-};
+use crate::nodes::{connect_pool, first_taking_writes, servers_of, Answer, Moved, Nodes};
 use crate::rows;
 use crate::tx::PgTx;
 
@@ -111,9 +109,7 @@ pub const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Whether a server takes writes: a primary, not in recovery, not read-only (what
 /// libpq's `target_session_attrs=read-write` asks).
-fn pg_takes_writes(
-    connection: &mut PgConnection,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, sqlx::Error>> + Send + '_>> {
+fn pg_takes_writes(connection: &mut PgConnection) -> Answer<'_> {
     Box::pin(async move {
         sqlx::query_scalar(
             "SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'",
@@ -244,19 +240,7 @@ impl PgStore {
         pool_options: PgPoolOptions,
         schema: Option<&str>,
     ) -> Result<Self, ConnectError> {
-        let malformed = |error| ConnectError::new("postgres://(malformed URL)".to_owned(), error);
-        let urls = split_hosts(url)
-            .map_err(|message| malformed(sqlx::Error::Configuration(message.into())))?;
-        let servers: Vec<Server<Postgres>> = parse_each::<PgConnectOptions>(&urls)
-            .map_err(malformed)?
-            .into_iter()
-            .map(|options| Server {
-                name: pg_server_name(&options),
-                options,
-            })
-            .collect();
-        let all: Vec<&str> = servers.iter().map(|server| server.name.as_str()).collect();
-        let all = all.join(",");
+        let (servers, all) = servers_of::<Postgres>(url, "postgres", pg_server_name)?;
         let fail = |error| ConnectError::new(all.clone(), error);
         let schema = schema.map(checked_schema).transpose().map_err(fail)?;
         let (first, moved) = if let [server] = servers.as_slice() {

@@ -49,19 +49,20 @@ pub struct PgTx {
 }
 
 /// A locking unit's transaction on a pooled connection: `BEGIN` sent. Dropped before
-/// its `COMMIT` answered (a failed unit, a commit given up on), the connection is
-/// closed, so the server rolls back and nothing waits on it again.
+/// its `COMMIT` was answered (a failed unit, a commit given up on), the connection is
+/// closed, so the server rolls back and nothing waits on it again; once `COMMIT` is
+/// answered, committed or not, the transaction is over and the connection goes back.
 #[derive(Debug)]
 struct Locked {
     connection: PoolConnection<Postgres>,
-    committed: bool,
+    ended: bool,
 }
 
 impl Locked {
     async fn begin(pool: &PgPool) -> Result<Self, sqlx::Error> {
         let mut locked = Self {
             connection: pool.acquire().await?,
-            committed: false,
+            ended: false,
         };
         sqlx::raw_sql("BEGIN")
             .execute(&mut *locked.connection)
@@ -72,7 +73,7 @@ impl Locked {
 
 impl Drop for Locked {
     fn drop(&mut self) {
-        if !self.committed {
+        if !self.ended {
             self.connection.close_on_drop();
         }
     }
@@ -359,8 +360,8 @@ impl StoreTx for PgTx {
         match self.connection {
             Connection::Locking(mut locked) => {
                 let commit = sqlx::raw_sql("COMMIT").execute(&mut *locked.connection);
-                let done = committed(commit, limit).await;
-                locked.committed = done.is_ok();
+                let (done, answered) = committed(commit, limit).await;
+                locked.ended = answered;
                 done
             }
             Connection::Optimistic {
@@ -373,8 +374,9 @@ impl StoreTx for PgTx {
                 // unknown whether it did.
                 let write =
                     sqlx::query_with(AssertSqlSafe(text), arguments).execute(&mut *connection);
-                let done = committed(write, limit).await;
-                if done.is_err() {
+                let (done, answered) = committed(write, limit).await;
+                if !answered {
+                    // The server may still answer: the connection is not reused.
                     connection.close_on_drop();
                 }
                 done
@@ -386,11 +388,12 @@ impl StoreTx for PgTx {
 
 /// Awaits a commit within `limit`, watching for PostgreSQL's warnings: a commit that
 /// answered neither in time nor without a WARNING (a wait for a synchronous standby
-/// cancelled) has an unknown outcome ([`StoreError::Unavailable`]).
+/// cancelled) has an unknown outcome ([`StoreError::Unavailable`]). Also answers
+/// whether the server answered (its connection is then fit for reuse).
 async fn committed<T>(
     commit: impl std::future::Future<Output = Result<T, sqlx::Error>>,
     limit: Option<Duration>,
-) -> Result<(), StoreError> {
+) -> (Result<(), StoreError>, bool) {
     let watched = notice::watched(commit);
     let (done, warned) = match limit {
         Some(limit) => match tokio::time::timeout(limit, watched).await {
@@ -401,20 +404,22 @@ async fn committed<T>(
                     "a commit did not answer in time (waiting for a synchronous standby?): \
                      reported as unknown"
                 );
-                return Err(StoreError::Unavailable(Box::new(notice::CommitTimedOut(
-                    limit,
-                ))));
+                let unknown = StoreError::Unavailable(Box::new(notice::CommitTimedOut(limit)));
+                return (Err(unknown), false);
             }
         },
         None => watched.await,
     };
-    done.map_err(|error| store_error(error, Phase::Commit))?;
-    if warned {
-        tracing::warn!(
-            "a commit drew a WARNING (cancelled wait for synchronous replication?): \
-             reported as unknown"
-        );
-        return Err(StoreError::Unavailable(Box::new(notice::WarnedCommit)));
-    }
-    Ok(())
+    let done = match done {
+        Err(error) => Err(store_error(error, Phase::Commit)),
+        Ok(_) if warned => {
+            tracing::warn!(
+                "a commit drew a WARNING (cancelled wait for synchronous replication?): \
+                 reported as unknown"
+            );
+            Err(StoreError::Unavailable(Box::new(notice::WarnedCommit)))
+        }
+        Ok(_) => Ok(()),
+    };
+    (done, true)
 }

@@ -55,12 +55,15 @@ pub fn require(engine: &str, needs: &[&str]) -> Result<(), String> {
     Err(message)
 }
 
+/// Whether the tests run as root (the servers then run as their own users).
 fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
-        .unwrap_or(false)
+    static ROOT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ROOT.get_or_init(|| {
+        Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+    })
 }
 
 /// Runs `program` (as `user` when the tests run as root), panicking with its output

@@ -88,8 +88,6 @@ pub struct Load {
     pub applied_earlier: usize,
     /// Each acknowledgment: when its successful send left, and when it came back.
     pub acknowledged_at: Vec<(Instant, Instant)>,
-    /// The errors each order resent after got, by order.
-    pub errors: BTreeMap<OrderId, Vec<String>>,
 }
 
 /// Counts orders answered so far, for a fault injected part way.
@@ -205,7 +203,6 @@ pub async fn write<S: AuditStore + Clone>(
                 let name = plan.sku_of(number);
                 let started = Instant::now();
                 let mut resent = 0;
-                let mut errors = Vec::new();
                 let mut sent;
                 let answer = loop {
                     sent = Instant::now();
@@ -215,7 +212,6 @@ pub async fn write<S: AuditStore + Clone>(
                                 started.elapsed() < patience,
                                 "order {order} unanswered for {patience:?}: {error}"
                             );
-                            errors.push(error);
                             resent += 1;
                             tokio::time::sleep(Duration::from_millis(50)).await;
                         }
@@ -226,7 +222,6 @@ pub async fn write<S: AuditStore + Clone>(
                 load.resent += resent;
                 if resent > 0 {
                     load.unknown += 1;
-                    load.errors.insert(order.clone(), errors);
                 }
                 match answer {
                     Answer::Held { id, created } => {

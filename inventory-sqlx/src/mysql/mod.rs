@@ -18,9 +18,7 @@ use sqlx::{Connection, Executor, MySql};
 
 use crate::connect::{probe, ConnectError, MigrationError, CONNECT_TIMEOUT};
 use crate::error::corrupt;
-use crate::nodes::{
-    connect_pool, first_taking_writes, parse_each, split_hosts, Moved, Nodes, Server,
-};
+use crate::nodes::{connect_pool, first_taking_writes, servers_of, Answer, Moved, Nodes, Server};
 
 pub use tx::MySqlTx;
 
@@ -112,9 +110,7 @@ pub struct MySqlStore {
 
 /// Whether a server takes writes: not read-only and, on a Galera node, ready (synced
 /// with a primary component).
-fn mysql_takes_writes(
-    connection: &mut MySqlConnection,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, sqlx::Error>> + Send + '_>> {
+fn mysql_takes_writes(connection: &mut MySqlConnection) -> Answer<'_> {
     Box::pin(async move {
         let ready: Option<(String, String)> =
             sqlx::query_as("SHOW GLOBAL STATUS LIKE 'wsrep_ready'")
@@ -253,24 +249,10 @@ impl MySqlStore {
         pool_options: MySqlPoolOptions,
         database: &str,
     ) -> Result<Self, ConnectError> {
-        let malformed = |error| ConnectError::new("mysql://(malformed URL)".to_owned(), error);
-        let urls = split_hosts(url)
-            .map_err(|message| malformed(sqlx::Error::Configuration(message.into())))?;
-        let parsed = parse_each::<MySqlConnectOptions>(&urls).map_err(malformed)?;
-        let all: Vec<String> = parsed
-            .iter()
-            .map(|options| mysql_server_name(options, database))
-            .collect();
-        let all = all.join(",");
+        let (servers, all) =
+            servers_of::<MySql>(url, "mysql", |options| mysql_server_name(options, database))?;
         let fail = |error| ConnectError::new(all.clone(), error);
         let database = checked_database(database).map_err(fail)?;
-        let servers: Vec<Server<MySql>> = parsed
-            .into_iter()
-            .map(|options| Server {
-                name: mysql_server_name(&options, database),
-                options,
-            })
-            .collect();
         let (first, moved) = if servers.len() == 1 {
             (0, None)
         } else {
